@@ -1,0 +1,64 @@
+// Minimal leveled logging to stderr (and optionally a file). Thread-safe.
+//
+//   LOG(INFO) << "account " << email << ": 12 folders";
+//   LOG(WARNING) << ...;  LOG(ERROR) << ...;  VLOG(1) << ... (when verbosity >= 1)
+//
+// Never log secrets: passwords and tokens must not reach any of these streams.
+#ifndef MIGRATOR_COMMON_LOG_LOG_H_
+#define MIGRATOR_COMMON_LOG_LOG_H_
+
+#include <sstream>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace logging {
+
+enum class Level { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+// Lines below `level` are dropped. Default kInfo; env MIGRATOR_LOG_LEVEL=debug|info|warning|error.
+void SetMinLevel(Level level);
+Level MinLevel();
+// Also append every line to `path` (created 0600). Empty closes the file. Returns false on error.
+bool SetLogFile(const std::string& path);
+// Prefix put in front of every line (e.g. "worker-2"). Default empty.
+void SetProcessTag(const std::string& tag);
+// Writes one formatted line: "2026-11-25T20:14:03.123Z I tag file:line] message".
+void Write(Level level, const char* file, int line, absl::string_view message);
+
+class LogMessage {
+ public:
+  LogMessage(Level level, const char* file, int line) : level_(level), file_(file), line_(line) {}
+  ~LogMessage() { Write(level_, file_, line_, stream_.str()); }
+  std::ostream& stream() { return stream_; }
+
+ private:
+  Level level_;
+  const char* file_;
+  int line_;
+  std::ostringstream stream_;
+};
+
+// Swallows a stream expression of a disabled log line.
+struct Voidify {
+  void operator&(std::ostream&) {}
+};
+
+}  // namespace logging
+
+#define MIGRATOR_LOG_LEVEL_DEBUG ::logging::Level::kDebug
+#define MIGRATOR_LOG_LEVEL_INFO ::logging::Level::kInfo
+#define MIGRATOR_LOG_LEVEL_WARNING ::logging::Level::kWarning
+#define MIGRATOR_LOG_LEVEL_ERROR ::logging::Level::kError
+
+#define LOG(severity)                                                   \
+  !(MIGRATOR_LOG_LEVEL_##severity >= ::logging::MinLevel())             \
+      ? (void)0                                                         \
+      : ::logging::Voidify() &                                          \
+            ::logging::LogMessage(MIGRATOR_LOG_LEVEL_##severity, __FILE__, \
+                                  __LINE__)                             \
+                .stream()
+
+#define VLOG(n) LOG(DEBUG)
+
+#endif  // MIGRATOR_COMMON_LOG_LOG_H_

@@ -1,0 +1,60 @@
+// TCP and TLS transport (OpenSSL). Connect() gives a Connection, a ByteStream that can be
+// upgraded to TLS in place (STARTTLS).
+//
+// Certificate and host-name verification are on by default (system CA store, or `ca_file`).
+// `verify = false` turns both off and logs a warning naming the host.
+#ifndef MIGRATOR_COMMON_NET_TRANSPORT_H_
+#define MIGRATOR_COMMON_NET_TRANSPORT_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/net/stream.h"
+
+namespace net {
+
+enum class TlsMode {
+  kNone,      // plain TCP
+  kImplicit,  // TLS from the first byte (IMAPS, port 993)
+  kStartTls,  // plain TCP; the caller upgrades with Connection::StartTls() after STARTTLS
+};
+
+struct TlsOptions {
+  bool verify = true;   // verify the certificate chain and the host name
+  std::string ca_file;  // PEM bundle; empty = the system default store
+  // Name to verify and to send as SNI; empty = the host connected to.
+  std::string server_name;
+};
+
+struct ConnectOptions {
+  std::string host;
+  int port = 0;
+  TlsMode tls = TlsMode::kNone;
+  TlsOptions tls_options;
+  std::chrono::milliseconds connect_timeout{15000};
+  // Each Read/Write fails with kDeadlineExceeded when no progress is made for this long.
+  std::chrono::milliseconds io_timeout{120000};
+};
+
+class Connection : public ByteStream {
+ public:
+  // Performs the TLS handshake on the open plain connection (after the server said OK to
+  // STARTTLS). The caller must discard anything it read before this call. Fails with
+  // kUnavailable on handshake errors and kFailedPrecondition when already TLS.
+  virtual absl::Status StartTls(const TlsOptions& options) = 0;
+  virtual bool IsTls() const = 0;
+};
+
+// Resolves and connects (trying every address), then does the TLS handshake for
+// kImplicit. Errors name host and port: kUnavailable (refused, unreachable, DNS failure,
+// handshake failure), kDeadlineExceeded (connect timeout). Certificate or host-name
+// verification failures are kUnauthenticated (do not retry: the server is not who it should
+// be) with "TLS certificate verification failed for HOST:PORT: <reason>" in the message.
+absl::StatusOr<std::unique_ptr<Connection>> Connect(const ConnectOptions& options);
+
+}  // namespace net
+
+#endif  // MIGRATOR_COMMON_NET_TRANSPORT_H_
