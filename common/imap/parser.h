@@ -24,6 +24,7 @@
 #define MIGRATOR_COMMON_IMAP_PARSER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 

@@ -1,0 +1,171 @@
+// Typed IMAP commands over a Session: what the export/import/validate/test modes need.
+// Every command checks the capability it relies on before use and falls back to plain
+// RFC 3501 where one is missing. Errors name the peer, the command and the mailbox; no
+// secret ever appears in a status or a log line.
+//
+// Mailbox arguments are the server's raw (modified UTF-7) names as listed; use
+// EncodeMailboxName() to turn a UTF-8 name into one.
+#ifndef MIGRATOR_COMMON_IMAP_COMMANDS_H_
+#define MIGRATOR_COMMON_IMAP_COMMANDS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/optional.h"
+#include "common/imap/session.h"
+
+namespace imap {
+
+// --- Authentication -----------------------------------------------------------------------
+enum class AuthMethod {
+  kAuto,         // AUTHENTICATE PLAIN when advertised, else LOGIN
+  kLogin,        // LOGIN user password
+  kPlain,        // AUTHENTICATE PLAIN (SASL-IR when advertised), optional authzid
+  kXoauth2,      // AUTHENTICATE XOAUTH2 (Gmail, Microsoft 365)
+  kOauthBearer,  // AUTHENTICATE OAUTHBEARER (RFC 7628)
+};
+
+struct Credentials {
+  AuthMethod method = AuthMethod::kAuto;
+  std::string user;
+  std::string secret;   // password or OAuth2 access token; never logged
+  std::string authzid;  // kPlain: the identity to act as (admin / proxy logins)
+};
+
+// Logs in; on failure kUnauthenticated with a message naming the user (never the secret).
+// Refreshes the capabilities afterwards (servers often add some after login).
+absl::Status Authenticate(Session& session, const Credentials& credentials);
+
+// ID (RFC 2971) when advertised: sends our name and version; returns the server's fields.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Id(Session& session);
+
+// ENABLE the advertised subset of `extensions`; returns those the server enabled.
+absl::StatusOr<std::vector<std::string>> Enable(Session& session,
+                                                const std::vector<std::string>& extensions);
+
+// --- Mailboxes ----------------------------------------------------------------------------
+struct NamespaceEntry {
+  std::string prefix;  // raw, e.g. "" or "INBOX."
+  char delimiter = 0;  // 0: flat (NIL)
+};
+struct Namespaces {
+  std::vector<NamespaceEntry> personal, other, shared;
+};
+// NAMESPACE when advertised; else one personal namespace "" with the delimiter from LIST.
+absl::StatusOr<Namespaces> GetNamespaces(Session& session);
+
+struct MailboxInfo {
+  std::string name;      // UTF-8 (decoded from modified UTF-7), or raw_name if undecodable
+  std::string raw_name;  // exactly as the server sent it
+  bool name_decoded = true;
+  char delimiter = 0;                   // 0: NIL (flat)
+  std::vector<std::string> attributes;  // as sent: "\HasNoChildren", "\Sent", ...
+  bool selectable() const;              // not \Noselect / \NonExistent
+  std::string special_use() const;      // "\Sent", "\Drafts", ... or "" (RFC 6154)
+};
+// LIST reference pattern (with RETURN (SPECIAL-USE) when advertised).
+absl::StatusOr<std::vector<MailboxInfo>> List(Session& session,
+                                              absl::string_view pattern = "*");
+
+struct MailboxStatus {
+  absl::optional<uint64_t> messages, uidnext, uidvalidity, unseen, highestmodseq;
+};
+absl::StatusOr<MailboxStatus> Status(Session& session, absl::string_view mailbox);
+
+struct SelectedMailbox {
+  uint64_t exists = 0;
+  uint64_t uidvalidity = 0;
+  uint64_t uidnext = 0;  // 0 when the server did not say
+  absl::optional<uint64_t> highestmodseq;
+  std::vector<std::string> flags;
+  std::vector<std::string> permanent_flags;  // may include "\*" (new keywords allowed)
+  bool read_only = false;
+};
+// SELECT, or EXAMINE when `read_only` (nothing on the server changes).
+absl::StatusOr<SelectedMailbox> Select(Session& session, absl::string_view mailbox,
+                                       bool read_only);
+
+absl::Status Create(Session& session, absl::string_view mailbox);
+
+// UID SEARCH `criteria` (e.g. "ALL", "UID 100:*"): the matching UIDs, ascending.
+absl::StatusOr<std::vector<uint32_t>> UidSearch(Session& session,
+                                                absl::string_view criteria = "ALL");
+
+absl::Status Noop(Session& session);
+absl::Status Logout(Session& session);
+
+// UTF-8 → the name to send (modified UTF-7). kInvalidArgument on invalid UTF-8.
+absl::StatusOr<std::string> EncodeMailboxName(absl::string_view utf8);
+
+// --- Fetch --------------------------------------------------------------------------------
+struct FetchedMessage {
+  uint64_t seq = 0;
+  uint32_t uid = 0;
+  std::vector<std::string> flags;
+  std::string internaldate;  // as sent: "17-Jul-1996 02:44:25 -0700"
+  uint64_t size = 0;         // RFC822.SIZE
+  bool has_body = false;     // the body was delivered through BodyBegin/Data/End
+  uint64_t body_size = 0;
+  std::string message_id;    // from the Message-ID header field, when asked for
+};
+
+// Receives fetched messages. For each message with a body: BodyBegin, BodyData*, BodyEnd,
+// then OnMessage; the body arrives before the UID may be known (servers choose the order of
+// FETCH items), so a sink keys the body by `seq` until OnMessage. Unsolicited FETCH
+// responses (flag changes) arrive as OnMessage without a body.
+class FetchSink {
+ public:
+  virtual ~FetchSink() = default;
+  virtual absl::Status BodyBegin(uint64_t seq, uint64_t size) = 0;
+  virtual absl::Status BodyData(absl::string_view chunk) = 0;
+  virtual absl::Status BodyEnd() = 0;
+  virtual absl::Status OnMessage(const FetchedMessage& message) = 0;
+};
+
+struct FetchOptions {
+  bool body = true;         // BODY.PEEK[] (never sets \Seen)
+  bool message_id = false;  // BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]
+  size_t uids_per_command = 64;
+  // Commands in flight at once (capped by the session's max_pipelined_commands). 1 = wait
+  // for each command before sending the next.
+  size_t max_in_flight = 16;
+};
+
+// UID FETCH of `uids` (ascending), split into commands of uids_per_command and pipelined.
+absl::Status UidFetch(Session& session, const std::vector<uint32_t>& uids,
+                      const FetchOptions& options, FetchSink* sink);
+
+// --- Append -------------------------------------------------------------------------------
+struct AppendMessage {
+  std::vector<std::string> flags;  // system flags and keywords; \Recent is dropped
+  std::string internaldate;        // IMAP date-time, or empty for "now"
+  std::shared_ptr<LiteralSource> body;
+};
+struct AppendResult {
+  uint64_t uidvalidity = 0;  // from APPENDUID (UIDPLUS), else 0
+  uint32_t uid = 0;
+};
+// True when `flag` can be sent in a flag list (a system flag "\\Seen" or a keyword atom).
+bool IsFlagSafe(absl::string_view flag);
+
+absl::StatusOr<AppendResult> Append(Session& session, absl::string_view mailbox,
+                                    const AppendMessage& message);
+// Several messages in one MULTIAPPEND command when advertised (all or none are added);
+// else pipelined single APPENDs. One result per message.
+absl::StatusOr<std::vector<AppendResult>> AppendMany(Session& session, absl::string_view mailbox,
+                                                     const std::vector<AppendMessage>& messages);
+
+}  // namespace imap
+
+namespace imap {
+// The unfolded value of the first header field `name` (case-insensitive) in an RFC 5322
+// header block, trimmed; empty when absent. Stops at the end of the header (blank line).
+std::string HeaderValue(absl::string_view header_block, absl::string_view name);
+}  // namespace imap
+
+#endif  // MIGRATOR_COMMON_IMAP_COMMANDS_H_

@@ -1,0 +1,157 @@
+// UID FETCH, pipelined, with message bodies streamed to a sink.
+#include <deque>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/imap/commands.h"
+#include "common/imap/sequence_set.h"
+#include "common/status/status_macros.h"
+
+namespace imap {
+namespace {
+
+bool IsBodyKey(absl::string_view key) {
+  return absl::EqualsIgnoreCase(key, "BODY[]") || absl::EqualsIgnoreCase(key, "RFC822") ||
+         absl::EqualsIgnoreCase(key, "BINARY[]");
+}
+
+bool IsHeaderFieldsKey(absl::string_view key) {
+  return absl::StartsWithIgnoreCase(key, "BODY[HEADER.FIELDS");
+}
+
+class FetchHandler : public ResponseHandler {
+ public:
+  FetchHandler(FetchSink* sink, std::string peer) : sink_(sink), peer_(std::move(peer)) {}
+
+  absl::Status OnLiteralBegin(const Event& e) override {
+    streaming_body_ = e.literal_response_name == "FETCH" && IsBodyKey(e.literal_key);
+    if (!streaming_body_) return absl::OkStatus();  // a large non-body literal: dropped
+    return sink_->BodyBegin(e.literal_number.value_or(0), e.literal_size);
+  }
+  absl::Status OnLiteralData(absl::string_view chunk) override {
+    return streaming_body_ ? sink_->BodyData(chunk) : absl::OkStatus();
+  }
+  absl::Status OnLiteralEnd() override {
+    if (!streaming_body_) return absl::OkStatus();
+    streaming_body_ = false;
+    return sink_->BodyEnd();
+  }
+
+  absl::Status OnUntagged(const Response& r) override {
+    if (r.status != StatusKind::kNone || r.name != "FETCH") return absl::OkStatus();
+    if (!r.number || r.values.empty() || !r.values[0].is_list() ||
+        r.values[0].list.size() % 2 != 0) {
+      return absl::DataLossError(absl::StrCat("IMAP ", peer_, ": malformed FETCH response"));
+    }
+    FetchedMessage m;
+    m.seq = *r.number;
+    const auto& items = r.values[0].list;
+    for (size_t i = 0; i < items.size(); i += 2) {
+      RETURN_IF_ERROR(Item(items[i], items[i + 1], &m));
+    }
+    return sink_->OnMessage(m);
+  }
+
+ private:
+  absl::Status Item(const Value& key, const Value& v, FetchedMessage* m) {
+    if (key.IsAtom("UID")) {
+      auto n = v.AsNumber();
+      if (!n || *n == 0 || *n > UINT32_MAX) return Bad("UID");
+      m->uid = static_cast<uint32_t>(*n);
+    } else if (key.IsAtom("FLAGS")) {
+      if (!v.is_list()) return Bad("FLAGS");
+      for (const Value& f : v.list) m->flags.emplace_back(f.text());
+    } else if (key.IsAtom("INTERNALDATE")) {
+      m->internaldate = std::string(v.text());
+    } else if (key.IsAtom("RFC822.SIZE")) {
+      auto n = v.AsNumber();
+      if (!n) return Bad("RFC822.SIZE");
+      m->size = *n;
+    } else if (key.is_atom() && IsBodyKey(key.str)) {
+      m->has_body = true;
+      if (v.type == Value::Type::kStreamedLiteral) {
+        m->body_size = v.literal_size;
+      } else {
+        // Inline (small) or NIL body: hand it over the same way as a streamed one.
+        m->body_size = v.str.size();
+        RETURN_IF_ERROR(sink_->BodyBegin(m->seq, v.str.size()));
+        if (!v.str.empty()) RETURN_IF_ERROR(sink_->BodyData(v.str));
+        RETURN_IF_ERROR(sink_->BodyEnd());
+      }
+    } else if (key.is_atom() && IsHeaderFieldsKey(key.str)) {
+      m->message_id = HeaderValue(v.text(), "Message-ID");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Bad(absl::string_view item) {
+    return absl::DataLossError(absl::StrCat("IMAP ", peer_, ": malformed ", item, " in FETCH"));
+  }
+
+  FetchSink* sink_;
+  std::string peer_;
+  bool streaming_body_ = false;
+};
+
+}  // namespace
+
+std::string HeaderValue(absl::string_view header_block, absl::string_view name) {
+  std::string value;
+  bool in_field = false;
+  size_t pos = 0;
+  while (pos < header_block.size()) {
+    size_t eol = header_block.find('\n', pos);
+    if (eol == absl::string_view::npos) eol = header_block.size();
+    absl::string_view line = header_block.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // end of the header
+    const bool continuation = line[0] == ' ' || line[0] == '\t';
+    if (in_field && continuation) {
+      absl::StrAppend(&value, " ", absl::StripAsciiWhitespace(line));
+      continue;
+    }
+    if (in_field) break;
+    if (line.size() > name.size() && line[name.size()] == ':' &&
+        absl::EqualsIgnoreCase(line.substr(0, name.size()), name)) {
+      in_field = true;
+      value = std::string(absl::StripAsciiWhitespace(line.substr(name.size() + 1)));
+    }
+  }
+  return value;
+}
+
+absl::Status UidFetch(Session& session, const std::vector<uint32_t>& uids,
+                      const FetchOptions& options, FetchSink* sink) {
+  std::string items = "(UID FLAGS INTERNALDATE RFC822.SIZE";
+  if (options.message_id) absl::StrAppend(&items, " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]");
+  if (options.body) absl::StrAppend(&items, " BODY.PEEK[]");
+  items.push_back(')');
+  FetchHandler handler(sink, session.peer());
+  const size_t per = std::max<size_t>(1, options.uids_per_command);
+  const size_t window = std::max<size_t>(1, options.max_in_flight);
+  std::deque<std::string> pending;
+  absl::Status first_error;
+  auto collect = [&]() -> absl::Status {
+    auto r = session.Wait(pending.front());
+    pending.pop_front();
+    if (!r.ok()) return r.status();  // the session is broken: stop
+    absl::Status st = session.ResultToStatus(*r, "UID FETCH");
+    if (first_error.ok()) first_error = st;
+    return absl::OkStatus();
+  };
+  for (size_t i = 0; i < uids.size(); i += per) {
+    std::vector<uint32_t> chunk(uids.begin() + i,
+                                uids.begin() + std::min(uids.size(), i + per));
+    while (pending.size() >= window) RETURN_IF_ERROR(collect());
+    Command cmd("UID FETCH");
+    cmd.Atom(FormatSequenceSet(chunk)).Atom(items);
+    ASSIGN_OR_RETURN(std::string tag, session.Send(cmd, &handler));
+    pending.push_back(std::move(tag));
+  }
+  while (!pending.empty()) RETURN_IF_ERROR(collect());
+  return first_error;
+}
+
+}  // namespace imap

@@ -1,0 +1,327 @@
+// Session tests against a scripted peer: exact wire behaviour and broken or hostile servers.
+// Behaviour against a real server is in tests/integration/imap_client_test.cc.
+#include "common/imap/session.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/imap/commands.h"
+#include "common/imap/testing/scripted_peer.h"
+#include "gtest/gtest.h"
+
+namespace imap {
+namespace {
+
+using testing::ScriptedPeer;
+
+constexpr char kGreeting[] = "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n";
+
+std::unique_ptr<Session> OpenOrDie(ScriptedPeer& peer, SessionOptions options = {}) {
+  auto s = Session::Open(std::move(peer.client), options);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+TEST(SessionTest, GreetingCapabilitiesAndLoginRefresh) {
+  ScriptedPeer peer([](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    std::string cmd = p.ReadCommand();
+    EXPECT_EQ(cmd, "A1 LOGIN alice secret");
+    p.Send("A1 OK [CAPABILITY IMAP4rev1 MOVE UIDPLUS] logged in\r\n");
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->HasCapability("auth=plain"));
+  Credentials c{AuthMethod::kLogin, "alice", "secret", ""};
+  ASSERT_TRUE(Authenticate(*s, c).ok());
+  EXPECT_TRUE(s->HasCapability("UIDPLUS"));
+  EXPECT_FALSE(s->HasCapability("AUTH=PLAIN"));  // replaced, not merged
+}
+
+TEST(SessionTest, WrongPasswordIsUnauthenticatedNamingUserNotPassword) {
+  ScriptedPeer peer([](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    std::string cmd = p.ReadCommand();
+    p.Send(absl::StrCat(ScriptedPeer::TagOf(cmd),
+                        " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"));
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  absl::Status st = Authenticate(*s, {AuthMethod::kLogin, "bob@example.com", "hunter2xyz", ""});
+  EXPECT_TRUE(absl::IsUnauthenticated(st)) << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), "bob@example.com")) << st;
+  EXPECT_FALSE(absl::StrContains(st.message(), "hunter2xyz")) << st;
+}
+
+TEST(SessionTest, PlainWithoutSaslIrWaitsForContinuationAndSendsAuthzid) {
+  std::string received;
+  ScriptedPeer peer([&](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    std::string cmd = p.ReadCommand();
+    EXPECT_EQ(cmd, "A1 AUTHENTICATE PLAIN");
+    p.Send("+ \r\n");
+    received = p.ReadLine();
+    p.Send("A1 OK done\r\n* CAPABILITY IMAP4rev1 X-AFTER\r\n");  // untagged after: ignored
+    std::string cap = p.ReadCommand();
+    p.Send(absl::StrCat("* CAPABILITY IMAP4rev1 X-AFTER\r\n", ScriptedPeer::TagOf(cap),
+                        " OK\r\n"));
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(Authenticate(*s, {AuthMethod::kPlain, "admin", "pw", "user@x"}).ok());
+  std::string decoded;
+  ASSERT_TRUE(absl::Base64Unescape(received, &decoded));
+  EXPECT_EQ(decoded, std::string("user@x\0admin\0pw", 15));
+  EXPECT_TRUE(s->HasCapability("X-AFTER"));
+}
+
+TEST(SessionTest, Xoauth2ErrorChallengeIsAnsweredAndFails) {
+  ScriptedPeer peer([](ScriptedPeer& p) {
+    p.Send("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] hi\r\n");
+    std::string cmd = p.ReadCommand();
+    EXPECT_TRUE(absl::StartsWith(cmd, "A1 AUTHENTICATE XOAUTH2 ")) << cmd;
+    p.Send("+ eyJzdGF0dXMiOiI0MDEifQ==\r\n");
+    EXPECT_EQ(p.ReadLine(), "");  // the empty answer
+    p.Send("A1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n");
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  absl::Status st = Authenticate(*s, {AuthMethod::kXoauth2, "u@gmail.com", "tok3n", ""});
+  EXPECT_TRUE(absl::IsUnauthenticated(st)) << st;
+  EXPECT_FALSE(absl::StrContains(st.message(), "tok3n"));
+}
+
+TEST(SessionTest, SynchronizingLiteralWaitsForPlusAndStopsOnNo) {
+  std::vector<std::string> seen;
+  ScriptedPeer peer([&](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    seen.push_back(p.ReadLine());  // "A1 CREATE {6}" : refuse instead of "+"
+    p.Send("A1 NO [LIMIT] too long\r\n");
+    seen.push_back(p.ReadLine());  // the next command, not the literal bytes
+    p.Send("A2 OK\r\n");
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  absl::Status st = Create(*s, "na\xC3\xAFve");
+  EXPECT_TRUE(absl::IsResourceExhausted(st)) << st;
+  EXPECT_TRUE(Noop(*s).ok());
+  peer.Join();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "A1 CREATE {6}");
+  EXPECT_EQ(seen[1], "A2 NOOP");
+}
+
+TEST(SessionTest, LiteralPlusSendsWithoutWaiting) {
+  std::string cmd;
+  ScriptedPeer peer([&](ScriptedPeer& p) {
+    p.Send("* OK [CAPABILITY IMAP4rev1 LITERAL+] hi\r\n");
+    cmd = p.ReadLine();
+    std::string bytes = p.ReadBytes(6);
+    std::string rest = p.ReadLine();
+    EXPECT_EQ(bytes, "na\xC3\xAFve");
+    EXPECT_EQ(rest, "");
+    p.Send("A1 OK created\r\n");
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(Create(*s, "na\xC3\xAFve").ok());
+  peer.Join();
+  EXPECT_EQ(cmd, "A1 CREATE {6+}");
+}
+
+TEST(SessionTest, PipeliningNeverExceedsTheCap) {
+  constexpr int kCommands = 8;
+  ScriptedPeer peer([](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    // Answer each command only once the next one has arrived (the last on its own).
+    std::string prev = p.ReadCommand();
+    for (int i = 1; i < kCommands; ++i) {
+      std::string next = p.ReadCommand();
+      p.Send(absl::StrCat(ScriptedPeer::TagOf(prev), " OK\r\n"));
+      prev = next;
+    }
+    p.Send(absl::StrCat(ScriptedPeer::TagOf(prev), " OK\r\n"));
+  });
+  SessionOptions opts;
+  opts.limits.max_pipelined_commands = 2;
+  auto s = OpenOrDie(peer, opts);
+  ASSERT_TRUE(s);
+  std::vector<std::string> tags;
+  for (int i = 0; i < kCommands; ++i) {
+    auto tag = s->Send(Command("NOOP"));
+    ASSERT_TRUE(tag.ok()) << tag.status();
+    EXPECT_LE(s->in_flight(), 2u);
+    tags.push_back(*tag);
+  }
+  for (const std::string& t : tags) {
+    auto r = s->Wait(t);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, StatusKind::kOk);
+  }
+}
+
+TEST(SessionTest, ByeThenDisconnectIsUnavailableWithReason) {
+  ScriptedPeer peer([](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    p.ReadCommand();
+    p.Send("* BYE server shutting down for maintenance\r\n");
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  absl::Status st = Noop(*s);
+  EXPECT_TRUE(absl::IsUnavailable(st)) << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), "maintenance")) << st;
+  EXPECT_TRUE(absl::IsUnavailable(Noop(*s)));  // stays failed
+}
+
+TEST(SessionTest, GreetingByeIsUnavailable) {
+  ScriptedPeer peer([](ScriptedPeer& p) { p.Send("* BYE too many connections\r\n"); });
+  auto s = Session::Open(std::move(peer.client), {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::IsUnavailable(s.status())) << s.status();
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "too many connections"));
+}
+
+TEST(SessionTest, UnknownTagIsDataLoss) {
+  ScriptedPeer peer([](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    p.ReadCommand();
+    p.Send("Z99 OK who?\r\n");
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  absl::Status st = Noop(*s);
+  EXPECT_TRUE(absl::IsDataLoss(st)) << st;
+}
+
+TEST(SessionTest, MalformedResponseFailsCleanly) {
+  ScriptedPeer peer([](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    p.ReadCommand();
+    p.Send("* LIST (\\HasNoChildren \"/\" \"x\"\r\nA1 OK\r\n");  // unbalanced
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  auto st = List(*s);
+  EXPECT_FALSE(st.ok());
+  EXPECT_TRUE(absl::IsDataLoss(st.status()) || absl::IsOutOfRange(st.status())) << st.status();
+}
+
+TEST(SessionTest, NoCodesMapToStatusCodes) {
+  struct Case {
+    const char* answer;
+    absl::StatusCode code;
+  } cases[] = {
+      {"NO [OVERQUOTA] quota", absl::StatusCode::kResourceExhausted},
+      {"NO [UNAVAILABLE] later", absl::StatusCode::kUnavailable},
+      {"NO [THROTTLED] slow down", absl::StatusCode::kUnavailable},
+      {"NO [TRYCREATE] no such mailbox", absl::StatusCode::kNotFound},
+      {"NO [X-WHATEVER foo] hmm", absl::StatusCode::kFailedPrecondition},
+      {"BAD parse error", absl::StatusCode::kInvalidArgument},
+  };
+  ScriptedPeer peer([&](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    for (const Case& c : cases) {
+      std::string cmd = p.ReadCommand();
+      p.Send(absl::StrCat(ScriptedPeer::TagOf(cmd), " ", c.answer, "\r\n"));
+    }
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  for (const Case& c : cases) {
+    absl::Status st = Noop(*s);
+    EXPECT_EQ(st.code(), c.code) << c.answer << " -> " << st;
+  }
+}
+
+class RecordingSink : public FetchSink {
+ public:
+  absl::Status BodyBegin(uint64_t seq, uint64_t size) override {
+    current.clear();
+    max_chunk = 0;
+    announced = size;
+    return absl::OkStatus();
+  }
+  absl::Status BodyData(absl::string_view chunk) override {
+    max_chunk = std::max(max_chunk, chunk.size());
+    current.append(chunk.data(), chunk.size());
+    return absl::OkStatus();
+  }
+  absl::Status BodyEnd() override {
+    bodies.push_back(current);
+    return absl::OkStatus();
+  }
+  absl::Status OnMessage(const FetchedMessage& m) override {
+    messages.push_back(m);
+    return absl::OkStatus();
+  }
+  std::string current;
+  size_t max_chunk = 0;
+  uint64_t announced = 0;
+  std::vector<std::string> bodies;
+  std::vector<FetchedMessage> messages;
+};
+
+TEST(SessionTest, FetchStreamsLargeBodyBeforeUidAndKeepsSmallOnesInline) {
+  const std::string big(300 * 1024, 'x');
+  ScriptedPeer peer([&](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    std::string cmd = p.ReadCommand();
+    EXPECT_TRUE(absl::StartsWith(cmd, "A1 UID FETCH 7,9 (UID FLAGS")) << cmd;
+    p.Send(absl::StrCat("* 1 FETCH (FLAGS (\\Seen $Forwarded) BODY[] {", big.size(), "}\r\n",
+                        big, " UID 7 INTERNALDATE \"01-Jan-2020 10:00:00 +0000\" "
+                        "RFC822.SIZE ", big.size(), ")\r\n"));
+    p.Send("* 2 FETCH (UID 9 FLAGS () RFC822.SIZE 5 BODY[] {5}\r\nhello)\r\n");
+    p.Send("* 2 EXISTS\r\nA1 OK done\r\n");
+  });
+  SessionOptions opts;
+  opts.parser_limits.max_inline_literal = 64 * 1024;
+  opts.parser_limits.literal_chunk = 16 * 1024;
+  auto s = OpenOrDie(peer, opts);
+  ASSERT_TRUE(s);
+  RecordingSink sink;
+  FetchOptions fo;
+  ASSERT_TRUE(UidFetch(*s, {7, 9}, fo, &sink).ok());
+  ASSERT_EQ(sink.bodies.size(), 2u);
+  EXPECT_EQ(sink.bodies[0], big);
+  EXPECT_EQ(sink.bodies[1], "hello");
+  ASSERT_EQ(sink.messages.size(), 2u);
+  EXPECT_EQ(sink.messages[0].uid, 7u);
+  EXPECT_EQ(sink.messages[0].seq, 1u);
+  EXPECT_EQ(sink.messages[0].body_size, big.size());
+  EXPECT_EQ(sink.messages[0].flags, (std::vector<std::string>{"\\Seen", "$Forwarded"}));
+  EXPECT_EQ(sink.messages[0].internaldate, "01-Jan-2020 10:00:00 +0000");
+  EXPECT_EQ(sink.messages[1].uid, 9u);
+}
+
+TEST(SessionTest, MultiAppendReturnsAppendUids) {
+  std::string cmd;
+  ScriptedPeer peer([&](ScriptedPeer& p) {
+    p.Send("* OK [CAPABILITY IMAP4rev1 MULTIAPPEND UIDPLUS] hi\r\n");
+    cmd = p.ReadCommand();
+    p.Send("A1 OK [APPENDUID 38505 3955:3956] done\r\n");
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  std::vector<AppendMessage> msgs(2);
+  msgs[0].flags = {"\\Seen", "\\Recent", "$Label1"};
+  msgs[0].internaldate = "01-Jan-2020 10:00:00 +0000";
+  msgs[0].body = std::make_shared<StringLiteralSource>("a\r\n");
+  msgs[1].body = std::make_shared<StringLiteralSource>("bb\r\n");
+  auto r = AppendMany(*s, "INBOX", msgs);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].uidvalidity, 38505u);
+  EXPECT_EQ((*r)[0].uid, 3955u);
+  EXPECT_EQ((*r)[1].uid, 3956u);
+  peer.Join();
+  EXPECT_EQ(cmd,
+            "A1 APPEND INBOX (\\Seen $Label1) \"01-Jan-2020 10:00:00 +0000\" {3}\r\na\r\n"
+            " () {4}\r\nbb\r\n");
+}
+
+}  // namespace
+}  // namespace imap
