@@ -1,0 +1,84 @@
+// The job configuration: the seed's JSON schema plus optional fields real migrations need.
+//
+//   {
+//     "server": {"host": "imap.example.com", "port": 993, "ssl": true, "starttls": false,
+//                "ca_file": "/etc/ssl/my-ca.pem", "tls_verify": true,
+//                "max_connections_per_account": 4},
+//     "accounts": [
+//       {"email": "a@example.com", "password": "secret"},
+//       {"email": "b@example.com", "login": "b", "password": "..."},
+//       {"email": "c@example.com", "auth": "plain", "authzid": "c@example.com",
+//        "login": "admin", "password": "..."},
+//       {"email": "d@example.com", "auth": "xoauth2", "oauth2_token_file": "/run/d.token"},
+//       {"email": "e@example.com", "auth": "xoauth2", "oauth2_token_command": "get-token e"}
+//     ]
+//   }
+//
+// Errors name the file, the field and the account's index, never a password or token.
+#ifndef MIGRATOR_COMMON_CONFIG_CONFIG_H_
+#define MIGRATOR_COMMON_CONFIG_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace config {
+
+struct ServerConfig {
+  std::string host;
+  int port = 993;          // default: 993 when ssl, else 143
+  bool ssl = true;         // implicit TLS
+  bool starttls = false;   // plain connect, then STARTTLS (exclusive with ssl)
+  std::string ca_file;     // PEM bundle for verification; empty = system CAs
+  bool tls_verify = true;  // false: no certificate / host-name checks (warns)
+  int max_connections_per_account = 4;  // IMAP connections one account may use at once
+};
+
+enum class AuthKind { kAuto, kLogin, kPlain, kXoauth2, kOauthBearer };
+
+struct Account {
+  int index = 0;              // position in "accounts", for messages
+  std::string email;          // the account's identity and its directory name
+  std::string login;          // user name to log in with; defaults to email
+  std::string password;       // secret: never logged
+  AuthKind auth = AuthKind::kAuto;
+  std::string authzid;        // authorization identity (admin/proxy logins, PLAIN)
+  std::string oauth2_token;   // secret: inline token (discouraged)
+  std::string oauth2_token_file;
+  std::string oauth2_token_command;
+  int max_connections = 0;    // 0: server.max_connections_per_account
+};
+
+struct Config {
+  std::string path;  // the file it was loaded from
+  ServerConfig server;
+  std::vector<Account> accounts;
+  std::vector<std::string> warnings;  // e.g. "config file is readable by others"
+};
+
+// Loads and validates `path`. Errors are kInvalidArgument (bad content) or kNotFound /
+// kPermissionDenied (file), e.g.
+//   "export.pass.config.json: accounts[3].email: missing".
+absl::StatusOr<Config> LoadConfig(const std::string& path);
+// Same from text (for tests); `path` is used in messages only.
+absl::StatusOr<Config> ParseConfig(absl::string_view json, const std::string& path);
+
+// The secret to authenticate with: the password, or the OAuth2 token (inline, read from
+// the file, or the trimmed stdout of the command run via /bin/sh). Errors never contain it.
+absl::StatusOr<std::string> ResolveSecret(const Account& account);
+
+// Writes `config` to `path` as JSON with mode 0600 (atomically). Used for the import
+// template that export writes beside its config.
+absl::Status WriteConfig(const Config& config, const std::string& path);
+
+// The per-mode default file name of the seed: export/test → export.pass.config.json,
+// import/validate → import.pass.config.json.
+std::string DefaultConfigPath(absl::string_view mode);
+
+const char* AuthKindName(AuthKind kind);
+
+}  // namespace config
+
+#endif  // MIGRATOR_COMMON_CONFIG_CONFIG_H_

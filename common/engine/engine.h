@@ -1,0 +1,83 @@
+// The transfer engine: one account, one mode, over imap::Session and storage::Store only
+// (no gRPC, no sockets of its own). The worker runs it; tests run it directly.
+#ifndef MIGRATOR_COMMON_ENGINE_ENGINE_H_
+#define MIGRATOR_COMMON_ENGINE_ENGINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/config/config.h"
+#include "common/storage/store.h"
+
+namespace engine {
+
+enum class Mode { kExport, kImport, kValidate, kTest };
+const char* ModeName(Mode mode);
+bool ParseMode(absl::string_view text, Mode* mode);
+
+struct AccountTask {
+  Mode mode = Mode::kExport;
+  config::ServerConfig server;
+  config::Account account;
+  bool resync_missing = false;  // validate: import what is missing, then validate again
+  double min_free_gb = 0;       // export: stop cleanly when free space drops below
+  int max_connections = 0;      // 0: from the config
+};
+
+// One folder's outcome.
+struct FolderResult {
+  std::string name;          // UTF-8 folder name as on the source (or the export)
+  uint64_t source_messages = 0;  // messages on the source side (server A / the export)
+  uint64_t target_messages = 0;  // messages on the target side (export / server B)
+  uint64_t transferred = 0;      // messages written (export) or appended (import) now
+  uint64_t bytes = 0;            // bytes transferred now
+  uint64_t missing = 0;          // validate: in the export, not on server B
+  uint64_t extra = 0;            // validate: on server B, not in the export
+  std::string error;             // empty when fine
+};
+
+struct AccountResult {
+  absl::Status status;
+  std::vector<FolderResult> folders;
+  uint64_t messages = 0;  // transferred now (all folders)
+  uint64_t bytes = 0;
+  uint64_t skipped = 0;   // already present (incremental / idempotent)
+  std::vector<std::string> notes;  // test mode: capability summary, checks done
+};
+
+struct Progress {
+  std::string folder;
+  uint64_t folders_done = 0, folders_total = 0;
+  uint64_t messages_done = 0, messages_total = 0;  // totals 0 when unknown yet
+  uint64_t bytes_done = 0;
+};
+
+// Called from the engine's threads; implementations must be thread-safe and cheap.
+class ProgressListener {
+ public:
+  virtual ~ProgressListener() = default;
+  virtual void OnProgress(const Progress& progress) = 0;
+};
+
+// Cooperative cancellation: the engine stops at a clean point (between messages) and
+// returns kCancelled.
+class CancelToken {
+ public:
+  void Cancel() { cancelled_.store(true); }
+  bool cancelled() const { return cancelled_.load(); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+// Runs `task` for one account against `store` (the export root). Never throws; every
+// failure is in the result's status, named with account, folder and cause.
+AccountResult RunAccount(const AccountTask& task, storage::Store& store,
+                         ProgressListener* progress, const CancelToken& cancel);
+
+}  // namespace engine
+
+#endif  // MIGRATOR_COMMON_ENGINE_ENGINE_H_

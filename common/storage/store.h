@@ -1,0 +1,78 @@
+// The storage seam: where exported messages live. Keys are relative, '/'-separated paths
+// ("a@example.com/INBOX/1700000000-0000000042.eml"). Implementations: the filesystem
+// (a directory root) and S3-compatible object stores ("s3://bucket/prefix").
+//
+// Thread-safety: every Store method may be called concurrently from many threads.
+#ifndef MIGRATOR_COMMON_STORAGE_STORE_H_
+#define MIGRATOR_COMMON_STORAGE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace storage {
+
+// Streams one object in; nothing is visible under the key until Commit() succeeds
+// (temporary file + fsync + rename on a filesystem, one PUT or a completed multipart
+// upload on S3). Destroying an uncommitted writer discards it. Not thread-safe.
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  virtual absl::Status Append(absl::string_view data) = 0;
+  virtual absl::Status Commit() = 0;
+  virtual uint64_t bytes_written() const = 0;
+};
+
+// Streams one object out. Not thread-safe.
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  virtual uint64_t size() const = 0;
+  // Up to `max` bytes; 0 at the end.
+  virtual absl::StatusOr<size_t> Read(char* buf, size_t max) = 0;
+};
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Errors: kResourceExhausted (disk full / quota), kPermissionDenied, kUnavailable
+  // (object store unreachable), kInvalidArgument (bad key).
+  virtual absl::StatusOr<std::unique_ptr<Writer>> NewWriter(const std::string& key) = 0;
+  // Whole small object (metadata). kNotFound when absent.
+  virtual absl::StatusOr<std::string> Get(const std::string& key) = 0;
+  virtual absl::StatusOr<std::unique_ptr<Reader>> Open(const std::string& key) = 0;
+  virtual absl::StatusOr<bool> Exists(const std::string& key) = 0;
+  // Every key under `prefix` (which ends with '/' or is empty), recursively, sorted.
+  virtual absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
+  virtual absl::Status Delete(const std::string& key) = 0;
+  // Free bytes where this store writes, when knowable (filesystem); nullopt-like -1 else.
+  virtual int64_t FreeBytes() { return -1; }
+  // "dir:/path" or "s3://bucket/prefix" for messages.
+  virtual std::string Describe() const = 0;
+
+  // Convenience: NewWriter + Append + Commit.
+  absl::Status Put(const std::string& key, absl::string_view data);
+};
+
+// A key is valid when non-empty, relative, without empty, "." or ".." components, NUL
+// or control bytes. Stores reject invalid keys with kInvalidArgument.
+absl::Status ValidateKey(absl::string_view key);
+
+// "s3://bucket/prefix" → S3 store (credentials from AWS_ACCESS_KEY_ID /
+// AWS_SECRET_ACCESS_KEY, endpoint from AWS_ENDPOINT_URL or S3_ENDPOINT, region from
+// AWS_REGION); anything else → filesystem store rooted at that directory (created).
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& location);
+
+}  // namespace storage
+
+#endif  // MIGRATOR_COMMON_STORAGE_STORE_H_
