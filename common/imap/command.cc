@@ -30,10 +30,11 @@ bool IsQuotable(absl::string_view s) {
 
 }  // namespace
 
-absl::StatusOr<size_t> StringLiteralSource::Read(char* buf, size_t max) {
-  size_t n = std::min(max, data_.size() - offset_);
-  std::memcpy(buf, data_.data() + offset_, n);
-  offset_ += n;
+absl::StatusOr<size_t> StringLiteralSource::ReadAt(uint64_t offset, char* buf,
+                                                   size_t max) const {
+  if (offset >= data_.size()) return 0;
+  size_t n = std::min<uint64_t>(max, data_.size() - offset);
+  std::memcpy(buf, data_.data() + offset, n);
   return n;
 }
 

@@ -18,13 +18,14 @@
 namespace imap {
 
 // A literal's bytes, either held in memory or read on demand (e.g. from a file), so a
-// message of any size can be appended without holding it whole.
+// message of any size can be appended without holding it whole. Reads are positional, so
+// one source can be sent again (a retry after TRYCREATE, a new connection).
 class LiteralSource {
  public:
   virtual ~LiteralSource() = default;
   virtual uint64_t size() const = 0;
-  // Reads the next up to `max` bytes into `buf`; returns the count (0 only at the end).
-  virtual absl::StatusOr<size_t> Read(char* buf, size_t max) = 0;
+  // Reads up to `max` bytes at `offset` into `buf`; returns the count (0 only at the end).
+  virtual absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t max) const = 0;
 };
 
 // A LiteralSource over bytes it owns.
@@ -32,11 +33,10 @@ class StringLiteralSource : public LiteralSource {
  public:
   explicit StringLiteralSource(std::string data) : data_(std::move(data)) {}
   uint64_t size() const override { return data_.size(); }
-  absl::StatusOr<size_t> Read(char* buf, size_t max) override;
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t max) const override;
 
  private:
   std::string data_;
-  size_t offset_ = 0;
 };
 
 class Command {

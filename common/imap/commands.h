@@ -106,7 +106,7 @@ absl::StatusOr<std::string> EncodeMailboxName(absl::string_view utf8);
 struct FetchedMessage {
   uint64_t seq = 0;
   uint32_t uid = 0;
-  std::vector<std::string> flags;
+  std::vector<std::string> flags;  // without \Recent (session state, not a flag)
   std::string internaldate;  // as sent: "17-Jul-1996 02:44:25 -0700"
   uint64_t size = 0;         // RFC822.SIZE
   bool has_body = false;     // the body was delivered through BodyBegin/Data/End

@@ -61,7 +61,10 @@ class FetchHandler : public ResponseHandler {
       m->uid = static_cast<uint32_t>(*n);
     } else if (key.IsAtom("FLAGS")) {
       if (!v.is_list()) return Bad("FLAGS");
-      for (const Value& f : v.list) m->flags.emplace_back(f.text());
+      for (const Value& f : v.list) {
+        // \Recent is per-session state, not a flag that can be kept or set.
+        if (!absl::EqualsIgnoreCase(f.text(), "\\Recent")) m->flags.emplace_back(f.text());
+      }
     } else if (key.IsAtom("INTERNALDATE")) {
       m->internaldate = std::string(v.text());
     } else if (key.IsAtom("RFC822.SIZE")) {

@@ -118,13 +118,13 @@ bool Session::UseNonSyncLiteral(uint64_t size) const {
   return HasCapability("LITERAL-") && size <= 4096;
 }
 
-absl::Status Session::WriteLiteral(LiteralSource& source) {
+absl::Status Session::WriteLiteral(const LiteralSource& source) {
   const uint64_t size = source.size();
   uint64_t sent = 0;
   std::vector<char> buf(std::min<uint64_t>(size, 256 * 1024));
   while (sent < size) {
-    ASSIGN_OR_RETURN(size_t n, source.Read(buf.data(), std::min<uint64_t>(buf.size(),
-                                                                           size - sent)));
+    ASSIGN_OR_RETURN(size_t n, source.ReadAt(sent, buf.data(),
+                                                std::min<uint64_t>(buf.size(), size - sent)));
     if (n == 0) {
       return absl::DataLossError(absl::StrCat("literal source ended after ", sent, " of ",
                                               size, " bytes"));

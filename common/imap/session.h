@@ -142,7 +142,7 @@ class Session {
           const SessionOptions& options);
   absl::Status ReadGreeting();
   absl::Status WriteCommand(const Command& cmd, const std::string& tag);
-  absl::Status WriteLiteral(LiteralSource& source);
+  absl::Status WriteLiteral(const LiteralSource& source);
   bool UseNonSyncLiteral(uint64_t size) const;
   // Reads once from the stream and processes every complete event.
   absl::Status Pump();
