@@ -15,6 +15,22 @@
 //   }
 //
 // Errors name the file, the field and the account's index, never a password or token.
+//
+// Validation rules (all errors are "<path>: <field path>: <problem>", several joined by
+// '\n', at most 20 shown):
+//   - server.host required; port an integer 1..65535 (default 993 with ssl, else 143);
+//     ssl default true; "starttls": true without "ssl" means ssl false; both true is an
+//     error. max_connections (server and account) 1..64.
+//   - accounts: a non-empty array; email required, non-empty, contains '@', no '/', no
+//     control characters, no leading '.', unique case-insensitively.
+//   - auth: login | plain | xoauth2 | oauthbearer (absent = auto). xoauth2/oauthbearer need
+//     exactly one of oauth2_token / oauth2_token_file / oauth2_token_command; the others
+//     need a password and no oauth2_* field. authzid only with plain.
+//   - A field appearing twice in one object is an error; unknown fields are warnings.
+//   - Values of password, oauth2_token and oauth2_token_command are never echoed.
+//
+// Thread-safety: all functions are thread-safe (no shared state). ResolveSecret may block
+// up to 60 s running a token command.
 #ifndef MIGRATOR_COMMON_CONFIG_CONFIG_H_
 #define MIGRATOR_COMMON_CONFIG_CONFIG_H_
 
@@ -61,20 +77,39 @@ struct Config {
 // Loads and validates `path`. Errors are kInvalidArgument (bad content) or kNotFound /
 // kPermissionDenied (file), e.g.
 //   "export.pass.config.json: accounts[3].email: missing".
+//   "x.json: invalid JSON at line 4, column 7: syntax error while parsing ..."
+//   "cannot read x.json: No such file or directory"
+// Adds a warning when the file grants any permission to group/others and holds an inline
+// password or token ("x.json: readable by others (mode 0644); ... chmod 600 x.json").
 absl::StatusOr<Config> LoadConfig(const std::string& path);
 // Same from text (for tests); `path` is used in messages only.
 absl::StatusOr<Config> ParseConfig(absl::string_view json, const std::string& path);
 
 // The secret to authenticate with: the password, or the OAuth2 token (inline, read from
 // the file, or the trimmed stdout of the command run via /bin/sh). Errors never contain it.
+// The token file / command output is bounded to 64 KiB, trimmed of surrounding
+// whitespace, must be non-empty and single-line. The command runs via `/bin/sh -c` in its
+// own process group with stdin /dev/null and stderr inherited, for at most 60 s.
+// Errors: kFailedPrecondition (no secret, empty token), kNotFound / kPermissionDenied
+// (token file), kUnavailable (command exited non-zero or was killed: may be transient),
+// kDeadlineExceeded (command timed out; its process group is killed).
 absl::StatusOr<std::string> ResolveSecret(const Account& account);
 
 // Writes `config` to `path` as JSON with mode 0600 (atomically). Used for the import
 // template that export writes beside its config.
+// Format: 2-space indentation, seed key order; server host/port/ssl and account
+// email/password always, every other field only when it differs from its default
+// (login only when it differs from email).
 absl::Status WriteConfig(const Config& config, const std::string& path);
+// Same, but kAlreadyExists (and nothing written) when `path` exists; race-free (the
+// temporary is link()ed into place). For the "write the template if missing" case.
+absl::Status WriteConfigIfAbsent(const Config& config, const std::string& path);
+// The JSON text WriteConfig writes (contains the secrets: never log it).
+std::string ConfigToJson(const Config& config);
 
 // The per-mode default file name of the seed: export/test → export.pass.config.json,
 // import/validate → import.pass.config.json.
+// Unknown mode: "".
 std::string DefaultConfigPath(absl::string_view mode);
 
 const char* AuthKindName(AuthKind kind);

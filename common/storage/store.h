@@ -25,6 +25,9 @@ class Writer {
   virtual ~Writer() = default;
   virtual absl::Status Append(absl::string_view data) = 0;
   virtual absl::Status Commit() = 0;
+  // Commits under `key` instead of the key given to NewWriter (a name known only once
+  // the content has been seen, e.g. a message whose UID arrives after its body).
+  virtual absl::Status CommitAs(const std::string& key) = 0;
   virtual uint64_t bytes_written() const = 0;
 };
 
@@ -59,18 +62,25 @@ class Store {
   virtual int64_t FreeBytes() { return -1; }
   // "dir:/path" or "s3://bucket/prefix" for messages.
   virtual std::string Describe() const = 0;
+  // Makes every object committed so far durable across a power loss, where commits alone
+  // do not already guarantee it (the filesystem store batches directory fsyncs here).
+  // Call before recording progress that depends on those objects. Default: no-op.
+  virtual absl::Status Sync() { return absl::OkStatus(); }
 
   // Convenience: NewWriter + Append + Commit.
   absl::Status Put(const std::string& key, absl::string_view data);
 };
 
 // A key is valid when non-empty, relative, without empty, "." or ".." components, NUL
-// or control bytes. Stores reject invalid keys with kInvalidArgument.
+// or control bytes, at most 1024 bytes, and no component begins with ".tmp." (reserved
+// for in-progress writes). Stores reject invalid keys with kInvalidArgument. Errors name
+// the problem; the key is shown with control bytes escaped.
 absl::Status ValidateKey(absl::string_view key);
 
 // "s3://bucket/prefix" → S3 store (credentials from AWS_ACCESS_KEY_ID /
 // AWS_SECRET_ACCESS_KEY, endpoint from AWS_ENDPOINT_URL or S3_ENDPOINT, region from
 // AWS_REGION); anything else → filesystem store rooted at that directory (created).
+// Until the S3 store exists, "s3://..." is kUnimplemented "S3 store not built yet".
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& location);
 
 }  // namespace storage

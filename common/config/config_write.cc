@@ -1,0 +1,64 @@
+// WriteConfig: the config as pretty JSON (seed key order), written atomically with 0600.
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/config/config.h"
+#include "common/config/config_internal.h"
+#include "nlohmann/json.hpp"
+
+namespace config {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+// host, port and ssl are always written (as in the seed's examples); everything else
+// only when it differs from its default.
+ojson ServerJson(const ServerConfig& s) {
+  ojson j;
+  j["host"] = s.host;
+  j["port"] = s.port;
+  j["ssl"] = s.ssl;
+  if (s.starttls) j["starttls"] = true;
+  if (!s.ca_file.empty()) j["ca_file"] = s.ca_file;
+  if (!s.tls_verify) j["tls_verify"] = false;
+  if (s.max_connections_per_account != ServerConfig().max_connections_per_account) {
+    j["max_connections_per_account"] = s.max_connections_per_account;
+  }
+  return j;
+}
+
+ojson AccountJson(const Account& a) {
+  ojson j;
+  j["email"] = a.email;
+  if (!a.login.empty() && a.login != a.email) j["login"] = a.login;
+  if (!a.password.empty()) j["password"] = a.password;
+  if (a.auth != AuthKind::kAuto) j["auth"] = AuthKindName(a.auth);
+  if (!a.authzid.empty()) j["authzid"] = a.authzid;
+  if (!a.oauth2_token.empty()) j["oauth2_token"] = a.oauth2_token;
+  if (!a.oauth2_token_file.empty()) j["oauth2_token_file"] = a.oauth2_token_file;
+  if (!a.oauth2_token_command.empty()) j["oauth2_token_command"] = a.oauth2_token_command;
+  if (a.max_connections != 0) j["max_connections"] = a.max_connections;
+  return j;
+}
+
+}  // namespace
+
+std::string ConfigToJson(const Config& config) {
+  ojson root;
+  root["server"] = ServerJson(config.server);
+  ojson accounts = ojson::array();
+  for (const Account& a : config.accounts) accounts.push_back(AccountJson(a));
+  root["accounts"] = std::move(accounts);
+  // replace: never throw on invalid UTF-8 (the strings came from a validated file).
+  return root.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
+}
+
+absl::Status WriteConfig(const Config& config, const std::string& path) {
+  return internal::WriteFileAtomic(path, ConfigToJson(config), /*overwrite=*/true);
+}
+
+absl::Status WriteConfigIfAbsent(const Config& config, const std::string& path) {
+  return internal::WriteFileAtomic(path, ConfigToJson(config), /*overwrite=*/false);
+}
+
+}  // namespace config

@@ -1,0 +1,24 @@
+// Opening an authenticated IMAP session for an account (every mode starts here).
+#ifndef MIGRATOR_COMMON_ENGINE_CONNECT_H_
+#define MIGRATOR_COMMON_ENGINE_CONNECT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/config/config.h"
+#include "common/imap/session.h"
+
+namespace engine {
+
+imap::SessionOptions SessionOptionsFor(const config::ServerConfig& server);
+
+// Connects to `server` and logs in as `account` with `secret` (from config::ResolveSecret).
+// Errors name the account; never the secret.
+absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::ServerConfig& server,
+                                                              const config::Account& account,
+                                                              const std::string& secret);
+
+}  // namespace engine
+
+#endif  // MIGRATOR_COMMON_ENGINE_CONNECT_H_

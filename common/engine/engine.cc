@@ -1,0 +1,153 @@
+#include "common/engine/engine.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/engine/connect.h"
+#include "common/engine/engine_internal.h"
+#include "common/status/status_macros.h"
+
+namespace engine {
+
+const char* ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kExport: return "export";
+    case Mode::kImport: return "import";
+    case Mode::kValidate: return "validate";
+    case Mode::kTest: return "test";
+  }
+  return "?";
+}
+
+bool ParseMode(absl::string_view text, Mode* mode) {
+  for (Mode m : {Mode::kExport, Mode::kImport, Mode::kValidate, Mode::kTest}) {
+    if (absl::AsciiStrToLower(text) == ModeName(m)) {
+      *mode = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+AccountResult RunAccount(const AccountTask& task, storage::Store& store,
+                         ProgressListener* progress, const CancelToken& cancel) {
+  internal::Context ctx{task, store, cancel, "", internal::ProgressTracker(progress)};
+  auto secret = config::ResolveSecret(task.account);
+  if (!secret.ok()) {
+    AccountResult r;
+    r.status = status::Annotate(secret.status(), absl::StrCat("account ", task.account.email));
+    return r;
+  }
+  ctx.secret = std::move(*secret);
+  switch (task.mode) {
+    case Mode::kExport: return internal::RunExport(ctx);
+    case Mode::kImport: return internal::RunImport(ctx);
+    case Mode::kValidate: return internal::RunValidate(ctx);
+    case Mode::kTest: return internal::RunTest(ctx);
+  }
+  AccountResult r;
+  r.status = absl::InvalidArgumentError("unknown mode");
+  return r;
+}
+
+namespace internal {
+
+void ProgressTracker::Emit() {
+  if (listener_ != nullptr) listener_->OnProgress(p_);
+}
+
+void ProgressTracker::AddTotals(uint64_t folders, uint64_t messages) {
+  std::lock_guard<std::mutex> lock(mu_);
+  p_.folders_total += folders;
+  p_.messages_total += messages;
+  Emit();
+}
+
+void ProgressTracker::AddMessages(uint64_t total_delta) {
+  std::lock_guard<std::mutex> lock(mu_);
+  p_.messages_total += total_delta;
+  Emit();
+}
+
+void ProgressTracker::Message(const std::string& folder, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  p_.folder = folder;
+  p_.messages_done += 1;
+  p_.bytes_done += bytes;
+  Emit();
+}
+
+void ProgressTracker::FolderDone(const std::string& folder) {
+  std::lock_guard<std::mutex> lock(mu_);
+  p_.folder = folder;
+  p_.folders_done += 1;
+  Emit();
+}
+
+absl::StatusOr<std::unique_ptr<imap::Session>> Context::Connect() const {
+  auto s = ConnectAccount(task.server, task.account, secret);
+  if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
+  return s;
+}
+
+size_t Context::Connections(size_t items) const {
+  int cap = task.max_connections > 0 ? task.max_connections
+            : task.account.max_connections > 0 ? task.account.max_connections
+                                               : task.server.max_connections_per_account;
+  return std::max<size_t>(1, std::min<size_t>(items, std::max(1, cap)));
+}
+
+std::vector<absl::Status> ForEachItem(
+    Context& ctx, std::unique_ptr<imap::Session> first, size_t count, size_t connections,
+    const std::function<absl::Status(imap::Session&, size_t)>& fn) {
+  std::vector<absl::Status> results(count);
+  std::mutex mu;
+  size_t next = 0;
+  auto worker = [&](std::unique_ptr<imap::Session> session) {
+    for (;;) {
+      size_t i;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (next >= count) return;
+        i = next++;
+      }
+      absl::Status st;
+      for (int attempt = 0; attempt < 4; ++attempt) {
+        if (ctx.cancel.cancelled()) {
+          st = absl::CancelledError("cancelled");
+          break;
+        }
+        if (!session || session->closed()) {
+          auto s = ctx.Connect();
+          if (!s.ok()) {
+            st = s.status();
+            if (status::IsRetriable(st)) continue;
+            break;
+          }
+          session = std::move(*s);
+        }
+        st = fn(*session, i);
+        if (!status::IsRetriable(st)) break;
+        session.reset();  // a broken connection: the next attempt reconnects
+      }
+      results[i] = st;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < connections; ++t) threads.emplace_back(worker, nullptr);
+  worker(std::move(first));
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+absl::Status FirstError(const std::string& email, const std::vector<absl::Status>& statuses) {
+  for (const absl::Status& s : statuses) {
+    if (!s.ok()) return status::Annotate(s, absl::StrCat("account ", email));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+}  // namespace engine

@@ -1,0 +1,77 @@
+// The export's data format (design.md §3), the contract between export, import and
+// validate:
+//
+//   <root>/<email>/<folder path>/.folder.json   FolderMeta (exact server name, delimiter,
+//                                                special use, UIDVALIDITY, ...)
+//   <root>/<email>/<folder path>/<V>-<UID>.eml  the message, byte for byte as served
+//   <root>/<email>/<folder path>/<V>-<UID>.json MessageMeta; a message counts as exported
+//                                                when its .json exists (written after .eml)
+//
+// <folder path> is the UTF-8 folder name split at the server's hierarchy delimiter, each
+// component escaped (EscapeComponent) so it is safe on every filesystem and object store
+// and can never collide with a message or metadata file. <V>-<UID> (UIDVALIDITY and UID,
+// the UID zero-padded to 10 digits) is deterministic: re-exporting a message gives the same
+// name; different messages, or identical copies, get different names.
+#ifndef MIGRATOR_COMMON_ENGINE_LAYOUT_H_
+#define MIGRATOR_COMMON_ENGINE_LAYOUT_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace engine {
+
+inline constexpr char kFolderMetaName[] = ".folder.json";
+
+// Escapes one folder name component: '%', '/', '\', control bytes, DEL and the characters
+// some filesystems or object stores reserve (: * ? " < > |) become %XX; a leading '.' and
+// the '.' of a trailing ".eml"/".json" too; an empty component is "%-". Components longer
+// than 200 bytes are cut and suffixed with "%~" and 16 hex digits of their SHA-256 (the
+// exact name is in .folder.json). UTF-8 bytes stay as they are.
+std::string EscapeComponent(absl::string_view component);
+// Percent-decoding of EscapeComponent's output (not of cut components).
+absl::StatusOr<std::string> UnescapeComponent(absl::string_view escaped);
+
+// "Parent/Child" for the name "Parent.Child" with delimiter '.'; delimiter 0 = flat.
+std::string FolderPath(absl::string_view utf8_name, char delimiter);
+
+std::string FolderPrefix(absl::string_view email, absl::string_view folder_path);
+std::string MessageBase(uint64_t uidvalidity, uint32_t uid);
+// Parses "<V>-<UID>" (no extension). False when `base` is not of that form.
+bool ParseMessageBase(absl::string_view base, uint64_t* uidvalidity, uint32_t* uid);
+
+struct FolderMeta {
+  std::string name;         // UTF-8 (decoded from modified UTF-7)
+  std::string raw_name;     // exactly as server A listed it
+  std::string delimiter;    // "" when flat (NIL)
+  std::string special_use;  // "\Sent", ... or ""
+  std::vector<std::string> attributes;
+  std::string namespace_prefix;  // server A's personal namespace prefix ("", "INBOX.")
+  uint64_t uidvalidity = 0;
+  // After a UIDVALIDITY change: UIDs of the new epoch whose content was already exported
+  // under an older name (content-deduplicated), uid → base name.
+  std::map<uint32_t, std::string> claimed;
+};
+
+struct MessageMeta {
+  std::vector<std::string> flags;
+  std::string internaldate;  // as server A sent it
+  uint64_t size = 0;
+  std::string sha256;        // hex, of the .eml
+  std::string message_id;    // "" when absent
+  uint64_t uidvalidity = 0;  // source
+  uint32_t uid = 0;
+};
+
+std::string FolderMetaToJson(const FolderMeta& meta);
+absl::StatusOr<FolderMeta> FolderMetaFromJson(absl::string_view json);
+std::string MessageMetaToJson(const MessageMeta& meta);
+absl::StatusOr<MessageMeta> MessageMetaFromJson(absl::string_view json);
+
+}  // namespace engine
+
+#endif  // MIGRATOR_COMMON_ENGINE_LAYOUT_H_

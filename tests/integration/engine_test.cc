@@ -1,0 +1,319 @@
+// The engine's four modes for single accounts against real Dovecot A and B and a real
+// filesystem store: export byte-exactness, incremental export, idempotent import,
+// validate, hostile folder names, UIDVALIDITY changes, bad passwords, free-space guard.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/engine/engine.h"
+#include "common/engine/layout.h"
+#include "common/imap/commands.h"
+#include "common/imap/session.h"
+#include "common/storage/fs_store.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/dovecot_fixture.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using testing_fixtures::DovecotServer;
+
+config::ServerConfig ServerOf(const DovecotServer& s) {
+  config::ServerConfig c;
+  c.host = s.host();
+  c.port = s.imaps_port();
+  c.ssl = true;
+  c.ca_file = s.ca_file();
+  return c;
+}
+
+config::Account AccountOf(const DovecotServer& s, int i) {
+  config::Account a;
+  a.index = i;
+  a.email = s.users()[i].email;
+  a.password = s.users()[i].password;
+  return a;
+}
+
+// A message of server B or A as seen over IMAP.
+struct Seen {
+  std::string body;
+  std::vector<std::string> flags;
+  std::string internaldate;
+};
+
+class Collect : public imap::FetchSink {
+ public:
+  absl::Status BodyBegin(uint64_t, uint64_t) override {
+    cur_.clear();
+    return absl::OkStatus();
+  }
+  absl::Status BodyData(absl::string_view c) override {
+    cur_.append(c.data(), c.size());
+    return absl::OkStatus();
+  }
+  absl::Status BodyEnd() override { return absl::OkStatus(); }
+  absl::Status OnMessage(const imap::FetchedMessage& m) override {
+    auto flags = m.flags;
+    std::sort(flags.begin(), flags.end());
+    out.push_back({cur_, flags, m.internaldate});
+    return absl::OkStatus();
+  }
+  std::vector<Seen> out;
+
+ private:
+  std::string cur_;
+};
+
+// Every selectable folder of an account: UTF-8 name → messages sorted by body.
+std::map<std::string, std::vector<Seen>> Snapshot(const DovecotServer& s, int user) {
+  std::map<std::string, std::vector<Seen>> snap;
+  auto session = imap::Session::Connect([&] {
+    imap::SessionOptions o;
+    o.connect.host = s.host();
+    o.connect.port = s.imap_port();
+    return o;
+  }());
+  EXPECT_TRUE(session.ok()) << session.status();
+  if (!session.ok()) return snap;
+  EXPECT_TRUE(imap::Authenticate(**session, {imap::AuthMethod::kLogin, s.users()[user].email,
+                                             s.users()[user].password, ""})
+                  .ok());
+  auto list = imap::List(**session);
+  EXPECT_TRUE(list.ok());
+  for (const auto& f : *list) {
+    if (!f.selectable()) continue;
+    EXPECT_TRUE(imap::Select(**session, f.raw_name, true).ok()) << f.name;
+    auto uids = imap::UidSearch(**session);
+    Collect c;
+    EXPECT_TRUE(imap::UidFetch(**session, *uids, {}, &c).ok());
+    std::sort(c.out.begin(), c.out.end(),
+              [](const Seen& a, const Seen& b) { return a.body < b.body; });
+    snap[f.name] = c.out;
+  }
+  return snap;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing_fixtures::DovecotOptions o;
+    o.users = 4;
+    auto a = DovecotServer::Start(o);
+    ASSERT_TRUE(a.ok()) << a.status();
+    a_ = std::move(*a);
+    auto b = DovecotServer::Start(o);
+    ASSERT_TRUE(b.ok()) << b.status();
+    b_ = std::move(*b);
+    dir_ = a_->dir() + "/export";
+    auto store = storage::OpenStore(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+  }
+
+  engine::AccountResult Run(engine::Mode mode, const DovecotServer& server, int user,
+                            double min_free_gb = 0, bool resync = false) {
+    engine::AccountTask t;
+    t.mode = mode;
+    t.server = ServerOf(server);
+    t.account = AccountOf(server, user);
+    t.min_free_gb = min_free_gb;
+    t.resync_missing = resync;
+    engine::CancelToken cancel;
+    return engine::RunAccount(t, *store_, nullptr, cancel);
+  }
+
+  // Seeds `n` messages into a folder of A (creating it over IMAP when not INBOX).
+  void Seed(int user, const std::string& folder, int n, int salt) {
+    const std::string& email = a_->users()[user].email;
+    for (int i = 0; i < n; ++i) {
+      std::vector<std::string> flags;
+      if (i % 2) flags.push_back("\\Seen");
+      if (i % 3 == 0) flags.push_back("$Forwarded");
+      if (i % 5 == 0) flags.push_back("Project-X");
+      ASSERT_TRUE(a_->SeedMessage(email, folder,
+                                  testing_fixtures::GenerateMessage(salt * 1000 + i,
+                                                                    600 + (i * 131) % 5000),
+                                  flags, absl::FromUnixSeconds(1650000000 + salt * 100 + i))
+                      .ok());
+    }
+  }
+
+  size_t CountFiles(const std::string& suffix) {
+    size_t n = 0;
+    for (auto& e : fs::recursive_directory_iterator(dir_)) {
+      if (e.is_regular_file() && absl::EndsWith(e.path().string(), suffix)) ++n;
+    }
+    return n;
+  }
+
+  std::unique_ptr<DovecotServer> a_, b_;
+  std::string dir_;
+  std::unique_ptr<storage::Store> store_;
+};
+
+TEST_F(EngineTest, ExportImportValidateRoundTripIsExact) {
+  for (int u = 0; u < 3; ++u) {
+    Seed(u, "INBOX", 30, u * 10 + 1);
+    Seed(u, "Work/Projects", 12, u * 10 + 2);
+    Seed(u, "Sent", 7, u * 10 + 3);
+    Seed(u, "R\xC3\xA9sum\xC3\xA9", 3, u * 10 + 4);
+  }
+  for (int u = 0; u < 3; ++u) {
+    auto r = Run(engine::Mode::kExport, *a_, u);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.messages, 52u);
+  }
+  // Every .eml is byte-identical to what A serves; .json carries A's flags and dates.
+  for (int u = 0; u < 3; ++u) {
+    auto snap = Snapshot(*a_, u);
+    const std::string base = dir_ + "/" + a_->users()[u].email;
+    ASSERT_TRUE(fs::exists(base + "/Work/Projects/.folder.json"));
+    ASSERT_TRUE(fs::exists(base + "/R\xC3\xA9sum\xC3\xA9/.folder.json"));
+    auto meta = engine::FolderMetaFromJson(*store_->Get(a_->users()[u].email +
+                                                        "/Sent/.folder.json"));
+    ASSERT_TRUE(meta.ok());
+    EXPECT_EQ(meta->special_use, "\\Sent");
+    EXPECT_EQ(meta->delimiter, "/");
+  }
+  for (int u = 0; u < 3; ++u) {
+    auto r = Run(engine::Mode::kImport, *b_, u);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.messages, 52u);
+    auto v = Run(engine::Mode::kValidate, *b_, u);
+    EXPECT_TRUE(v.status.ok()) << v.status;
+    // B's folders hold exactly A's messages, flags, keywords and dates.
+    auto sa = Snapshot(*a_, u), sb = Snapshot(*b_, u);
+    for (const auto& [name, msgs] : sa) {
+      ASSERT_TRUE(sb.count(name)) << name;
+      ASSERT_EQ(sb[name].size(), msgs.size()) << name;
+      for (size_t i = 0; i < msgs.size(); ++i) {
+        EXPECT_EQ(sb[name][i].body, msgs[i].body) << name;
+        EXPECT_EQ(sb[name][i].flags, msgs[i].flags) << name;
+        EXPECT_EQ(sb[name][i].internaldate, msgs[i].internaldate) << name;
+      }
+    }
+  }
+}
+
+TEST_F(EngineTest, IncrementalExportAndIdempotentImport) {
+  Seed(0, "INBOX", 20, 1);
+  Seed(0, "Archive", 10, 2);
+  ASSERT_TRUE(Run(engine::Mode::kExport, *a_, 0).status.ok());
+  EXPECT_EQ(CountFiles(".eml"), 30u);
+  auto again = Run(engine::Mode::kExport, *a_, 0);
+  ASSERT_TRUE(again.status.ok()) << again.status;
+  EXPECT_EQ(again.messages, 0u);
+  Seed(0, "INBOX", 5, 3);
+  auto more = Run(engine::Mode::kExport, *a_, 0);
+  ASSERT_TRUE(more.status.ok());
+  EXPECT_EQ(more.messages, 5u);
+  EXPECT_EQ(CountFiles(".eml"), 35u);
+
+  ASSERT_TRUE(Run(engine::Mode::kImport, *b_, 0).status.ok());
+  auto second = Run(engine::Mode::kImport, *b_, 0);
+  ASSERT_TRUE(second.status.ok()) << second.status;
+  EXPECT_EQ(second.messages, 0u);
+  auto snap = Snapshot(*b_, 0);
+  EXPECT_EQ(snap["INBOX"].size(), 25u);
+  EXPECT_EQ(snap["Archive"].size(), 10u);
+}
+
+TEST_F(EngineTest, ImportAfterPartialAppendCreatesNoDuplicate) {
+  Seed(1, "INBOX", 10, 7);
+  ASSERT_TRUE(Run(engine::Mode::kExport, *a_, 1).status.ok());
+  // As if an earlier import appended 4 messages and died before it saw the OKs.
+  auto a = Snapshot(*a_, 1);
+  auto b = imap::Session::Connect([&] {
+    imap::SessionOptions o;
+    o.connect.host = b_->host();
+    o.connect.port = b_->imap_port();
+    return o;
+  }());
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(imap::Authenticate(**b, {imap::AuthMethod::kLogin, b_->users()[1].email,
+                                       b_->users()[1].password, ""})
+                  .ok());
+  for (int i = 0; i < 4; ++i) {
+    imap::AppendMessage m;
+    m.flags = a["INBOX"][i].flags;
+    m.internaldate = a["INBOX"][i].internaldate;
+    m.body = std::make_shared<imap::StringLiteralSource>(a["INBOX"][i].body);
+    ASSERT_TRUE(imap::Append(**b, "INBOX", m).ok());
+  }
+  auto r = Run(engine::Mode::kImport, *b_, 1);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.messages, 6u);
+  auto snap = Snapshot(*b_, 1);
+  ASSERT_EQ(snap["INBOX"].size(), 10u);
+  for (size_t i = 0; i < 10; ++i) EXPECT_EQ(snap["INBOX"][i].body, a["INBOX"][i].body);
+}
+
+TEST_F(EngineTest, ValidateReportsMissingAndResyncFixesIt) {
+  Seed(2, "INBOX", 8, 9);
+  ASSERT_TRUE(Run(engine::Mode::kExport, *a_, 2).status.ok());
+  auto before = Run(engine::Mode::kValidate, *b_, 2);
+  EXPECT_FALSE(before.status.ok());
+  ASSERT_FALSE(before.folders.empty());
+  uint64_t missing = 0;
+  for (const auto& f : before.folders) missing += f.missing;
+  EXPECT_EQ(missing, 8u);
+  auto fixed = Run(engine::Mode::kValidate, *b_, 2, 0, /*resync=*/true);
+  EXPECT_TRUE(fixed.status.ok()) << fixed.status;
+  EXPECT_EQ(fixed.messages, 8u);
+  EXPECT_EQ(Snapshot(*b_, 2)["INBOX"].size(), 8u);
+}
+
+TEST_F(EngineTest, WrongPasswordFailsWithAccountNamedAndNoSecret) {
+  engine::AccountTask t;
+  t.mode = engine::Mode::kExport;
+  t.server = ServerOf(*a_);
+  t.account = AccountOf(*a_, 0);
+  t.account.password = "N0t-The-Passw0rd";
+  engine::CancelToken cancel;
+  auto r = engine::RunAccount(t, *store_, nullptr, cancel);
+  EXPECT_TRUE(absl::IsUnauthenticated(r.status)) << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(), t.account.email)) << r.status;
+  EXPECT_FALSE(absl::StrContains(r.status.message(), "N0t-The-Passw0rd"));
+}
+
+TEST_F(EngineTest, MinFreeSpaceAboveFreeRefusesExport) {
+  Seed(0, "INBOX", 2, 1);
+  auto r = Run(engine::Mode::kExport, *a_, 0, /*min_free_gb=*/1e9);
+  EXPECT_TRUE(absl::IsResourceExhausted(r.status)) << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(), "min-free-gb")) << r.status;
+  EXPECT_EQ(CountFiles(".eml"), 0u);
+}
+
+TEST_F(EngineTest, UidValidityChangeLosesNothingAndDuplicatesNothing) {
+  Seed(3, "INBOX", 6, 5);
+  ASSERT_TRUE(Run(engine::Mode::kExport, *a_, 3).status.ok());
+  // Make Dovecot forget its UIDs: a new UIDVALIDITY for the same messages.
+  auto path = a_->FolderPath(a_->users()[3].email, "INBOX");
+  ASSERT_TRUE(path.ok());
+  for (auto& e : fs::directory_iterator(*path)) {
+    const std::string n = e.path().filename().string();
+    if (absl::StartsWith(n, "dovecot-uidlist") || absl::StartsWith(n, "dovecot.index")) {
+      fs::remove(e.path());
+    }
+  }
+  Seed(3, "INBOX", 2, 6);
+  auto r = Run(engine::Mode::kExport, *a_, 3);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.messages, 2u);             // only the new ones are written
+  EXPECT_EQ(CountFiles(".eml"), 8u);     // nothing lost, nothing doubled
+  auto again = Run(engine::Mode::kExport, *a_, 3);
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_EQ(again.messages, 0u);
+  ASSERT_TRUE(Run(engine::Mode::kImport, *b_, 3).status.ok());
+  EXPECT_EQ(Snapshot(*b_, 3)["INBOX"].size(), 8u);
+}
+
+}  // namespace
