@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/imap/date.h"
+#include "common/imap/mutf7.h"
 #include "common/engine/engine_internal.h"
 #include "common/status/status_macros.h"
 
@@ -102,7 +103,9 @@ absl::StatusOr<std::string> TargetMailboxName(const FolderMeta& meta, const Targ
       if (absl::EqualsIgnoreCase(f.special_use(), meta.special_use)) return f.raw_name;
     }
   }
-  absl::string_view rel = meta.name;
+  // A name that is not canonical modified UTF-7 was kept raw: map it without re-encoding.
+  const bool raw = !imap::Mutf7ToUtf8(meta.raw_name).ok();
+  absl::string_view rel = raw ? meta.raw_name : meta.name;
   if (!meta.namespace_prefix.empty()) absl::ConsumePrefix(&rel, meta.namespace_prefix);
   std::vector<std::string> parts;
   if (meta.delimiter.empty()) {
@@ -114,9 +117,10 @@ absl::StatusOr<std::string> TargetMailboxName(const FolderMeta& meta, const Targ
     // A component holding B's delimiter would become hierarchy on B: replace it.
     for (std::string& p : parts) std::replace(p.begin(), p.end(), target.delimiter, '_');
   }
-  std::string joined = absl::StrJoin(parts, std::string(1, target.delimiter ? target.delimiter
-                                                                            : '/'));
-  return imap::EncodeMailboxName(absl::StrCat(target.prefix, joined));
+  const char delim = target.delimiter ? target.delimiter : '/';
+  std::string joined = absl::StrCat(target.prefix, absl::StrJoin(parts, std::string(1, delim)));
+  if (raw) return joined;
+  return imap::EncodeMailboxName(joined);
 }
 
 }  // namespace engine::internal

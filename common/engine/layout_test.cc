@@ -1,0 +1,81 @@
+#include "common/engine/layout.h"
+
+#include <random>
+
+#include "gtest/gtest.h"
+
+namespace engine {
+namespace {
+
+TEST(LayoutTest, EscapesWhatIsUnsafeAndRoundTrips) {
+  EXPECT_EQ(EscapeComponent("INBOX"), "INBOX");
+  EXPECT_EQ(EscapeComponent(".."), "%2E.");
+  EXPECT_EQ(EscapeComponent("."), "%2E");
+  EXPECT_EQ(EscapeComponent(""), "%-");
+  EXPECT_EQ(EscapeComponent("a/b"), "a%2Fb");
+  EXPECT_EQ(EscapeComponent("100%"), "100%25");
+  EXPECT_EQ(EscapeComponent("x.eml"), "x%2Eeml");
+  EXPECT_EQ(EscapeComponent("a.b"), "a.b");
+  EXPECT_EQ(EscapeComponent("R\xC3\xA9sum\xC3\xA9"), "R\xC3\xA9sum\xC3\xA9");
+  std::mt19937 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    std::string s(rng() % 40, '\0');
+    for (char& c : s) c = static_cast<char>(rng() % 256);
+    std::string e = EscapeComponent(s);
+    EXPECT_EQ(e.find('/'), std::string::npos);
+    EXPECT_NE(e, ".");
+    EXPECT_NE(e, "..");
+    EXPECT_NE(e[0], '.');
+    auto back = UnescapeComponent(e);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, s);
+  }
+}
+
+TEST(LayoutTest, LongComponentsAreCutWithAHash) {
+  std::string a(300, 'x'), b = a;
+  b[299] = 'y';
+  std::string ea = EscapeComponent(a), eb = EscapeComponent(b);
+  EXPECT_LE(ea.size(), 220u);
+  EXPECT_NE(ea, eb);
+}
+
+TEST(LayoutTest, FolderPathsAndMessageNames) {
+  EXPECT_EQ(FolderPath("Parent.Child", '.'), "Parent/Child");
+  EXPECT_EQ(FolderPath("a/../../b", '/'), "a/%2E./%2E./b");
+  EXPECT_EQ(FolderPath("flat/name", 0), "flat%2Fname");
+  EXPECT_EQ(MessageBase(1700000000, 42), "1700000000-0000000042");
+  uint64_t v;
+  uint32_t uid;
+  EXPECT_TRUE(ParseMessageBase("1700000000-0000000042", &v, &uid));
+  EXPECT_EQ(v, 1700000000u);
+  EXPECT_EQ(uid, 42u);
+  EXPECT_FALSE(ParseMessageBase("incoming", &v, &uid));
+  EXPECT_FALSE(ParseMessageBase("1-42", &v, &uid));
+}
+
+TEST(LayoutTest, MetadataJsonRoundTrips) {
+  MessageMeta m;
+  m.flags = {"\\Seen", "$Forwarded"};
+  m.internaldate = "01-Jan-2024 00:00:00 +0000";
+  m.size = 123;
+  m.sha256 = "ab";
+  m.message_id = "<x@y>";
+  m.uidvalidity = 9;
+  m.uid = 3;
+  auto back = MessageMetaFromJson(MessageMetaToJson(m));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->flags, m.flags);
+  EXPECT_EQ(back->uid, 3u);
+  FolderMeta f;
+  f.name = "Sent";
+  f.raw_name = "Sent";
+  f.claimed[5] = "1-0000000001";
+  auto fb = FolderMetaFromJson(FolderMetaToJson(f));
+  ASSERT_TRUE(fb.ok());
+  EXPECT_EQ(fb->claimed.at(5), "1-0000000001");
+  EXPECT_TRUE(absl::IsDataLoss(FolderMetaFromJson("{not json").status()));
+}
+
+}  // namespace
+}  // namespace engine
