@@ -326,6 +326,16 @@ absl::Status Session::HandleUntagged(const Response& response) {
 
 // --- Transport changes ----------------------------------------------------------------
 
+absl::Status Session::ExecuteBarrier(const Command& cmd) {
+  ASSIGN_OR_RETURN(std::string tag, Send(cmd));
+  barrier_tag_ = tag;
+  auto result = Wait(tag);
+  barrier_tag_.clear();
+  barrier_hit_ = false;
+  if (!result.ok()) return result.status();
+  return ResultToStatus(*result, cmd.name());
+}
+
 absl::Status Session::StartTls() {
   if (connection_ == nullptr || connection_->IsTls()) {
     return absl::FailedPreconditionError(absl::StrCat("IMAP ", peer_,
@@ -335,13 +345,7 @@ absl::Status Session::StartTls() {
     return Fail(absl::FailedPreconditionError(
         "server does not offer STARTTLS; refusing to continue without TLS"));
   }
-  ASSIGN_OR_RETURN(std::string tag, Send(Command("STARTTLS")));
-  barrier_tag_ = tag;
-  auto result = Wait(tag);
-  barrier_tag_.clear();
-  barrier_hit_ = false;
-  if (!result.ok()) return result.status();
-  RETURN_IF_ERROR(ResultToStatus(*result, "STARTTLS"));
+  RETURN_IF_ERROR(ExecuteBarrier(Command("STARTTLS")));
   // Anything that arrived after the OK was sent before the handshake: never trust it.
   if (!parser_.DiscardBuffered()) return Fail(absl::DataLossError("STARTTLS inside a literal"));
   net::TlsOptions tls = options_.connect.tls_options;
@@ -354,13 +358,7 @@ absl::Status Session::StartTls() {
 
 absl::StatusOr<bool> Session::StartCompression() {
   if (deflate_ || !HasCapability("COMPRESS=DEFLATE")) return false;
-  ASSIGN_OR_RETURN(std::string tag, Send(Command("COMPRESS").Atom("DEFLATE")));
-  barrier_tag_ = tag;
-  auto result = Wait(tag);
-  barrier_tag_.clear();
-  barrier_hit_ = false;
-  if (!result.ok()) return result.status();
-  RETURN_IF_ERROR(ResultToStatus(*result, "COMPRESS"));
+  RETURN_IF_ERROR(ExecuteBarrier(Command("COMPRESS").Atom("DEFLATE")));
   if (parser_.buffered() != 0) {
     return Fail(absl::DataLossError("uncompressed data after COMPRESS DEFLATE was accepted"));
   }

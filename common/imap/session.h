@@ -141,6 +141,9 @@ class Session {
   Session(std::unique_ptr<net::ByteStream> stream, net::Connection* connection,
           const SessionOptions& options);
   absl::Status ReadGreeting();
+  // Runs `cmd` and stops reading right after its completion: the transport changes next
+  // (STARTTLS, COMPRESS), so bytes after it must not be parsed as before.
+  absl::Status ExecuteBarrier(const Command& cmd);
   absl::Status WriteCommand(const Command& cmd, const std::string& tag);
   absl::Status WriteLiteral(const LiteralSource& source);
   bool UseNonSyncLiteral(uint64_t size) const;
