@@ -1,10 +1,467 @@
-// The coordinator: plans a migration job and hands accounts to workers.
-// The modes arrive with the next issue; until then it says so and exits non-zero.
-#include <cstdio>
+// The coordinator: plans a migration job (one task per account), spawns local
+// workers (or waits for remote ones), hands accounts out over gRPC, aggregates
+// results, prints a summary table and writes a JSON report.
+//
+//   coordinator --mode {export,import,test,validate} [--config PATH]
+//   [--output-dir DIR]
+//               [--input-dir DIR] [--workers N] [--max-workers K]
+//               [--ignore-errors]
+//               [--log-dir DIR] [--min-free-gb F] [--resync-missing] [--listen
+//               ADDR]
+//
+// Defaults: --config per mode (export/test: export.pass.config.json,
+// import/validate: import.pass.config.json); --output-dir/--input-dir
+// ./exported; --log-dir ./logs;
+// --workers min(accounts, max(1, number of CPUs)) local worker processes, each
+// moving
+// --max-workers 4 accounts at once; --listen: a Unix socket in a private 0700
+// temp dir
+// ($TMPDIR or /tmp) when local workers are spawned. --workers 0 spawns none
+// (fleet: needs
+// --listen, remote `worker --coordinator HOST:PORT` processes connect).
+//
+// Fail-fast by default: the first account failure stops handing out work and
+// cancels the running accounts; --ignore-errors keeps going. ^C stops the same
+// way; a second ^C fails whatever is left at once.
+//
+// Exit codes:
+//   0  every account ok
+//   1  some account failed, was cancelled or not started (fail-fast, interrupt)
+//   2  bad usage or config (unknown flag, bad mode, unreadable/invalid config)
+//   3  environment / preflight failure (--min-free-gb not met, input dir
+//   missing, cannot
+//      listen, worker executable missing, log dir not writable)
+//   4  internal error
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-int main() {
-  std::fprintf(stderr,
-               "coordinator: the export/import/validate/test modes are not built yet "
-               "(see README.md, 'Status').\n");
-  return 2;
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/config/config.h"
+#include "common/engine/engine.h"
+#include "common/log/log.h"
+#include "coordinator/coordinator_service.h"
+#include "coordinator/job.h"
+#include "coordinator/preflight.h"
+#include "coordinator/report.h"
+#include "coordinator/worker_pool.h"
+#include "worker/cli_flags.h"
+
+ABSL_FLAG(std::string, mode, "", "export | import | test | validate");
+ABSL_FLAG(std::string, config, "", "JSON config (default per mode)");
+ABSL_FLAG(std::string, output_dir, "./exported",
+          "where export writes (dir or s3://)");
+ABSL_FLAG(std::string, input_dir, "./exported",
+          "what import/validate read (dir or s3://)");
+ABSL_FLAG(int, workers, -1,
+          "local worker processes (default min(accounts, ncpu); 0: none)");
+ABSL_FLAG(int, max_workers, 4, "accounts each worker moves at once");
+ABSL_FLAG(bool, ignore_errors, false, "keep going after an account fails");
+ABSL_FLAG(std::string, log_dir, "./logs",
+          "directory for the run log and JSON report");
+ABSL_FLAG(double, min_free_gb, 0,
+          "fail if free disk at the output dir is below this");
+ABSL_FLAG(bool, resync_missing, false, "validate: re-import what is missing");
+ABSL_FLAG(std::string, listen, "",
+          "gRPC address to serve (unix:/path or host:port)");
+// TEST ONLY: spawned workers hold their tasks instead of running them.
+ABSL_FLAG(bool, test_hold_tasks, false,
+          "TEST ONLY: spawned workers hold tasks");
+
+namespace {
+
+using coordinator::kExitEnvironment;
+using coordinator::kExitUsage;
+
+constexpr char kUsage[] =
+    "usage: coordinator --mode {export,import,test,validate} [--config PATH]\n"
+    "         [--output-dir DIR] [--input-dir DIR] [--workers N] "
+    "[--max-workers K]\n"
+    "         [--ignore-errors] [--log-dir DIR] [--min-free-gb F] "
+    "[--resync-missing]\n"
+    "         [--listen ADDR]\n"
+    "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
+    "            3 environment/preflight failure, 4 internal error\n";
+
+struct Options {
+  engine::Mode mode = engine::Mode::kTest;
+  std::string mode_name, config_path, output_dir, input_dir, log_dir, listen;
+  int workers = -1, max_workers = 4;
+  bool ignore_errors = false, resync_missing = false, test_hold_tasks = false;
+  double min_free_gb = 0;
+};
+
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "coordinator: %s\n", message.c_str());
+  return code;
 }
+
+// Returns 0 or an exit code.
+int ParseOptions(int argc, char** argv, Options* o) {
+  std::string error;
+  switch (cli::ParseFlags(argc, argv, &error)) {
+    case cli::ParseResult::kHelp:
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    case cli::ParseResult::kError:
+      std::fputs(kUsage, stderr);
+      return Fail(kExitUsage, error);
+    case cli::ParseResult::kOk:
+      break;
+  }
+  o->mode_name = absl::GetFlag(FLAGS_mode);
+  if (!engine::ParseMode(o->mode_name, &o->mode)) {
+    std::fputs(kUsage, stderr);
+    return Fail(kExitUsage,
+                "--mode must be one of export, import, test, validate");
+  }
+  o->mode_name = engine::ModeName(o->mode);
+  o->config_path = absl::GetFlag(FLAGS_config);
+  if (o->config_path.empty())
+    o->config_path = config::DefaultConfigPath(o->mode_name);
+  o->output_dir = absl::GetFlag(FLAGS_output_dir);
+  o->input_dir = absl::GetFlag(FLAGS_input_dir);
+  o->log_dir = absl::GetFlag(FLAGS_log_dir);
+  o->listen = absl::GetFlag(FLAGS_listen);
+  o->workers = absl::GetFlag(FLAGS_workers);
+  o->max_workers = absl::GetFlag(FLAGS_max_workers);
+  o->ignore_errors = absl::GetFlag(FLAGS_ignore_errors);
+  o->resync_missing = absl::GetFlag(FLAGS_resync_missing);
+  o->min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
+  o->test_hold_tasks = absl::GetFlag(FLAGS_test_hold_tasks);
+  if (o->max_workers < 1) return Fail(kExitUsage, "--max-workers must be >= 1");
+  if (o->workers < -1) return Fail(kExitUsage, "--workers must be >= 0");
+  if (o->min_free_gb < 0) return Fail(kExitUsage, "--min-free-gb must be >= 0");
+  if (o->workers == 0 && o->listen.empty()) {
+    return Fail(kExitUsage,
+                "--workers 0 spawns no worker: give --listen for remote ones");
+  }
+  return 0;
+}
+
+int DefaultWorkers(size_t accounts) {
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  size_t n = static_cast<size_t>(cpus > 1 ? cpus : 1);
+  return static_cast<int>(std::max<size_t>(1, std::min(accounts, n)));
+}
+
+// "<log-dir>/<mode>-YYYYMMDD-HHMMSS" (with "-2", "-3"... when taken).
+std::string RunStem(const Options& o) {
+  std::string base = absl::StrCat(
+      o.log_dir, "/", o.mode_name, "-",
+      absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()));
+  std::string stem = base;
+  for (int i = 2; ::access((stem + ".log").c_str(), F_OK) == 0; ++i) {
+    stem = absl::StrCat(base, "-", i);
+  }
+  return stem;
+}
+
+// Blocks SIGINT/SIGTERM/SIGUSR1 in every thread (call before any thread
+// starts); one thread takes them with sigwait: first INT/TERM stops the job,
+// the second forces it.
+class SignalWatcher {
+ public:
+  static void BlockSignals() {
+    sigset_t set = Set();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+  explicit SignalWatcher(coordinator::Job* job)
+      : thread_([this, job] { Loop(job); }) {}
+  ~SignalWatcher() {
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+  }
+
+ private:
+  static sigset_t Set() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    return set;
+  }
+  static void Loop(coordinator::Job* job) {
+    sigset_t set = Set();
+    for (int count = 0;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0 || sig == SIGUSR1) return;
+      std::string what = absl::StrCat("interrupted by ", strsignal(sig));
+      if (++count == 1) {
+        std::fprintf(stderr,
+                     "coordinator: %s: stopping cleanly (again to force)\n",
+                     what.c_str());
+        job->Stop(what);
+      } else {
+        job->ForceStop(what + " twice");
+      }
+    }
+  }
+  std::thread thread_;
+};
+
+}  // namespace
+
+namespace {
+
+struct Run {
+  Options opts;
+  config::Config cfg;
+  std::string stem;
+  coordinator::RunInfo info;
+  std::string socket_dir;  // private temp dir, removed at the end
+};
+
+int LoadAndPrepare(int argc, char** argv, Run* run);
+int Execute(Run* run);
+int Conclude(Run* run, const coordinator::JobSnapshot& snapshot);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  SignalWatcher::BlockSignals();
+  logging::SetProcessTag("coordinator");
+  Run run;
+  if (int code = LoadAndPrepare(argc, argv, &run); code != 0) return code;
+  return Execute(&run);
+}
+
+namespace {
+
+int LoadAndPrepare(int argc, char** argv, Run* run) {
+  Options& o = run->opts;
+  if (int code = ParseOptions(argc, argv, &o); code != 0) return code;
+  absl::StatusOr<config::Config> cfg = config::LoadConfig(o.config_path);
+  if (!cfg.ok()) return Fail(kExitUsage, std::string(cfg.status().message()));
+  run->cfg = std::move(*cfg);
+  if (run->cfg.accounts.empty())
+    return Fail(kExitUsage, o.config_path + ": no accounts");
+  if (o.workers < 0) o.workers = DefaultWorkers(run->cfg.accounts.size());
+  if (o.resync_missing && o.mode != engine::Mode::kValidate) {
+    std::fprintf(
+        stderr,
+        "coordinator: warning: --resync-missing only applies to validate\n");
+  }
+  absl::Status dirs = coordinator::MakeDirs(o.log_dir, 0700);
+  if (!dirs.ok()) return Fail(kExitEnvironment, std::string(dirs.message()));
+  run->stem = RunStem(o);
+  if (!logging::SetLogFile(run->stem + ".log")) {
+    return Fail(kExitEnvironment,
+                "cannot create log file " + run->stem + ".log");
+  }
+  for (const std::string& w : run->cfg.warnings)
+    LOG(WARNING) << "config: " << w;
+  coordinator::PreflightInput pre{o.mode, o.output_dir, o.input_dir,
+                                  o.min_free_gb};
+  absl::Status ok = coordinator::Preflight(pre);
+  if (!ok.ok()) {
+    LOG(ERROR) << "preflight: " << ok.message();
+    return Fail(kExitEnvironment,
+                absl::StrCat("preflight failed: ", ok.message()));
+  }
+  return 0;
+}
+
+}  // namespace
+
+namespace {
+
+std::string Dirname(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string Basename(const std::string& path) {
+  return path.substr(path.rfind('/') + 1);
+}
+
+bool IsLocalAddress(const std::string& address) {
+  return absl::StartsWith(address, "unix:") ||
+         absl::StartsWith(address, "localhost:") ||
+         absl::StartsWith(address, "127.") ||
+         absl::StartsWith(address, "[::1]:");
+}
+
+// A private 0700 directory for the Unix socket; empty on failure.
+std::string MakeSocketDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      absl::StrCat(tmp && *tmp ? tmp : "/tmp", "/migrator-XXXXXX");
+  if (::mkdtemp(pattern.data()) == nullptr) return "";
+  return pattern;  // mkdtemp creates it with mode 0700
+}
+
+coordinator::JobOptions MakeJobOptions(const Run& run) {
+  const Options& o = run.opts;
+  coordinator::JobOptions jo;
+  jo.job_id = Basename(run.stem);
+  jo.mode = o.mode;
+  jo.config = run.cfg;
+  bool writes =
+      o.mode == engine::Mode::kExport || o.mode == engine::Mode::kTest;
+  jo.data_location = writes ? o.output_dir : o.input_dir;
+  jo.resync_missing = o.resync_missing;
+  jo.min_free_gb = o.min_free_gb;
+  jo.fail_fast = !o.ignore_errors;
+  jo.local_workers = o.workers;
+  return jo;
+}
+
+void DrainWorkers(coordinator::Job& job, coordinator::WorkerPool* pool) {
+  if (!job.WaitNoConnectedWorkers(absl::Seconds(10))) {
+    LOG(WARNING)
+        << "workers still connected 10s after the end; sending Shutdown";
+    job.ShutdownWorkers("the job has finished");
+    job.WaitNoConnectedWorkers(absl::Seconds(5));
+  }
+  if (pool == nullptr || pool->WaitAllExited(absl::Seconds(10))) return;
+  LOG(WARNING) << "local workers still running; sending SIGTERM";
+  pool->SignalAll(SIGTERM);
+  if (pool->WaitAllExited(absl::Seconds(5))) return;
+  pool->SignalAll(SIGKILL);
+  pool->WaitAllExited(absl::Seconds(5));
+}
+
+std::unique_ptr<coordinator::WorkerPool> StartPool(const Run& run,
+                                                   const std::string& address,
+                                                   coordinator::Job& job,
+                                                   absl::Status* st) {
+  absl::StatusOr<std::string> binary = coordinator::FindWorkerBinary();
+  if (!binary.ok()) {
+    *st = binary.status();
+    return nullptr;
+  }
+  coordinator::LocalWorkerSpec spec;
+  spec.binary = *binary;
+  spec.coordinator = address;
+  spec.max_parallel = run.opts.max_workers;
+  spec.log_file = run.stem + ".log";
+  if (run.opts.test_hold_tasks) spec.extra_args.push_back("--test-hold-tasks");
+  auto pool = std::make_unique<coordinator::WorkerPool>(
+      spec,
+      [&job](const std::string& id, int pid) {
+        job.LocalWorkerStarted(id, pid);
+      },
+      [&job](const std::string& id, int, const std::string& how) {
+        job.LocalWorkerExited(id, how);
+      });
+  *st = pool->Spawn(run.opts.workers);
+  return pool;
+}
+
+int Execute(Run* run) {
+  const Options& o = run->opts;
+  coordinator::Job job(MakeJobOptions(*run));
+  std::string address = o.listen;
+  if (address.empty()) {
+    run->socket_dir = MakeSocketDir();
+    if (run->socket_dir.empty())
+      return Fail(kExitEnvironment, "cannot create a temp dir");
+    address = "unix:" + run->socket_dir + "/coordinator.sock";
+  }
+  auto server = coordinator::CoordinatorServer::Start(address, &job);
+  if (!server.ok()) {
+    if (!run->socket_dir.empty()) ::rmdir(run->socket_dir.c_str());
+    return Fail(kExitEnvironment, std::string(server.status().message()));
+  }
+  if (!IsLocalAddress(address)) {
+    LOG(WARNING)
+        << "listening on " << address << " without TLS: account secrets travel "
+        << "in clear to remote workers (TLS arrives with the fleet issue)";
+  }
+  LOG(INFO) << "job " << job.options().job_id << ": " << o.mode_name << ", "
+            << run->cfg.accounts.size() << " account(s) from " << o.config_path
+            << ", " << o.workers << " local worker(s) x " << o.max_workers
+            << ", data " << job.options().data_location << ", listening on "
+            << (*server)->address();
+  run->info = coordinator::RunInfo{o.mode_name,
+                                   o.config_path,
+                                   job.options().data_location,
+                                   run->stem + ".log",
+                                   run->stem + ".report.json",
+                                   o.workers,
+                                   o.max_workers,
+                                   o.ignore_errors,
+                                   absl::Now(),
+                                   absl::Time()};
+  std::unique_ptr<coordinator::WorkerPool> pool;
+  absl::Status spawned;
+  if (o.workers > 0)
+    pool = StartPool(*run, (*server)->address(), job, &spawned);
+  if (!spawned.ok()) {
+    LOG(ERROR) << "cannot start local workers: " << spawned.message();
+    job.ForceStop(
+        absl::StrCat("cannot start local workers: ", spawned.message()));
+  }
+  {
+    SignalWatcher signals(&job);
+    job.WaitFinished(absl::InfiniteDuration());
+    DrainWorkers(job, pool.get());
+  }
+  (*server)->Shutdown(absl::Milliseconds(500));
+  pool.reset();
+  if (!run->socket_dir.empty()) {
+    ::unlink((run->socket_dir + "/coordinator.sock").c_str());
+    ::rmdir(run->socket_dir.c_str());
+  }
+  run->info.finished = absl::Now();
+  int code = Conclude(run, job.Snapshot());
+  if (!spawned.ok())
+    return Fail(kExitEnvironment, std::string(spawned.message()));
+  return code;
+}
+
+void WriteImportTemplate(const Run& run) {
+  std::string path = Dirname(run.opts.config_path) + "/import.pass.config.json";
+  if (::access(path.c_str(), F_OK) == 0) return;
+  config::Config tmpl = run.cfg;
+  absl::Status st = config::WriteConfig(tmpl, path);
+  if (!st.ok()) {
+    LOG(WARNING) << "could not write the import template " << path << ": "
+                 << st.message();
+    return;
+  }
+  LOG(INFO) << "wrote import template " << path;
+  std::printf(
+      "wrote import template %s (mode 0600): point its server block at server "
+      "B "
+      "before running the import\n",
+      path.c_str());
+}
+
+int Conclude(Run* run, const coordinator::JobSnapshot& snapshot) {
+  int code = coordinator::ExitCodeFor(snapshot);
+  std::string table = coordinator::FormatSummaryTable(snapshot, run->info);
+  std::fputs(table.c_str(), stdout);
+  LOG(INFO) << "summary:\n" << table;
+  absl::Status st = coordinator::WriteJsonReport(
+      coordinator::BuildJsonReport(snapshot, run->info, code),
+      run->info.report_path);
+  if (!st.ok()) {
+    LOG(ERROR) << st.message();
+    std::fprintf(stderr, "coordinator: %s\n",
+                 std::string(st.message()).c_str());
+    code = std::max(code, static_cast<int>(kExitEnvironment));
+  }
+  std::printf("log: %s\nreport: %s\n", run->info.log_path.c_str(),
+              run->info.report_path.c_str());
+  if (run->opts.mode == engine::Mode::kExport) WriteImportTemplate(*run);
+  std::fflush(stdout);
+  LOG(INFO) << "exit code " << code;
+  return code;
+}
+
+}  // namespace

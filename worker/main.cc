@@ -1,8 +1,92 @@
 // The worker: runs accounts on the transfer engine for a coordinator.
-// The session with the coordinator arrives with the next issue.
-#include <cstdio>
+//
+//   worker --coordinator ADDR [--max-workers K] [--id NAME] [--retry-for 60s]
+//          [--log-file PATH]
+//
+// ADDR is "unix:/path/to/socket" or "host:port". The worker pulls up to K
+// accounts at a time, exits 0 when the coordinator has no more work, and
+// reconnects with capped exponential backoff when the stream breaks (giving up
+// after --retry-for). No secret is ever taken from the command line: accounts
+// arrive with their tasks.
+//
+// Exit codes: 0 done; 2 bad usage; 3 coordinator unreachable/gone/refused; 4
+// internal.
+#include <unistd.h>
 
-int main() {
-  std::fprintf(stderr, "worker: not built yet (see README.md, 'Status').\n");
-  return 2;
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/log/log.h"
+#include "worker/cli_flags.h"
+#include "worker/worker_client.h"
+
+ABSL_FLAG(std::string, coordinator, "",
+          "coordinator address: unix:/path or host:port");
+ABSL_FLAG(int, max_workers, 4, "accounts this worker moves at once");
+ABSL_FLAG(std::string, id, "",
+          "worker id (default: <hostname>-<pid>); unique per job");
+ABSL_FLAG(absl::Duration, retry_for, absl::Seconds(60),
+          "give up after the coordinator has been unreachable this long");
+ABSL_FLAG(std::string, log_file, "",
+          "also append log lines to this file (0600)");
+// TEST ONLY: hold every task until cancelled instead of running it (process
+// tests use it to kill a worker that holds accounts). Never use in production.
+ABSL_FLAG(bool, test_hold_tasks, false,
+          "TEST ONLY: hold tasks without running them");
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: worker --coordinator ADDR [--max-workers K] [--id NAME] "
+    "[--retry-for 60s]\n"
+    "              [--log-file PATH]\n"
+    "  ADDR: unix:/path/to/socket or host:port\n"
+    "exit codes: 0 done, 2 bad usage, 3 coordinator unreachable/refused, 4 "
+    "internal\n";
+
+std::string DefaultId() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return absl::StrCat(host[0] ? host : "worker", "-", getpid());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string error;
+  switch (cli::ParseFlags(argc, argv, &error)) {
+    case cli::ParseResult::kHelp:
+      std::fputs(kUsage, stdout);
+      return 0;
+    case cli::ParseResult::kError:
+      std::fprintf(stderr, "worker: %s\n%s", error.c_str(), kUsage);
+      return worker::kWorkerUsage;
+    case cli::ParseResult::kOk:
+      break;
+  }
+  worker::WorkerClientOptions opts;
+  opts.coordinator = absl::GetFlag(FLAGS_coordinator);
+  opts.max_parallel = absl::GetFlag(FLAGS_max_workers);
+  opts.worker_id =
+      absl::GetFlag(FLAGS_id).empty() ? DefaultId() : absl::GetFlag(FLAGS_id);
+  opts.retry_for = absl::GetFlag(FLAGS_retry_for);
+  opts.test_hold_tasks = absl::GetFlag(FLAGS_test_hold_tasks);
+  if (opts.coordinator.empty() || opts.max_parallel < 1) {
+    std::fprintf(stderr,
+                 "worker: --coordinator is required and --max-workers >= 1\n%s",
+                 kUsage);
+    return worker::kWorkerUsage;
+  }
+  logging::SetProcessTag("worker-" + opts.worker_id);
+  std::string log_file = absl::GetFlag(FLAGS_log_file);
+  if (!log_file.empty() && !logging::SetLogFile(log_file)) {
+    std::fprintf(stderr, "worker: cannot open log file %s\n", log_file.c_str());
+    return worker::kWorkerUsage;
+  }
+  if (opts.test_hold_tasks)
+    LOG(WARNING) << "TEST ONLY: --test-hold-tasks is on";
+  return worker::RunWorker(opts);
 }

@@ -1,0 +1,182 @@
+// The job: the scheduler plus everything the coordinator knows about a run
+// (connected workers, per-account progress and results), thread-safe. The gRPC
+// adapter (coordinator_service.cc) turns stream events into calls here; Job
+// answers through WorkerLink, an interface the adapter implements. No gRPC in
+// here.
+//
+// Thread-safety: every method may be called from any thread. Job calls
+// WorkerLink methods while holding its own lock: links must only enqueue (never
+// block, never call back into Job). Lifetime: a link is used from Connect()
+// until Disconnect() for its worker returns; never after.
+#ifndef MIGRATOR_COORDINATOR_JOB_H_
+#define MIGRATOR_COORDINATOR_JOB_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/config/config.h"
+#include "common/engine/engine.h"
+#include "coordinator/scheduler.h"
+
+namespace coordinator {
+
+// One assignment as sent to a worker (carries the account's secret: never log
+// it).
+struct TaskOrder {
+  uint64_t task_id = 0;
+  uint64_t epoch = 0;
+  uint32_t attempt = 0;
+  engine::AccountTask task;
+  std::string data_location;
+};
+
+class WorkerLink {
+ public:
+  virtual ~WorkerLink() = default;
+  virtual void SendTask(const TaskOrder& order) = 0;
+  virtual void SendCancel(uint64_t task_id, uint64_t epoch,
+                          const std::string& reason) = 0;
+  virtual void SendNoMoreTasks() = 0;
+  virtual void SendShutdown(const std::string& reason) = 0;
+};
+
+struct WorkerHello {
+  std::string worker_id;
+  std::string host;
+  int pid = 0;
+  int max_parallel = 0;
+};
+
+struct JobOptions {
+  std::string job_id;
+  engine::Mode mode = engine::Mode::kTest;
+  config::Config config;      // with secrets; they leave only inside TaskOrders
+  std::string data_location;  // output dir (export) or input dir (others)
+  bool resync_missing = false;
+  double min_free_gb = 0;
+  bool fail_fast = true;
+  uint32_t max_attempts = 2;
+  int local_workers = 0;  // spawned processes; when all are gone and no worker
+                          // is connected, the remaining accounts fail (no hang)
+};
+
+// ---- read-only views (no secrets) ----
+struct AccountView {
+  TaskInfo task;
+  engine::Progress progress;
+  std::vector<engine::FolderResult> folders;
+  uint64_t messages = 0, bytes = 0, skipped = 0;
+  std::vector<std::string> notes;
+  absl::Duration elapsed;  // of the last attempt (running: so far)
+  uint64_t version = 0;    // job version of its last change
+};
+
+struct WorkerView {
+  WorkerHello hello;
+  bool connected = false;
+  bool local = false;
+  uint32_t running = 0;
+  absl::Time connected_at, last_seen;
+};
+
+struct JobSnapshot {
+  std::string job_id;
+  engine::Mode mode = engine::Mode::kTest;
+  absl::Time started, now;
+  bool finished = false, stopping = false;
+  std::string stop_reason;
+  std::vector<AccountView> accounts;
+  std::vector<WorkerView> workers;
+  uint64_t version = 0;
+  size_t Count(TaskState s) const;
+  uint64_t TotalMessages() const;
+  uint64_t TotalBytes() const;
+  size_t ConnectedWorkers() const;
+};
+
+class Job {
+ public:
+  explicit Job(JobOptions options);
+
+  const JobOptions& options() const { return options_; }
+
+  // ---- from worker sessions ----
+  // kAlreadyExists when a live worker has that id; kInvalidArgument for an
+  // empty id.
+  absl::Status Connect(const WorkerHello& hello, WorkerLink* link);
+  void Disconnect(const std::string& worker_id);
+  void RequestTask(const std::string& worker_id);
+  void Heartbeat(const std::string& worker_id);
+  void Progress(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
+                const engine::Progress& progress);
+  void Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
+              const engine::AccountResult& result, absl::Duration elapsed);
+
+  // ---- from the local process pool ----
+  void LocalWorkerStarted(const std::string& worker_id, int pid);
+  void LocalWorkerExited(const std::string& worker_id, const std::string& how);
+
+  // ---- control ----
+  void Stop(const std::string& reason);       // no new work, cancel running
+  void ForceStop(const std::string& reason);  // fail everything left now
+  void ShutdownWorkers(const std::string& reason);
+
+  // ---- waiting and views ----
+  bool WaitFinished(absl::Duration timeout) const;
+  bool WaitNoConnectedWorkers(absl::Duration timeout) const;
+  // Blocks until the version differs from `seen`, the job finishes, or timeout.
+  uint64_t WaitChange(uint64_t seen, absl::Duration timeout) const;
+  JobSnapshot Snapshot() const;
+  bool finished() const;
+
+ private:
+  struct WorkerState {
+    WorkerView view;
+    WorkerLink* link = nullptr;  // non-null while connected
+    int parked_requests = 0;     // RequestTasks not yet answered
+    bool dead = false;           // process exited (local)
+  };
+  struct AccountState {
+    engine::Progress progress;
+    engine::AccountResult result;
+    absl::Time started;
+    absl::Duration elapsed;
+    uint64_t version = 0;
+  };
+
+  void DispatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AssignLocked(WorkerState& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendCancelsLocked(const std::vector<CancelOrder>& cancels)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LoseWorkerLocked(const std::string& worker_id, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CheckLivenessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AfterChangeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TouchLocked(uint64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
+                       absl::Duration elapsed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  AccountView ViewLocked(const TaskInfo& t, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const JobOptions options_;
+  const absl::Time started_;
+  mutable absl::Mutex mu_;
+  Scheduler scheduler_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
+  std::vector<AccountState> accounts_ ABSL_GUARDED_BY(mu_);
+  int local_alive_ ABSL_GUARDED_BY(mu_) = 0;
+  int local_started_ ABSL_GUARDED_BY(mu_) = 0;
+  bool no_more_sent_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace coordinator
+
+#endif  // MIGRATOR_COORDINATOR_JOB_H_

@@ -1,0 +1,58 @@
+// The end-of-run outputs: the summary table (stdout) and the JSON report. Built
+// from a JobSnapshot (which carries no secrets). Pure functions apart from
+// WriteJsonReport.
+#ifndef MIGRATOR_COORDINATOR_REPORT_H_
+#define MIGRATOR_COORDINATOR_REPORT_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "coordinator/job.h"
+#include "nlohmann/json.hpp"
+
+namespace coordinator {
+
+// Process exit codes of the coordinator (also documented in main.cc).
+enum ExitCode {
+  kExitOk = 0,              // every account ok
+  kExitAccountsFailed = 1,  // some account failed or was not completed
+  kExitUsage = 2,           // bad flags or config
+  kExitEnvironment =
+      3,  // preflight / environment (disk space, socket, worker binary)
+  kExitInternal = 4,
+};
+
+struct RunInfo {
+  std::string mode;
+  std::string config_path;
+  std::string data_location;
+  std::string log_path;
+  std::string report_path;
+  int workers = 0;      // local worker processes
+  int max_workers = 0;  // accounts per worker
+  bool ignore_errors = false;
+  absl::Time started;
+  absl::Time finished;
+};
+
+// 0 when every account succeeded, else 1.
+int ExitCodeFor(const JobSnapshot& snapshot);
+
+// "12.3 MB", "999 B" (decimal units).
+std::string HumanBytes(uint64_t bytes);
+
+// One line per account plus a totals line. Reasons are shortened to fit; the
+// JSON report has them in full.
+std::string FormatSummaryTable(const JobSnapshot& snapshot, const RunInfo& run);
+
+nlohmann::json BuildJsonReport(const JobSnapshot& snapshot, const RunInfo& run,
+                               int exit_code);
+
+// Writes `report` to `path` (mode 0600, atomically via a temporary file).
+absl::Status WriteJsonReport(const nlohmann::json& report,
+                             const std::string& path);
+
+}  // namespace coordinator
+
+#endif  // MIGRATOR_COORDINATOR_REPORT_H_

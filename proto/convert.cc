@@ -1,0 +1,179 @@
+#include "proto/convert.h"
+
+namespace fleetproto {
+
+pb::JobMode ToProto(engine::Mode mode) {
+  switch (mode) {
+    case engine::Mode::kExport:
+      return pb::JOB_MODE_EXPORT;
+    case engine::Mode::kImport:
+      return pb::JOB_MODE_IMPORT;
+    case engine::Mode::kValidate:
+      return pb::JOB_MODE_VALIDATE;
+    case engine::Mode::kTest:
+      return pb::JOB_MODE_TEST;
+  }
+  return pb::JOB_MODE_UNSPECIFIED;
+}
+
+bool FromProto(pb::JobMode mode, engine::Mode* out) {
+  switch (mode) {
+    case pb::JOB_MODE_EXPORT:
+      *out = engine::Mode::kExport;
+      return true;
+    case pb::JOB_MODE_IMPORT:
+      *out = engine::Mode::kImport;
+      return true;
+    case pb::JOB_MODE_VALIDATE:
+      *out = engine::Mode::kValidate;
+      return true;
+    case pb::JOB_MODE_TEST:
+      *out = engine::Mode::kTest;
+      return true;
+    default:
+      return false;
+  }
+}
+
+void ToProto(const config::ServerConfig& in, pb::ServerConfig* out) {
+  out->set_host(in.host);
+  out->set_port(in.port);
+  out->set_ssl(in.ssl);
+  out->set_starttls(in.starttls);
+  out->set_ca_file(in.ca_file);
+  out->set_tls_verify(in.tls_verify);
+  out->set_max_connections_per_account(in.max_connections_per_account);
+}
+
+config::ServerConfig FromProto(const pb::ServerConfig& in) {
+  config::ServerConfig out;
+  out.host = in.host();
+  out.port = in.port();
+  out.ssl = in.ssl();
+  out.starttls = in.starttls();
+  out.ca_file = in.ca_file();
+  out.tls_verify = in.tls_verify();
+  out.max_connections_per_account = in.max_connections_per_account();
+  return out;
+}
+
+namespace {
+
+config::AuthKind ParseAuth(const std::string& name) {
+  for (config::AuthKind k :
+       {config::AuthKind::kAuto, config::AuthKind::kLogin,
+        config::AuthKind::kPlain, config::AuthKind::kXoauth2,
+        config::AuthKind::kOauthBearer}) {
+    if (name == config::AuthKindName(k)) return k;
+  }
+  return config::AuthKind::kAuto;
+}
+
+}  // namespace
+
+void ToProto(const config::Account& in, pb::Account* out) {
+  out->set_index(in.index);
+  out->set_email(in.email);
+  out->set_login(in.login);
+  out->set_password(in.password);
+  out->set_auth(config::AuthKindName(in.auth));
+  out->set_authzid(in.authzid);
+  out->set_oauth2_token(in.oauth2_token);
+  out->set_oauth2_token_file(in.oauth2_token_file);
+  out->set_oauth2_token_command(in.oauth2_token_command);
+  out->set_max_connections(in.max_connections);
+}
+
+config::Account FromProto(const pb::Account& in) {
+  config::Account out;
+  out.index = in.index();
+  out.email = in.email();
+  out.login = in.login();
+  out.password = in.password();
+  out.auth = ParseAuth(in.auth());
+  out.authzid = in.authzid();
+  out.oauth2_token = in.oauth2_token();
+  out.oauth2_token_file = in.oauth2_token_file();
+  out.oauth2_token_command = in.oauth2_token_command();
+  out.max_connections = in.max_connections();
+  return out;
+}
+
+void ToProto(const engine::Progress& in, pb::Progress* out) {
+  out->set_folder(in.folder);
+  pb::Counters* c = out->mutable_counters();
+  c->set_folders_done(in.folders_done);
+  c->set_folders_total(in.folders_total);
+  c->set_messages_done(in.messages_done);
+  c->set_messages_total(in.messages_total);
+  c->set_bytes_done(in.bytes_done);
+}
+
+engine::Progress FromProto(const pb::Progress& in) {
+  engine::Progress out;
+  out.folder = in.folder();
+  out.folders_done = in.counters().folders_done();
+  out.folders_total = in.counters().folders_total();
+  out.messages_done = in.counters().messages_done();
+  out.messages_total = in.counters().messages_total();
+  out.bytes_done = in.counters().bytes_done();
+  return out;
+}
+
+void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
+  out->set_name(in.name);
+  out->set_source_messages(in.source_messages);
+  out->set_target_messages(in.target_messages);
+  out->set_transferred(in.transferred);
+  out->set_bytes(in.bytes);
+  out->set_missing(in.missing);
+  out->set_extra(in.extra);
+  out->set_error(in.error);
+}
+
+engine::FolderResult FromProto(const pb::FolderResult& in) {
+  engine::FolderResult out;
+  out.name = in.name();
+  out.source_messages = in.source_messages();
+  out.target_messages = in.target_messages();
+  out.transferred = in.transferred();
+  out.bytes = in.bytes();
+  out.missing = in.missing();
+  out.extra = in.extra();
+  out.error = in.error();
+  return out;
+}
+
+void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
+  out->set_status_code(static_cast<int32_t>(in.status.code()));
+  out->set_status_message(std::string(in.status.message()));
+  for (const engine::FolderResult& f : in.folders)
+    ToProto(f, out->add_folders());
+  pb::Counters* c = out->mutable_counters();
+  c->set_folders_done(in.folders.size());
+  c->set_folders_total(in.folders.size());
+  c->set_messages_done(in.messages);
+  c->set_bytes_done(in.bytes);
+  c->set_skipped(in.skipped);
+  for (const std::string& n : in.notes) out->add_notes(n);
+}
+
+engine::AccountResult FromProto(const pb::TaskResult& in) {
+  engine::AccountResult out;
+  out.status = StatusFromProto(in.status_code(), in.status_message());
+  for (const pb::FolderResult& f : in.folders())
+    out.folders.push_back(FromProto(f));
+  out.messages = in.counters().messages_done();
+  out.bytes = in.counters().bytes_done();
+  out.skipped = in.counters().skipped();
+  for (const std::string& n : in.notes()) out.notes.push_back(n);
+  return out;
+}
+
+absl::Status StatusFromProto(int32_t code, const std::string& message) {
+  if (code == 0) return absl::OkStatus();
+  if (code < 0 || code > 16) return absl::UnknownError(message);
+  return absl::Status(static_cast<absl::StatusCode>(code), message);
+}
+
+}  // namespace fleetproto

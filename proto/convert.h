@@ -1,0 +1,41 @@
+// Conversions between the wire types (migrator.v1, protobuf only: no gRPC here)
+// and the domain types of config/ and engine/. Used by the coordinator's and
+// the worker's gRPC adapters. Stateless, thread-compatible.
+#ifndef MIGRATOR_PROTO_CONVERT_H_
+#define MIGRATOR_PROTO_CONVERT_H_
+
+#include "absl/status/status.h"
+#include "common/config/config.h"
+#include "common/engine/engine.h"
+#include "migrator/v1/migrator.pb.h"
+
+namespace fleetproto {
+
+namespace pb = ::migrator::v1;
+
+pb::JobMode ToProto(engine::Mode mode);
+// False for JOB_MODE_UNSPECIFIED or an unknown value.
+bool FromProto(pb::JobMode mode, engine::Mode* out);
+
+void ToProto(const config::ServerConfig& in, pb::ServerConfig* out);
+config::ServerConfig FromProto(const pb::ServerConfig& in);
+
+// Carries the secrets: only for Task messages.
+void ToProto(const config::Account& in, pb::Account* out);
+config::Account FromProto(const pb::Account& in);
+
+void ToProto(const engine::Progress& in, pb::Progress* out);
+engine::Progress FromProto(const pb::Progress& in);
+
+// Result → wire (status code + message, folders, counters, notes).
+void ToProto(const engine::AccountResult& in, pb::TaskResult* out);
+engine::AccountResult FromProto(const pb::TaskResult& in);
+
+void ToProto(const engine::FolderResult& in, pb::FolderResult* out);
+engine::FolderResult FromProto(const pb::FolderResult& in);
+
+absl::Status StatusFromProto(int32_t code, const std::string& message);
+
+}  // namespace fleetproto
+
+#endif  // MIGRATOR_PROTO_CONVERT_H_

@@ -1,0 +1,171 @@
+#include "tests/distributed/process_util.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+
+namespace fleettest {
+
+std::string Binary(const std::string& name) {
+  const char* dir = std::getenv("MIGRATOR_BINARY_DIR");
+  return absl::StrCat(dir ? dir : ".", "/bin/", name);
+}
+
+std::string MakeTempDir() {
+  std::string pattern = "/tmp/fleet-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) std::abort();
+  return pattern;
+}
+
+int UnusedLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+Process Start(const std::vector<std::string>& argv, const std::string& cwd,
+              const std::map<std::string, std::string>& env,
+              const std::string& tag) {
+  Process p;
+  p.stdout_path = cwd + "/" + tag + ".stdout";
+  p.stderr_path = cwd + "/" + tag + ".stderr";
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (std::string& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
+    int out = ::open(p.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = ::open(p.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    ::execv(cargv[0], cargv.data());
+    ::_exit(127);
+  }
+  p.pid = pid;
+  return p;
+}
+
+int Wait(const Process& p, absl::Duration timeout) {
+  int status = 0;
+  bool done = PollUntil(
+      [&] { return ::waitpid(p.pid, &status, WNOHANG) == p.pid; }, timeout);
+  if (!done) {
+    ::kill(p.pid, SIGKILL);
+    ::waitpid(p.pid, &status, 0);
+    return -1;
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -2;
+}
+
+int RunProcess(const std::vector<std::string>& argv, const std::string& cwd,
+               const std::map<std::string, std::string>& env,
+               const std::string& tag, absl::Duration timeout, Process* out) {
+  Process p = Start(argv, cwd, env, tag);
+  if (out != nullptr) *out = p;
+  return Wait(p, timeout);
+}
+
+bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(
+        absl::Milliseconds(20));  // polling interval, bounded by the deadline
+  }
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> FilesUnder(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = dir + "/" + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      for (std::string& f : FilesUnder(path)) out.push_back(std::move(f));
+    } else if (S_ISREG(st.st_mode)) {
+      out.push_back(path);
+    }
+  }
+  ::closedir(d);
+  return out;
+}
+
+std::vector<std::string> Glob(const std::string& dir,
+                              const std::string& suffix) {
+  std::vector<std::string> out;
+  for (const std::string& f : FilesUnder(dir)) {
+    if (absl::EndsWith(f, suffix) && f.rfind('/') == dir.size())
+      out.push_back(f);
+  }
+  return out;
+}
+
+int FileMode(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return static_cast<int>(st.st_mode & 07777);
+}
+
+std::vector<int> ProcessesMentioning(const std::string& needle) {
+  std::vector<int> out;
+  DIR* d = ::opendir("/proc");
+  while (dirent* e = ::readdir(d)) {
+    int pid = std::atoi(e->d_name);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    std::string base = absl::StrCat("/proc/", pid);
+    std::string cmdline = absl::StrReplaceAll(ReadFile(base + "/cmdline"),
+                                              {{std::string(1, '\0'), " "}});
+    if (!absl::StrContains(cmdline, needle)) continue;
+    std::string stat = ReadFile(base + "/stat");
+    size_t paren = stat.rfind(')');
+    if (paren != std::string::npos && paren + 2 < stat.size() &&
+        stat[paren + 2] == 'Z') {
+      continue;
+    }
+    out.push_back(pid);
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace fleettest

@@ -1,0 +1,63 @@
+// Helpers for process-level tests: run the real binaries with a bounded wait,
+// poll with deadlines, inspect files and /proc. Test-only; Linux-only.
+#ifndef MIGRATOR_TESTS_DISTRIBUTED_PROCESS_UTIL_H_
+#define MIGRATOR_TESTS_DISTRIBUTED_PROCESS_UTIL_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace fleettest {
+
+// $MIGRATOR_BINARY_DIR/bin/<name> (set by ctest).
+std::string Binary(const std::string& name);
+
+// A fresh directory under /tmp (short: Unix socket paths are limited to 107
+// bytes).
+std::string MakeTempDir();
+
+// A loopback TCP port nothing listens on (bound, then closed).
+int UnusedLoopbackPort();
+
+struct Process {
+  int pid = -1;
+  std::string stdout_path, stderr_path;
+};
+
+// Starts argv[0] with args in `cwd`, extra environment `env`, output to files
+// in cwd
+// ("<tag>.stdout", "<tag>.stderr").
+Process Start(const std::vector<std::string>& argv, const std::string& cwd,
+              const std::map<std::string, std::string>& env,
+              const std::string& tag);
+
+// Waits up to `timeout`; returns the exit code, 128+signal, or -1 on timeout
+// (then the process is killed with SIGKILL and reaped).
+int Wait(const Process& p, absl::Duration timeout);
+
+// Start + Wait.
+int RunProcess(const std::vector<std::string>& argv, const std::string& cwd,
+               const std::map<std::string, std::string>& env,
+               const std::string& tag, absl::Duration timeout,
+               Process* out = nullptr);
+
+// Polls `condition` every 20 ms until it holds (true) or `timeout` passes
+// (false).
+bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout);
+
+std::string ReadFile(const std::string& path);
+// Every regular file under `dir`, recursively.
+std::vector<std::string> FilesUnder(const std::string& dir);
+// Files matching "<dir>/*<suffix>".
+std::vector<std::string> Glob(const std::string& dir,
+                              const std::string& suffix);
+int FileMode(const std::string& path);  // -1 when missing
+// PIDs of live (non-zombie) processes whose command line contains `needle`.
+std::vector<int> ProcessesMentioning(const std::string& needle);
+
+}  // namespace fleettest
+
+#endif  // MIGRATOR_TESTS_DISTRIBUTED_PROCESS_UTIL_H_

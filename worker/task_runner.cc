@@ -1,0 +1,152 @@
+#include "worker/task_runner.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+#include "common/storage/store.h"
+
+namespace worker {
+namespace {
+
+// Forwards engine progress to the reporter, at most once per interval.
+class RateLimitedListener : public engine::ProgressListener {
+ public:
+  RateLimitedListener(const TaskSpec& spec, TaskReporter* reporter,
+                      absl::Duration every)
+      : spec_(spec), reporter_(reporter), every_(every) {}
+  void OnProgress(const engine::Progress& progress) override {
+    absl::Time now = absl::Now();
+    {
+      absl::MutexLock lock(&mu_);
+      if (now - last_ < every_) return;
+      last_ = now;
+    }
+    reporter_->OnTaskProgress(spec_, progress);
+  }
+
+ private:
+  const TaskSpec& spec_;
+  TaskReporter* reporter_;
+  const absl::Duration every_;
+  absl::Mutex mu_;
+  absl::Time last_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+bool IsCancelled(engine::CancelToken* token) { return token->cancelled(); }
+
+}  // namespace
+
+TaskRunner::TaskRunner(TaskRunnerOptions options, TaskReporter* reporter)
+    : options_(options), reporter_(reporter) {}
+
+TaskRunner::~TaskRunner() {
+  CancelAll();
+  std::map<uint64_t, std::unique_ptr<Slot>> slots;
+  {
+    absl::MutexLock lock(&mu_);
+    slots.swap(slots_);
+  }
+  for (auto& [id, slot] : slots) {
+    if (slot->thread.joinable()) slot->thread.join();
+  }
+}
+
+absl::Status TaskRunner::Start(TaskSpec spec) {
+  absl::MutexLock lock(&mu_);
+  JoinFinishedLocked();
+  if (slots_.count(spec.task_id) != 0) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("task ", spec.task_id, " is running"));
+  }
+  auto slot = std::make_unique<Slot>();
+  Slot* raw = slot.get();
+  slots_[spec.task_id] = std::move(slot);
+  ++running_;
+  raw->thread =
+      std::thread([this, spec = std::move(spec), raw] { RunOne(spec, raw); });
+  return absl::OkStatus();
+}
+
+void TaskRunner::RunOne(const TaskSpec& spec, Slot* slot) {
+  absl::Time start = absl::Now();
+  engine::AccountResult result = Execute(spec, slot);
+  reporter_->OnTaskDone(spec, result, absl::Now() - start);
+  absl::MutexLock lock(&mu_);
+  slot->finished = true;
+  --running_;
+}
+
+engine::AccountResult TaskRunner::Execute(const TaskSpec& spec, Slot* slot) {
+  engine::AccountResult result;
+  if (options_.test_hold_tasks) {
+    HoldUntilCancelled(slot);
+    result.status =
+        absl::CancelledError("cancelled while held (--test-hold-tasks)");
+    return result;
+  }
+  auto store = storage::OpenStore(spec.data_location);
+  if (!store.ok()) {
+    result.status = absl::Status(
+        store.status().code(),
+        absl::StrCat("opening the data location: ", store.status().message()));
+    return result;
+  }
+  RateLimitedListener listener(spec, reporter_, options_.min_progress_interval);
+  return engine::RunAccount(spec.task, **store, &listener, slot->cancel);
+}
+
+void TaskRunner::HoldUntilCancelled(Slot* slot) {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&IsCancelled, &slot->cancel));
+}
+
+bool TaskRunner::Cancel(uint64_t task_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = slots_.find(task_id);
+  if (it == slots_.end() || it->second->finished) return false;
+  it->second->cancel.Cancel();
+  return true;
+}
+
+void TaskRunner::CancelAll() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, slot] : slots_) slot->cancel.Cancel();
+}
+
+std::vector<uint64_t> TaskRunner::RunningIds() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<uint64_t> ids;
+  for (const auto& [id, slot] : slots_) {
+    if (!slot->finished) ids.push_back(id);
+  }
+  return ids;
+}
+
+int TaskRunner::running() const {
+  absl::MutexLock lock(&mu_);
+  return running_;
+}
+
+bool TaskRunner::WaitIdle(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return running_ == 0; };
+  return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+}
+
+void TaskRunner::JoinFinishedLocked() {
+  for (auto it = slots_.begin(); it != slots_.end();) {
+    if (it->second->finished) {
+      // The thread has set `finished` as its last step under mu_; joining is
+      // immediate.
+      if (it->second->thread.joinable()) it->second->thread.join();
+      it = slots_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace worker

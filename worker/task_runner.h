@@ -1,0 +1,96 @@
+// Runs accounts on the transfer engine, one thread per task, and reports
+// through an interface. No gRPC here: the session adapter (worker_client.cc)
+// feeds it tasks and forwards what it reports.
+//
+// Thread-safety: every TaskRunner method may be called from any thread.
+// TaskReporter callbacks run on the task threads (concurrently for different
+// tasks). Lifetime: the reporter must outlive the runner; the destructor
+// cancels every task and joins its thread (after that thread's OnTaskDone has
+// returned).
+#ifndef MIGRATOR_WORKER_TASK_RUNNER_H_
+#define MIGRATOR_WORKER_TASK_RUNNER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/engine/engine.h"
+
+namespace worker {
+
+// One assignment of one account, as received from the coordinator.
+struct TaskSpec {
+  uint64_t task_id = 0;
+  uint64_t epoch = 0;
+  uint32_t attempt = 0;
+  engine::AccountTask task;   // holds the account's secret: never log it
+  std::string data_location;  // export root: directory or s3://bucket/prefix
+};
+
+class TaskReporter {
+ public:
+  virtual ~TaskReporter() = default;
+  // Rate-limited by the runner (see TaskRunnerOptions::min_progress_interval).
+  virtual void OnTaskProgress(const TaskSpec& spec,
+                              const engine::Progress& progress) = 0;
+  // Exactly once per started task, from its thread, when it has finished.
+  virtual void OnTaskDone(const TaskSpec& spec,
+                          const engine::AccountResult& result,
+                          absl::Duration elapsed) = 0;
+};
+
+struct TaskRunnerOptions {
+  absl::Duration min_progress_interval =
+      absl::Milliseconds(500);  // ≤ 2/s per task
+  // TEST ONLY (--test-hold-tasks): do not run the engine; hold each task until
+  // it is cancelled, then report kCancelled. Lets tests kill a worker that
+  // holds tasks.
+  bool test_hold_tasks = false;
+};
+
+class TaskRunner {
+ public:
+  TaskRunner(TaskRunnerOptions options, TaskReporter* reporter);
+  ~TaskRunner();
+  TaskRunner(const TaskRunner&) = delete;
+  TaskRunner& operator=(const TaskRunner&) = delete;
+
+  // Starts `spec` on a new thread. The caller bounds concurrency (the
+  // coordinator only hands out as many tasks as the worker asked for).
+  // kAlreadyExists when that task id is running already.
+  absl::Status Start(TaskSpec spec);
+  // Asks one task to stop at a clean point; false when it is not running.
+  bool Cancel(uint64_t task_id);
+  void CancelAll();
+  std::vector<uint64_t> RunningIds() const;
+  int running() const;
+  // Blocks until no task runs (true) or `timeout` passes (false).
+  bool WaitIdle(absl::Duration timeout);
+
+ private:
+  struct Slot {
+    engine::CancelToken cancel;
+    std::thread thread;
+    bool finished = false;
+  };
+  void RunOne(const TaskSpec& spec, Slot* slot);
+  engine::AccountResult Execute(const TaskSpec& spec, Slot* slot);
+  void HoldUntilCancelled(Slot* slot);
+  void JoinFinishedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const TaskRunnerOptions options_;
+  TaskReporter* const reporter_;
+  mutable absl::Mutex mu_;
+  std::map<uint64_t, std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace worker
+
+#endif  // MIGRATOR_WORKER_TASK_RUNNER_H_

@@ -1,0 +1,81 @@
+#include "worker/task_runner.h"
+
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace worker {
+namespace {
+
+class Recorder : public TaskReporter {
+ public:
+  void OnTaskProgress(const TaskSpec&, const engine::Progress&) override {}
+  void OnTaskDone(const TaskSpec& spec, const engine::AccountResult& r,
+                  absl::Duration) override {
+    absl::MutexLock lock(&mu_);
+    done_.emplace_back(spec.task_id, r.status);
+  }
+  std::vector<std::pair<uint64_t, absl::Status>> done() {
+    absl::MutexLock lock(&mu_);
+    return done_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::pair<uint64_t, absl::Status>> done_;
+};
+
+TaskSpec Spec(uint64_t id) {
+  TaskSpec s;
+  s.task_id = id;
+  s.epoch = 1;
+  s.task.account.email = "u@x";
+  s.data_location = ::testing::TempDir() + "/task_runner_test";
+  return s;
+}
+
+TEST(TaskRunnerTest, RunsEachTaskAndReportsOnce) {
+  Recorder rec;
+  {
+    TaskRunner runner(TaskRunnerOptions(), &rec);
+    ASSERT_TRUE(runner.Start(Spec(1)).ok());
+    ASSERT_TRUE(runner.Start(Spec(2)).ok());
+    ASSERT_TRUE(runner.WaitIdle(absl::Seconds(30)));
+    EXPECT_EQ(runner.running(), 0);
+  }
+  auto done = rec.done();
+  ASSERT_EQ(done.size(), 2u);
+  for (auto& [id, st] : done)
+    EXPECT_FALSE(st.ok());  // whatever the engine says
+}
+
+TEST(TaskRunnerTest, HeldTaskStopsOnCancel) {
+  Recorder rec;
+  TaskRunnerOptions opts;
+  opts.test_hold_tasks = true;
+  TaskRunner runner(opts, &rec);
+  ASSERT_TRUE(runner.Start(Spec(7)).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(runner.Start(Spec(7))));
+  EXPECT_FALSE(runner.WaitIdle(absl::Milliseconds(50)));
+  EXPECT_EQ(runner.RunningIds(), std::vector<uint64_t>{7});
+  EXPECT_TRUE(runner.Cancel(7));
+  ASSERT_TRUE(runner.WaitIdle(absl::Seconds(30)));
+  auto done = rec.done();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(absl::IsCancelled(done[0].second));
+  EXPECT_FALSE(runner.Cancel(7));
+}
+
+TEST(TaskRunnerTest, DestructorCancelsHeldTasks) {
+  Recorder rec;
+  TaskRunnerOptions opts;
+  opts.test_hold_tasks = true;
+  {
+    TaskRunner runner(opts, &rec);
+    ASSERT_TRUE(runner.Start(Spec(1)).ok());
+  }
+  EXPECT_EQ(rec.done().size(), 1u);
+}
+
+}  // namespace
+}  // namespace worker

@@ -1,0 +1,42 @@
+// The worker's session with the coordinator (the gRPC side lives in
+// worker_client.cc; this header has no gRPC include).
+//
+// RunWorker connects, registers, asks for one task per free slot, runs them on
+// a TaskRunner, streams progress and results, honours Cancel / NoMoreTasks /
+// Shutdown. When the stream breaks it fences itself (cancels every running
+// task: the coordinator requeues them) and reconnects with capped exponential
+// backoff, giving up after `retry_for` without a successful session.
+#ifndef MIGRATOR_WORKER_WORKER_CLIENT_H_
+#define MIGRATOR_WORKER_WORKER_CLIENT_H_
+
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace worker {
+
+struct WorkerClientOptions {
+  std::string coordinator;  // "unix:/path" or "host:port"
+  std::string worker_id;
+  int max_parallel = 4;  // accounts at once
+  absl::Duration retry_for = absl::Seconds(60);
+  absl::Duration initial_backoff = absl::Milliseconds(200);
+  absl::Duration max_backoff = absl::Seconds(5);
+  bool test_hold_tasks = false;  // TEST ONLY, see TaskRunnerOptions
+};
+
+// Process exit codes of the worker.
+enum WorkerExit {
+  kWorkerDone = 0,   // the coordinator said there is no more work (or shutdown)
+  kWorkerUsage = 2,  // bad flags
+  kWorkerNoCoordinator =
+      3,  // unreachable / gone for longer than retry_for, or refused
+  kWorkerInternal = 4,
+};
+
+// Blocks until the worker is done; returns one of WorkerExit.
+int RunWorker(const WorkerClientOptions& options);
+
+}  // namespace worker
+
+#endif  // MIGRATOR_WORKER_WORKER_CLIENT_H_
