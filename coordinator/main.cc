@@ -53,6 +53,7 @@
 #include "common/log/log.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/job.h"
+#include "coordinator/environment.h"
 #include "coordinator/preflight.h"
 #include "coordinator/report.h"
 #include "coordinator/worker_pool.h"
@@ -271,6 +272,15 @@ int LoadAndPrepare(int argc, char** argv, Run* run) {
     return Fail(kExitEnvironment,
                 absl::StrCat("preflight failed: ", ok.message()));
   }
+  if (o.mode == engine::Mode::kTest) {
+    auto checks = coordinator::CheckEnvironment(run->cfg.server, o.output_dir, o.min_free_gb);
+    std::string text = coordinator::FormatChecks(checks);
+    std::fputs(text.c_str(), stdout);
+    logging::AppendToFile(text);
+    for (const auto& c : checks) {
+      if (!c.ok) return Fail(kExitEnvironment, "environment check failed: " + c.name);
+    }
+  }
   return 0;
 }
 
@@ -445,8 +455,10 @@ void WriteImportTemplate(const Run& run) {
 int Conclude(Run* run, const coordinator::JobSnapshot& snapshot) {
   int code = coordinator::ExitCodeFor(snapshot);
   std::string table = coordinator::FormatSummaryTable(snapshot, run->info);
+  std::string details = coordinator::FormatDetails(snapshot);
+  if (!details.empty()) std::fputs(("\n" + details + "\n").c_str(), stdout);
   std::fputs(table.c_str(), stdout);
-  LOG(INFO) << "summary:\n" << table;
+  logging::AppendToFile(details + table);  // the run log keeps the table, stderr does not
   absl::Status st = coordinator::WriteJsonReport(
       coordinator::BuildJsonReport(snapshot, run->info, code),
       run->info.report_path);

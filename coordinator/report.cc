@@ -90,6 +90,44 @@ std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
 
 namespace {
 
+std::string ValidateDetails(const JobSnapshot& s) {
+  const int ew = static_cast<int>(EmailWidth(s));
+  std::string out = absl::StrFormat("%-*s  %-30s  %9s  %9s  %8s  %8s\n", ew, "ACCOUNT",
+                                    "FOLDER", "EXPORTED", "SERVER-B", "MISSING", "EXTRA");
+  for (const AccountView& a : s.accounts) {
+    uint64_t src = 0, dst = 0, missing = 0, extra = 0;
+    for (const engine::FolderResult& f : a.folders) {
+      src += f.source_messages;
+      dst += f.target_messages;
+      missing += f.missing;
+      extra += f.extra;
+      if (f.missing == 0 && f.extra == 0) continue;
+      absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d\n", ew,
+                                            Shorten(a.task.email, ew), Shorten(f.name, 30),
+                                            f.source_messages, f.target_messages, f.missing,
+                                            f.extra));
+    }
+    absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d\n", ew,
+                                          Shorten(a.task.email, ew), "(all folders)", src, dst,
+                                          missing, extra));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FormatDetails(const JobSnapshot& s) {
+  if (s.mode == engine::Mode::kValidate) return ValidateDetails(s);
+  if (s.mode != engine::Mode::kTest) return "";
+  std::string out;
+  for (const AccountView& a : s.accounts) {
+    for (const std::string& n : a.notes) absl::StrAppend(&out, a.task.email, ": ", n, "\n");
+  }
+  return out;
+}
+
+namespace {
+
 nlohmann::json AccountJson(const AccountView& a) {
   nlohmann::json folders = nlohmann::json::array();
   for (const engine::FolderResult& f : a.folders) {

@@ -46,6 +46,11 @@ std::string HumanBytes(uint64_t bytes);
 // JSON report has them in full.
 std::string FormatSummaryTable(const JobSnapshot& snapshot, const RunInfo& run);
 
+// What the summary table leaves out, per mode: test — each account's notes (login,
+// capabilities); validate — per account the exported and server-B counts, and every folder
+// with missing or extra messages. Empty for the other modes.
+std::string FormatDetails(const JobSnapshot& snapshot);
+
 nlohmann::json BuildJsonReport(const JobSnapshot& snapshot, const RunInfo& run,
                                int exit_code);
 

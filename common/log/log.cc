@@ -86,6 +86,12 @@ void SetProcessTag(const std::string& tag) {
   sink.tag = tag;
 }
 
+void AppendToFile(absl::string_view text) {
+  Sink& sink = GetSink();
+  std::lock_guard<std::mutex> lock(sink.mu);
+  if (sink.file_fd >= 0) WriteAll(sink.file_fd, std::string(text));
+}
+
 void Write(Level level, const char* file, int line, absl::string_view message) {
   struct timeval tv;
   gettimeofday(&tv, nullptr);

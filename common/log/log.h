@@ -23,6 +23,8 @@ Level MinLevel();
 bool SetLogFile(const std::string& path);
 // Prefix put in front of every line (e.g. "worker-2"). Default empty.
 void SetProcessTag(const std::string& tag);
+// Appends `text` as it is to the log file only (not stderr); nothing when no file is set.
+void AppendToFile(absl::string_view text);
 // Writes one formatted line: "2026-11-25T20:14:03.123Z I tag file:line] message".
 void Write(Level level, const char* file, int line, absl::string_view message);
 

@@ -21,6 +21,7 @@ BIN="$ROOT/$BUILD_DIR/bin"
 FIX="$ROOT/tests/fixtures/dovecot.sh"
 
 DEMO_DIR=${DEMO_DIR:-$(mktemp -d /tmp/imapsync-demo.XXXXXX)}
+mkdir -p "$DEMO_DIR"
 chmod 755 "$DEMO_DIR"
 cleanup() {
   "$FIX" stop "$DEMO_DIR/server-a" >/dev/null 2>&1 || true
