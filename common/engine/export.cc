@@ -62,10 +62,14 @@ class ExportSink : public imap::FetchSink {
   absl::Status BodyEnd() override { return absl::OkStatus(); }
   absl::Status OnMessage(const imap::FetchedMessage& m) override;
 
+  // Records (writes the .json of) every message committed so far.
+  absl::Status Flush();
   uint64_t bytes() const { return bytes_; }
   uint64_t written() const { return written_; }
 
  private:
+  static constexpr size_t kBatchMessages = 256;
+  static constexpr uint64_t kBatchBytes = 32 * 1024 * 1024;
   absl::Status CheckFreeSpace();
 
   Context& ctx_;
@@ -76,6 +80,8 @@ class ExportSink : public imap::FetchSink {
   crypto::Sha256 hash_;
   std::string head_;
   uint64_t bytes_ = 0, written_ = 0, since_check_ = 0;
+  std::vector<std::pair<std::string, MessageMeta>> pending_;  // committed .eml, no .json yet
+  uint64_t pending_bytes_ = 0;
 };
 
 absl::Status ExportSink::CheckFreeSpace() {
@@ -112,12 +118,29 @@ absl::Status ExportSink::OnMessage(const imap::FetchedMessage& m) {
     meta.message_id = imap::HeaderValue(head_, "Message-ID");
     meta.uidvalidity = job_.meta.uidvalidity;
     meta.uid = m.uid;
-    RETURN_IF_ERROR(ctx_.store.Put(job_.prefix + base + ".json", MessageMetaToJson(meta)));
-    ++written_;
-    bytes_ += size;
+    pending_.emplace_back(base, std::move(meta));
+    pending_bytes_ += size;
+    if (pending_.size() >= kBatchMessages || pending_bytes_ >= kBatchBytes) {
+      RETURN_IF_ERROR(Flush());
+    }
   }
   ctx_.progress.Message(job_.meta.name, size);
   return CheckFreeSpace();
+}
+
+absl::Status ExportSink::Flush() {
+  if (pending_.empty()) return absl::OkStatus();
+  // One sync makes every .eml of the batch durable before any of their .json exists:
+  // a .json never points at an .eml a crash could lose, and there is no fsync per file.
+  RETURN_IF_ERROR(ctx_.store.Sync());
+  for (const auto& [base, meta] : pending_) {
+    RETURN_IF_ERROR(ctx_.store.Put(job_.prefix + base + ".json", MessageMetaToJson(meta)));
+    ++written_;
+    bytes_ += meta.size;
+  }
+  pending_.clear();
+  pending_bytes_ = 0;
+  return absl::OkStatus();
 }
 
 // Existing .json names in `prefix` split into the current epoch's UIDs and other epochs'
@@ -190,6 +213,10 @@ absl::Status ExportFolder(Context& ctx, imap::Session& session, FolderJob& job) 
   const size_t claimed_before = job.meta.claimed.size();
   ExportSink sink(ctx, job, dedupe);
   absl::Status st = imap::UidFetch(session, todo, imap::FetchOptions(), &sink);
+  // Record what arrived even when the fetch failed midway: it is complete on disk.
+  absl::Status flushed = sink.Flush();
+  if (st.ok()) st = flushed;
+  if (st.ok()) st = ctx.store.Sync();
   r.transferred += sink.written();
   r.bytes += sink.bytes();
   if (job.meta.claimed.size() != claimed_before) {
