@@ -339,8 +339,11 @@ TEST(OpenStoreTest, DispatchesOnLocation) {
   EXPECT_EQ((*fs)->Describe(), "dir:" + dir + "/exported");
   ASSERT_TRUE((*fs)->Put("k", "v").ok());
   auto s3 = OpenStore("s3://bucket/prefix");
-  EXPECT_EQ(s3.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(s3.status().message(), "S3 store not built yet");
+  if (s3.ok()) {
+    EXPECT_EQ((*s3)->Describe(), "s3://bucket/prefix");
+  } else {  // no AWS credentials in the environment
+    EXPECT_EQ(s3.status().code(), absl::StatusCode::kInvalidArgument);
+  }
   EXPECT_EQ(OpenStore("").status().code(), absl::StatusCode::kInvalidArgument);
   char cwd[4096];
   ASSERT_NE(::getcwd(cwd, sizeof(cwd)), nullptr);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "common/status/status_macros.h"
 #include "common/storage/fs_store.h"
+#include "common/storage/s3_store.h"
 
 namespace storage {
 namespace {
@@ -56,9 +57,13 @@ absl::Status ValidateKey(absl::string_view key) {
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& location) {
   if (location.empty()) return absl::InvalidArgumentError("empty store location");
   if (absl::StartsWithIgnoreCase(location, "s3://")) {
-    return absl::UnimplementedError("S3 store not built yet");
+    ASSIGN_OR_RETURN(S3Options options, S3OptionsFromLocation(location));
+    ASSIGN_OR_RETURN(std::unique_ptr<S3Store> s3, S3Store::Create(std::move(options)));
+    return std::unique_ptr<Store>(std::move(s3));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<FsStore> fs, FsStore::Create(location));
+  FsStoreOptions options;
+  options.fsync = false;  // durability is batched: see Sync() and the header
+  ASSIGN_OR_RETURN(std::unique_ptr<FsStore> fs, FsStore::Create(location, options));
   return std::unique_ptr<Store>(std::move(fs));
 }
 

@@ -80,7 +80,9 @@ absl::Status ValidateKey(absl::string_view key);
 // "s3://bucket/prefix" → S3 store (credentials from AWS_ACCESS_KEY_ID /
 // AWS_SECRET_ACCESS_KEY, endpoint from AWS_ENDPOINT_URL or S3_ENDPOINT, region from
 // AWS_REGION); anything else → filesystem store rooted at that directory (created).
-// Until the S3 store exists, "s3://..." is kUnimplemented "S3 store not built yet".
+// The filesystem store opened here does not fsync object by object: a commit is durable
+// once Sync() returns (one syncfs for a whole batch; the engine syncs before it records a
+// message as exported). On S3 a completed PUT is durable.
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& location);
 
 }  // namespace storage
