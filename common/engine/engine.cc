@@ -65,9 +65,10 @@ void ProgressTracker::AddTotals(uint64_t folders, uint64_t messages) {
   Emit();
 }
 
-void ProgressTracker::AddMessages(uint64_t total_delta) {
+void ProgressTracker::AddMessages(uint64_t total_delta, uint64_t bytes_delta) {
   std::lock_guard<std::mutex> lock(mu_);
   p_.messages_total += total_delta;
+  p_.bytes_total += bytes_delta;
   Emit();
 }
 

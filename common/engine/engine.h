@@ -53,6 +53,7 @@ struct Progress {
   uint64_t folders_done = 0, folders_total = 0;
   uint64_t messages_done = 0, messages_total = 0;  // totals 0 when unknown yet
   uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;  // 0 when unknown (export learns sizes only as it fetches)
 };
 
 // Called from the engine's threads; implementations must be thread-safe and cheap.

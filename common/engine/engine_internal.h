@@ -23,7 +23,7 @@ class ProgressTracker {
  public:
   explicit ProgressTracker(ProgressListener* listener) : listener_(listener) {}
   void AddTotals(uint64_t folders, uint64_t messages);
-  void AddMessages(uint64_t total_delta);
+  void AddMessages(uint64_t total_delta, uint64_t bytes_delta = 0);
   void Message(const std::string& folder, uint64_t bytes);
   void FolderDone(const std::string& folder);
 
@@ -70,8 +70,8 @@ absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& 
 absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(
     storage::Store& store, const std::string& prefix);
 
-// Identity of a message for idempotent import and validation: Message-ID, size and the
-// INTERNALDATE instant.
+// Identity of a message for idempotent import and validation: the INTERNALDATE instant
+// with the Message-ID, or with the size for a message without one.
 std::string IdentityKey(absl::string_view message_id, uint64_t size,
                         absl::string_view internaldate);
 // The identities of the messages in the selected mailbox of `session` (a multiset).

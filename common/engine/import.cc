@@ -1,5 +1,5 @@
 // Import and validate: per exported folder, compare the export with server B's folder by
-// message identity (Message-ID, size, INTERNALDATE); import appends exactly what B lacks,
+// message identity (INTERNALDATE with Message-ID, or with size); import appends what B lacks,
 // so re-running it, or resuming after a crash anywhere (even between an APPEND and its
 // OK), creates no duplicate. Validate reports what is missing (and with --resync-missing
 // imports it, then compares again).
@@ -101,7 +101,9 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     RETURN_IF_ERROR(imap::AppendMany(session, mailbox, batch).status());
     r->transferred += batch.size();
     r->bytes += bytes;
-    for (size_t k = 0; k < batch.size(); ++k) ctx.progress.Message(folder.meta.name, 0);
+    for (size_t k = 0; k < batch.size(); ++k) {
+      ctx.progress.Message(folder.meta.name, missing[i - batch.size() + k].second.size);
+    }
   }
   if (dropped > 0) {
     LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': "
@@ -151,7 +153,9 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const TargetInfo
   ASSIGN_OR_RETURN(std::string mailbox, TargetMailboxName(folder.meta, target));
   ASSIGN_OR_RETURN(auto local, ListExportedMessages(ctx.store, folder.prefix));
   r->source_messages = local.size();
-  ctx.progress.AddMessages(local.size());
+  uint64_t local_bytes = 0;
+  for (const auto& entry : local) local_bytes += entry.second.size;
+  ctx.progress.AddMessages(local.size(), local_bytes);
   imap::SelectedMailbox box;
   std::vector<std::pair<std::string, MessageMeta>> missing;
   RETURN_IF_ERROR(CompareFolder(ctx, session, mailbox, folder, local, append, &box, &missing, r));

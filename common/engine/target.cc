@@ -54,7 +54,11 @@ std::string IdentityKey(absl::string_view message_id, uint64_t size,
                         absl::string_view internaldate) {
   auto t = imap::ParseInternalDate(internaldate);
   std::string date = t.ok() ? absl::StrCat(absl::ToUnixSeconds(*t)) : std::string(internaldate);
-  return absl::StrCat(message_id, "\x1f", size, "\x1f", date);
+  // With a Message-ID the size is left out: servers may rewrite a message slightly (line
+  // endings, a trailing CR) and it must still count as present, or every --resync-missing
+  // would append it again.
+  if (!message_id.empty()) return absl::StrCat("id\x1f", message_id, "\x1f", date);
+  return absl::StrCat("size\x1f", size, "\x1f", date);
 }
 
 namespace {

@@ -256,6 +256,35 @@ TEST_F(EngineTest, ImportAfterPartialAppendCreatesNoDuplicate) {
   for (size_t i = 0; i < 10; ++i) EXPECT_EQ(snap["INBOX"][i].body, a["INBOX"][i].body);
 }
 
+TEST_F(EngineTest, MessageRewrittenByServerBStillCountsAsPresent) {
+  Seed(1, "INBOX", 3, 8);
+  ASSERT_TRUE(Run(engine::Mode::kExport, *a_, 1).status.ok());
+  auto a = Snapshot(*a_, 1);
+  auto b = imap::Session::Connect([&] {
+    imap::SessionOptions o;
+    o.connect.host = b_->host();
+    o.connect.port = b_->imap_port();
+    return o;
+  }());
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(imap::Authenticate(**b, {imap::AuthMethod::kLogin, b_->users()[1].email,
+                                       b_->users()[1].password, ""})
+                  .ok());
+  // B holds message 0 with the same Message-ID and date but other bytes (as a server that
+  // normalises line endings would store it).
+  imap::AppendMessage m;
+  m.internaldate = a["INBOX"][0].internaldate;
+  m.body = std::make_shared<imap::StringLiteralSource>(a["INBOX"][0].body + "\r\n");
+  ASSERT_TRUE(imap::Append(**b, "INBOX", m).ok());
+  auto r = Run(engine::Mode::kImport, *b_, 1);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.messages, 2u);
+  auto v = Run(engine::Mode::kValidate, *b_, 1, 0, /*resync=*/true);
+  EXPECT_TRUE(v.status.ok()) << v.status;
+  EXPECT_EQ(v.messages, 0u);  // nothing appended again
+  EXPECT_EQ(Snapshot(*b_, 1)["INBOX"].size(), 3u);
+}
+
 TEST_F(EngineTest, ValidateReportsMissingAndResyncFixesIt) {
   Seed(2, "INBOX", 8, 9);
   ASSERT_TRUE(Run(engine::Mode::kExport, *a_, 2).status.ok());
