@@ -83,17 +83,20 @@ CheckResult Reachable(const config::ServerConfig& server) {
     if (server.starttls) argv.insert(argv.end(), {"--tls1", "--tls2"});
     int code = RunQuiet(argv);
     return {"imapsync --justconnect", code == 0,
-            absl::StrCat(where, code == 0 ? " reachable" : " failed, exit ", code)};
+            code == 0 ? absl::StrCat(where, " reachable")
+                      : absl::StrCat(where, " failed, exit ", code),
+            false};
   }
   auto session = imap::Session::Connect(engine::SessionOptionsFor(server));
   if (!session.ok()) {
-    return {"server reachable", false, std::string(session.status().message())};
+    return {"server reachable", false, std::string(session.status().message()), false};
   }
   std::string tls = server.ssl ? "TLS" : server.starttls ? "STARTTLS" : "plain";
   (*session)->Close();
   return {"server reachable", true,
           absl::StrCat(where, " greets over ", tls,
-                       " (imapsync not in PATH: checked with the built-in client)")};
+                       " (imapsync not in PATH: checked with the built-in client)"),
+          false};
 }
 
 }  // namespace

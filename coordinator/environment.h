@@ -17,6 +17,9 @@ struct CheckResult {
   std::string name;
   bool ok = false;
   std::string detail;
+  // A failed fatal check stops the run (exit 3); a failed reachability check does not:
+  // every account's login then fails with its own error (exit 1).
+  bool fatal = true;
 };
 
 std::vector<CheckResult> CheckEnvironment(const config::ServerConfig& server,
