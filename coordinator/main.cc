@@ -278,7 +278,7 @@ int LoadAndPrepare(int argc, char** argv, Run* run) {
     std::fputs(text.c_str(), stdout);
     logging::AppendToFile(text);
     for (const auto& c : checks) {
-      if (!c.ok) return Fail(kExitEnvironment, "environment check failed: " + c.name);
+      if (!c.ok && c.fatal) return Fail(kExitEnvironment, "environment check failed: " + c.name);
     }
   }
   return 0;
