@@ -100,9 +100,31 @@ size_t Context::Connections(size_t items) const {
   return std::max<size_t>(1, std::min<size_t>(items, std::max(1, cap)));
 }
 
+Prewarm::Prewarm(Context& ctx, size_t n) : sessions_(n) {
+  for (size_t i = 0; i < n; ++i) {
+    threads_.emplace_back([this, &ctx, i] {
+      auto s = ctx.Connect();
+      if (s.ok()) sessions_[i] = std::move(*s);
+    });
+  }
+}
+
+Prewarm::~Prewarm() { Take(); }
+
+std::vector<std::unique_ptr<imap::Session>> Prewarm::Take() {
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  std::vector<std::unique_ptr<imap::Session>> out;
+  for (auto& s : sessions_) {
+    if (s) out.push_back(std::move(s));
+  }
+  sessions_.clear();
+  return out;
+}
+
 std::vector<absl::Status> ForEachItem(
-    Context& ctx, std::unique_ptr<imap::Session> first, size_t count, size_t connections,
-    const std::function<absl::Status(imap::Session&, size_t)>& fn) {
+    Context& ctx, std::vector<std::unique_ptr<imap::Session>> sessions, size_t count,
+    size_t connections, const std::function<absl::Status(imap::Session&, size_t)>& fn) {
   std::vector<absl::Status> results(count);
   std::mutex mu;
   size_t next = 0;
@@ -136,11 +158,13 @@ std::vector<absl::Status> ForEachItem(
       results[i] = st;
     }
   };
+  connections = std::max<size_t>(1, std::min(connections, count));
+  sessions.resize(std::max(sessions.size(), connections));
   std::vector<std::thread> threads;
-  for (size_t t = 1; t < connections; ++t) threads.emplace_back(worker, nullptr);
-  worker(std::move(first));
+  for (size_t t = 1; t < connections; ++t) threads.emplace_back(worker, std::move(sessions[t]));
+  worker(std::move(sessions[0]));
   for (auto& t : threads) t.join();
-  return results;
+  return results;  // sessions beyond `connections` close here
 }
 
 absl::Status FirstError(const std::string& email, const std::vector<absl::Status>& statuses) {

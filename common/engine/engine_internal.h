@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,13 +48,27 @@ struct Context {
   const std::string& email() const { return task.account.email; }
 };
 
+// Connects `n` more sessions in parallel (started at once, so their TLS handshakes and
+// logins overlap each other and whatever the caller does meanwhile). Sessions that fail
+// are left out: the item runner connects again on demand.
+class Prewarm {
+ public:
+  Prewarm(Context& ctx, size_t n);
+  ~Prewarm();
+  std::vector<std::unique_ptr<imap::Session>> Take();  // joins
+
+ private:
+  std::vector<std::unique_ptr<imap::Session>> sessions_;
+  std::vector<std::thread> threads_;
+};
+
 // Runs fn(session, i) for i in [0, count) on up to `connections` sessions in parallel,
-// each thread with its own session (`first`, already logged in, serves one thread). An
-// item failing with kUnavailable / kDeadlineExceeded is retried on a new connection up to
-// 3 times. Returns the status of every item.
+// each thread with its own session (the given ones, already logged in, serve the first
+// threads; the others connect). An item failing with kUnavailable / kDeadlineExceeded is
+// retried on a new connection up to 3 times. Returns the status of every item.
 std::vector<absl::Status> ForEachItem(
-    Context& ctx, std::unique_ptr<imap::Session> first, size_t count, size_t connections,
-    const std::function<absl::Status(imap::Session&, size_t)>& fn);
+    Context& ctx, std::vector<std::unique_ptr<imap::Session>> sessions, size_t count,
+    size_t connections, const std::function<absl::Status(imap::Session&, size_t)>& fn);
 
 // The first non-OK status, annotated with the account; OK when all are.
 absl::Status FirstError(const std::string& email, const std::vector<absl::Status>& statuses);

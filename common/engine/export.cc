@@ -196,23 +196,26 @@ absl::Status ExportFolder(Context& ctx, imap::Session& session, FolderJob& job) 
   std::set<uint32_t> current;
   std::vector<std::string> others;
   RETURN_IF_ERROR(ScanExisting(ctx, job.prefix, box.uidvalidity, &current, &others));
-  std::vector<uint32_t> uids;
-  if (box.exists > 0) {
+  // Nothing of this folder exported yet: one UID FETCH 1:* streams it all, no SEARCH.
+  const bool fresh = current.empty() && others.empty() && job.meta.claimed.empty();
+  std::vector<uint32_t> uids, todo;
+  if (box.exists > 0 && !fresh) {
     ASSIGN_OR_RETURN(uids, imap::UidSearch(session, "ALL"));
   }
-  r.source_messages = uids.size();
-  std::vector<uint32_t> todo;
   for (uint32_t uid : uids) {
     if (!current.count(uid) && !job.meta.claimed.count(uid)) todo.push_back(uid);
   }
-  ctx.progress.AddMessages(todo.size());
+  r.source_messages = fresh ? box.exists : uids.size();
+  ctx.progress.AddMessages(fresh ? box.exists : todo.size());
   Dedupe dedupe;
   if (!todo.empty() && !others.empty()) {
     RETURN_IF_ERROR(BuildDedupe(ctx, job.prefix, others, job.meta, &dedupe));
   }
   const size_t claimed_before = job.meta.claimed.size();
   ExportSink sink(ctx, job, dedupe);
-  absl::Status st = imap::UidFetch(session, todo, imap::FetchOptions(), &sink);
+  absl::Status st = fresh && box.exists > 0
+                        ? imap::UidFetchSet(session, "1:*", imap::FetchOptions(), &sink)
+                        : imap::UidFetch(session, todo, imap::FetchOptions(), &sink);
   // Record what arrived even when the fetch failed midway: it is complete on disk.
   absl::Status flushed = sink.Flush();
   if (st.ok()) st = flushed;
@@ -224,6 +227,7 @@ absl::Status ExportFolder(Context& ctx, imap::Session& session, FolderJob& job) 
   }
   RETURN_IF_ERROR(st);
   r.target_messages = current.size() + job.meta.claimed.size() + sink.written();
+  if (fresh) r.source_messages = sink.written();  // EXISTS may have changed meanwhile
   ctx.progress.FolderDone(job.meta.name);
   return absl::OkStatus();
 }
@@ -249,6 +253,8 @@ AccountResult RunExport(Context& ctx) {
     result.status = session.status();
     return result;
   }
+  // More connections log in while this one lists the folders.
+  Prewarm more(ctx, ctx.Connections(SIZE_MAX) - 1);
   auto ns = imap::GetNamespaces(**session);
   auto list = ns.ok() ? imap::List(**session) : ns.status();
   if (!list.ok()) {
@@ -269,7 +275,9 @@ AccountResult RunExport(Context& ctx) {
     result.folders[i].name = jobs[i].meta.name;
   }
   ctx.progress.AddTotals(jobs.size(), 0);
-  auto statuses = ForEachItem(ctx, std::move(*session), jobs.size(),
+  std::vector<std::unique_ptr<imap::Session>> sessions = more.Take();
+  sessions.insert(sessions.begin(), std::move(*session));
+  auto statuses = ForEachItem(ctx, std::move(sessions), jobs.size(),
                               ctx.Connections(jobs.size()), [&](imap::Session& s, size_t i) {
                                 absl::Status st = ExportFolder(ctx, s, jobs[i]);
                                 return status::Annotate(

@@ -176,15 +176,19 @@ AccountResult RunTargetPass(Context& ctx, bool append) {
                                                ctx.store.Describe(), " (run export first)"));
   }
   auto session = folders.ok() ? ctx.Connect() : folders.status();
+  // More connections log in while this one reads server B's folders.
+  Prewarm more(ctx, session.ok() ? ctx.Connections(folders->size()) - 1 : 0);
   auto target = session.ok() ? DiscoverTarget(**session) : session.status();
   if (!target.ok()) {
     result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
+  std::vector<std::unique_ptr<imap::Session>> sessions = more.Take();
+  sessions.insert(sessions.begin(), std::move(*session));
   result.folders.resize(folders->size());
   ctx.progress.AddTotals(folders->size(), 0);
   auto statuses = ForEachItem(
-      ctx, std::move(*session), folders->size(), ctx.Connections(folders->size()),
+      ctx, std::move(sessions), folders->size(), ctx.Connections(folders->size()),
       [&](imap::Session& s, size_t i) {
         const ExportedFolder& f = (*folders)[i];
         result.folders[i] = FolderResult();

@@ -125,12 +125,27 @@ std::string HeaderValue(absl::string_view header_block, absl::string_view name) 
   return value;
 }
 
-absl::Status UidFetch(Session& session, const std::vector<uint32_t>& uids,
-                      const FetchOptions& options, FetchSink* sink) {
+namespace {
+std::string FetchItems(const FetchOptions& options) {
   std::string items = "(UID FLAGS INTERNALDATE RFC822.SIZE";
   if (options.message_id) absl::StrAppend(&items, " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]");
   if (options.body) absl::StrAppend(&items, " BODY.PEEK[]");
   items.push_back(')');
+  return items;
+}
+}  // namespace
+
+absl::Status UidFetchSet(Session& session, absl::string_view uid_set, const FetchOptions& options,
+                         FetchSink* sink) {
+  FetchHandler handler(sink, session.peer());
+  Command cmd("UID FETCH");
+  cmd.Atom(uid_set).Atom(FetchItems(options));
+  return session.Execute(cmd, &handler);
+}
+
+absl::Status UidFetch(Session& session, const std::vector<uint32_t>& uids,
+                      const FetchOptions& options, FetchSink* sink) {
+  const std::string items = FetchItems(options);
   FetchHandler handler(sink, session.peer());
   const size_t per = std::max<size_t>(1, options.uids_per_command);
   const size_t window = std::max<size_t>(1, options.max_in_flight);
