@@ -2,6 +2,7 @@
 // messages.
 #include "coordinator/coordinator_service.h"
 
+#include <algorithm>
 #include <deque>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "coordinator/status_service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -20,7 +22,27 @@ namespace {
 
 namespace pb = ::migrator::v1;
 
-constexpr uint32_t kHeartbeatIntervalMs = 5000;
+// Leases (issue 4): workers heartbeat five times per lease.
+uint32_t HeartbeatIntervalMs(absl::Duration lease) {
+  int64_t ms = absl::ToInt64Milliseconds(lease / 5);
+  return static_cast<uint32_t>(std::clamp<int64_t>(ms, 50, 60000));
+}
+uint64_t LeaseMs(const Job* job) {
+  return static_cast<uint64_t>(
+      absl::ToInt64Milliseconds(job->options().lease_timeout));
+}
+constexpr absl::Duration kRateWindow = absl::Seconds(30);  // status API rates
+
+// Mutual TLS: clients must present a certificate chained to the CA.
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(
+    const rpc::TlsMaterial& tls) {
+  if (!tls.tls) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = tls.ca_pem;
+  ssl.pem_key_cert_pairs.push_back({tls.key_pem, tls.cert_pem});
+  return grpc::SslServerCredentials(ssl);
+}
 
 // One worker's stream. Reads arrive on gRPC threads (one at a time); Job may
 // call the WorkerLink methods from any thread: they only enqueue. Deletes
@@ -69,6 +91,7 @@ class SessionReactor
     t->set_data_location(o.data_location);
     t->set_resync_missing(o.task.resync_missing);
     t->set_min_free_gb(o.task.min_free_gb);
+    t->set_lease_ms(LeaseMs(job_));
     Enqueue(std::move(m));
   }
   void SendCancel(uint64_t task_id, uint64_t epoch,
@@ -89,6 +112,11 @@ class SessionReactor
     m.mutable_shutdown()->set_reason(reason);
     Enqueue(std::move(m));
   }
+  void SendHeartbeatAck(uint64_t seq) override {
+    pb::CoordinatorMessage m;
+    m.mutable_heartbeat_ack()->set_seq(seq);
+    Enqueue(std::move(m));
+  }
 
  private:
   // False when the stream is being finished (no further read).
@@ -98,9 +126,13 @@ class SessionReactor
       case pb::WorkerMessage::kRequestTask:
         job_->RequestTask(worker_id_);
         break;
-      case pb::WorkerMessage::kHeartbeat:
-        job_->Heartbeat(worker_id_);
+      case pb::WorkerMessage::kHeartbeat: {
+        std::vector<HeldLease> held;
+        for (const pb::TaskLease& l : m.heartbeat().leases())
+          held.push_back(HeldLease{l.task_id(), l.epoch()});
+        job_->Heartbeat(worker_id_, m.heartbeat().seq(), held);
         break;
+      }
       case pb::WorkerMessage::kProgress:
         job_->Progress(worker_id_, m.progress().task_id(), m.progress().epoch(),
                        fleetproto::FromProto(m.progress()));
@@ -130,7 +162,9 @@ class SessionReactor
     w.mutable_welcome()->set_job_id(job_->options().job_id);
     w.mutable_welcome()->set_mode(fleetproto::ToProto(job_->options().mode));
     w.mutable_welcome()->set_worker_id(hello.worker_id);
-    w.mutable_welcome()->set_heartbeat_interval_ms(kHeartbeatIntervalMs);
+    w.mutable_welcome()->set_heartbeat_interval_ms(
+        HeartbeatIntervalMs(job_->options().lease_timeout));
+    w.mutable_welcome()->set_lease_ms(LeaseMs(job_));
     Enqueue(std::move(w));
     absl::Status st = job_->Connect(hello, this);
     if (!st.ok()) {
@@ -213,141 +247,18 @@ class CoordinatorServiceImpl final : public pb::Coordinator::CallbackService {
   Job* const job_;
 };
 
-// ---------------------------------------------------------------- status views
-
-pb::AccountState ToProto(TaskState s) {
-  switch (s) {
-    case TaskState::kPending:
-      return pb::ACCOUNT_STATE_PENDING;
-    case TaskState::kRunning:
-      return pb::ACCOUNT_STATE_RUNNING;
-    case TaskState::kSucceeded:
-      return pb::ACCOUNT_STATE_SUCCEEDED;
-    case TaskState::kFailed:
-      return pb::ACCOUNT_STATE_FAILED;
-    case TaskState::kCancelled:
-      return pb::ACCOUNT_STATE_CANCELLED;
-  }
-  return pb::ACCOUNT_STATE_UNSPECIFIED;
-}
-
-uint64_t MsAgo(absl::Time now, absl::Time then) {
-  if (then == absl::Time()) return 0;
-  return static_cast<uint64_t>(absl::ToInt64Milliseconds(now - then));
-}
-
-void FillStatus(const JobSnapshot& s, pb::GetStatusResponse* out) {
-  out->set_job_id(s.job_id);
-  out->set_mode(fleetproto::ToProto(s.mode));
-  out->set_finished(s.finished);
-  out->set_stopping(s.stopping);
-  out->set_stop_reason(s.stop_reason);
-  out->set_accounts_total(s.accounts.size());
-  out->set_accounts_pending(s.Count(TaskState::kPending));
-  out->set_accounts_running(s.Count(TaskState::kRunning));
-  out->set_accounts_succeeded(s.Count(TaskState::kSucceeded));
-  out->set_accounts_failed(s.Count(TaskState::kFailed));
-  out->set_accounts_cancelled(s.Count(TaskState::kCancelled));
-  out->set_messages(s.TotalMessages());
-  out->set_bytes(s.TotalBytes());
-  out->set_workers_connected(s.ConnectedWorkers());
-  out->set_elapsed_ms(MsAgo(s.now, s.started));
-  for (const WorkerView& w : s.workers) {
-    pb::WorkerInfo* wi = out->add_workers();
-    wi->set_worker_id(w.hello.worker_id);
-    wi->set_host(w.hello.host);
-    wi->set_pid(w.hello.pid);
-    wi->set_max_parallel(w.hello.max_parallel);
-    wi->set_running(w.running);
-    wi->set_connected_ms_ago(w.connected ? MsAgo(s.now, w.connected_at) : 0);
-    wi->set_last_seen_ms_ago(MsAgo(s.now, w.last_seen));
-  }
-}
-
-void FillAccount(const AccountView& a, pb::AccountStatus* out) {
-  out->set_index(a.task.account_index);
-  out->set_email(a.task.email);
-  out->set_state(ToProto(a.task.state));
-  out->set_worker_id(a.task.worker_id);
-  out->set_attempts(a.task.attempts);
-  out->set_last_error(a.task.last_error);
-  out->set_current_folder(a.progress.folder);
-  out->set_task_id(a.task.task_id);
-  out->set_epoch(a.task.epoch);
-  out->set_elapsed_ms(
-      static_cast<uint64_t>(absl::ToInt64Milliseconds(a.elapsed)));
-  pb::Counters* c = out->mutable_counters();
-  c->set_folders_done(a.progress.folders_done);
-  c->set_folders_total(a.progress.folders_total);
-  c->set_messages_done(a.messages);
-  c->set_messages_total(a.progress.messages_total);
-  c->set_bytes_done(a.bytes);
-  c->set_skipped(a.skipped);
-  for (const engine::FolderResult& f : a.folders) {
-    pb::FolderProgress* fp = out->add_folders();
-    fp->set_name(f.name);
-    fp->set_messages(f.transferred);
-    fp->set_bytes(f.bytes);
-    fp->set_error(f.error);
-  }
-}
-
-class StatusServiceImpl final : public pb::StatusService::Service {
- public:
-  explicit StatusServiceImpl(Job* job) : job_(job) {}
-
-  grpc::Status GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
-                         pb::GetStatusResponse* out) override {
-    FillStatus(job_->Snapshot(), out);
-    return grpc::Status::OK;
-  }
-
-  grpc::Status ListAccounts(grpc::ServerContext*,
-                            const pb::ListAccountsRequest* req,
-                            pb::ListAccountsResponse* out) override {
-    for (const AccountView& a : job_->Snapshot().accounts) {
-      if (req->state() != pb::ACCOUNT_STATE_UNSPECIFIED &&
-          ToProto(a.task.state) != req->state()) {
-        continue;
-      }
-      FillAccount(a, out->add_accounts());
-    }
-    return grpc::Status::OK;
-  }
-
-  grpc::Status Watch(grpc::ServerContext* ctx, const pb::WatchRequest* req,
-                     grpc::ServerWriter<pb::WatchEvent>* writer) override {
-    absl::Duration every = absl::Milliseconds(
-        req->min_interval_ms() ? req->min_interval_ms() : 500);
-    uint64_t sent_version = 0;
-    while (!ctx->IsCancelled()) {
-      JobSnapshot s = job_->Snapshot();
-      pb::WatchEvent ev;
-      FillStatus(s, ev.mutable_status());
-      for (const AccountView& a : s.accounts) {
-        if (a.version > sent_version) FillAccount(a, ev.add_changed());
-      }
-      if (!writer->Write(ev)) break;
-      if (s.finished) break;
-      sent_version = s.version;
-      absl::SleepFor(every);  // rate limit between events, not synchronisation
-      job_->WaitChange(s.version, absl::Seconds(1));
-    }
-    return grpc::Status::OK;
-  }
-
- private:
-  Job* const job_;
-};
-
 }  // namespace
 
 struct CoordinatorServer::Impl {
-  explicit Impl(Job* job) : workers(job), status(job) {}
+  explicit Impl(Job* job)
+      : workers(job),
+        tracker(job, kRateWindow, absl::Seconds(1)),
+        status(NewStatusService(job, &tracker)) {}
   CoordinatorServiceImpl workers;
-  StatusServiceImpl status;
+  StatusTracker tracker;
+  std::unique_ptr<grpc::Service> status;
   std::unique_ptr<grpc::Server> server;
-  std::string address;
+  std::vector<std::string> addresses;
 };
 
 CoordinatorServer::CoordinatorServer(std::unique_ptr<Impl> impl)
@@ -355,26 +266,49 @@ CoordinatorServer::CoordinatorServer(std::unique_ptr<Impl> impl)
 
 CoordinatorServer::~CoordinatorServer() { Shutdown(absl::ZeroDuration()); }
 
-const std::string& CoordinatorServer::address() const { return impl_->address; }
+const std::string& CoordinatorServer::address() const {
+  return impl_->addresses.front();
+}
+
+const std::string& CoordinatorServer::address(size_t i) const {
+  return impl_->addresses.at(i);
+}
 
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const std::string& address, Job* job) {
+  return Start(std::vector<Endpoint>{Endpoint{address, rpc::TlsMaterial()}},
+               job);
+}
+
+absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
+    const std::vector<Endpoint>& endpoints, Job* job) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   auto impl = std::make_unique<Impl>(job);
   grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&impl->workers);
-  builder.RegisterService(&impl->status);
-  impl->server = builder.BuildAndStart();
-  if (impl->server == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+  std::vector<int> ports(endpoints.size(), 0);
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    builder.AddListeningPort(endpoints[i].address,
+                             ServerCredentials(endpoints[i].tls), &ports[i]);
   }
-  impl->address = address;
-  if (!absl::StartsWith(address, "unix:")) {
-    std::string host = address.substr(0, address.rfind(':'));
-    impl->address = absl::StrCat(host, ":", port);
+  builder.RegisterService(&impl->workers);
+  builder.RegisterService(impl->status.get());
+  impl->server = builder.BuildAndStart();
+  std::string all;
+  for (const Endpoint& e : endpoints) all += (all.empty() ? "" : ", ") + e.address;
+  if (impl->server == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", all));
+  }
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    const std::string& a = endpoints[i].address;
+    if (absl::StartsWith(a, "unix:")) {
+      impl->addresses.push_back(a);
+    } else if (ports[i] == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", a));
+    } else {
+      impl->addresses.push_back(
+          absl::StrCat(a.substr(0, a.rfind(':')), ":", ports[i]));
+    }
   }
   return std::unique_ptr<CoordinatorServer>(
       new CoordinatorServer(std::move(impl)));

@@ -7,9 +7,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/rpc/transport_security.h"
 #include "coordinator/job.h"
 
 namespace coordinator {
@@ -20,10 +22,21 @@ class CoordinatorServer {
   // must outlive the server. kUnavailable when it cannot listen there.
   static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Start(
       const std::string& address, Job* job);
+  // One address to serve on, plaintext or mutual TLS (clients must present a
+  // certificate chained to the CA of `tls`).
+  struct Endpoint {
+    std::string address;
+    rpc::TlsMaterial tls;
+  };
+  // Serves on every endpoint (all must be bound, else kUnavailable).
+  static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Start(
+      const std::vector<Endpoint>& endpoints, Job* job);
   ~CoordinatorServer();
 
-  // The address to give workers (TCP: with the port actually bound).
+  // The address to give workers (TCP: with the port actually bound): of the
+  // first endpoint, or of endpoint `i`.
   const std::string& address() const;
+  const std::string& address(size_t i) const;
   // Stops accepting, cancels what is still open after `grace`, waits for
   // handlers.
   void Shutdown(absl::Duration grace);

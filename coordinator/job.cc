@@ -1,5 +1,6 @@
 #include "coordinator/job.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -7,30 +8,6 @@
 #include "common/log/log.h"
 
 namespace coordinator {
-
-size_t JobSnapshot::Count(TaskState s) const {
-  size_t n = 0;
-  for (const AccountView& a : accounts) n += a.task.state == s ? 1 : 0;
-  return n;
-}
-
-uint64_t JobSnapshot::TotalMessages() const {
-  uint64_t n = 0;
-  for (const AccountView& a : accounts) n += a.messages;
-  return n;
-}
-
-uint64_t JobSnapshot::TotalBytes() const {
-  uint64_t n = 0;
-  for (const AccountView& a : accounts) n += a.bytes;
-  return n;
-}
-
-size_t JobSnapshot::ConnectedWorkers() const {
-  size_t n = 0;
-  for (const WorkerView& w : workers) n += w.connected ? 1 : 0;
-  return n;
-}
 
 namespace {
 
@@ -40,14 +17,71 @@ std::vector<std::string> Emails(const config::Config& c) {
   return out;
 }
 
+SchedulerOptions MakeSchedulerOptions(const JobOptions& o) {
+  SchedulerOptions s;
+  s.fail_fast = o.fail_fast;
+  s.max_attempts = std::max<uint32_t>(1, o.max_attempts);
+  s.lease = o.lease_timeout;
+  s.backoff_initial = o.backoff_initial;
+  s.backoff_max = o.backoff_max;
+  return s;
+}
+
+// How often the ticker looks at leases and backoffs.
+absl::Duration TickInterval(absl::Duration lease) {
+  return std::clamp(lease / 10, absl::Milliseconds(50),
+                    absl::Milliseconds(500));
+}
+
 }  // namespace
 
 Job::Job(JobOptions options)
     : options_(std::move(options)),
-      started_(absl::Now()),
-      scheduler_(Emails(options_.config),
-                 SchedulerOptions{options_.fail_fast, options_.max_attempts}),
-      accounts_(options_.config.accounts.size()) {}
+      started_(options_.clock ? options_.clock() : absl::Now()),
+      scheduler_(Emails(options_.config), MakeSchedulerOptions(options_)),
+      accounts_(options_.config.accounts.size()) {
+  Restore();
+  if (options_.run_ticker) ticker_ = std::thread([this] { TickerLoop(); });
+}
+
+Job::~Job() {
+  {
+    absl::MutexLock lock(&mu_);
+    ticker_stop_ = true;
+  }
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void Job::Restore() {
+  absl::MutexLock lock(&mu_);
+  uint64_t min_epoch = options_.min_epoch;
+  for (const StoredAccount& r : options_.restored) {
+    if (r.index < 0 || static_cast<size_t>(r.index) >= accounts_.size())
+      continue;
+    uint64_t id = static_cast<uint64_t>(r.index) + 1;
+    min_epoch = std::max(min_epoch, r.epoch);
+    if (r.size > 0) scheduler_.SetSize(id, r.size);
+    if (r.state == TaskState::kSucceeded) {
+      scheduler_.RestoreSucceeded(id, "ok in an earlier run (not redone)");
+      accounts_[r.index].earlier = r.totals;
+    }
+  }
+  scheduler_.SetMinEpoch(min_epoch);
+}
+
+void Job::TickerLoop() {
+  const absl::Duration every = TickInterval(options_.lease_timeout);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return ticker_stop_;
+      };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stop), every)) return;
+    }
+    Tick();
+  }
+}
 
 absl::Status Job::Connect(const WorkerHello& hello, WorkerLink* link) {
   if (hello.worker_id.empty())
@@ -62,7 +96,7 @@ absl::Status Job::Connect(const WorkerHello& hello, WorkerLink* link) {
   w.view.hello = hello;
   w.view.local = local;
   w.view.connected = true;
-  w.view.connected_at = w.view.last_seen = absl::Now();
+  w.view.connected_at = w.view.last_seen = Now();
   w.link = link;
   w.parked_requests = 0;
   LOG(INFO) << "worker " << hello.worker_id << " connected (host " << hello.host
@@ -80,9 +114,15 @@ void Job::Disconnect(const std::string& worker_id) {
   w.link = nullptr;
   w.view.connected = false;
   w.parked_requests = 0;
-  LOG(INFO) << "worker " << worker_id << " disconnected";
-  LoseWorkerLocked(worker_id, absl::StrCat("worker died (", worker_id,
-                                           ": connection lost)"));
+  size_t held = 0;
+  for (const TaskInfo& t : scheduler_.tasks()) {
+    held += t.state == TaskState::kRunning && t.worker_id == worker_id ? 1 : 0;
+  }
+  LOG(INFO) << "worker " << worker_id << " disconnected"
+            << (held ? absl::StrCat("; its ", held,
+                                    " account(s) go back to the queue when "
+                                    "their lease expires")
+                     : "");
   CheckLivenessLocked();
   DispatchLocked();
   AfterChangeLocked();
@@ -93,23 +133,66 @@ void Job::RequestTask(const std::string& worker_id) {
   auto it = workers_.find(worker_id);
   if (it == workers_.end() || it->second.link == nullptr) return;
   ++it->second.parked_requests;
-  it->second.view.last_seen = absl::Now();
+  it->second.view.last_seen = Now();
   DispatchLocked();
   AfterChangeLocked();
 }
 
-void Job::Heartbeat(const std::string& worker_id) {
+void Job::Heartbeat(const std::string& worker_id, uint64_t seq,
+                    const std::vector<HeldLease>& held) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);
-  if (it != workers_.end()) it->second.view.last_seen = absl::Now();
+  if (it == workers_.end() || it->second.link == nullptr) return;
+  WorkerState& w = it->second;
+  absl::Time now = Now();
+  bool was_responsive = ResponsiveLocked(w, now);
+  w.view.last_seen = now;
+  std::vector<CancelOrder> cancels;
+  for (const HeldLease& h : held) {
+    if (scheduler_.Renew(h.task_id, h.epoch, worker_id, now)) continue;
+    const TaskInfo* t = scheduler_.Find(h.task_id);
+    if (t != nullptr && t->epoch == h.epoch && IsTerminal(t->state))
+      continue;  // its result is on the way or in: nothing to stop
+    LOG(WARNING) << "worker " << worker_id << " still runs task " << h.task_id
+                 << " epoch " << h.epoch
+                 << " whose lease is gone; telling it to stop";
+    cancels.push_back(CancelOrder{worker_id, h.task_id, h.epoch,
+                                  "lease lost: the account was reassigned"});
+  }
+  SendCancelsLocked(cancels);
+  w.link->SendHeartbeatAck(seq);
+  if (!was_responsive) DispatchLocked();
+}
+
+void Job::Tick() {
+  absl::MutexLock lock(&mu_);
+  absl::Time now = Now();
+  std::vector<CancelOrder> cancels;
+  bool was_stopping = scheduler_.stopping();
+  std::vector<uint64_t> expired = scheduler_.ExpireLeases(now, &cancels);
+  if (!expired.empty()) {
+    fleet_.leases_expired += expired.size();
+    LogLostLocked(expired);
+    if (!was_stopping && scheduler_.stopping()) {
+      LOG(ERROR) << scheduler_.stop_reason() << "; cancelling running accounts";
+    }
+  }
+  SendCancelsLocked(cancels);
+  if (expired.empty() && !scheduler_.HasReady(now)) return;
+  DispatchLocked();
+  AfterChangeLocked();
 }
 
 void Job::Progress(const std::string& worker_id, uint64_t task_id,
                    uint64_t epoch, const engine::Progress& progress) {
   absl::MutexLock lock(&mu_);
   const TaskInfo* t = scheduler_.Find(task_id);
-  if (!scheduler_.IsCurrent(task_id, epoch) || t->worker_id != worker_id)
+  if (!scheduler_.IsCurrent(task_id, epoch) || t->worker_id != worker_id) {
+    RejectLocked(worker_id, task_id, epoch, /*result=*/false);
     return;
+  }
+  absl::Time now = Now();
+  scheduler_.Renew(task_id, epoch, worker_id, now);
   AccountState& a = accounts_[t->account_index];
   if (!progress.folder.empty() && progress.folder != a.progress.folder) {
     LOG(INFO) << "account " << t->email << ": folder " << progress.folder
@@ -117,8 +200,12 @@ void Job::Progress(const std::string& worker_id, uint64_t task_id,
               << ")";
   }
   a.progress = progress;
+  if (progress.messages_total > 0 && progress.messages_total != t->size) {
+    scheduler_.SetSize(task_id, progress.messages_total);
+    RecordLocked(task_id);
+  }
   auto w = workers_.find(worker_id);
-  if (w != workers_.end()) w->second.view.last_seen = absl::Now();
+  if (w != workers_.end()) w->second.view.last_seen = now;
   TouchLocked(task_id);
   AfterChangeLocked();
 }
@@ -129,17 +216,27 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   absl::MutexLock lock(&mu_);
   const TaskInfo* t = scheduler_.Find(task_id);
   if (!scheduler_.IsCurrent(task_id, epoch) || t->worker_id != worker_id) {
-    LOG(WARNING) << "ignoring a stale result for task " << task_id << " epoch "
-                 << epoch << " from worker " << worker_id;
+    RejectLocked(worker_id, task_id, epoch, /*result=*/true);
+    AfterChangeLocked();
     return;
   }
+  absl::Time now = Now();
+  auto w = workers_.find(worker_id);
+  if (w != workers_.end()) w->second.view.last_seen = now;
   bool was_stopping = scheduler_.stopping();
   std::vector<CancelOrder> cancels;
-  scheduler_.Complete(task_id, epoch, result.status, &cancels);
+  Scheduler::Outcome outcome =
+      scheduler_.Complete(task_id, epoch, result.status, now, &cancels);
   AccountState& a = accounts_[t->account_index];
   a.result = result;
-  a.elapsed = absl::Now() - a.started;
-  LogResultLocked(*t, result, a.elapsed);
+  a.elapsed = now - a.started;
+  RecordLocked(task_id);  // durable before it is logged or acted upon
+  if (outcome == Scheduler::Outcome::kRetry) {
+    ++fleet_.retries;
+    LOG(WARNING) << "account " << t->email << ": " << t->last_error;
+  } else {
+    LogResultLocked(*t, result, a.elapsed);
+  }
   if (!was_stopping && scheduler_.stopping()) {
     LOG(ERROR) << scheduler_.stop_reason() << "; cancelling " << cancels.size()
                << " running account(s)";
@@ -148,6 +245,40 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   TouchLocked(task_id);
   DispatchLocked();
   AfterChangeLocked();
+}
+
+void Job::RejectLocked(const std::string& worker_id, uint64_t task_id,
+                       uint64_t epoch, bool result) {
+  const TaskInfo* t = scheduler_.Find(task_id);
+  std::string now_held = "unknown task";
+  if (t != nullptr && t->state == TaskState::kRunning) {
+    now_held = absl::StrCat("account ", t->email, " now runs at epoch ",
+                            t->epoch, " on ", t->worker_id);
+  } else if (t != nullptr) {
+    now_held = absl::StrCat("account ", t->email, " is ",
+                            TaskStateName(t->state), " since its lease ended");
+  }
+  if (result) {
+    ++fleet_.rejected_results;
+    LOG(WARNING) << "rejected a stale result for task " << task_id << " epoch "
+                 << epoch << " from worker " << worker_id << " (" << now_held
+                 << ")";
+  } else {
+    ++fleet_.rejected_progress;
+    if (t != nullptr &&
+        accounts_[t->account_index].logged_stale_epoch != epoch) {
+      accounts_[t->account_index].logged_stale_epoch = epoch;
+      LOG(WARNING) << "rejected stale progress for task " << task_id
+                   << " epoch " << epoch << " from worker " << worker_id << " ("
+                   << now_held << ")";
+    }
+  }
+  auto it = workers_.find(worker_id);
+  if (it != workers_.end() && it->second.link != nullptr && !it->second.dead) {
+    it->second.link->SendCancel(task_id, epoch,
+                                "stale epoch: the lease was lost and the "
+                                "account reassigned");
+  }
 }
 
 void Job::LocalWorkerStarted(const std::string& worker_id, int pid) {
@@ -189,6 +320,9 @@ void Job::Stop(const std::string& reason) {
   scheduler_.Stop(reason, &cancels);
   LOG(WARNING) << "stopping: " << reason << "; cancelling " << cancels.size()
                << " running account(s)";
+  for (const TaskInfo& t : scheduler_.tasks()) {
+    if (t.state == TaskState::kCancelled) RecordLocked(t.task_id);
+  }
   SendCancelsLocked(cancels);
   DispatchLocked();
   AfterChangeLocked();
@@ -204,6 +338,7 @@ void Job::ForceStop(const std::string& reason) {
   }
   SendCancelsLocked(cancels);
   scheduler_.FailRemaining(reason);
+  for (const TaskInfo& t : scheduler_.tasks()) RecordLocked(t.task_id);
   LOG(ERROR) << "forced stop: " << reason;
   DispatchLocked();
   AfterChangeLocked();
@@ -220,17 +355,25 @@ void Job::LoseWorkerLocked(const std::string& worker_id,
                            const std::string& why) {
   std::vector<CancelOrder> cancels;
   bool was_stopping = scheduler_.stopping();
-  for (uint64_t id : scheduler_.WorkerLost(worker_id, why, &cancels)) {
-    const TaskInfo& t = *scheduler_.Find(id);
-    LOG(WARNING) << "account " << t.email << ": " << t.last_error
-                 << (t.state == TaskState::kPending ? "" : " -> failed");
-    TouchLocked(id);
-  }
+  LogLostLocked(scheduler_.WorkerLost(worker_id, why, Now(), &cancels));
   if (!was_stopping && scheduler_.stopping()) {
     LOG(ERROR) << scheduler_.stop_reason() << "; cancelling " << cancels.size()
                << " running account(s)";
   }
   SendCancelsLocked(cancels);
+}
+
+void Job::LogLostLocked(const std::vector<uint64_t>& ids) {
+  for (uint64_t id : ids) {
+    const TaskInfo& t = *scheduler_.Find(id);
+    bool requeued = t.state == TaskState::kPending;
+    if (requeued) ++fleet_.retries;
+    LOG(WARNING) << "account " << t.email << ": " << t.last_error
+                 << (requeued ? ""
+                              : absl::StrCat(" -> ", TaskStateName(t.state)));
+    RecordLocked(id);
+    TouchLocked(id);
+  }
 }
 
 void Job::CheckLivenessLocked() {
@@ -244,10 +387,13 @@ void Job::CheckLivenessLocked() {
       absl::StrCat("no live workers: all ", options_.local_workers,
                    " local worker process(es) exited");
   LOG(ERROR) << reason << "; failing the remaining accounts";
-  for (const TaskInfo& t : scheduler_.tasks()) {
-    if (!IsTerminal(t.state)) TouchLocked(t.task_id);
-  }
   scheduler_.FailRemaining(reason);
+  for (const TaskInfo& t : scheduler_.tasks()) {
+    if (t.state == TaskState::kFailed && t.last_error.rfind(reason, 0) == 0) {
+      TouchLocked(t.task_id);
+      RecordLocked(t.task_id);
+    }
+  }
 }
 
 void Job::SendCancelsLocked(const std::vector<CancelOrder>& cancels) {
@@ -258,6 +404,10 @@ void Job::SendCancelsLocked(const std::vector<CancelOrder>& cancels) {
       it->second.link->SendCancel(c.task_id, c.epoch, c.reason);
     }
   }
+}
+
+bool Job::ResponsiveLocked(const WorkerState& w, absl::Time now) const {
+  return now - w.view.last_seen <= options_.lease_timeout;
 }
 
 void Job::DispatchLocked() {
@@ -271,23 +421,26 @@ void Job::DispatchLocked() {
     }
     return;
   }
+  absl::Time now = Now();
   bool progressed = true;
-  while (progressed && scheduler_.has_pending() && !scheduler_.stopping()) {
+  while (progressed && scheduler_.HasReady(now)) {
     progressed = false;
-    for (auto& [id, w] :
-         workers_) {  // round robin: one task per worker per pass
+    // Round robin: one task per worker per pass; a worker not heard from
+    // for a lease gets nothing (it may be stopped or cut off).
+    for (auto& [id, w] : workers_) {
       if (w.link == nullptr || w.dead || w.parked_requests <= 0) continue;
-      if (!scheduler_.has_pending()) break;
-      AssignLocked(w);
+      if (!ResponsiveLocked(w, now)) continue;
+      if (!AssignLocked(w)) break;
       progressed = true;
     }
   }
 }
 
-void Job::AssignLocked(WorkerState& w) {
+bool Job::AssignLocked(WorkerState& w) {
   const std::string& id = w.view.hello.worker_id;
-  std::optional<Assignment> a = scheduler_.Next(id);
-  if (!a) return;
+  absl::Time now = Now();
+  std::optional<Assignment> a = scheduler_.Next(id, now);
+  if (!a) return false;
   --w.parked_requests;
   TaskOrder order;
   order.task_id = a->task_id;
@@ -302,11 +455,22 @@ void Job::AssignLocked(WorkerState& w) {
   AccountState& acc = accounts_[a->account_index];
   acc.progress = engine::Progress();
   acc.result = engine::AccountResult();
-  acc.started = absl::Now();
+  acc.started = now;
   LOG(INFO) << "account " << order.task.account.email << ": started on worker "
-            << id << " (attempt " << a->attempt << ")";
+            << id << " (attempt " << a->attempt << ", epoch " << a->epoch
+            << ")";
+  RecordLocked(a->task_id);
   w.link->SendTask(order);
   TouchLocked(a->task_id);
+  return true;
+}
+
+void Job::RecordLocked(uint64_t task_id) {
+  const TaskInfo* t = scheduler_.Find(task_id);
+  if (options_.journal == nullptr || t == nullptr) return;
+  const engine::AccountResult& r = accounts_[t->account_index].result;
+  AccountTotals totals{r.messages, r.bytes, r.skipped};
+  options_.journal->Record(*t, totals, IsTerminal(t->state));
 }
 
 void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
@@ -337,83 +501,5 @@ void Job::TouchLocked(uint64_t task_id) {
 }
 
 void Job::AfterChangeLocked() { ++version_; }
-
-bool Job::finished() const {
-  absl::MutexLock lock(&mu_);
-  return scheduler_.finished();
-}
-
-bool Job::WaitFinished(absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
-  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return scheduler_.finished();
-  };
-  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
-}
-
-bool Job::WaitNoConnectedWorkers(absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
-  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    for (const auto& [id, w] : workers_) {
-      if (w.link != nullptr) return false;
-    }
-    return true;
-  };
-  return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
-}
-
-uint64_t Job::WaitChange(uint64_t seen, absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
-  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return version_ != seen;
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
-  return version_;
-}
-
-AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now) const {
-  const AccountState& a = accounts_[t.account_index];
-  AccountView v;
-  v.task = t;
-  v.progress = a.progress;
-  v.folders = a.result.folders;
-  v.messages = a.result.messages;
-  v.bytes = a.result.bytes;
-  v.skipped = a.result.skipped;
-  v.notes = a.result.notes;
-  if (t.state == TaskState::kRunning) {
-    v.elapsed = now - a.started;
-    v.messages = a.progress.messages_done;
-    v.bytes = a.progress.bytes_done;
-  } else {
-    v.elapsed = a.elapsed;
-  }
-  v.version = a.version;
-  return v;
-}
-
-JobSnapshot Job::Snapshot() const {
-  absl::MutexLock lock(&mu_);
-  JobSnapshot s;
-  s.job_id = options_.job_id;
-  s.mode = options_.mode;
-  s.started = started_;
-  s.now = absl::Now();
-  s.finished = scheduler_.finished();
-  s.stopping = scheduler_.stopping();
-  s.stop_reason = scheduler_.stop_reason();
-  s.version = version_;
-  for (const TaskInfo& t : scheduler_.tasks())
-    s.accounts.push_back(ViewLocked(t, s.now));
-  for (const auto& [id, w] : workers_) {
-    WorkerView v = w.view;
-    v.connected = w.link != nullptr && !w.dead;
-    for (const TaskInfo& t : scheduler_.tasks()) {
-      if (t.state == TaskState::kRunning && t.worker_id == id) ++v.running;
-    }
-    s.workers.push_back(v);
-  }
-  return s;
-}
 
 }  // namespace coordinator

@@ -4,6 +4,14 @@
 // answers through WorkerLink, an interface the adapter implements. No gRPC in
 // here.
 //
+// Leases: every assignment is leased for `lease_timeout`, renewed by the
+// worker's heartbeats (and by its progress). Tick() (called by an internal
+// ticker thread, or by tests with a fake clock) expires leases: their tasks go
+// back to the queue. A broken stream alone does not release its tasks before
+// the lease expires (the worker may still be running them); a local worker
+// process that exited does, at once. Stale results and progress (an old epoch)
+// are rejected, counted, and answered with a Cancel for that epoch.
+//
 // Thread-safety: every method may be called from any thread. Job calls
 // WorkerLink methods while holding its own lock: links must only enqueue (never
 // block, never call back into Job). Lifetime: a link is used from Connect()
@@ -12,8 +20,11 @@
 #define MIGRATOR_COORDINATOR_JOB_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -22,6 +33,7 @@
 #include "absl/time/time.h"
 #include "common/config/config.h"
 #include "common/engine/engine.h"
+#include "coordinator/journal.h"
 #include "coordinator/scheduler.h"
 
 namespace coordinator {
@@ -44,6 +56,14 @@ class WorkerLink {
                           const std::string& reason) = 0;
   virtual void SendNoMoreTasks() = 0;
   virtual void SendShutdown(const std::string& reason) = 0;
+  // The heartbeat `seq` was received (the worker measures its lease from it).
+  virtual void SendHeartbeatAck(uint64_t seq) {}
+};
+
+// One task a worker says it is running (its heartbeat).
+struct HeldLease {
+  uint64_t task_id = 0;
+  uint64_t epoch = 0;
 };
 
 struct WorkerHello {
@@ -61,9 +81,26 @@ struct JobOptions {
   bool resync_missing = false;
   double min_free_gb = 0;
   bool fail_fast = true;
-  uint32_t max_attempts = 2;
+  uint32_t max_attempts = 3;  // assignments per account (retries included)
+  absl::Duration lease_timeout = absl::Seconds(30);
+  absl::Duration backoff_initial = absl::Seconds(1);
+  absl::Duration backoff_max = absl::Seconds(30);
   int local_workers = 0;  // spawned processes; when all are gone and no worker
                           // is connected, the remaining accounts fail (no hang)
+  // ---- durable job and testing seams ----
+  JobJournal* journal = nullptr;  // not owned; outlives the Job
+  std::vector<StoredAccount> restored;  // rows of a resumed job (may be empty)
+  uint64_t min_epoch = 0;               // epochs start above this
+  std::function<absl::Time()> clock;    // empty: absl::Now
+  bool run_ticker = true;  // false: nobody calls Tick() but the caller
+};
+
+// Fencing and failover counters, for the status API and the report.
+struct FleetCounters {
+  uint64_t rejected_results = 0;   // results with a stale epoch
+  uint64_t rejected_progress = 0;  // progress reports with a stale epoch
+  uint64_t leases_expired = 0;
+  uint64_t retries = 0;  // tasks requeued after a retriable failure or loss
 };
 
 // ---- read-only views (no secrets) ----
@@ -93,6 +130,8 @@ struct JobSnapshot {
   std::string stop_reason;
   std::vector<AccountView> accounts;
   std::vector<WorkerView> workers;
+  FleetCounters fleet;
+  size_t earlier_run = 0;  // accounts that succeeded in an earlier run
   uint64_t version = 0;
   size_t Count(TaskState s) const;
   uint64_t TotalMessages() const;
@@ -103,6 +142,7 @@ struct JobSnapshot {
 class Job {
  public:
   explicit Job(JobOptions options);
+  ~Job();  // stops the ticker
 
   const JobOptions& options() const { return options_; }
 
@@ -112,7 +152,11 @@ class Job {
   absl::Status Connect(const WorkerHello& hello, WorkerLink* link);
   void Disconnect(const std::string& worker_id);
   void RequestTask(const std::string& worker_id);
-  void Heartbeat(const std::string& worker_id);
+  // Renews the listed leases held by this worker, cancels stale ones, acks.
+  void Heartbeat(const std::string& worker_id, uint64_t seq,
+                 const std::vector<HeldLease>& held);
+  // Expires leases and starts tasks whose backoff has passed.
+  void Tick();
   void Progress(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
                 const engine::Progress& progress);
   void Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
@@ -148,10 +192,23 @@ class Job {
     absl::Time started;
     absl::Duration elapsed;
     uint64_t version = 0;
+    AccountTotals earlier;  // counters of an earlier run (restored accounts)
+    uint64_t logged_stale_epoch = 0;  // last stale progress epoch logged
   };
 
+  absl::Time Now() const { return options_.clock ? options_.clock() : absl::Now(); }
+  void Restore();
+  void TickerLoop();
   void DispatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AssignLocked(WorkerState& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool AssignLocked(WorkerState& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ResponsiveLocked(const WorkerState& w, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RejectLocked(const std::string& worker_id, uint64_t task_id,
+                    uint64_t epoch, bool result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordLocked(uint64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LogLostLocked(const std::vector<uint64_t>& ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendCancelsLocked(const std::vector<CancelOrder>& cancels)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LoseWorkerLocked(const std::string& worker_id, const std::string& why)
@@ -175,6 +232,9 @@ class Job {
   int local_started_ ABSL_GUARDED_BY(mu_) = 0;
   bool no_more_sent_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 1;
+  FleetCounters fleet_ ABSL_GUARDED_BY(mu_);
+  bool ticker_stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread ticker_;  // last: started once everything else is built
 };
 
 }  // namespace coordinator

@@ -10,17 +10,27 @@ namespace {
 struct FakeLink : WorkerLink {
   std::vector<TaskOrder> tasks;
   std::vector<uint64_t> cancels;
+  std::vector<uint64_t> cancel_epochs;
+  std::vector<uint64_t> acks;
   int no_more = 0;
   void SendTask(const TaskOrder& o) override { tasks.push_back(o); }
-  void SendCancel(uint64_t id, uint64_t, const std::string&) override {
+  void SendCancel(uint64_t id, uint64_t epoch, const std::string&) override {
     cancels.push_back(id);
+    cancel_epochs.push_back(epoch);
   }
+  void SendHeartbeatAck(uint64_t seq) override { acks.push_back(seq); }
   void SendNoMoreTasks() override { ++no_more; }
   void SendShutdown(const std::string&) override {}
 };
 
+// A fake clock shared by the tests of one Job.
+absl::Time fake_now = absl::FromUnixSeconds(1700000000);
+
 JobOptions Opts(int accounts, bool fail_fast, int local) {
   JobOptions o;
+  o.clock = [] { return fake_now; };
+  o.run_ticker = false;
+  o.lease_timeout = absl::Seconds(10);
   o.job_id = "test";
   o.fail_fast = fail_fast;
   o.local_workers = local;
@@ -67,6 +77,13 @@ TEST(JobTest, LostWorkerTasksGoToAnotherWorker) {
   job.RequestTask("w2");  // parked
   ASSERT_EQ(l1.tasks.size(), 1u);
   job.Disconnect("w1");
+  job.Tick();
+  EXPECT_TRUE(l2.tasks.empty());  // the lease still runs
+  fake_now += absl::Seconds(11);
+  job.Heartbeat("w2", 1, {});  // w2 stays responsive
+  job.Tick();                  // lease expired: requeued, backoff 1 s
+  fake_now += absl::Seconds(1);
+  job.Tick();
   ASSERT_EQ(l2.tasks.size(), 1u);
   EXPECT_EQ(l2.tasks[0].attempt, 2u);
   // The old assignment's result is stale.
@@ -114,6 +131,130 @@ TEST(JobTest, FailFastSendsCancel) {
   JobSnapshot s = job.Snapshot();
   EXPECT_EQ(s.Count(TaskState::kFailed), 1u);
   EXPECT_EQ(s.Count(TaskState::kCancelled), 2u);
+}
+
+}  // namespace
+}  // namespace coordinator
+
+namespace coordinator {
+namespace {
+
+struct RecordingJournal : JobJournal {
+  std::vector<std::pair<TaskInfo, bool>> records;
+  void Record(const TaskInfo& t, const AccountTotals&, bool terminal) override {
+    records.push_back({t, terminal});
+  }
+};
+
+TEST(JobLeaseTest, StaleResultIsRejectedCountedAndCancelled) {
+  Job job(Opts(1, true, 0));
+  FakeLink l1, l2;
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w2", "h", 2, 1}, &l2).ok());
+  job.RequestTask("w1");
+  ASSERT_EQ(l1.tasks.size(), 1u);
+  const TaskOrder old = l1.tasks[0];
+  // w1 goes silent (SIGSTOP); w2 keeps heartbeating and asks for work.
+  for (int i = 0; i < 12; ++i) {
+    fake_now += absl::Seconds(1);
+    job.Heartbeat("w2", i, {});
+    job.Tick();
+  }
+  job.RequestTask("w2");
+  job.Tick();
+  ASSERT_EQ(l2.tasks.size(), 1u);
+  EXPECT_EQ(l2.tasks[0].attempt, 2u);
+  EXPECT_GT(l2.tasks[0].epoch, old.epoch);
+  // w1 wakes up: its heartbeat names the old epoch (cancelled), then its
+  // progress and result arrive: rejected, counted, each answered by a cancel.
+  l1.cancels.clear();
+  job.Heartbeat("w1", 7, {{old.task_id, old.epoch}});
+  EXPECT_EQ(l1.acks.back(), 7u);
+  engine::Progress p;
+  p.messages_total = 99;
+  job.Progress("w1", old.task_id, old.epoch, p);
+  job.Result("w1", old.task_id, old.epoch, Ok(), absl::ZeroDuration());
+  ASSERT_EQ(l1.cancels.size(), 3u);
+  for (uint64_t e : l1.cancel_epochs) EXPECT_EQ(e, old.epoch);
+  JobSnapshot s = job.Snapshot();
+  EXPECT_EQ(s.fleet.rejected_results, 1u);
+  EXPECT_EQ(s.fleet.rejected_progress, 1u);
+  EXPECT_EQ(s.fleet.leases_expired, 1u);
+  EXPECT_EQ(s.accounts[0].task.state, TaskState::kRunning);
+  EXPECT_EQ(s.accounts[0].task.size, 0u);  // stale progress taught nothing
+  job.Result("w2", l2.tasks[0].task_id, l2.tasks[0].epoch, Ok(),
+             absl::ZeroDuration());
+  EXPECT_TRUE(job.finished());
+}
+
+TEST(JobLeaseTest, HeartbeatsKeepTheLeaseAlive) {
+  Job job(Opts(1, true, 0));
+  FakeLink l1;
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1}, &l1).ok());
+  job.RequestTask("w1");
+  ASSERT_EQ(l1.tasks.size(), 1u);
+  for (int i = 0; i < 60; ++i) {
+    fake_now += absl::Seconds(2);
+    job.Heartbeat("w1", i, {{l1.tasks[0].task_id, l1.tasks[0].epoch}});
+    job.Tick();
+  }
+  JobSnapshot s = job.Snapshot();
+  EXPECT_EQ(s.accounts[0].task.state, TaskState::kRunning);
+  EXPECT_EQ(s.fleet.leases_expired, 0u);
+  EXPECT_TRUE(l1.cancels.empty());
+}
+
+TEST(JobLeaseTest, UnresponsiveWorkerGetsNoNewWork) {
+  Job job(Opts(2, false, 0));
+  FakeLink l1;
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 2}, &l1).ok());
+  job.RequestTask("w1");
+  job.RequestTask("w1");
+  ASSERT_EQ(l1.tasks.size(), 2u);
+  engine::AccountResult retry;
+  retry.status = absl::UnavailableError("server said BYE");
+  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, retry,
+             absl::ZeroDuration());
+  job.RequestTask("w1");       // parked: the retry waits for its backoff
+  EXPECT_EQ(l1.tasks.size(), 2u);
+  fake_now += absl::Seconds(20);  // silent for longer than the lease
+  job.Tick();
+  EXPECT_EQ(l1.tasks.size(), 2u) << "an unresponsive worker got work";
+  job.Heartbeat("w1", 1, {});  // heard from again: the parked slot is used
+  ASSERT_EQ(l1.tasks.size(), 3u);
+  EXPECT_EQ(l1.tasks[2].attempt, 2u);
+}
+
+TEST(JobLeaseTest, JournalSeesEveryTransitionAndRestoreSkipsDoneAccounts) {
+  RecordingJournal journal;
+  JobOptions o = Opts(3, false, 0);
+  o.journal = &journal;
+  StoredAccount done;
+  done.index = 1;
+  done.state = TaskState::kSucceeded;
+  done.epoch = 17;
+  done.totals.messages = 5;
+  StoredAccount big;
+  big.index = 2;
+  big.size = 1000;
+  o.restored = {done, big};
+  Job job(o);
+  FakeLink l1;
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 3}, &l1).ok());
+  for (int i = 0; i < 3; ++i) job.RequestTask("w1");
+  ASSERT_EQ(l1.tasks.size(), 2u);
+  EXPECT_EQ(l1.tasks[0].task.account.email, "u2@x");  // largest first
+  EXPECT_GT(l1.tasks[0].epoch, 17u);
+  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Ok(),
+             absl::ZeroDuration());
+  ASSERT_FALSE(journal.records.empty());
+  EXPECT_EQ(journal.records.back().first.state, TaskState::kSucceeded);
+  EXPECT_TRUE(journal.records.back().second);
+  EXPECT_EQ(journal.records[0].first.state, TaskState::kRunning);
+  EXPECT_FALSE(journal.records[0].second);
+  JobSnapshot s = job.Snapshot();
+  EXPECT_EQ(s.earlier_run, 1u);
+  EXPECT_EQ(s.accounts[1].messages, 5u);
 }
 
 }  // namespace

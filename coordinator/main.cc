@@ -24,6 +24,13 @@
 // cancels the running accounts; --ignore-errors keeps going. ^C stops the same
 // way; a second ^C fails whatever is left at once.
 //
+// Status and security: --linger keeps serving the status API after the job
+// ended (the summary and report are written at the end as usual; SIGINT or
+// SIGTERM then exits with the job's code). --tls-cert/--tls-key/--tls-ca put
+// mutual TLS on --listen (workers must present a certificate chained to the
+// CA); plaintext is allowed only on a Unix socket or loopback, elsewhere only
+// with --insecure (loud warning); otherwise the coordinator refuses (exit 2).
+//
 // Exit codes:
 //   0  every account ok
 //   1  some account failed, was cancelled or not started (fail-fast, interrupt)
@@ -52,11 +59,14 @@
 #include "common/engine/engine.h"
 #include "common/log/log.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/durable_job.h"
 #include "coordinator/job.h"
 #include "coordinator/environment.h"
 #include "coordinator/preflight.h"
 #include "coordinator/report.h"
 #include "coordinator/worker_pool.h"
+#include "common/rpc/transport_security.h"
+#include "absl/synchronization/notification.h"
 #include "worker/cli_flags.h"
 
 ABSL_FLAG(std::string, mode, "", "export | import | test | validate");
@@ -80,6 +90,67 @@ ABSL_FLAG(std::string, listen, "",
 ABSL_FLAG(bool, test_hold_tasks, false,
           "TEST ONLY: spawned workers hold tasks");
 
+// ---- leases, retries, durable job (issue 4) ----
+ABSL_FLAG(std::string, state, "",
+          "job state file (SQLite); default <log-dir>/<mode>.state.sqlite for "
+          "export and import, none for test and validate; 'none': off");
+ABSL_FLAG(bool, fresh, false,
+          "discard the job state and start this job over");
+ABSL_FLAG(absl::Duration, lease_timeout, absl::Seconds(30),
+          "a worker not heard from this long loses its accounts");
+ABSL_FLAG(int, max_attempts, 3,
+          "attempts per account for retriable failures (>= 1)");
+
+namespace {
+
+coordinator::DurableJobFlags DurableFlags() {
+  coordinator::DurableJobFlags f;
+  f.state = absl::GetFlag(FLAGS_state);
+  f.fresh = absl::GetFlag(FLAGS_fresh);
+  f.lease_timeout = absl::GetFlag(FLAGS_lease_timeout);
+  f.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  return f;
+}
+
+}  // namespace
+
+// ---- status API and transport security (issue 4: status, security) ----
+ABSL_FLAG(bool, linger, false,
+          "after the job ends keep serving the status API until SIGINT/SIGTERM");
+ABSL_FLAG(std::string, tls_cert, "", "server certificate (PEM) for --listen");
+ABSL_FLAG(std::string, tls_key, "", "its private key (PEM)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "CA (PEM) that workers' client certificates must chain to");
+ABSL_FLAG(bool, insecure, false,
+          "allow plaintext on a non-loopback --listen (passwords in clear!)");
+
+namespace {
+
+// Mutual TLS for --listen, or plaintext where allowed. 0 or exit code 2.
+int ResolveSecurity(const std::string& listen, rpc::TlsMaterial* tls,
+                    std::string* warning) {
+  rpc::TlsFlags f{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                  absl::GetFlag(FLAGS_tls_ca), "", absl::GetFlag(FLAGS_insecure)};
+  bool any = !f.cert_file.empty() || !f.key_file.empty() || !f.ca_file.empty();
+  if (listen.empty() && (any || f.insecure)) {
+    std::fprintf(stderr, "coordinator: --tls-* and --insecure apply to --listen\n");
+    return coordinator::kExitUsage;
+  }
+  auto m = rpc::ResolveTransport(f, rpc::Role::kServer,
+                                 listen.empty() ? "unix:" : listen, warning);
+  if (!m.ok()) {
+    std::fprintf(stderr, "coordinator: refusing to start: %s\n",
+                 std::string(m.status().message()).c_str());
+    return coordinator::kExitUsage;
+  }
+  if (!warning->empty())
+    std::fprintf(stderr, "coordinator: WARNING: %s\n", warning->c_str());
+  *tls = std::move(*m);
+  return 0;
+}
+
+}  // namespace
+
 namespace {
 
 using coordinator::kExitEnvironment;
@@ -92,6 +163,9 @@ constexpr char kUsage[] =
     "         [--ignore-errors] [--log-dir DIR] [--min-free-gb F] "
     "[--resync-missing]\n"
     "         [--listen ADDR]\n"
+    "         [--state PATH|none] [--fresh] [--lease-timeout 30s] "
+    "[--max-attempts N]\n"
+    "         [--linger] [--tls-cert F --tls-key F --tls-ca F | --insecure]\n"
     "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
     "            3 environment/preflight failure, 4 internal error\n";
 
@@ -100,6 +174,7 @@ struct Options {
   std::string mode_name, config_path, output_dir, input_dir, log_dir, listen;
   int workers = -1, max_workers = 4;
   bool ignore_errors = false, resync_missing = false, test_hold_tasks = false;
+  bool linger = false;  // --linger (status part)
   double min_free_gb = 0;
 };
 
@@ -141,6 +216,7 @@ int ParseOptions(int argc, char** argv, Options* o) {
   o->resync_missing = absl::GetFlag(FLAGS_resync_missing);
   o->min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
   o->test_hold_tasks = absl::GetFlag(FLAGS_test_hold_tasks);
+  o->linger = absl::GetFlag(FLAGS_linger);
   if (o->max_workers < 1) return Fail(kExitUsage, "--max-workers must be >= 1");
   if (o->workers < -1) return Fail(kExitUsage, "--workers must be >= 0");
   if (o->min_free_gb < 0) return Fail(kExitUsage, "--min-free-gb must be >= 0");
@@ -194,11 +270,15 @@ class SignalWatcher {
     sigaddset(&set, SIGUSR1);
     return set;
   }
-  static void Loop(coordinator::Job* job) {
+  void Loop(coordinator::Job* job) {
     sigset_t set = Set();
     for (int count = 0;;) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0 || sig == SIGUSR1) return;
+      if (job->finished()) {  // --linger: the end of serving, not a stop
+        if (!signalled_.HasBeenNotified()) signalled_.Notify();
+        continue;
+      }
       std::string what = absl::StrCat("interrupted by ", strsignal(sig));
       if (++count == 1) {
         std::fprintf(stderr,
@@ -210,6 +290,13 @@ class SignalWatcher {
       }
     }
   }
+
+ public:
+  // --linger: blocks until SIGINT/SIGTERM arrives after the job finished.
+  void WaitForSignalAfterFinish() { signalled_.WaitForNotification(); }
+
+ private:
+  absl::Notification signalled_;
   std::thread thread_;
 };
 
@@ -223,6 +310,9 @@ struct Run {
   std::string stem;
   coordinator::RunInfo info;
   std::string socket_dir;  // private temp dir, removed at the end
+  std::unique_ptr<coordinator::StateStore> state;  // durable job, or null
+  rpc::TlsMaterial tls;      // for --listen (status/security part)
+  std::string tls_warning;   // --insecure off loopback: repeated in the log
 };
 
 int LoadAndPrepare(int argc, char** argv, Run* run);
@@ -244,6 +334,8 @@ namespace {
 int LoadAndPrepare(int argc, char** argv, Run* run) {
   Options& o = run->opts;
   if (int code = ParseOptions(argc, argv, &o); code != 0) return code;
+  if (int code = ResolveSecurity(o.listen, &run->tls, &run->tls_warning))
+    return code;
   absl::StatusOr<config::Config> cfg = config::LoadConfig(o.config_path);
   if (!cfg.ok()) return Fail(kExitUsage, std::string(cfg.status().message()));
   run->cfg = std::move(*cfg);
@@ -298,12 +390,6 @@ std::string Basename(const std::string& path) {
   return path.substr(path.rfind('/') + 1);
 }
 
-bool IsLocalAddress(const std::string& address) {
-  return absl::StartsWith(address, "unix:") ||
-         absl::StartsWith(address, "localhost:") ||
-         absl::StartsWith(address, "127.") ||
-         absl::StartsWith(address, "[::1]:");
-}
 
 // A private 0700 directory for the Unix socket; empty on failure.
 std::string MakeSocketDir() {
@@ -327,6 +413,7 @@ coordinator::JobOptions MakeJobOptions(const Run& run) {
   jo.min_free_gb = o.min_free_gb;
   jo.fail_fast = !o.ignore_errors;
   jo.local_workers = o.workers;
+  coordinator::ApplyDurableJob(DurableFlags(), run.state.get(), &jo);
   return jo;
 }
 
@@ -372,8 +459,47 @@ std::unique_ptr<coordinator::WorkerPool> StartPool(const Run& run,
   return pool;
 }
 
+// The endpoints to serve: `address` with the --tls-* security and, when TLS is
+// on and local workers are spawned, a private Unix socket for them (they hold
+// no client certificate); local workers use the last one. Empty on failure.
+std::vector<coordinator::CoordinatorServer::Endpoint> Endpoints(
+    Run* run, const std::string& address) {
+  std::vector<coordinator::CoordinatorServer::Endpoint> out;
+  out.push_back({address, run->tls});
+  if (run->tls.tls && run->opts.workers > 0 && run->socket_dir.empty()) {
+    run->socket_dir = MakeSocketDir();
+    if (run->socket_dir.empty()) return {};
+    out.push_back({"unix:" + run->socket_dir + "/coordinator.sock", {}});
+  }
+  return out;
+}
+
+// --linger: writes the summary and report now, then keeps serving the status
+// API until SIGINT/SIGTERM. Returns the job's exit code.
+int Linger(Run* run, coordinator::Job& job, const std::string& address,
+           SignalWatcher& signals) {
+  run->info.finished = absl::Now();
+  int code = Conclude(run, job.Snapshot());
+  LOG(INFO) << "job finished (exit code " << code << "); --linger: serving "
+            << "the status API on " << address << " until SIGINT/SIGTERM";
+  std::fprintf(stderr,
+               "coordinator: job finished; --linger: serving the status API "
+               "on %s until SIGINT/SIGTERM\n",
+               address.c_str());
+  signals.WaitForSignalAfterFinish();
+  LOG(INFO) << "signal received while lingering; exiting with " << code;
+  return code;
+}
+
 int Execute(Run* run) {
   const Options& o = run->opts;
+  {
+    bool writes = o.mode == engine::Mode::kExport || o.mode == engine::Mode::kTest;
+    int code = coordinator::OpenDurableJob(
+        DurableFlags(), o.mode, run->cfg, writes ? o.output_dir : o.input_dir,
+        o.log_dir, &run->state);
+    if (code >= 0) return code;
+  }
   coordinator::Job job(MakeJobOptions(*run));
   std::string address = o.listen;
   if (address.empty()) {
@@ -382,15 +508,17 @@ int Execute(Run* run) {
       return Fail(kExitEnvironment, "cannot create a temp dir");
     address = "unix:" + run->socket_dir + "/coordinator.sock";
   }
-  auto server = coordinator::CoordinatorServer::Start(address, &job);
+  auto endpoints = Endpoints(run, address);
+  if (endpoints.empty()) return Fail(kExitEnvironment, "cannot create a temp dir");
+  auto server = coordinator::CoordinatorServer::Start(endpoints, &job);
   if (!server.ok()) {
     if (!run->socket_dir.empty()) ::rmdir(run->socket_dir.c_str());
     return Fail(kExitEnvironment, std::string(server.status().message()));
   }
-  if (!IsLocalAddress(address)) {
-    LOG(WARNING)
-        << "listening on " << address << " without TLS: account secrets travel "
-        << "in clear to remote workers (TLS arrives with the fleet issue)";
+  if (!run->tls_warning.empty()) LOG(WARNING) << run->tls_warning;
+  if (run->tls.tls) {
+    LOG(INFO) << "mutual TLS on " << (*server)->address()
+              << ": workers need a client certificate from --tls-ca";
   }
   LOG(INFO) << "job " << job.options().job_id << ": " << o.mode_name << ", "
             << run->cfg.accounts.size() << " account(s) from " << o.config_path
@@ -410,16 +538,19 @@ int Execute(Run* run) {
   std::unique_ptr<coordinator::WorkerPool> pool;
   absl::Status spawned;
   if (o.workers > 0)
-    pool = StartPool(*run, (*server)->address(), job, &spawned);
+    pool = StartPool(*run, (*server)->address(endpoints.size() - 1), job,
+                     &spawned);
   if (!spawned.ok()) {
     LOG(ERROR) << "cannot start local workers: " << spawned.message();
     job.ForceStop(
         absl::StrCat("cannot start local workers: ", spawned.message()));
   }
+  int lingered = -1;  // --linger: the exit code, already concluded
   {
     SignalWatcher signals(&job);
     job.WaitFinished(absl::InfiniteDuration());
     DrainWorkers(job, pool.get());
+    if (o.linger) lingered = Linger(run, job, (*server)->address(), signals);
   }
   (*server)->Shutdown(absl::Milliseconds(500));
   pool.reset();
@@ -427,8 +558,11 @@ int Execute(Run* run) {
     ::unlink((run->socket_dir + "/coordinator.sock").c_str());
     ::rmdir(run->socket_dir.c_str());
   }
-  run->info.finished = absl::Now();
-  int code = Conclude(run, job.Snapshot());
+  int code = lingered;
+  if (code < 0) {
+    run->info.finished = absl::Now();
+    code = Conclude(run, job.Snapshot());
+  }
   if (!spawned.ok())
     return Fail(kExitEnvironment, std::string(spawned.message()));
   return code;

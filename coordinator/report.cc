@@ -187,7 +187,13 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run,
             {"messages", msgs},
             {"bytes", bytes},
             {"messages_per_s", Rate(msgs, elapsed)},
-            {"mb_per_s", Rate(bytes / 1e6, elapsed)}}},
+            {"mb_per_s", Rate(bytes / 1e6, elapsed)},
+            {"ok_in_earlier_run", s.earlier_run}}},
+          {"fleet",
+           {{"rejected_results", s.fleet.rejected_results},
+            {"rejected_progress", s.fleet.rejected_progress},
+            {"leases_expired", s.fleet.leases_expired},
+            {"retries", s.fleet.retries}}},
           {"accounts", accounts}};
 }
 

@@ -107,6 +107,7 @@ void ToProto(const engine::Progress& in, pb::Progress* out) {
   c->set_messages_done(in.messages_done);
   c->set_messages_total(in.messages_total);
   c->set_bytes_done(in.bytes_done);
+  c->set_bytes_total(in.bytes_total);
 }
 
 engine::Progress FromProto(const pb::Progress& in) {
@@ -117,6 +118,7 @@ engine::Progress FromProto(const pb::Progress& in) {
   out.messages_done = in.counters().messages_done();
   out.messages_total = in.counters().messages_total();
   out.bytes_done = in.counters().bytes_done();
+  out.bytes_total = in.counters().bytes_total();
   return out;
 }
 

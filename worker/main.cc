@@ -9,6 +9,11 @@
 // after --retry-for). No secret is ever taken from the command line: accounts
 // arrive with their tasks.
 //
+// Security: --tls-ca (verify the coordinator; its name must match the host of
+// ADDR or --tls-server-name) with --tls-cert/--tls-key (this worker's client
+// certificate) for mutual TLS. Plaintext only to a Unix socket or loopback,
+// elsewhere only with --insecure (loud warning); otherwise exit 2.
+//
 // Exit codes: 0 done; 2 bad usage; 3 coordinator unreachable/gone/refused; 4
 // internal.
 #include <unistd.h>
@@ -37,12 +42,51 @@ ABSL_FLAG(std::string, log_file, "",
 ABSL_FLAG(bool, test_hold_tasks, false,
           "TEST ONLY: hold tasks without running them");
 
+// ---- transport security (issue 4: security) ----
+ABSL_FLAG(std::string, tls_ca, "",
+          "CA (PEM) that signed the coordinator's certificate: turns on TLS");
+ABSL_FLAG(std::string, tls_cert, "",
+          "this worker's client certificate (PEM), signed by the "
+          "coordinator's --tls-ca");
+ABSL_FLAG(std::string, tls_key, "", "its private key (PEM)");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "name expected in the coordinator's certificate (default: the host "
+          "of --coordinator)");
+ABSL_FLAG(bool, insecure, false,
+          "allow plaintext to a non-loopback coordinator (passwords in clear!)");
+
+namespace {
+
+// Mutual TLS, or plaintext where allowed; false after printing why (exit 2).
+bool ResolveSecurity(const std::string& address, rpc::TlsMaterial* tls) {
+  rpc::TlsFlags f{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                  absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_server_name),
+                  absl::GetFlag(FLAGS_insecure)};
+  std::string warning;
+  auto m = rpc::ResolveTransport(f, rpc::Role::kClient, address, &warning);
+  if (!m.ok()) {
+    std::fprintf(stderr, "worker: refusing to connect: %s\n",
+                 std::string(m.status().message()).c_str());
+    return false;
+  }
+  if (!warning.empty()) {
+    std::fprintf(stderr, "worker: WARNING: %s\n", warning.c_str());
+    LOG(WARNING) << warning;
+  }
+  *tls = std::move(*m);
+  return true;
+}
+
+}  // namespace
+
 namespace {
 
 constexpr char kUsage[] =
     "usage: worker --coordinator ADDR [--max-workers K] [--id NAME] "
     "[--retry-for 60s]\n"
     "              [--log-file PATH]\n"
+    "              [--tls-ca F --tls-cert F --tls-key F [--tls-server-name N]]"
+    " [--insecure]\n"
     "  ADDR: unix:/path/to/socket or host:port\n"
     "exit codes: 0 done, 2 bad usage, 3 coordinator unreachable/refused, 4 "
     "internal\n";
@@ -88,5 +132,6 @@ int main(int argc, char** argv) {
   }
   if (opts.test_hold_tasks)
     LOG(WARNING) << "TEST ONLY: --test-hold-tasks is on";
+  if (!ResolveSecurity(opts.coordinator, &opts.tls)) return worker::kWorkerUsage;
   return worker::RunWorker(opts);
 }

@@ -43,7 +43,7 @@ TaskRunner::TaskRunner(TaskRunnerOptions options, TaskReporter* reporter)
 
 TaskRunner::~TaskRunner() {
   CancelAll();
-  std::map<uint64_t, std::unique_ptr<Slot>> slots;
+  std::map<std::pair<uint64_t, uint64_t>, std::unique_ptr<Slot>> slots;
   {
     absl::MutexLock lock(&mu_);
     slots.swap(slots_);
@@ -56,20 +56,38 @@ TaskRunner::~TaskRunner() {
 absl::Status TaskRunner::Start(TaskSpec spec) {
   absl::MutexLock lock(&mu_);
   JoinFinishedLocked();
-  if (slots_.count(spec.task_id) != 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("task ", spec.task_id, " is running"));
+  if (slots_.count({spec.task_id, spec.epoch}) != 0) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "task ", spec.task_id, " epoch ", spec.epoch, " is running"));
+  }
+  for (auto& [key, old] : slots_) {
+    if (key.first == spec.task_id && !old->finished) old->cancel.Cancel();
   }
   auto slot = std::make_unique<Slot>();
+  slot->epoch = spec.epoch;
   Slot* raw = slot.get();
-  slots_[spec.task_id] = std::move(slot);
+  slots_[{spec.task_id, spec.epoch}] = std::move(slot);
   ++running_;
   raw->thread =
       std::thread([this, spec = std::move(spec), raw] { RunOne(spec, raw); });
   return absl::OkStatus();
 }
 
+void TaskRunner::WaitForOlderEpochs(const TaskSpec& spec) {
+  auto older_done = [this, &spec]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const auto& [key, slot] : slots_) {
+      if (key.first == spec.task_id && key.second < spec.epoch &&
+          !slot->finished)
+        return false;
+    }
+    return true;
+  };
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&older_done));
+}
+
 void TaskRunner::RunOne(const TaskSpec& spec, Slot* slot) {
+  WaitForOlderEpochs(spec);
   absl::Time start = absl::Now();
   engine::AccountResult result = Execute(spec, slot);
   reporter_->OnTaskDone(spec, result, absl::Now() - start);
@@ -102,12 +120,16 @@ void TaskRunner::HoldUntilCancelled(Slot* slot) {
   mu_.Await(absl::Condition(&IsCancelled, &slot->cancel));
 }
 
-bool TaskRunner::Cancel(uint64_t task_id) {
+bool TaskRunner::Cancel(uint64_t task_id, uint64_t epoch) {
   absl::MutexLock lock(&mu_);
-  auto it = slots_.find(task_id);
-  if (it == slots_.end() || it->second->finished) return false;
-  it->second->cancel.Cancel();
-  return true;
+  bool any = false;
+  for (auto& [key, slot] : slots_) {
+    if (key.first != task_id || slot->finished) continue;
+    if (epoch != 0 && key.second != epoch) continue;
+    slot->cancel.Cancel();
+    any = true;
+  }
+  return any;
 }
 
 void TaskRunner::CancelAll() {
@@ -118,10 +140,19 @@ void TaskRunner::CancelAll() {
 std::vector<uint64_t> TaskRunner::RunningIds() const {
   absl::MutexLock lock(&mu_);
   std::vector<uint64_t> ids;
-  for (const auto& [id, slot] : slots_) {
-    if (!slot->finished) ids.push_back(id);
+  for (const auto& [key, slot] : slots_) {
+    if (!slot->finished) ids.push_back(key.first);
   }
   return ids;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> TaskRunner::RunningLeases() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (const auto& [key, slot] : slots_) {
+    if (!slot->finished) out.push_back(key);
+  }
+  return out;
 }
 
 int TaskRunner::running() const {

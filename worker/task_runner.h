@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -63,12 +64,18 @@ class TaskRunner {
 
   // Starts `spec` on a new thread. The caller bounds concurrency (the
   // coordinator only hands out as many tasks as the worker asked for).
-  // kAlreadyExists when that task id is running already.
+  // kAlreadyExists when that task id runs at that epoch already. A new epoch
+  // of a task that still runs here (an older assignment, fenced) cancels the
+  // older one and waits for it to stop before running: one account never runs
+  // twice at once in a worker.
   absl::Status Start(TaskSpec spec);
-  // Asks one task to stop at a clean point; false when it is not running.
-  bool Cancel(uint64_t task_id);
+  // Asks one task to stop at a clean point; false when it is not running (at
+  // `epoch`, unless epoch is 0: any).
+  bool Cancel(uint64_t task_id, uint64_t epoch = 0);
   void CancelAll();
   std::vector<uint64_t> RunningIds() const;
+  // (task_id, epoch) of every running task.
+  std::vector<std::pair<uint64_t, uint64_t>> RunningLeases() const;
   int running() const;
   // Blocks until no task runs (true) or `timeout` passes (false).
   bool WaitIdle(absl::Duration timeout);
@@ -76,18 +83,22 @@ class TaskRunner {
  private:
   struct Slot {
     engine::CancelToken cancel;
+    uint64_t epoch = 0;
     std::thread thread;
     bool finished = false;
   };
   void RunOne(const TaskSpec& spec, Slot* slot);
   engine::AccountResult Execute(const TaskSpec& spec, Slot* slot);
   void HoldUntilCancelled(Slot* slot);
+  void WaitForOlderEpochs(const TaskSpec& spec);
   void JoinFinishedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const TaskRunnerOptions options_;
   TaskReporter* const reporter_;
   mutable absl::Mutex mu_;
-  std::map<uint64_t, std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  // By (task_id, epoch).
+  std::map<std::pair<uint64_t, uint64_t>, std::unique_ptr<Slot>> slots_
+      ABSL_GUARDED_BY(mu_);
   int running_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/rpc/channel_client.h"
 #include "grpcpp/grpcpp.h"
 #include "migrator/v1/migrator.grpc.pb.h"
 #include "proto/convert.h"
@@ -61,6 +63,10 @@ class Session : public TaskReporter {
   void HandleTask(const pb::Task& t);
   void HandleNoMoreWork(bool shutdown, const std::string& reason);
   void HeartbeatLoop();
+  // ---- leases (issue 4) ----
+  void SendHeartbeat();
+  void OnHeartbeatAck(uint64_t seq);
+  void FenceIfLeaseLost();
   SessionEnd End(bool clean);
 
   const WorkerClientOptions& opts_;
@@ -73,6 +79,14 @@ class Session : public TaskReporter {
   absl::Mutex write_mu_;
   bool writes_closed_ ABSL_GUARDED_BY(write_mu_) = false;
   bool dead_ ABSL_GUARDED_BY(write_mu_) = false;
+
+  // Leases: measured from the send time of the last acknowledged heartbeat.
+  absl::Mutex lease_mu_;
+  absl::Duration lease_ ABSL_GUARDED_BY(lease_mu_);  // zero: no lease
+  uint64_t heartbeat_seq_ ABSL_GUARDED_BY(lease_mu_) = 0;
+  std::map<uint64_t, absl::Time> heartbeat_sent_ ABSL_GUARDED_BY(lease_mu_);
+  absl::Time acked_sent_at_ ABSL_GUARDED_BY(lease_mu_);
+  bool fenced_ ABSL_GUARDED_BY(lease_mu_) = false;
 
   absl::Mutex mu_;
   int active_ ABSL_GUARDED_BY(mu_) = 0;
@@ -99,6 +113,11 @@ SessionEnd Session::Run() {
   if (msg.welcome().heartbeat_interval_ms() > 0) {
     heartbeat_every_ =
         absl::Milliseconds(msg.welcome().heartbeat_interval_ms());
+  }
+  {
+    absl::MutexLock lock(&lease_mu_);
+    lease_ = absl::Milliseconds(msg.welcome().lease_ms());
+    acked_sent_at_ = absl::Now();
   }
   LOG(INFO) << "registered with coordinator " << opts_.coordinator << " (job "
             << msg.welcome().job_id() << ", " << opts_.max_parallel
@@ -175,7 +194,10 @@ void Session::Handle(const pb::CoordinatorMessage& m) {
     case pb::CoordinatorMessage::kCancel:
       LOG(INFO) << "task " << m.cancel().task_id() << ": cancel ("
                 << m.cancel().reason() << ")";
-      runner_->Cancel(m.cancel().task_id());
+      runner_->Cancel(m.cancel().task_id(), m.cancel().epoch());
+      break;
+    case pb::CoordinatorMessage::kHeartbeatAck:
+      OnHeartbeatAck(m.heartbeat_ack().seq());
       break;
     case pb::CoordinatorMessage::kNoMoreTasks:
       HandleNoMoreWork(false, "no more tasks");
@@ -282,13 +304,56 @@ void Session::HeartbeatLoop() {
       if (mu_.AwaitWithTimeout(absl::Condition(&stopped), heartbeat_every_))
         return;
     }
-    pb::WorkerMessage m;
-    for (uint64_t id : runner_->RunningIds()) {
-      m.mutable_heartbeat()->add_running_task_ids(id);
-    }
-    m.mutable_heartbeat();
-    Send(m);
+    SendHeartbeat();
+    FenceIfLeaseLost();
   }
+}
+
+void Session::SendHeartbeat() {
+  pb::WorkerMessage m;
+  pb::Heartbeat* hb = m.mutable_heartbeat();
+  for (const auto& [id, epoch] : runner_->RunningLeases()) {
+    hb->add_running_task_ids(id);
+    pb::TaskLease* l = hb->add_leases();
+    l->set_task_id(id);
+    l->set_epoch(epoch);
+  }
+  {
+    absl::MutexLock lock(&lease_mu_);
+    hb->set_seq(++heartbeat_seq_);
+    heartbeat_sent_[heartbeat_seq_] = absl::Now();
+    while (heartbeat_sent_.size() > 64) heartbeat_sent_.erase(heartbeat_sent_.begin());
+  }
+  Send(m);
+}
+
+void Session::OnHeartbeatAck(uint64_t seq) {
+  absl::MutexLock lock(&lease_mu_);
+  auto it = heartbeat_sent_.find(seq);
+  if (it == heartbeat_sent_.end()) return;
+  acked_sent_at_ = std::max(acked_sent_at_, it->second);
+  heartbeat_sent_.erase(heartbeat_sent_.begin(), ++it);
+  fenced_ = false;
+}
+
+// Stops every task once the lease cannot have been renewed: no ack for a
+// heartbeat sent within lease - 2 intervals. The coordinator expires leases
+// one lease after it last heard from us, so we stop first.
+void Session::FenceIfLeaseLost() {
+  absl::Duration silent;
+  {
+    absl::MutexLock lock(&lease_mu_);
+    if (lease_ <= absl::ZeroDuration() || fenced_) return;
+    silent = absl::Now() - acked_sent_at_;
+    if (silent < lease_ - 2 * heartbeat_every_) return;
+    if (runner_->running() == 0) return;
+    fenced_ = true;
+  }
+  LOG(WARNING) << "lease lost: no heartbeat acknowledged for "
+               << absl::FormatDuration(absl::Trunc(silent, absl::Milliseconds(1)))
+               << "; stopping " << runner_->running()
+               << " task(s) at a clean point (the coordinator reassigns them)";
+  runner_->CancelAll();
 }
 
 }  // namespace
@@ -297,8 +362,7 @@ int RunWorker(const WorkerClientOptions& opts) {
   absl::Time window_start = absl::Now();
   absl::Duration backoff = opts.initial_backoff;
   while (true) {
-    auto channel = grpc::CreateChannel(opts.coordinator,
-                                       grpc::InsecureChannelCredentials());
+    auto channel = rpc::MakeChannel(opts.coordinator, opts.tls);
     SessionEnd end;
     bool welcomed;
     {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/rpc/transport_security.h"
 
 namespace worker {
 
@@ -23,6 +24,7 @@ struct WorkerClientOptions {
   absl::Duration initial_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(5);
   bool test_hold_tasks = false;  // TEST ONLY, see TaskRunnerOptions
+  rpc::TlsMaterial tls;  // mutual TLS to the coordinator, or plaintext
 };
 
 // Process exit codes of the worker.

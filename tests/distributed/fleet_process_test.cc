@@ -122,7 +122,8 @@ TEST_F(FleetTest, FailFastStopsAfterTheFirstFailure) {
   WriteConfig(4);
   Process p;
   int code =
-      RunProcess(Coordinator("test", {"--workers", "1", "--max-workers", "1"}),
+      RunProcess(Coordinator("test", {"--workers", "1", "--max-workers", "1",
+                                      "--max-attempts", "1"}),
                  dir_, Env(), "coordinator", kRunTimeout, &p);
   EXPECT_EQ(code, 1);
   std::string out = ReadFile(p.stdout_path);
@@ -152,7 +153,8 @@ TEST_F(FleetTest, IgnoreErrorsRunsAndReportsEveryAccount) {
   WriteConfig(5);
   Process p;
   int code = RunProcess(Coordinator("test", {"--workers", "2", "--max-workers",
-                                             "2", "--ignore-errors"}),
+                                             "2", "--ignore-errors",
+                                             "--max-attempts", "1"}),
                         dir_, Env(), "coordinator", kRunTimeout, &p);
   EXPECT_EQ(code, 1);
   std::string out = ReadFile(p.stdout_path);

@@ -140,6 +140,20 @@ class MigrationE2ETest : public ::testing::Test {
     return all;
   }
 
+  // Runs `mode` on the job's data dir (--output-dir for export, else --input-dir).
+  int Mode(const std::string& mode, const std::string& config, const std::string& tag) {
+    const std::string flag = mode == "export" ? "--output-dir" : "--input-dir";
+    return Coordinator({"--mode", mode, "--config", config, flag, dir_ + "/exported"}, tag);
+  }
+
+  // Every folder of every account holds on B exactly as many messages as on A.
+  void ExpectBMatchesA() {
+    for (int u = 0; u < 3; ++u) {
+      auto ca = Counts(*a_, u), cb = Counts(*b_, u);
+      for (const auto& [name, n] : ca) EXPECT_EQ(cb[name], n) << "user " << u << " " << name;
+    }
+  }
+
   static constexpr char kBadPassword[] = "Wr0ng-Pa55-x7";
   std::string dir_;
   std::unique_ptr<DovecotServer> a_, b_;
@@ -150,35 +164,17 @@ TEST_F(MigrationE2ETest, TestExportImportValidateThenIdempotentReruns) {
   const std::string exp = Config(*a_, "export.pass.config.json");
   const std::string out = dir_ + "/exported";
   EXPECT_EQ(Coordinator({"--mode", "test", "--config", exp}, "test"), 0);
-  EXPECT_EQ(
-      Coordinator({"--mode", "export", "--config", exp, "--output-dir", out},
-                  "export"),
-      0);
+  EXPECT_EQ(Mode("export", exp, "export"), 0);
   // The import template was written beside the export config, private.
   EXPECT_EQ(FileMode(dir_ + "/import.pass.config.json") & 0777, 0600);
   const std::string imp = Config(*b_, "import-b.json");
-  EXPECT_EQ(
-      Coordinator({"--mode", "import", "--config", imp, "--input-dir", out},
-                  "import"),
-      0);
-  EXPECT_EQ(
-      Coordinator({"--mode", "validate", "--config", imp, "--input-dir", out},
-                  "validate"),
-      0);
-  for (int u = 0; u < 3; ++u) {
-    auto ca = Counts(*a_, u), cb = Counts(*b_, u);
-    EXPECT_EQ(Total(ca), 100u);
-    for (const auto& [name, n] : ca) EXPECT_EQ(cb[name], n) << name;
-  }
+  EXPECT_EQ(Mode("import", imp, "import"), 0);
+  EXPECT_EQ(Mode("validate", imp, "validate"), 0);
+  for (int u = 0; u < 3; ++u) EXPECT_EQ(Total(Counts(*a_, u)), 100u);
+  ExpectBMatchesA();
   // Re-runs write and append nothing.
-  EXPECT_EQ(
-      Coordinator({"--mode", "import", "--config", imp, "--input-dir", out},
-                  "import2"),
-      0);
-  EXPECT_EQ(
-      Coordinator({"--mode", "export", "--config", exp, "--output-dir", out},
-                  "export2"),
-      0);
+  EXPECT_EQ(Mode("import", imp, "import2"), 0);
+  EXPECT_EQ(Mode("export", exp, "export2"), 0);
   size_t emls = 0;
   for (const std::string& f : FilesUnder(out))
     emls += absl::EndsWith(f, ".eml") ? 1 : 0;
@@ -210,19 +206,9 @@ TEST_F(MigrationE2ETest, KilledWorkerDuringImportLeavesNoDuplicate) {
   EXPECT_FALSE(workers.empty());
   EXPECT_NE(code, -1) << "coordinator hung after its workers died";
   // Run the job again: it completes, and B holds each message exactly once.
-  EXPECT_EQ(
-      Coordinator({"--mode", "import", "--config", imp, "--input-dir", out},
-                  "import2"),
-      0);
-  EXPECT_EQ(
-      Coordinator({"--mode", "validate", "--config", imp, "--input-dir", out},
-                  "validate"),
-      0);
-  for (int u = 0; u < 3; ++u) {
-    auto ca = Counts(*a_, u), cb = Counts(*b_, u);
-    for (const auto& [name, n] : ca)
-      EXPECT_EQ(cb[name], n) << "user " << u << " " << name;
-  }
+  EXPECT_EQ(Mode("import", imp, "import2"), 0);
+  EXPECT_EQ(Mode("validate", imp, "validate"), 0);
+  ExpectBMatchesA();
 }
 
 TEST_F(MigrationE2ETest, WrongPasswordFailsFastOrIsSkippedAndNeverWritten) {

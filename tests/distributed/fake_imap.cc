@@ -1,0 +1,157 @@
+#include "tests/distributed/fake_imap.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+
+namespace fleettest {
+namespace {
+
+constexpr char kCaps[] = "IMAP4rev1 LITERAL+ ID NAMESPACE";
+
+bool SendAll(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads one command line, literals ({N} / {N+}) included; false at EOF.
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+  bool Command(std::string* out) {
+    out->clear();
+    for (;;) {
+      std::string line;
+      if (!Line(&line)) return false;
+      *out += line;
+      size_t open = line.rfind('{');
+      if (line.empty() || line.back() != '}' || open == std::string::npos)
+        return true;
+      bool plus = line[line.size() - 2] == '+';
+      size_t n = std::strtoul(line.c_str() + open + 1, nullptr, 10);
+      if (!plus && !SendAll(fd_, "+ go ahead\r\n")) return false;
+      std::string literal;
+      if (!Bytes(n, &literal)) return false;
+      *out += literal;
+    }
+  }
+
+ private:
+  bool Fill() {
+    char b[4096];
+    ssize_t n = ::recv(fd_, b, sizeof(b), 0);
+    if (n <= 0) return false;
+    buf_.append(b, static_cast<size_t>(n));
+    return true;
+  }
+  bool Line(std::string* line) {
+    size_t eol;
+    while ((eol = buf_.find("\r\n")) == std::string::npos) {
+      if (!Fill()) return false;
+    }
+    *line = buf_.substr(0, eol);
+    buf_.erase(0, eol + 2);
+    return true;
+  }
+  bool Bytes(size_t n, std::string* out) {
+    while (buf_.size() < n) {
+      if (!Fill()) return false;
+    }
+    *out = buf_.substr(0, n);
+    buf_.erase(0, n);
+    return true;
+  }
+  int fd_;
+  std::string buf_;
+};
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void Serve(int fd, std::atomic<uint64_t>* logins) {
+  LineReader in(fd);
+  std::string line;
+  bool ok = SendAll(fd, std::string("* OK [CAPABILITY ") + kCaps + "] fake ready\r\n");
+  while (ok && in.Command(&line)) {
+    size_t sp = line.find(' ');
+    std::string tag = line.substr(0, sp);
+    std::string rest = sp == std::string::npos ? "" : line.substr(sp + 1);
+    std::string verb = Upper(rest.substr(0, rest.find(' ')));
+    std::string reply;
+    if (verb == "CAPABILITY") {
+      reply = std::string("* CAPABILITY ") + kCaps + "\r\n";
+    } else if (verb == "LOGIN") {
+      logins->fetch_add(1);
+    } else if (verb == "LIST") {
+      reply = "* LIST (\\HasNoChildren) \"/\" INBOX\r\n";
+    } else if (verb == "NAMESPACE") {
+      reply = "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n";
+    } else if (verb == "LOGOUT") {
+      SendAll(fd, "* BYE bye\r\n" + tag + " OK done\r\n");
+      break;
+    }
+    ok = SendAll(fd, reply + tag + " OK done\r\n");
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+bool FakeImapServer::Start(const std::string& host, int port) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return false;
+  int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1 ||
+      ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(listen_fd_, 512) != 0) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+    return false;
+  }
+  socklen_t len = sizeof(addr);
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  acceptor_ = std::thread([this] { AcceptLoop(); });
+  return true;
+}
+
+void FakeImapServer::AcceptLoop() {
+  while (!stopping_.load()) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (stopping_.load()) return;
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    std::thread(Serve, fd, &logins_).detach();
+  }
+}
+
+void FakeImapServer::Stop() {
+  if (listen_fd_ < 0) return;
+  stopping_.store(true);
+  ::shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
+  acceptor_.join();
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+}
+
+}  // namespace fleettest
