@@ -125,7 +125,7 @@ class MigrationE2ETest : public ::testing::Test {
     std::vector<std::string> argv = {Binary("coordinator"), "--workers", "2",
                                      "--log-dir", dir_ + "/logs"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return RunProcess(argv, dir_, {}, tag, kRun, p);
+    return RunProcess(argv, dir_, {{"TMPDIR", dir_}}, tag, kRun, p);
   }
 
   // Every byte the runs wrote: stdout, stderr, logs, reports.
@@ -194,12 +194,13 @@ TEST_F(MigrationE2ETest, KilledWorkerDuringImportLeavesNoDuplicate) {
   Process p = Start(
       {Binary("coordinator"), "--workers", "2", "--log-dir", dir_ + "/logs",
        "--mode", "import", "--config", imp, "--input-dir", out},
-      dir_, {}, "import-killed");
+      dir_, {{"TMPDIR", dir_}}, "import-killed");
   // Kill every worker as soon as B holds some, but not all, of the mail.
   bool mid = PollUntil(
       [&] { return Total(Counts(*b_, 0)) + Total(Counts(*b_, 1)) > 0; },
       absl::Seconds(60));
-  std::vector<int> workers = ProcessesMentioning("--coordinator unix:");
+  // Only this test's workers: their socket lives in our TMPDIR (tests run in parallel).
+  std::vector<int> workers = ProcessesMentioning(dir_ + "/migrator-");
   for (int pid : workers) ::kill(pid, SIGKILL);
   int code = Wait(p, kRun);
   EXPECT_TRUE(mid);
