@@ -24,6 +24,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/distributed/process_util.h"
 #include "tests/fixtures/dovecot_fixture.h"
+#include "tests/fixtures/imap_check.h"
 
 namespace fleettest {
 namespace {
@@ -33,35 +34,6 @@ const absl::Duration kRun = absl::Seconds(240);
 constexpr int kUsers = 12;
 const char* const kFolders[] = {"INBOX", "Sent", "Work/2024"};
 
-// Messages per folder name of one account, as the server reports them.
-std::map<std::string, uint64_t> Counts(const DovecotServer& s, int user) {
-  std::map<std::string, uint64_t> out;
-  imap::SessionOptions o;
-  o.connect.host = s.host();
-  o.connect.port = s.imap_port();
-  auto session = imap::Session::Connect(o);
-  if (!session.ok()) return out;
-  const auto& u = s.users()[user];
-  if (!imap::Authenticate(**session,
-                          {imap::AuthMethod::kLogin, u.email, u.password, ""})
-           .ok()) {
-    return out;
-  }
-  auto list = imap::List(**session);
-  if (!list.ok()) return out;
-  for (const auto& f : *list) {
-    if (!f.selectable()) continue;
-    auto st = imap::Status(**session, f.raw_name);
-    if (st.ok() && st->messages) out[f.name] = *st->messages;
-  }
-  return out;
-}
-
-uint64_t Total(const std::map<std::string, uint64_t>& counts) {
-  uint64_t n = 0;
-  for (const auto& [k, v] : counts) n += v;
-  return n;
-}
 
 size_t EmlFiles(const std::string& dir) {
   size_t n = 0;
@@ -110,7 +82,7 @@ class FailoverE2ETest : public ::testing::Test {
             a_->SeedGenerated(a_->users()[u].email, folder, base + u * step, so)
                 .ok());
       }
-      expected_.push_back(Total(Counts(*a_, u)));
+      expected_.push_back(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*a_, u)));
       ASSERT_EQ(expected_.back(), 3u * (base + u * step));
     }
   }
@@ -176,7 +148,7 @@ class FailoverE2ETest : public ::testing::Test {
   // B holds exactly A's messages, folder by folder.
   void ExpectBEqualsA() {
     for (int u = 0; u < kUsers; ++u) {
-      auto ca = Counts(*a_, u), cb = Counts(*b_, u);
+      auto ca = testing_fixtures::FolderCounts(*a_, u), cb = testing_fixtures::FolderCounts(*b_, u);
       for (const auto& [name, n] : ca)
         EXPECT_EQ(cb[name], n) << "user " << u << " folder " << name;
     }
@@ -286,7 +258,7 @@ TEST_F(FailoverE2ETest, CoordinatorKilledMidImportResumesWithSameCommand) {
   EXPECT_EQ(Wait(c, kRun), 128 + SIGKILL);
   ASSERT_TRUE(mid);
   size_t done_before = oks();
-  EXPECT_LT(Total(Counts(*b_, kUsers - 1)), expected_[kUsers - 1])
+  EXPECT_LT(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, kUsers - 1)), expected_[kUsers - 1])
       << "the import ended before the kill";
   // The same command again: resumes from the state beside the logs.
   Process again;

@@ -20,6 +20,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/distributed/process_util.h"
 #include "tests/fixtures/dovecot_fixture.h"
+#include "tests/fixtures/imap_check.h"
 
 namespace fleettest {
 namespace {
@@ -35,35 +36,6 @@ void WriteFile(const std::string& path, const std::string& text) {
   ::close(fd);
 }
 
-// Messages per folder name of one account, as the server reports them.
-std::map<std::string, uint64_t> Counts(const DovecotServer& s, int user) {
-  std::map<std::string, uint64_t> out;
-  imap::SessionOptions o;
-  o.connect.host = s.host();
-  o.connect.port = s.imap_port();
-  auto session = imap::Session::Connect(o);
-  if (!session.ok()) return out;
-  const auto& u = s.users()[user];
-  if (!imap::Authenticate(**session,
-                          {imap::AuthMethod::kLogin, u.email, u.password, ""})
-           .ok()) {
-    return out;
-  }
-  auto list = imap::List(**session);
-  if (!list.ok()) return out;
-  for (const auto& f : *list) {
-    if (!f.selectable()) continue;
-    auto st = imap::Status(**session, f.raw_name);
-    if (st.ok() && st->messages) out[f.name] = *st->messages;
-  }
-  return out;
-}
-
-uint64_t Total(const std::map<std::string, uint64_t>& counts) {
-  uint64_t n = 0;
-  for (const auto& [k, v] : counts) n += v;
-  return n;
-}
 
 class MigrationE2ETest : public ::testing::Test {
  protected:
@@ -149,7 +121,7 @@ class MigrationE2ETest : public ::testing::Test {
   // Every folder of every account holds on B exactly as many messages as on A.
   void ExpectBMatchesA() {
     for (int u = 0; u < 3; ++u) {
-      auto ca = Counts(*a_, u), cb = Counts(*b_, u);
+      auto ca = testing_fixtures::FolderCounts(*a_, u), cb = testing_fixtures::FolderCounts(*b_, u);
       for (const auto& [name, n] : ca) EXPECT_EQ(cb[name], n) << "user " << u << " " << name;
     }
   }
@@ -170,7 +142,7 @@ TEST_F(MigrationE2ETest, TestExportImportValidateThenIdempotentReruns) {
   const std::string imp = Config(*b_, "import-b.json");
   EXPECT_EQ(Mode("import", imp, "import"), 0);
   EXPECT_EQ(Mode("validate", imp, "validate"), 0);
-  for (int u = 0; u < 3; ++u) EXPECT_EQ(Total(Counts(*a_, u)), 100u);
+  for (int u = 0; u < 3; ++u) EXPECT_EQ(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*a_, u)), 100u);
   ExpectBMatchesA();
   // Re-runs write and append nothing.
   EXPECT_EQ(Mode("import", imp, "import2"), 0);
@@ -179,7 +151,7 @@ TEST_F(MigrationE2ETest, TestExportImportValidateThenIdempotentReruns) {
   for (const std::string& f : FilesUnder(out))
     emls += absl::EndsWith(f, ".eml") ? 1 : 0;
   EXPECT_EQ(emls, 300u);
-  for (int u = 0; u < 3; ++u) EXPECT_EQ(Total(Counts(*b_, u)), 100u);
+  for (int u = 0; u < 3; ++u) EXPECT_EQ(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, u)), 100u);
 }
 
 TEST_F(MigrationE2ETest, KilledWorkerDuringImportLeavesNoDuplicate) {
@@ -197,7 +169,7 @@ TEST_F(MigrationE2ETest, KilledWorkerDuringImportLeavesNoDuplicate) {
       dir_, {{"TMPDIR", dir_}}, "import-killed");
   // Kill every worker as soon as B holds some, but not all, of the mail.
   bool mid = PollUntil(
-      [&] { return Total(Counts(*b_, 0)) + Total(Counts(*b_, 1)) > 0; },
+      [&] { return testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, 0)) + testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, 1)) > 0; },
       absl::Seconds(60));
   // Only this test's workers: their socket lives in our TMPDIR (tests run in parallel).
   std::vector<int> workers = ProcessesMentioning(dir_ + "/migrator-");

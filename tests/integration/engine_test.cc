@@ -19,6 +19,7 @@
 #include "common/storage/fs_store.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/dovecot_fixture.h"
+#include "tests/fixtures/imap_check.h"
 
 namespace {
 
@@ -75,17 +76,9 @@ class Collect : public imap::FetchSink {
 // Every selectable folder of an account: UTF-8 name → messages sorted by body.
 std::map<std::string, std::vector<Seen>> Snapshot(const DovecotServer& s, int user) {
   std::map<std::string, std::vector<Seen>> snap;
-  auto session = imap::Session::Connect([&] {
-    imap::SessionOptions o;
-    o.connect.host = s.host();
-    o.connect.port = s.imap_port();
-    return o;
-  }());
+  auto session = testing_fixtures::LoginAs(s, user);
   EXPECT_TRUE(session.ok()) << session.status();
   if (!session.ok()) return snap;
-  EXPECT_TRUE(imap::Authenticate(**session, {imap::AuthMethod::kLogin, s.users()[user].email,
-                                             s.users()[user].password, ""})
-                  .ok());
   auto list = imap::List(**session);
   EXPECT_TRUE(list.ok());
   for (const auto& f : *list) {
@@ -231,16 +224,8 @@ TEST_F(EngineTest, ImportAfterPartialAppendCreatesNoDuplicate) {
   ASSERT_TRUE(Run(engine::Mode::kExport, *a_, 1).status.ok());
   // As if an earlier import appended 4 messages and died before it saw the OKs.
   auto a = Snapshot(*a_, 1);
-  auto b = imap::Session::Connect([&] {
-    imap::SessionOptions o;
-    o.connect.host = b_->host();
-    o.connect.port = b_->imap_port();
-    return o;
-  }());
-  ASSERT_TRUE(b.ok());
-  ASSERT_TRUE(imap::Authenticate(**b, {imap::AuthMethod::kLogin, b_->users()[1].email,
-                                       b_->users()[1].password, ""})
-                  .ok());
+  auto b = testing_fixtures::LoginAs(*b_, 1);
+  ASSERT_TRUE(b.ok()) << b.status();
   for (int i = 0; i < 4; ++i) {
     imap::AppendMessage m;
     m.flags = a["INBOX"][i].flags;
@@ -260,16 +245,8 @@ TEST_F(EngineTest, MessageRewrittenByServerBStillCountsAsPresent) {
   Seed(1, "INBOX", 3, 8);
   ASSERT_TRUE(Run(engine::Mode::kExport, *a_, 1).status.ok());
   auto a = Snapshot(*a_, 1);
-  auto b = imap::Session::Connect([&] {
-    imap::SessionOptions o;
-    o.connect.host = b_->host();
-    o.connect.port = b_->imap_port();
-    return o;
-  }());
-  ASSERT_TRUE(b.ok());
-  ASSERT_TRUE(imap::Authenticate(**b, {imap::AuthMethod::kLogin, b_->users()[1].email,
-                                       b_->users()[1].password, ""})
-                  .ok());
+  auto b = testing_fixtures::LoginAs(*b_, 1);
+  ASSERT_TRUE(b.ok()) << b.status();
   // B holds message 0 with the same Message-ID and date but other bytes (as a server that
   // normalises line endings would store it).
   imap::AppendMessage m;
