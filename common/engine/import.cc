@@ -72,10 +72,6 @@ std::vector<std::string> AllowedFlags(const std::vector<std::string>& flags,
   return out;
 }
 
-struct Pass {
-  bool append = false;  // append what B lacks
-};
-
 absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::string& mailbox,
                            const ExportedFolder& folder, const imap::SelectedMailbox& box,
                            const std::vector<std::pair<std::string, MessageMeta>>& missing,

@@ -173,7 +173,6 @@ absl::StatusOr<std::string> Session::Send(const Command& cmd, ResponseHandler* h
   std::string tag = absl::StrCat("A", next_tag_++);
   Pending pending;
   pending.tag = tag;
-  pending.what = cmd.name();
   pending.handler = handler;
   in_flight_.push_back(std::move(pending));
   RETURN_IF_ERROR(WriteCommand(cmd, tag));

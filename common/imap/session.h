@@ -132,10 +132,7 @@ class Session {
  private:
   struct Pending {
     std::string tag;
-    std::string what;  // command name for messages
     ResponseHandler* handler = nullptr;
-    bool done = false;
-    CommandResult result;
   };
 
   Session(std::unique_ptr<net::ByteStream> stream, net::Connection* connection,
