@@ -100,35 +100,39 @@ size_t Context::Connections(size_t items) const {
   return std::max<size_t>(1, std::min<size_t>(items, std::max(1, cap)));
 }
 
-Prewarm::Prewarm(Context& ctx, size_t n) : sessions_(n) {
+Prewarm::Prewarm(Context& ctx, size_t n) : connecting_(n) {
   for (size_t i = 0; i < n; ++i) {
-    threads_.emplace_back([this, &ctx, i] {
+    threads_.emplace_back([this, &ctx] {
       auto s = ctx.Connect();
-      if (s.ok()) sessions_[i] = std::move(*s);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (s.ok()) ready_.push_back(std::move(*s));
+      --connecting_;
+      cv_.notify_all();
     });
   }
 }
 
-Prewarm::~Prewarm() { Take(); }
-
-std::vector<std::unique_ptr<imap::Session>> Prewarm::Take() {
+Prewarm::~Prewarm() {
   for (auto& t : threads_) t.join();
-  threads_.clear();
-  std::vector<std::unique_ptr<imap::Session>> out;
-  for (auto& s : sessions_) {
-    if (s) out.push_back(std::move(s));
-  }
-  sessions_.clear();
-  return out;
+}
+
+std::unique_ptr<imap::Session> Prewarm::Next() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !ready_.empty() || connecting_ == 0; });
+  if (ready_.empty()) return nullptr;
+  std::unique_ptr<imap::Session> s = std::move(ready_.front());
+  ready_.pop_front();
+  return s;
 }
 
 std::vector<absl::Status> ForEachItem(
-    Context& ctx, std::vector<std::unique_ptr<imap::Session>> sessions, size_t count,
+    Context& ctx, std::unique_ptr<imap::Session> first, Prewarm* more, size_t count,
     size_t connections, const std::function<absl::Status(imap::Session&, size_t)>& fn) {
   std::vector<absl::Status> results(count);
   std::mutex mu;
   size_t next = 0;
-  auto worker = [&](std::unique_ptr<imap::Session> session) {
+  auto worker = [&](std::unique_ptr<imap::Session> session, bool take_prewarmed) {
+    if (take_prewarmed && more != nullptr) session = more->Next();
     for (;;) {
       size_t i;
       {
@@ -159,12 +163,19 @@ std::vector<absl::Status> ForEachItem(
     }
   };
   connections = std::max<size_t>(1, std::min(connections, count));
-  sessions.resize(std::max(sessions.size(), connections));
   std::vector<std::thread> threads;
-  for (size_t t = 1; t < connections; ++t) threads.emplace_back(worker, std::move(sessions[t]));
-  worker(std::move(sessions[0]));
+  for (size_t t = 1; t < connections; ++t) threads.emplace_back(worker, nullptr, true);
+  worker(std::move(first), false);
   for (auto& t : threads) t.join();
-  return results;  // sessions beyond `connections` close here
+  return results;  // prewarmed sessions not needed close with `more`
+}
+
+std::vector<size_t> LargestFirst(const std::vector<uint64_t>& sizes) {
+  std::vector<size_t> order(sizes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+  return order;
 }
 
 absl::Status FirstError(const std::string& email, const std::vector<absl::Status>& statuses) {

@@ -2,6 +2,8 @@
 #ifndef MIGRATOR_COMMON_ENGINE_ENGINE_INTERNAL_H_
 #define MIGRATOR_COMMON_ENGINE_ENGINE_INTERNAL_H_
 
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -48,27 +50,40 @@ struct Context {
   const std::string& email() const { return task.account.email; }
 };
 
-// Connects `n` more sessions in parallel (started at once, so their TLS handshakes and
-// logins overlap each other and whatever the caller does meanwhile). Sessions that fail
-// are left out: the item runner connects again on demand.
+// Connects `n` more sessions in parallel (started at once, so their TLS
+// handshakes and logins overlap each other and whatever the caller does
+// meanwhile) and hands each out as soon as it is logged in. Sessions that fail
+// are left out: the item runner connects again on demand. The destructor waits
+// for the connecting threads.
 class Prewarm {
  public:
   Prewarm(Context& ctx, size_t n);
   ~Prewarm();
-  std::vector<std::unique_ptr<imap::Session>> Take();  // joins
+  // The next session to be ready (waits for one); null when none is left.
+  std::unique_ptr<imap::Session> Next();
 
  private:
-  std::vector<std::unique_ptr<imap::Session>> sessions_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<imap::Session>> ready_;
+  size_t connecting_ = 0;
   std::vector<std::thread> threads_;
 };
 
-// Runs fn(session, i) for i in [0, count) on up to `connections` sessions in parallel,
-// each thread with its own session (the given ones, already logged in, serve the first
-// threads; the others connect). An item failing with kUnavailable / kDeadlineExceeded is
+// Runs fn(session, i) for i in [0, count) on up to `connections` sessions in
+// parallel, each thread with its own session: `first` (already logged in)
+// serves the first thread, the others take prewarmed ones from `more` as they
+// become ready, or connect. Items are taken in index order (callers put the
+// longest first). An item failing with kUnavailable / kDeadlineExceeded is
 // retried on a new connection up to 3 times. Returns the status of every item.
 std::vector<absl::Status> ForEachItem(
-    Context& ctx, std::vector<std::unique_ptr<imap::Session>> sessions, size_t count,
+    Context& ctx, std::unique_ptr<imap::Session> first, Prewarm* more, size_t count,
     size_t connections, const std::function<absl::Status(imap::Session&, size_t)>& fn);
+
+// Indices of `sizes` ordered largest first (ties keep their order): the longest
+// items start first, so they do not start last and stretch the account's wall
+// time.
+std::vector<size_t> LargestFirst(const std::vector<uint64_t>& sizes);
 
 // The first non-OK status, annotated with the account; OK when all are.
 absl::Status FirstError(const std::string& email, const std::vector<absl::Status>& statuses);
@@ -77,6 +92,8 @@ absl::Status FirstError(const std::string& email, const std::vector<absl::Status
 struct ExportedFolder {
   std::string prefix;
   FolderMeta meta;
+  uint64_t messages = 0;  // recorded messages (.json) in the folder
+  uint64_t bytes = 0;     // their bodies (.eml)
 };
 // Every folder exported for `email`, sorted by prefix.
 absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& store,
@@ -89,8 +106,12 @@ absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(
 // with the Message-ID, or with the size for a message without one.
 std::string IdentityKey(absl::string_view message_id, uint64_t size,
                         absl::string_view internaldate);
-// The identities of the messages in the selected mailbox of `session` (a multiset).
-absl::StatusOr<std::multiset<std::string>> ScanSelectedIdentities(imap::Session& session);
+// Selects `mailbox` (EXAMINE when `read_only`) and reads the identities of its
+// messages (a multiset) with the SELECT and the FETCH pipelined: one round
+// trip.
+absl::StatusOr<imap::SelectedMailbox> SelectAndScanIdentities(
+    imap::Session& session, const std::string& mailbox, bool read_only,
+    std::multiset<std::string>* identities);
 
 // Target folder mapping on server B for an exported folder (special use, delimiter and
 // namespace prefix translated). `b_folders` is B's LIST.

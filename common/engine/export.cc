@@ -38,6 +38,8 @@ struct FolderJob {
   std::string prefix;
   FolderMeta meta;
   FolderResult* result;
+  // From LIST-STATUS when the server offers it.
+  absl::optional<uint64_t> messages, uidvalidity;
 };
 
 class ExportSink : public imap::FetchSink {
@@ -143,24 +145,43 @@ absl::Status ExportSink::Flush() {
   return absl::OkStatus();
 }
 
-// Existing .json names in `prefix` split into the current epoch's UIDs and other epochs'
-// messages (by base name).
-absl::Status ScanExisting(Context& ctx, const std::string& prefix, uint64_t uidvalidity,
-                          std::set<uint32_t>* current, std::vector<std::string>* others) {
+// A message recorded in the store (it has a .json).
+struct Stored {
+  uint64_t uidvalidity;
+  uint32_t uid;
+  std::string base;
+};
+
+absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& prefix) {
+  std::vector<Stored> out;
   ASSIGN_OR_RETURN(auto objects, ctx.store.List(prefix));
   for (const storage::ObjectInfo& o : objects) {
     absl::string_view name = absl::string_view(o.key).substr(prefix.size());
     if (absl::StrContains(name, '/') || !absl::ConsumeSuffix(&name, ".json")) continue;
-    uint64_t v;
-    uint32_t uid;
-    if (!ParseMessageBase(name, &v, &uid)) continue;
-    if (v == uidvalidity) {
-      current->insert(uid);
-    } else {
-      others->emplace_back(name);
+    Stored m{0, 0, std::string(name)};
+    if (ParseMessageBase(name, &m.uidvalidity, &m.uid)) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// Records the folder (.folder.json) at `uidvalidity`, keeping the content
+// claims of an earlier run in the same epoch (when there are stored messages
+// they can refer to).
+absl::Status RecordFolder(Context& ctx, FolderJob& job, uint64_t uidvalidity, bool keep_claims) {
+  auto old = keep_claims ? ctx.store.Get(job.prefix + kFolderMetaName)
+                         : absl::StatusOr<std::string>(absl::NotFoundError("unused"));
+  if (old.ok()) {
+    auto old_meta = FolderMetaFromJson(*old);
+    if (old_meta.ok() && old_meta->uidvalidity == uidvalidity) {
+      job.meta.claimed = old_meta->claimed;
+    } else if (old_meta.ok()) {
+      LOG(WARNING) << "account " << ctx.email() << " folder '" << job.meta.name
+                   << "': UIDVALIDITY changed from " << old_meta->uidvalidity << " to "
+                   << uidvalidity << "; deduplicating by content";
     }
   }
-  return absl::OkStatus();
+  job.meta.uidvalidity = uidvalidity;
+  return ctx.store.Put(job.prefix + kFolderMetaName, FolderMetaToJson(job.meta));
 }
 
 absl::Status BuildDedupe(Context& ctx, const std::string& prefix,
@@ -177,57 +198,87 @@ absl::Status BuildDedupe(Context& ctx, const std::string& prefix,
   return absl::OkStatus();
 }
 
-absl::Status ExportFolder(Context& ctx, imap::Session& session, FolderJob& job) {
+// Records what arrived (even when the fetch failed midway: it is complete on
+// disk) and makes it durable.
+absl::Status FinishFolder(Context& ctx, FolderJob& job, ExportSink& sink, size_t claimed_before,
+                          absl::Status fetched) {
+  absl::Status flushed = sink.Flush();
+  if (fetched.ok()) fetched = flushed;
+  if (fetched.ok() && sink.written() > 0) fetched = ctx.store.Sync();
+  job.result->transferred += sink.written();
+  job.result->bytes += sink.bytes();
+  if (job.meta.claimed.size() != claimed_before) {
+    RETURN_IF_ERROR(ctx.store.Put(job.prefix + kFolderMetaName, FolderMetaToJson(job.meta)));
+  }
+  return fetched;
+}
+
+// Nothing of the folder exported yet: EXAMINE and one UID FETCH 1:* pipelined
+// (no UID SEARCH, the data starts one round trip after the request).
+absl::Status ExportFresh(Context& ctx, imap::Session& session, FolderJob& job) {
+  FolderResult& r = *job.result;
+  Dedupe none;
+  ExportSink sink(ctx, job, none);
+  auto box =
+      imap::SelectAndFetch(session, job.meta.raw_name, /*read_only=*/true, "1:*",
+                           imap::FetchOptions(), &sink, [&](const imap::SelectedMailbox& b) {
+                             ctx.progress.AddMessages(b.exists);
+                             return RecordFolder(ctx, job, b.uidvalidity, /*keep_claims=*/false);
+                           });
+  RETURN_IF_ERROR(FinishFolder(ctx, job, sink, 0, box.status()));
+  r.source_messages = r.target_messages = sink.written();  // EXISTS may have changed meanwhile
+  return absl::OkStatus();
+}
+
+// Some of the folder is exported: fetch only UIDs without a .json (after a
+// UIDVALIDITY change, content exported under the old epoch is claimed instead
+// of written again).
+absl::Status ExportIncremental(Context& ctx, imap::Session& session, FolderJob& job,
+                               const std::vector<Stored>& stored) {
   FolderResult& r = *job.result;
   ASSIGN_OR_RETURN(imap::SelectedMailbox box, imap::Select(session, job.meta.raw_name, true));
-  auto old = ctx.store.Get(job.prefix + kFolderMetaName);
-  if (old.ok()) {
-    auto old_meta = FolderMetaFromJson(*old);
-    if (old_meta.ok() && old_meta->uidvalidity == box.uidvalidity) {
-      job.meta.claimed = old_meta->claimed;
-    } else if (old_meta.ok()) {
-      LOG(WARNING) << "account " << ctx.email() << " folder '" << job.meta.name
-                   << "': UIDVALIDITY changed from " << old_meta->uidvalidity << " to "
-                   << box.uidvalidity << "; deduplicating by content";
-    }
-  }
-  job.meta.uidvalidity = box.uidvalidity;
-  RETURN_IF_ERROR(ctx.store.Put(job.prefix + kFolderMetaName, FolderMetaToJson(job.meta)));
+  RETURN_IF_ERROR(RecordFolder(ctx, job, box.uidvalidity, /*keep_claims=*/true));
   std::set<uint32_t> current;
   std::vector<std::string> others;
-  RETURN_IF_ERROR(ScanExisting(ctx, job.prefix, box.uidvalidity, &current, &others));
-  // Nothing of this folder exported yet: one UID FETCH 1:* streams it all, no SEARCH.
-  const bool fresh = current.empty() && others.empty() && job.meta.claimed.empty();
+  for (const Stored& m : stored) {
+    if (m.uidvalidity == box.uidvalidity) {
+      current.insert(m.uid);
+    } else {
+      others.push_back(m.base);
+    }
+  }
   std::vector<uint32_t> uids, todo;
-  if (box.exists > 0 && !fresh) {
+  if (box.exists > 0) {
     ASSIGN_OR_RETURN(uids, imap::UidSearch(session, "ALL"));
   }
   for (uint32_t uid : uids) {
     if (!current.count(uid) && !job.meta.claimed.count(uid)) todo.push_back(uid);
   }
-  r.source_messages = fresh ? box.exists : uids.size();
-  ctx.progress.AddMessages(fresh ? box.exists : todo.size());
+  r.source_messages = uids.size();
+  ctx.progress.AddMessages(todo.size());
   Dedupe dedupe;
   if (!todo.empty() && !others.empty()) {
     RETURN_IF_ERROR(BuildDedupe(ctx, job.prefix, others, job.meta, &dedupe));
   }
   const size_t claimed_before = job.meta.claimed.size();
   ExportSink sink(ctx, job, dedupe);
-  absl::Status st = fresh && box.exists > 0
-                        ? imap::UidFetchSet(session, "1:*", imap::FetchOptions(), &sink)
-                        : imap::UidFetch(session, todo, imap::FetchOptions(), &sink);
-  // Record what arrived even when the fetch failed midway: it is complete on disk.
-  absl::Status flushed = sink.Flush();
-  if (st.ok()) st = flushed;
-  if (st.ok()) st = ctx.store.Sync();
-  r.transferred += sink.written();
-  r.bytes += sink.bytes();
-  if (job.meta.claimed.size() != claimed_before) {
-    RETURN_IF_ERROR(ctx.store.Put(job.prefix + kFolderMetaName, FolderMetaToJson(job.meta)));
-  }
-  RETURN_IF_ERROR(st);
+  RETURN_IF_ERROR(FinishFolder(ctx, job, sink, claimed_before,
+                               imap::UidFetch(session, todo, imap::FetchOptions(), &sink)));
   r.target_messages = current.size() + job.meta.claimed.size() + sink.written();
-  if (fresh) r.source_messages = sink.written();  // EXISTS may have changed meanwhile
+  return absl::OkStatus();
+}
+
+absl::Status ExportFolder(Context& ctx, imap::Session& session, FolderJob& job) {
+  ASSIGN_OR_RETURN(std::vector<Stored> stored, ListStored(ctx, job.prefix));
+  if (!stored.empty()) {
+    RETURN_IF_ERROR(ExportIncremental(ctx, session, job, stored));
+  } else if (job.messages == uint64_t{0} && job.uidvalidity) {
+    // Empty on the server (LIST-STATUS said so) and nothing stored: no EXAMINE
+    // needed.
+    RETURN_IF_ERROR(RecordFolder(ctx, job, *job.uidvalidity, /*keep_claims=*/false));
+  } else {
+    RETURN_IF_ERROR(ExportFresh(ctx, session, job));
+  }
   ctx.progress.FolderDone(job.meta.name);
   return absl::OkStatus();
 }
@@ -255,19 +306,26 @@ AccountResult RunExport(Context& ctx) {
   }
   // More connections log in while this one lists the folders.
   Prewarm more(ctx, ctx.Connections(SIZE_MAX) - 1);
-  auto ns = imap::GetNamespaces(**session);
-  auto list = ns.ok() ? imap::List(**session) : ns.status();
+  auto list = imap::ListAll(**session, /*with_status=*/true);
   if (!list.ok()) {
     result.status = status::Annotate(list.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
-  const std::string ns_prefix = ns->personal.empty() ? "" : ns->personal[0].prefix;
+  const auto& personal = list->namespaces.personal;
+  const std::string ns_prefix = personal.empty() ? "" : personal[0].prefix;
   std::vector<FolderJob> jobs;
-  for (const imap::MailboxInfo& mb : *list) {
+  for (const imap::MailboxInfo& mb : list->mailboxes) {
     if (!mb.selectable()) continue;
-    FolderMeta meta{mb.name, mb.raw_name, mb.delimiter ? std::string(1, mb.delimiter) : "",
-                    mb.special_use(), mb.attributes, ns_prefix, 0, {}};
-    jobs.push_back({FolderPrefix(ctx.email(), FolderPath(mb.name, mb.delimiter)), meta, nullptr});
+    FolderMeta meta{mb.name,
+                    mb.raw_name,
+                    mb.delimiter ? std::string(1, mb.delimiter) : "",
+                    mb.special_use(),
+                    mb.attributes,
+                    ns_prefix,
+                    0,
+                    {}};
+    jobs.push_back({FolderPrefix(ctx.email(), FolderPath(mb.name, mb.delimiter)), meta, nullptr,
+                    mb.messages, mb.uidvalidity});
   }
   result.folders.resize(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
@@ -275,14 +333,19 @@ AccountResult RunExport(Context& ctx) {
     result.folders[i].name = jobs[i].meta.name;
   }
   ctx.progress.AddTotals(jobs.size(), 0);
-  std::vector<std::unique_ptr<imap::Session>> sessions = more.Take();
-  sessions.insert(sessions.begin(), std::move(*session));
-  auto statuses = ForEachItem(ctx, std::move(sessions), jobs.size(),
-                              ctx.Connections(jobs.size()), [&](imap::Session& s, size_t i) {
-                                absl::Status st = ExportFolder(ctx, s, jobs[i]);
-                                return status::Annotate(
-                                    st, absl::StrCat("folder '", jobs[i].meta.name, "'"));
-                              });
+  // The largest folders first (LIST-STATUS sizes; unknown ones count as large).
+  std::vector<uint64_t> sizes;
+  for (const FolderJob& j : jobs) sizes.push_back(j.messages.value_or(UINT64_MAX));
+  const std::vector<size_t> order = LargestFirst(sizes);
+  std::vector<absl::Status> statuses(jobs.size());
+  auto ran =
+      ForEachItem(ctx, std::move(*session), &more, jobs.size(), ctx.Connections(jobs.size()),
+                  [&](imap::Session& s, size_t k) {
+                    FolderJob& job = jobs[order[k]];
+                    absl::Status st = ExportFolder(ctx, s, job);
+                    return status::Annotate(st, absl::StrCat("folder '", job.meta.name, "'"));
+                  });
+  for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!statuses[i].ok()) result.folders[i].error = std::string(statuses[i].message());
     result.messages += result.folders[i].transferred;

@@ -116,16 +116,16 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
                            imap::SelectedMailbox* box,
                            std::vector<std::pair<std::string, MessageMeta>>* missing,
                            FolderResult* r) {
-  auto selected = imap::Select(session, mailbox, /*read_only=*/!create);
+  std::multiset<std::string> present;
+  auto selected = SelectAndScanIdentities(session, mailbox,
+                                          /*read_only=*/!create, &present);
   if (!selected.ok() && create && !status::IsRetriable(selected.status())) {
     absl::Status c = imap::Create(session, mailbox);
     if (!c.ok() && !absl::IsAlreadyExists(c)) return c;
-    selected = imap::Select(session, mailbox, false);
+    selected = SelectAndScanIdentities(session, mailbox, false, &present);
   }
-  std::multiset<std::string> present;
   if (selected.ok()) {
     *box = *selected;
-    ASSIGN_OR_RETURN(present, ScanSelectedIdentities(session));
   } else if (create || status::IsRetriable(selected.status())) {
     return selected.status();
   }  // validate: a folder missing on B has every message missing
@@ -179,19 +179,23 @@ AccountResult RunTargetPass(Context& ctx, bool append) {
     result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
-  std::vector<std::unique_ptr<imap::Session>> sessions = more.Take();
-  sessions.insert(sessions.begin(), std::move(*session));
   result.folders.resize(folders->size());
   ctx.progress.AddTotals(folders->size(), 0);
-  auto statuses = ForEachItem(
-      ctx, std::move(sessions), folders->size(), ctx.Connections(folders->size()),
-      [&](imap::Session& s, size_t i) {
-        const ExportedFolder& f = (*folders)[i];
-        result.folders[i] = FolderResult();
-        result.folders[i].name = f.meta.name;
-        absl::Status st = TargetFolder(ctx, s, *target, f, append, &result.folders[i]);
-        return status::Annotate(st, absl::StrCat("folder '", f.meta.name, "'"));
-      });
+  std::vector<uint64_t> sizes;
+  for (const ExportedFolder& f : *folders) sizes.push_back(append ? f.bytes : f.messages);
+  const std::vector<size_t> order = LargestFirst(sizes);
+  std::vector<absl::Status> statuses(folders->size());
+  auto ran = ForEachItem(ctx, std::move(*session), &more, folders->size(),
+                         ctx.Connections(folders->size()), [&](imap::Session& s, size_t k) {
+                           const size_t i = order[k];
+                           const ExportedFolder& f = (*folders)[i];
+                           result.folders[i] = FolderResult();
+                           result.folders[i].name = f.meta.name;
+                           absl::Status st =
+                               TargetFolder(ctx, s, *target, f, append, &result.folders[i]);
+                           return status::Annotate(st, absl::StrCat("folder '", f.meta.name, "'"));
+                         });
+  for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];
   for (size_t i = 0; i < statuses.size(); ++i) {
     FolderResult& f = result.folders[i];
     if (!statuses[i].ok()) f.error = std::string(statuses[i].message());

@@ -19,13 +19,26 @@ absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& 
                                                                 const std::string& email) {
   ASSIGN_OR_RETURN(auto objects, store.List(email + "/"));
   std::vector<ExportedFolder> out;
+  std::map<std::string, size_t, std::less<>> by_prefix;
   for (const storage::ObjectInfo& o : objects) {
     absl::string_view key = o.key;
     if (!absl::ConsumeSuffix(&key, kFolderMetaName) || !absl::EndsWith(key, "/")) continue;
     ASSIGN_OR_RETURN(std::string json, store.Get(o.key));
     auto meta = FolderMetaFromJson(json);
     if (!meta.ok()) return status::Annotate(meta.status(), o.key);
+    by_prefix[std::string(key)] = out.size();
     out.push_back({std::string(key), std::move(*meta)});
+  }
+  for (const storage::ObjectInfo& o : objects) {  // sizes, to schedule the largest first
+    absl::string_view key = o.key;
+    const size_t slash = key.rfind('/');
+    auto it = by_prefix.find(key.substr(0, slash + 1));
+    if (slash == absl::string_view::npos || it == by_prefix.end()) continue;
+    if (absl::EndsWith(key, ".json") && !absl::EndsWith(key, kFolderMetaName)) {
+      out[it->second].messages += 1;
+    } else if (absl::EndsWith(key, ".eml")) {
+      out[it->second].bytes += o.size;
+    }
   }
   return out;
 }
@@ -78,25 +91,27 @@ class IdentitySink : public imap::FetchSink {
 };
 }  // namespace
 
-absl::StatusOr<std::multiset<std::string>> ScanSelectedIdentities(imap::Session& session) {
-  ASSIGN_OR_RETURN(std::vector<uint32_t> uids, imap::UidSearch(session, "ALL"));
+absl::StatusOr<imap::SelectedMailbox> SelectAndScanIdentities(
+    imap::Session& session, const std::string& mailbox, bool read_only,
+    std::multiset<std::string>* identities) {
   IdentitySink sink;
   imap::FetchOptions fo;
   fo.body = false;
   fo.message_id = true;
-  fo.uids_per_command = 256;
-  RETURN_IF_ERROR(imap::UidFetch(session, uids, fo, &sink));
-  return std::move(sink.keys);
+  auto box = imap::SelectAndFetch(session, mailbox, read_only, "1:*", fo, &sink,
+                                  [](const imap::SelectedMailbox&) { return absl::OkStatus(); });
+  if (box.ok()) *identities = std::move(sink.keys);
+  return box;
 }
 
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session) {
   TargetInfo t;
-  ASSIGN_OR_RETURN(imap::Namespaces ns, imap::GetNamespaces(session));
-  if (!ns.personal.empty()) {
-    t.prefix = ns.personal[0].prefix;
-    t.delimiter = ns.personal[0].delimiter;
+  ASSIGN_OR_RETURN(imap::MailboxList list, imap::ListAll(session, /*with_status=*/false));
+  if (!list.namespaces.personal.empty()) {
+    t.prefix = list.namespaces.personal[0].prefix;
+    t.delimiter = list.namespaces.personal[0].delimiter;
   }
-  ASSIGN_OR_RETURN(t.folders, imap::List(session));
+  t.folders = std::move(list.mailboxes);
   return t;
 }
 

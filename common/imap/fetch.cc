@@ -4,6 +4,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/imap/collect_handler.h"
 #include "common/imap/commands.h"
 #include "common/imap/sequence_set.h"
 #include "common/status/status_macros.h"
@@ -170,6 +171,96 @@ absl::Status UidFetch(Session& session, const std::vector<uint32_t>& uids,
   }
   while (!pending.empty()) RETURN_IF_ERROR(collect());
   return first_error;
+}
+
+}  // namespace imap
+
+namespace imap {
+namespace {
+
+// Forwards FETCH data to the caller's sink once the SELECT sent just before it
+// completed OK (its responses precede the FETCH's), calling on_selected first.
+class SelectedGate : public FetchSink {
+ public:
+  SelectedGate(Session& session, std::string mailbox, std::string select_tag, SelectHandler& select,
+               FetchSink* sink, const SelectedCallback& on_selected)
+      : session_(session),
+        mailbox_(std::move(mailbox)),
+        select_tag_(std::move(select_tag)),
+        select_(select),
+        sink_(sink),
+        on_selected_(on_selected) {}
+
+  // Runs on_selected once; `result` is the SELECT's completion. Its outcome
+  // stays: after a failure, FETCH data fails the session instead of reaching
+  // the sink.
+  absl::Status Open(const CommandResult& result) {
+    if (opened_) return open_status_;
+    opened_ = true;
+    auto box = select_.Finish(session_, mailbox_, result);
+    if (box.ok()) box_ = *box;
+    open_status_ = box.ok() ? on_selected_(box_) : box.status();
+    return open_status_;
+  }
+  absl::Status BodyBegin(uint64_t seq, uint64_t size) override {
+    RETURN_IF_ERROR(OpenFromSession());
+    return sink_->BodyBegin(seq, size);
+  }
+  absl::Status BodyData(absl::string_view chunk) override { return sink_->BodyData(chunk); }
+  absl::Status BodyEnd() override { return sink_->BodyEnd(); }
+  absl::Status OnMessage(const FetchedMessage& m) override {
+    RETURN_IF_ERROR(OpenFromSession());
+    return sink_->OnMessage(m);
+  }
+  const SelectedMailbox& box() const { return box_; }
+
+ private:
+  // Data processed in the same read as the SELECT's completion arrives before
+  // the caller collected that completion: it is still in the session.
+  absl::Status OpenFromSession() {
+    if (opened_) return open_status_;
+    const CommandResult* r = session_.Peek(select_tag_);
+    if (r == nullptr) {
+      return absl::DataLossError(absl::StrCat("IMAP ", session_.peer(), ": FETCH data for '",
+                                              mailbox_, "' before its SELECT completed"));
+    }
+    return Open(*r);
+  }
+
+  Session& session_;
+  const std::string mailbox_;
+  const std::string select_tag_;
+  SelectHandler& select_;
+  FetchSink* sink_;
+  const SelectedCallback& on_selected_;
+  bool opened_ = false;
+  absl::Status open_status_;
+  SelectedMailbox box_;
+};
+
+}  // namespace
+
+absl::StatusOr<SelectedMailbox> SelectAndFetch(Session& session, absl::string_view mailbox,
+                                               bool read_only, absl::string_view uid_set,
+                                               const FetchOptions& options, FetchSink* sink,
+                                               const SelectedCallback& on_selected) {
+  Command select(read_only ? "EXAMINE" : "SELECT");
+  select.AString(mailbox);
+  SelectHandler select_handler(read_only);
+  ASSIGN_OR_RETURN(std::string select_tag, session.Send(select, &select_handler));
+  SelectedGate gate(session, std::string(mailbox), select_tag, select_handler, sink, on_selected);
+  FetchHandler fetch_handler(&gate, session.peer());
+  Command fetch("UID FETCH");
+  fetch.Atom(uid_set).Atom(FetchItems(options));
+  ASSIGN_OR_RETURN(std::string fetch_tag, session.Send(fetch, &fetch_handler));
+  ASSIGN_OR_RETURN(CommandResult selected, session.Wait(select_tag));
+  absl::Status opened = gate.Open(selected);  // also when no message comes
+  auto fetch_result = session.Wait(fetch_tag);
+  RETURN_IF_ERROR(opened);
+  ASSIGN_OR_RETURN(CommandResult fetched, std::move(fetch_result));
+  absl::Status st = session.ResultToStatus(fetched, "UID FETCH");
+  if (!st.ok() && gate.box().exists > 0) return st;
+  return gate.box();
 }
 
 }  // namespace imap

@@ -1,6 +1,7 @@
 // Mailbox commands: NAMESPACE, LIST, STATUS, SELECT/EXAMINE, CREATE, UID SEARCH, NOOP,
 // LOGOUT.
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -69,37 +70,71 @@ absl::StatusOr<std::string> EncodeMailboxName(absl::string_view utf8) {
   return Utf8ToMutf7(utf8);
 }
 
-absl::StatusOr<std::vector<MailboxInfo>> List(Session& session, absl::string_view pattern) {
+namespace {
+
+Command ListCommand(const Session& session, absl::string_view pattern, bool with_status) {
   Command cmd("LIST");
   cmd.String("").String(pattern);
-  if (session.HasCapability("SPECIAL-USE")) cmd.Atom("RETURN (SPECIAL-USE)");
-  CollectHandler h("LIST");
-  RETURN_IF_ERROR(session.Execute(cmd, &h));
+  const bool special = session.HasCapability("SPECIAL-USE");
+  const bool status = with_status && session.HasCapability("LIST-STATUS");
+  if (special || status) {
+    cmd.Atom(absl::StrCat("RETURN (", special ? "SPECIAL-USE" : "", special && status ? " " : "",
+                          status ? "STATUS (MESSAGES UIDVALIDITY)" : "", ")"));
+  }
+  return cmd;
+}
+
+// The attribute list of a STATUS response ("(MESSAGES 3 UIDVALIDITY 7)").
+void ParseStatusItems(const Value& list, MailboxStatus* st) {
+  const auto& l = list.list;
+  for (size_t i = 0; i + 1 < l.size(); i += 2) {
+    auto n = l[i + 1].AsNumber();
+    if (!n) continue;
+    if (l[i].IsAtom("MESSAGES")) st->messages = n;
+    if (l[i].IsAtom("UIDNEXT")) st->uidnext = n;
+    if (l[i].IsAtom("UIDVALIDITY")) st->uidvalidity = n;
+    if (l[i].IsAtom("UNSEEN")) st->unseen = n;
+    if (l[i].IsAtom("HIGHESTMODSEQ")) st->highestmodseq = n;
+  }
+}
+
+// Keeps LIST and STATUS responses (LIST-STATUS sends both for one command).
+class ListHandler : public ResponseHandler {
+ public:
+  absl::Status OnUntagged(const Response& r) override {
+    if (r.status != StatusKind::kNone) return absl::OkStatus();
+    if (r.name == "LIST") lists.push_back(r);
+    if (r.name == "STATUS") statuses.push_back(r);
+    return absl::OkStatus();
+  }
+  std::vector<Response> lists, statuses;
+};
+
+absl::StatusOr<std::vector<MailboxInfo>> ParseList(const Session& session, const ListHandler& h) {
   std::vector<MailboxInfo> out;
-  out.reserve(h.responses.size());
-  for (const Response& r : h.responses) {
+  out.reserve(h.lists.size());
+  std::map<std::string, size_t> by_name;
+  for (const Response& r : h.lists) {
     ASSIGN_OR_RETURN(MailboxInfo info, ParseListResponse(session, r));
+    by_name[info.raw_name] = out.size();
     out.push_back(std::move(info));
+  }
+  for (const Response& r : h.statuses) {
+    if (r.values.size() < 2 || !r.values[1].is_list()) return Malformed(session, "STATUS");
+    std::string name(r.values[0].text());
+    if (absl::EqualsIgnoreCase(name, "INBOX")) name = "INBOX";
+    auto it = by_name.find(name);
+    if (it == by_name.end()) continue;  // STATUS for a mailbox the LIST did not return
+    MailboxStatus st;
+    ParseStatusItems(r.values[1], &st);
+    out[it->second].messages = st.messages;
+    out[it->second].uidvalidity = st.uidvalidity;
   }
   return out;
 }
 
-absl::StatusOr<Namespaces> GetNamespaces(Session& session) {
+absl::StatusOr<Namespaces> ParseNamespaces(const Session& session, const CollectHandler& h) {
   Namespaces ns;
-  if (!session.HasCapability("NAMESPACE")) {
-    // RFC 3501 §6.3.8: LIST "" "" gives the hierarchy delimiter.
-    Command cmd("LIST");
-    cmd.String("").String("");
-    CollectHandler h("LIST");
-    RETURN_IF_ERROR(session.Execute(cmd, &h));
-    char delim = h.responses.empty() || h.responses[0].values.size() < 2
-                     ? 0
-                     : DelimiterOf(h.responses[0].values[1]);
-    ns.personal.push_back(NamespaceEntry{"", delim});
-    return ns;
-  }
-  CollectHandler h("NAMESPACE");
-  RETURN_IF_ERROR(session.Execute(Command("NAMESPACE"), &h));
   if (h.responses.empty() || h.responses[0].values.size() < 3) {
     return Malformed(session, "NAMESPACE");
   }
@@ -115,6 +150,64 @@ absl::StatusOr<Namespaces> GetNamespaces(Session& session) {
   return ns;
 }
 
+// RFC 3501 §6.3.8: without NAMESPACE, LIST "" "" gives the hierarchy delimiter
+// of the one personal namespace "".
+Namespaces FlatNamespaces(const CollectHandler& h) {
+  Namespaces ns;
+  char delim = h.responses.empty() || h.responses[0].values.size() < 2
+                   ? 0
+                   : DelimiterOf(h.responses[0].values[1]);
+  ns.personal.push_back(NamespaceEntry{"", delim});
+  return ns;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<MailboxInfo>> List(Session& session, absl::string_view pattern) {
+  ListHandler h;
+  RETURN_IF_ERROR(session.Execute(ListCommand(session, pattern, false), &h));
+  return ParseList(session, h);
+}
+
+absl::StatusOr<Namespaces> GetNamespaces(Session& session) {
+  const bool has_ns = session.HasCapability("NAMESPACE");
+  CollectHandler h(has_ns ? "NAMESPACE" : "LIST");
+  if (!has_ns) {
+    Command cmd("LIST");
+    cmd.String("").String("");
+    RETURN_IF_ERROR(session.Execute(cmd, &h));
+    return FlatNamespaces(h);
+  }
+  RETURN_IF_ERROR(session.Execute(Command("NAMESPACE"), &h));
+  return ParseNamespaces(session, h);
+}
+
+absl::StatusOr<MailboxList> ListAll(Session& session, bool with_status) {
+  const bool has_ns = session.HasCapability("NAMESPACE");
+  CollectHandler nh(has_ns ? "NAMESPACE" : "LIST");
+  Command ns_cmd(has_ns ? "NAMESPACE" : "LIST");
+  if (!has_ns) ns_cmd.String("").String("");
+  ASSIGN_OR_RETURN(std::string ns_tag, session.Send(ns_cmd, &nh));
+  ListHandler lh;
+  auto list_tag = session.Send(ListCommand(session, "*", with_status), &lh);
+  // Both complete before either result is used, so the session is left with
+  // nothing in flight whatever happens.
+  auto ns_result = session.Wait(ns_tag);
+  auto list_result = list_tag.ok() ? session.Wait(*list_tag) : list_tag.status();
+  if (!ns_result.ok()) return ns_result.status();
+  if (!list_result.ok()) return list_result.status();
+  RETURN_IF_ERROR(session.ResultToStatus(*ns_result, ns_cmd.name()));
+  RETURN_IF_ERROR(session.ResultToStatus(*list_result, "LIST"));
+  MailboxList out;
+  if (has_ns) {
+    ASSIGN_OR_RETURN(out.namespaces, ParseNamespaces(session, nh));
+  } else {
+    out.namespaces = FlatNamespaces(nh);
+  }
+  ASSIGN_OR_RETURN(out.mailboxes, ParseList(session, lh));
+  return out;
+}
+
 absl::StatusOr<MailboxStatus> Status(Session& session, absl::string_view mailbox) {
   Command cmd("STATUS");
   cmd.AString(mailbox).Raw(" (MESSAGES UIDNEXT UIDVALIDITY UNSEEN");
@@ -125,60 +218,50 @@ absl::StatusOr<MailboxStatus> Status(Session& session, absl::string_view mailbox
   MailboxStatus st;
   for (const Response& r : h.responses) {
     if (r.values.size() < 2 || !r.values[1].is_list()) return Malformed(session, "STATUS");
-    const auto& l = r.values[1].list;
-    for (size_t i = 0; i + 1 < l.size(); i += 2) {
-      auto n = l[i + 1].AsNumber();
-      if (!n) continue;
-      if (l[i].IsAtom("MESSAGES")) st.messages = n;
-      if (l[i].IsAtom("UIDNEXT")) st.uidnext = n;
-      if (l[i].IsAtom("UIDVALIDITY")) st.uidvalidity = n;
-      if (l[i].IsAtom("UNSEEN")) st.unseen = n;
-      if (l[i].IsAtom("HIGHESTMODSEQ")) st.highestmodseq = n;
-    }
+    ParseStatusItems(r.values[1], &st);
   }
   return st;
 }
-
-namespace {
-
-class SelectHandler : public ResponseHandler {
- public:
-  absl::Status OnUntagged(const Response& r) override {
-    if (r.status == StatusKind::kNone) {
-      if (r.name == "EXISTS" && r.number) box.exists = *r.number;
-      if (r.name == "FLAGS" && !r.values.empty()) box.flags = AtomTexts(r.values[0]);
-      return absl::OkStatus();
-    }
-    if (r.status != StatusKind::kOk || !r.code) return absl::OkStatus();
-    const ResponseCode& c = *r.code;
-    auto num = [&]() -> absl::optional<uint64_t> {
-      return c.args.empty() ? absl::nullopt : c.args[0].AsNumber();
-    };
-    if (c.name == "UIDVALIDITY" && num()) box.uidvalidity = *num();
-    if (c.name == "UIDNEXT" && num()) box.uidnext = *num();
-    if (c.name == "HIGHESTMODSEQ" && num()) box.highestmodseq = num();
-    if (c.name == "PERMANENTFLAGS" && !c.args.empty()) box.permanent_flags = AtomTexts(c.args[0]);
-    return absl::OkStatus();
-  }
-  SelectedMailbox box;
-};
-
-}  // namespace
 
 absl::StatusOr<SelectedMailbox> Select(Session& session, absl::string_view mailbox,
                                        bool read_only) {
   Command cmd(read_only ? "EXAMINE" : "SELECT");
   cmd.AString(mailbox);
-  SelectHandler h;
-  CommandResult result;
-  absl::Status st = session.Execute(cmd, &h, &result);
+  SelectHandler h(read_only);
+  ASSIGN_OR_RETURN(std::string tag, session.Send(cmd, &h));
+  ASSIGN_OR_RETURN(CommandResult result, session.Wait(tag));
+  return h.Finish(session, mailbox, result);
+}
+
+absl::StatusOr<SelectedMailbox> SelectHandler::Finish(const Session& session,
+                                                      absl::string_view mailbox,
+                                                      const CommandResult& result) {
+  absl::Status st = session.ResultToStatus(result, read_only_ ? "EXAMINE" : "SELECT");
   if (!st.ok()) return status::Annotate(st, absl::StrCat("mailbox '", mailbox, "'"));
-  h.box.read_only = read_only || (result.code && result.code->name == "READ-ONLY");
-  if (h.box.uidvalidity == 0) {
-    return absl::DataLossError(absl::StrCat("IMAP ", session.peer(), ": mailbox '", mailbox,
-                                            "' has no UIDVALIDITY"));
+  box.read_only = read_only_ || (result.code && result.code->name == "READ-ONLY");
+  if (box.uidvalidity == 0) {
+    return absl::DataLossError(
+        absl::StrCat("IMAP ", session.peer(), ": mailbox '", mailbox, "' has no UIDVALIDITY"));
   }
-  return h.box;
+  return box;
+}
+
+absl::Status SelectHandler::OnUntagged(const Response& r) {
+  if (r.status == StatusKind::kNone) {
+    if (r.name == "EXISTS" && r.number) box.exists = *r.number;
+    if (r.name == "FLAGS" && !r.values.empty()) box.flags = AtomTexts(r.values[0]);
+    return absl::OkStatus();
+  }
+  if (r.status != StatusKind::kOk || !r.code) return absl::OkStatus();
+  const ResponseCode& c = *r.code;
+  auto num = [&]() -> absl::optional<uint64_t> {
+    return c.args.empty() ? absl::nullopt : c.args[0].AsNumber();
+  };
+  if (c.name == "UIDVALIDITY" && num()) box.uidvalidity = *num();
+  if (c.name == "UIDNEXT" && num()) box.uidnext = *num();
+  if (c.name == "HIGHESTMODSEQ" && num()) box.highestmodseq = num();
+  if (c.name == "PERMANENTFLAGS" && !c.args.empty()) box.permanent_flags = AtomTexts(c.args[0]);
+  return absl::OkStatus();
 }
 
 absl::Status Create(Session& session, absl::string_view mailbox) {

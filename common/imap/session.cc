@@ -201,6 +201,11 @@ absl::StatusOr<CommandResult> Session::Wait(const std::string& tag) {
   }
 }
 
+const CommandResult* Session::Peek(const std::string& tag) const {
+  auto it = finished_.find(tag);
+  return it == finished_.end() ? nullptr : &it->second;
+}
+
 absl::StatusOr<std::string> Session::WaitContinuation(const std::string& tag) {
   for (;;) {
     if (continuation_) {

@@ -99,6 +99,11 @@ class Session {
   absl::Status Execute(const Command& cmd, ResponseHandler* handler = nullptr,
                        CommandResult* result = nullptr);
   size_t in_flight() const { return in_flight_.size(); }
+  // The result of `tag` when it has completed and Wait has not collected it
+  // yet; else null. Lets a handler of a later pipelined command check an
+  // earlier one (responses arrive in order, so a command sent before has
+  // completed once the next one's data arrives).
+  const CommandResult* Peek(const std::string& tag) const;
 
   // Waits for a continuation request ("+ ...") and returns its text; used by AUTHENTICATE.
   // Fails if `tag` completes first (its result is then returned by Wait).

@@ -9,12 +9,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/imap/commands.h"
+#include "common/imap/testing/recording_sink.h"
 #include "common/imap/testing/scripted_peer.h"
 #include "gtest/gtest.h"
 
 namespace imap {
 namespace {
 
+using testing::RecordingSink;
 using testing::ScriptedPeer;
 
 constexpr char kGreeting[] = "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n";
@@ -237,33 +239,6 @@ TEST(SessionTest, NoCodesMapToStatusCodes) {
   }
 }
 
-class RecordingSink : public FetchSink {
- public:
-  absl::Status BodyBegin(uint64_t seq, uint64_t size) override {
-    current.clear();
-    max_chunk = 0;
-    announced = size;
-    return absl::OkStatus();
-  }
-  absl::Status BodyData(absl::string_view chunk) override {
-    max_chunk = std::max(max_chunk, chunk.size());
-    current.append(chunk.data(), chunk.size());
-    return absl::OkStatus();
-  }
-  absl::Status BodyEnd() override {
-    bodies.push_back(current);
-    return absl::OkStatus();
-  }
-  absl::Status OnMessage(const FetchedMessage& m) override {
-    messages.push_back(m);
-    return absl::OkStatus();
-  }
-  std::string current;
-  size_t max_chunk = 0;
-  uint64_t announced = 0;
-  std::vector<std::string> bodies;
-  std::vector<FetchedMessage> messages;
-};
 
 TEST(SessionTest, FetchStreamsLargeBodyBeforeUidAndKeepsSmallOnesInline) {
   const std::string big(300 * 1024, 'x');

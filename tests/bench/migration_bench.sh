@@ -15,6 +15,7 @@
 #   --no-wan           tools talk to the servers directly over loopback
 #   --rounds N (1)     repeat every step N times, alternating which tool goes first
 #   --workers N / --max-workers K   passed to the coordinator (default: its own defaults)
+#   --connections N    our max_connections_per_account (default: the config's default)
 #   --mbsync-parallel N (= accounts)  mbsync processes run at once (one per account)
 #   --compress         servers offer COMPRESS=DEFLATE (Dovecot imap_zlib)
 #   --plain            plain IMAP instead of implicit TLS (both tools)
@@ -105,7 +106,7 @@ readonly HELPER=$SCRIPT_DIR/bench_helper.py
 readonly PY=/usr/bin/python3
 
 ACCOUNTS=4 FOLDERS=3 MESSAGES=400 RTT_MS=40 RATE_MBIT=400 WAN=1 ROUNDS=1 SMOKE=0
-OUR_WORKERS="" OUR_MAX_WORKERS="" MB_PARALLEL="" COMPRESS=0 TLS=1
+OUR_WORKERS="" OUR_MAX_WORKERS="" OUR_CONNECTIONS="" MB_PARALLEL="" COMPRESS=0 TLS=1
 ONLY="" BIN_DIR="" WAN_PROXY="" WORK_DIR="" KEEP=0 INSTALL=1 BUILD=1 REBUILD=0 STEP_TIMEOUT=600
 
 log() { printf '[%s %(%H:%M:%S)T] %s\n' "$PROG" -1 "$*" >&2; }
@@ -136,6 +137,7 @@ while (($#)); do
     --rounds) num "$1" "${2:-}"; ROUNDS=$2; shift 2 ;;
     --workers) num "$1" "${2:-}"; OUR_WORKERS=$2; shift 2 ;;
     --max-workers) num "$1" "${2:-}"; OUR_MAX_WORKERS=$2; shift 2 ;;
+    --connections) num "$1" "${2:-}"; OUR_CONNECTIONS=$2; shift 2 ;;
     --mbsync-parallel) num "$1" "${2:-}"; MB_PARALLEL=$2; shift 2 ;;
     --compress) COMPRESS=1; shift ;;
     --plain) TLS=0; shift ;;
@@ -408,6 +410,7 @@ write_config() { # file server(a|b) port
   local f=$1 ca=$W/$2/ca.pem k sep=""
   {
     printf '{\n  "server": {"host": "localhost", "port": %d, ' "$3"
+    [[ -n $OUR_CONNECTIONS ]] && printf '"max_connections_per_account": %d, ' "$OUR_CONNECTIONS"
     if ((TLS)); then
       printf '"ssl": true, "starttls": false, "ca_file": "%s"},\n' "$ca"
     else

@@ -1,0 +1,243 @@
+// Pipelined command pairs against a scripted peer: SELECT + UID FETCH
+// (SelectAndFetch) and NAMESPACE + LIST with LIST-STATUS (ListAll). The peer
+// reads both commands before it answers either, and the client gives up after a
+// short read timeout: a client that waits for the first answer before sending
+// the second command fails these tests.
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/imap/commands.h"
+#include "common/imap/session.h"
+#include "common/imap/testing/recording_sink.h"
+#include "common/imap/testing/scripted_peer.h"
+#include "gtest/gtest.h"
+
+namespace imap {
+namespace {
+
+using testing::RecordingSink;
+using testing::ScriptedPeer;
+
+constexpr char kGreeting[] =
+    "* OK [CAPABILITY IMAP4rev1 NAMESPACE SPECIAL-USE LIST-STATUS] ready\r\n";
+
+net::MemoryStreamOptions ClientOptions() {
+  net::MemoryStreamOptions o;
+  o.read_timeout = std::chrono::milliseconds(5000);
+  return o;
+}
+
+std::unique_ptr<Session> OpenOrDie(ScriptedPeer& peer) {
+  auto s = Session::Open(std::move(peer.client), SessionOptions());
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+// Reads two commands before answering; returns them.
+std::vector<std::string> ReadPair(ScriptedPeer& p) {
+  std::vector<std::string> cmds;
+  cmds.push_back(p.ReadCommand());
+  cmds.push_back(p.ReadCommand());
+  return cmds;
+}
+
+constexpr char kExamineOk[] = "* 2 EXISTS\r\n* OK [UIDVALIDITY 77] ok\r\n* OK [UIDNEXT 10] ok\r\n";
+
+TEST(PipelineTest, SelectAndFetchSendsBothAtOnceAndReportsTheMailboxFirst) {
+  std::vector<std::string> cmds;
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send(kGreeting);
+        cmds = ReadPair(p);
+        p.Send(absl::StrCat(kExamineOk, "A1 OK [READ-ONLY] done\r\n"));
+        p.Send("* 1 FETCH (UID 3 RFC822.SIZE 2 BODY[] {2}\r\nhi)\r\n");
+        p.Send(
+            "* 2 FETCH (UID 9 RFC822.SIZE 3 BODY[] {3}\r\nyou)\r\nA2 OK "
+            "done\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  RecordingSink sink;
+  uint64_t uidvalidity_seen = 0;
+  size_t bodies_before = 99;
+  auto box =
+      SelectAndFetch(*s, "Sent", true, "1:*", FetchOptions(), &sink, [&](const SelectedMailbox& b) {
+        uidvalidity_seen = b.uidvalidity;
+        bodies_before = sink.bodies.size();
+        return absl::OkStatus();
+      });
+  peer.Join();
+  ASSERT_TRUE(box.ok()) << box.status();
+  ASSERT_EQ(cmds.size(), 2u);
+  EXPECT_EQ(cmds[0], "A1 EXAMINE Sent");
+  EXPECT_TRUE(absl::StartsWith(cmds[1], "A2 UID FETCH 1:* (UID")) << cmds[1];
+  EXPECT_EQ(box->exists, 2u);
+  EXPECT_EQ(box->uidvalidity, 77u);
+  EXPECT_TRUE(box->read_only);
+  EXPECT_EQ(uidvalidity_seen, 77u);
+  EXPECT_EQ(bodies_before, 0u);  // the callback ran before the first message
+  EXPECT_EQ(sink.bodies, (std::vector<std::string>{"hi", "you"}));
+  EXPECT_EQ(s->in_flight(), 0u);
+}
+
+TEST(PipelineTest, FailedSelectFailsWithItsOwnErrorAndDeliversNothing) {
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send(kGreeting);
+        ReadPair(p);
+        p.Send(
+            "A1 NO [NONEXISTENT] no such mailbox\r\nA2 BAD no mailbox "
+            "selected\r\n");
+        p.ReadCommand();  // NOOP: the session is still usable
+        p.Send("A3 OK noop\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  RecordingSink sink;
+  bool called = false;
+  auto box =
+      SelectAndFetch(*s, "Gone", false, "1:*", FetchOptions(), &sink, [&](const SelectedMailbox&) {
+        called = true;
+        return absl::OkStatus();
+      });
+  EXPECT_EQ(box.status().code(), absl::StatusCode::kNotFound) << box.status();
+  EXPECT_TRUE(absl::StrContains(box.status().message(), "Gone")) << box.status();
+  EXPECT_FALSE(called);
+  EXPECT_TRUE(Noop(*s).ok());
+  peer.Join();
+}
+
+// A server that keeps the previous mailbox selected after a failed SELECT would
+// stream the wrong mailbox's messages: they must never reach the sink.
+TEST(PipelineTest, FetchDataAfterAFailedSelectNeverReachesTheSink) {
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send(kGreeting);
+        ReadPair(p);
+        p.Send("A1 NO no such mailbox\r\n");
+        p.Send(
+            "* 1 FETCH (UID 3 RFC822.SIZE 2 BODY[] {2}\r\nhi)\r\nA2 OK "
+            "done\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  RecordingSink sink;
+  auto box = SelectAndFetch(*s, "Gone", true, "1:*", FetchOptions(), &sink,
+                            [](const SelectedMailbox&) { return absl::OkStatus(); });
+  peer.Join();
+  EXPECT_FALSE(box.ok());
+  EXPECT_TRUE(sink.bodies.empty());
+  EXPECT_TRUE(sink.messages.empty());
+}
+
+TEST(PipelineTest, RefusedFetchOnAnEmptyMailboxIsAnEmptyResult) {
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send(kGreeting);
+        ReadPair(p);
+        p.Send("* 0 EXISTS\r\n* OK [UIDVALIDITY 5] ok\r\nA1 OK done\r\n");
+        p.Send("A2 BAD invalid message set\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  RecordingSink sink;
+  int calls = 0;
+  auto box =
+      SelectAndFetch(*s, "Empty", true, "1:*", FetchOptions(), &sink, [&](const SelectedMailbox&) {
+        ++calls;
+        return absl::OkStatus();
+      });
+  peer.Join();
+  ASSERT_TRUE(box.ok()) << box.status();
+  EXPECT_EQ(box->exists, 0u);
+  EXPECT_EQ(calls, 1);  // the mailbox is reported although no message came
+}
+
+TEST(PipelineTest, CallbackErrorStopsBeforeAnyMessage) {
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send(kGreeting);
+        ReadPair(p);
+        p.Send(absl::StrCat(kExamineOk, "A1 OK done\r\n"));
+        p.Send(
+            "* 1 FETCH (UID 3 RFC822.SIZE 2 BODY[] {2}\r\nhi)\r\nA2 OK "
+            "done\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  RecordingSink sink;
+  auto box = SelectAndFetch(
+      *s, "Sent", true, "1:*", FetchOptions(), &sink,
+      [](const SelectedMailbox&) { return absl::ResourceExhaustedError("disk full"); });
+  peer.Join();
+  EXPECT_EQ(box.status().code(), absl::StatusCode::kResourceExhausted) << box.status();
+  EXPECT_TRUE(sink.bodies.empty());
+}
+
+TEST(PipelineTest, ListAllPipelinesNamespaceAndListAndReadsListStatus) {
+  std::vector<std::string> cmds;
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send(kGreeting);
+        cmds = ReadPair(p);
+        p.Send("* NAMESPACE ((\"INBOX.\" \".\")) NIL NIL\r\nA1 OK ns\r\n");
+        p.Send(
+            "* LIST (\\HasNoChildren) \".\" INBOX\r\n"
+            "* STATUS INBOX (MESSAGES 12 UIDVALIDITY 3)\r\n"
+            "* LIST (\\Sent) \".\" \"INBOX.Sent\"\r\n"
+            "* STATUS \"INBOX.Sent\" (MESSAGES 0 UIDVALIDITY 4)\r\n"
+            "* LIST (\\Noselect) \".\" \"INBOX.Dir\"\r\n"
+            "A2 OK list\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  auto list = ListAll(*s, /*with_status=*/true);
+  peer.Join();
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(cmds[0], "A1 NAMESPACE");
+  EXPECT_EQ(cmds[1], "A2 LIST \"\" \"*\" RETURN (SPECIAL-USE STATUS (MESSAGES UIDVALIDITY))");
+  ASSERT_EQ(list->namespaces.personal.size(), 1u);
+  EXPECT_EQ(list->namespaces.personal[0].prefix, "INBOX.");
+  ASSERT_EQ(list->mailboxes.size(), 3u);
+  EXPECT_EQ(list->mailboxes[0].messages, uint64_t{12});
+  EXPECT_EQ(list->mailboxes[0].uidvalidity, uint64_t{3});
+  EXPECT_EQ(list->mailboxes[1].special_use(), "\\Sent");
+  EXPECT_EQ(list->mailboxes[1].messages, uint64_t{0});
+  EXPECT_FALSE(list->mailboxes[2].messages.has_value());
+}
+
+TEST(PipelineTest, ListAllWithoutNamespaceOrListStatusFallsBack) {
+  std::vector<std::string> cmds;
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send("* OK [CAPABILITY IMAP4rev1] ready\r\n");
+        cmds = ReadPair(p);
+        p.Send("* LIST (\\Noselect) \"/\" \"\"\r\nA1 OK delim\r\n");
+        p.Send(
+            "* LIST () \"/\" INBOX\r\n* LIST () \"/\" \"a/b\"\r\nA2 OK "
+            "list\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  auto list = ListAll(*s, /*with_status=*/true);
+  peer.Join();
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(cmds[0], "A1 LIST \"\" \"\"");
+  EXPECT_EQ(cmds[1], "A2 LIST \"\" \"*\"");
+  ASSERT_EQ(list->namespaces.personal.size(), 1u);
+  EXPECT_EQ(list->namespaces.personal[0].delimiter, '/');
+  ASSERT_EQ(list->mailboxes.size(), 2u);
+  EXPECT_FALSE(list->mailboxes[0].messages.has_value());
+}
+
+}  // namespace
+}  // namespace imap
