@@ -422,6 +422,7 @@ void Job::DispatchLocked() {
     return;
   }
   absl::Time now = Now();
+  if (HoldingStartLocked(now)) return;
   bool progressed = true;
   while (progressed && scheduler_.HasReady(now)) {
     progressed = false;
@@ -434,6 +435,39 @@ void Job::DispatchLocked() {
       progressed = true;
     }
   }
+}
+
+// True while the start of the job waits for the spawned local workers (see
+// JobOptions::start_grace). A local worker is settled once it has exited, or
+// is connected with a request parked for each of its slots (a worker asks for
+// all its slots right after registering): releasing on its first request
+// would let the first worker take the bigger share. Once over, never again.
+bool Job::HoldingStartLocked(absl::Time now) {
+  if (!start_held_) return false;
+  int settled = 0;
+  for (const auto& [id, w] : workers_) {
+    if (!w.view.local) continue;
+    bool ready = w.link != nullptr &&
+                 w.parked_requests >= std::max(1, w.view.hello.max_parallel);
+    settled += w.dead || ready ? 1 : 0;
+  }
+  const int expected = options_.local_workers;
+  bool all_settled = settled >= expected;
+  bool expired = now - started_ >= options_.start_grace;
+  if (!all_settled && !expired) return true;
+  start_held_ = false;
+  if (expected > 0 && !all_settled) {
+    LOG(WARNING) << "only " << settled << " of " << expected
+                 << " local worker(s) ready (or exited) after "
+                 << absl::FormatDuration(options_.start_grace)
+                 << "; handing out work to the connected ones";
+  } else if (expected > 0) {
+    LOG(INFO) << "all " << expected << " local worker(s) ready after "
+              << absl::FormatDuration(
+                     absl::Trunc(now - started_, absl::Milliseconds(1)))
+              << "; handing out work";
+  }
+  return false;
 }
 
 bool Job::AssignLocked(WorkerState& w) {

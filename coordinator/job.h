@@ -87,8 +87,15 @@ struct JobOptions {
   absl::Duration backoff_max = absl::Seconds(30);
   int local_workers = 0;  // spawned processes; when all are gone and no worker
                           // is connected, the remaining accounts fail (no hang)
+  // At the start of a job with local workers, no account is handed out until
+  // every spawned worker has connected and asked for all its slots (or exited),
+  // or until this much time has passed since the Job was created: so the first
+  // accounts are spread round robin over all the local workers instead of all
+  // going to the first one to connect. Zero: no wait. Remote-only jobs
+  // (local_workers == 0) never wait.
+  absl::Duration start_grace = absl::Seconds(2);
   // ---- durable job and testing seams ----
-  JobJournal* journal = nullptr;  // not owned; outlives the Job
+  JobJournal* journal = nullptr;        // not owned; outlives the Job
   std::vector<StoredAccount> restored;  // rows of a resumed job (may be empty)
   uint64_t min_epoch = 0;               // epochs start above this
   std::function<absl::Time()> clock;    // empty: absl::Now
@@ -196,10 +203,13 @@ class Job {
     uint64_t logged_stale_epoch = 0;  // last stale progress epoch logged
   };
 
-  absl::Time Now() const { return options_.clock ? options_.clock() : absl::Now(); }
+  absl::Time Now() const {
+    return options_.clock ? options_.clock() : absl::Now();
+  }
   void Restore();
   void TickerLoop();
   void DispatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HoldingStartLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AssignLocked(WorkerState& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool ResponsiveLocked(const WorkerState& w, absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -230,6 +240,7 @@ class Job {
   std::vector<AccountState> accounts_ ABSL_GUARDED_BY(mu_);
   int local_alive_ ABSL_GUARDED_BY(mu_) = 0;
   int local_started_ ABSL_GUARDED_BY(mu_) = 0;
+  bool start_held_ ABSL_GUARDED_BY(mu_) = true;  // see start_grace
   bool no_more_sent_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 1;
   FleetCounters fleet_ ABSL_GUARDED_BY(mu_);

@@ -133,6 +133,65 @@ TEST(JobTest, FailFastSendsCancel) {
   EXPECT_EQ(s.Count(TaskState::kCancelled), 2u);
 }
 
+// Start grace: the first accounts are spread over all the spawned workers.
+TEST(JobStartTest, WaitsForAllLocalWorkersThenSpreadsRoundRobin) {
+  Job job(Opts(4, true, 2));
+  FakeLink la, lb;
+  job.LocalWorkerStarted("w1", 101);
+  job.LocalWorkerStarted("w2", 102);
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4}, &la).ok());
+  for (int i = 0; i < 4; ++i) job.RequestTask("w1");
+  EXPECT_TRUE(la.tasks.empty()) << "w1 got work before w2 connected";
+  job.Tick();
+  EXPECT_TRUE(la.tasks.empty());
+  ASSERT_TRUE(job.Connect({"w2", "h", 102, 4}, &lb).ok());
+  job.RequestTask("w2");  // w2's first slot only: still waiting for the rest
+  EXPECT_TRUE(la.tasks.empty());
+  EXPECT_TRUE(lb.tasks.empty());
+  for (int i = 0; i < 3; ++i) job.RequestTask("w2");
+  EXPECT_EQ(la.tasks.size(), 2u);
+  EXPECT_EQ(lb.tasks.size(), 2u);
+}
+
+TEST(JobStartTest, GraceExpiryHandsWorkToTheConnectedWorkers) {
+  JobOptions o = Opts(4, true, 2);
+  o.start_grace = absl::Seconds(2);
+  Job job(o);
+  FakeLink la;
+  job.LocalWorkerStarted("w1", 101);
+  job.LocalWorkerStarted("w2", 102);
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4}, &la).ok());
+  for (int i = 0; i < 4; ++i) job.RequestTask("w1");
+  fake_now += absl::Milliseconds(1900);
+  job.Heartbeat("w1", 1, {});
+  job.Tick();
+  EXPECT_TRUE(la.tasks.empty()) << "work handed out before the grace ended";
+  fake_now += absl::Milliseconds(200);
+  job.Tick();
+  EXPECT_EQ(la.tasks.size(), 4u);
+}
+
+TEST(JobStartTest, WorkerExitingBeforeConnectingEndsTheWait) {
+  Job job(Opts(4, true, 2));
+  FakeLink la;
+  job.LocalWorkerStarted("w1", 101);
+  job.LocalWorkerStarted("w2", 102);
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4}, &la).ok());
+  for (int i = 0; i < 4; ++i) job.RequestTask("w1");
+  EXPECT_TRUE(la.tasks.empty());
+  job.LocalWorkerExited("w2", "exited with status 1");
+  EXPECT_EQ(la.tasks.size(), 4u);
+  EXPECT_FALSE(job.finished());
+}
+
+TEST(JobStartTest, RemoteOnlyJobsDoNotWait) {
+  Job job(Opts(2, true, 0));
+  FakeLink la;
+  ASSERT_TRUE(job.Connect({"r1", "h", 1, 4}, &la).ok());
+  job.RequestTask("r1");
+  EXPECT_EQ(la.tasks.size(), 1u);
+}
+
 }  // namespace
 }  // namespace coordinator
 
@@ -215,7 +274,7 @@ TEST(JobLeaseTest, UnresponsiveWorkerGetsNoNewWork) {
   retry.status = absl::UnavailableError("server said BYE");
   job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, retry,
              absl::ZeroDuration());
-  job.RequestTask("w1");       // parked: the retry waits for its backoff
+  job.RequestTask("w1");  // parked: the retry waits for its backoff
   EXPECT_EQ(l1.tasks.size(), 2u);
   fake_now += absl::Seconds(20);  // silent for longer than the lease
   job.Tick();
