@@ -31,17 +31,25 @@ imap::AuthMethod MethodFor(config::AuthKind kind) {
 }
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::ServerConfig& server,
-                                                              const config::Account& account,
-                                                              const std::string& secret) {
-  auto session = imap::Session::Connect(SessionOptionsFor(server));
-  if (!session.ok()) return session.status();
+absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(const config::ServerConfig& server) {
+  return imap::Session::Connect(SessionOptionsFor(server));
+}
+
+absl::Status LoginAccount(imap::Session& session, const config::Account& account,
+                          const std::string& secret) {
   imap::Credentials c;
   c.method = MethodFor(account.auth);
   c.user = account.login.empty() ? account.email : account.login;
   c.secret = secret;
   c.authzid = account.authzid;
-  RETURN_IF_ERROR(imap::Authenticate(**session, c));
+  return imap::Authenticate(session, c);
+}
+
+absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::ServerConfig& server,
+                                                              const config::Account& account,
+                                                              const std::string& secret) {
+  ASSIGN_OR_RETURN(std::unique_ptr<imap::Session> session, OpenServer(server));
+  RETURN_IF_ERROR(LoginAccount(*session, account, secret));
   return session;
 }
 

@@ -19,6 +19,12 @@ absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::Serv
                                                               const config::Account& account,
                                                               const std::string& secret);
 
+// The two halves of ConnectAccount: the connection (TCP, TLS, greeting, capabilities),
+// and the login on it.
+absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(const config::ServerConfig& server);
+absl::Status LoginAccount(imap::Session& session, const config::Account& account,
+                          const std::string& secret);
+
 }  // namespace engine
 
 #endif  // MIGRATOR_COMMON_ENGINE_CONNECT_H_

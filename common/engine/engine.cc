@@ -100,19 +100,46 @@ size_t Context::Connections(size_t items) const {
   return std::max<size_t>(1, std::min<size_t>(items, std::max(1, cap)));
 }
 
+absl::StatusOr<std::unique_ptr<imap::Session>> Context::Open() const {
+  auto s = OpenServer(task.server);
+  if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
+  return s;
+}
+
+absl::Status Context::Login(imap::Session& session) const {
+  return status::Annotate(LoginAccount(session, task.account, secret),
+                          absl::StrCat("account ", email()));
+}
+
 Prewarm::Prewarm(Context& ctx, size_t n) : connecting_(n) {
-  for (size_t i = 0; i < n; ++i) {
-    threads_.emplace_back([this, &ctx] {
-      auto s = ctx.Connect();
-      std::lock_guard<std::mutex> lock(mu_);
-      if (s.ok()) ready_.push_back(std::move(*s));
-      --connecting_;
-      cv_.notify_all();
-    });
+  for (size_t i = 0; i < n; ++i) threads_.emplace_back([this, &ctx] { Run(ctx); });
+}
+
+void Prewarm::Run(Context& ctx) {
+  auto s = ctx.Open();
+  bool login;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return released_; });
+    login = login_;
   }
+  if (s.ok() && !(login && ctx.Login(**s).ok())) s = absl::CancelledError("not used");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (s.ok()) ready_.push_back(std::move(*s));
+  --connecting_;
+  cv_.notify_all();
+}
+
+void Prewarm::Release(bool login) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (released_) return;
+  released_ = true;
+  login_ = login;
+  cv_.notify_all();
 }
 
 Prewarm::~Prewarm() {
+  Release(false);
   for (auto& t : threads_) t.join();
 }
 

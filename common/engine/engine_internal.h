@@ -45,26 +45,34 @@ struct Context {
   ProgressTracker progress;
 
   absl::StatusOr<std::unique_ptr<imap::Session>> Connect() const;
+  // The halves of Connect: the connection, then the login.
+  absl::StatusOr<std::unique_ptr<imap::Session>> Open() const;
+  absl::Status Login(imap::Session& session) const;
   // IMAP connections to use for `items` folders (the per-account cap from the config).
   size_t Connections(size_t items) const;
   const std::string& email() const { return task.account.email; }
 };
 
-// Connects `n` more sessions in parallel (started at once, so their TLS
-// handshakes and logins overlap each other and whatever the caller does
-// meanwhile) and hands each out as soon as it is logged in. Sessions that fail
-// are left out: the item runner connects again on demand. The destructor waits
-// for the connecting threads.
+// Opens `n` more connections in parallel (TCP, TLS and greeting started at once, so the
+// handshakes overlap each other and the first connection's) and hands each out as soon
+// as it is logged in. The logins wait for Release(true), which the caller gives once its
+// first connection has logged in: a wrong password then fails one login, not n (servers
+// lock accounts after repeated failures). Connections that fail are left out: the item
+// runner connects again on demand. The destructor releases (without login) and waits.
 class Prewarm {
  public:
   Prewarm(Context& ctx, size_t n);
   ~Prewarm();
-  // The next session to be ready (waits for one); null when none is left.
+  void Release(bool login);
+  // The next session to be logged in (waits for one); null when none is left.
   std::unique_ptr<imap::Session> Next();
 
  private:
+  void Run(Context& ctx);
+
   std::mutex mu_;
   std::condition_variable cv_;
+  bool released_ = false, login_ = false;
   std::deque<std::unique_ptr<imap::Session>> ready_;
   size_t connecting_ = 0;
   std::vector<std::thread> threads_;
@@ -112,6 +120,18 @@ std::string IdentityKey(absl::string_view message_id, uint64_t size,
 absl::StatusOr<imap::SelectedMailbox> SelectAndScanIdentities(
     imap::Session& session, const std::string& mailbox, bool read_only,
     std::multiset<std::string>* identities);
+
+// Compares a folder's export (`local`, by base name) with the identities `present` on
+// server B: fills `missing` (what B lacks) and r's target_messages, missing and extra.
+void DiffFolder(const std::map<std::string, MessageMeta>& local,
+                std::multiset<std::string> present,
+                std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r);
+// The identities of several mailboxes, their SELECT/EXAMINE and FETCH pipelined on one
+// session (one round trip for all). Per mailbox: its identities, or the error of its
+// SELECT. An error return means the session broke.
+absl::Status ScanIdentitiesMany(
+    imap::Session& session, const std::vector<std::string>& mailboxes,
+    std::vector<absl::StatusOr<std::multiset<std::string>>>* identities);
 
 // Target folder mapping on server B for an exported folder (special use, delimiter and
 // namespace prefix translated). `b_folders` is B's LIST.

@@ -299,13 +299,15 @@ AccountResult RunExport(Context& ctx) {
   AccountResult result;
   result.status = CheckFreeBeforeStart(ctx);
   if (!result.status.ok()) return result;
+  // More connections open alongside the first one and log in once it has, while it lists
+  // the folders.
+  Prewarm more(ctx, ctx.Connections(SIZE_MAX) - 1);
   auto session = ctx.Connect();
+  more.Release(session.ok());
   if (!session.ok()) {
     result.status = session.status();
     return result;
   }
-  // More connections log in while this one lists the folders.
-  Prewarm more(ctx, ctx.Connections(SIZE_MAX) - 1);
   auto list = imap::ListAll(**session, /*with_status=*/true);
   if (!list.ok()) {
     result.status = status::Annotate(list.status(), absl::StrCat("account ", ctx.email()));

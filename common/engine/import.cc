@@ -1,8 +1,7 @@
-// Import and validate: per exported folder, compare the export with server B's folder by
-// message identity (INTERNALDATE with Message-ID, or with size); import appends what B lacks,
-// so re-running it, or resuming after a crash anywhere (even between an APPEND and its
-// OK), creates no duplicate. Validate reports what is missing (and with --resync-missing
-// imports it, then compares again).
+// Import: per exported folder, compare the export with server B's folder by message
+// identity (INTERNALDATE with Message-ID, or with size) and append what B lacks, so
+// re-running it, or resuming after a crash anywhere (even between an APPEND and its OK),
+// creates no duplicate. Validate (validate.cc) compares the same way without appending.
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -129,18 +128,7 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
   } else if (create || status::IsRetriable(selected.status())) {
     return selected.status();
   }  // validate: a folder missing on B has every message missing
-  r->target_messages = present.size();
-  missing->clear();
-  for (const auto& [base, meta] : local) {
-    auto it = present.find(IdentityKey(meta.message_id, meta.size, meta.internaldate));
-    if (it != present.end()) {
-      present.erase(it);
-    } else {
-      missing->emplace_back(base, meta);
-    }
-  }
-  r->missing = missing->size();
-  r->extra = present.size();
+  DiffFolder(local, std::move(present), missing, r);
   return absl::OkStatus();
 }
 
@@ -171,9 +159,11 @@ AccountResult RunTargetPass(Context& ctx, bool append) {
     folders = absl::NotFoundError(absl::StrCat("no export found for it in ",
                                                ctx.store.Describe(), " (run export first)"));
   }
+  // More connections open alongside the first one and log in once it has, while it reads
+  // server B's folders.
+  Prewarm more(ctx, folders.ok() ? ctx.Connections(folders->size()) - 1 : 0);
   auto session = folders.ok() ? ctx.Connect() : folders.status();
-  // More connections log in while this one reads server B's folders.
-  Prewarm more(ctx, session.ok() ? ctx.Connections(folders->size()) - 1 : 0);
+  more.Release(session.ok());
   auto target = session.ok() ? DiscoverTarget(**session) : session.status();
   if (!target.ok()) {
     result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
@@ -210,33 +200,5 @@ AccountResult RunTargetPass(Context& ctx, bool append) {
 }  // namespace
 
 AccountResult RunImport(Context& ctx) { return RunTargetPass(ctx, /*append=*/true); }
-
-AccountResult RunValidate(Context& ctx) {
-  AccountResult resync;
-  if (ctx.task.resync_missing) {
-    resync = RunTargetPass(ctx, /*append=*/true);
-    if (!resync.status.ok()) return resync;
-  }
-  AccountResult result = RunTargetPass(ctx, /*append=*/false);
-  result.messages = resync.messages;  // what --resync-missing appended
-  result.bytes = resync.bytes;
-  for (size_t i = 0; i < result.folders.size() && i < resync.folders.size(); ++i) {
-    result.folders[i].transferred = resync.folders[i].transferred;
-  }
-  if (!result.status.ok()) return result;
-  uint64_t missing = 0;
-  std::string first;
-  for (const FolderResult& f : result.folders) {
-    missing += f.missing;
-    if (f.missing > 0 && first.empty()) first = f.name;
-  }
-  if (missing > 0) {
-    result.status = absl::FailedPreconditionError(
-        absl::StrCat("account ", ctx.email(), ": ", missing,
-                     " message(s) of the export missing on server B (first in folder '",
-                     first, "')"));
-  }
-  return result;
-}
 
 }  // namespace engine::internal

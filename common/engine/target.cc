@@ -104,6 +104,46 @@ absl::StatusOr<imap::SelectedMailbox> SelectAndScanIdentities(
   return box;
 }
 
+absl::Status ScanIdentitiesMany(
+    imap::Session& session, const std::vector<std::string>& mailboxes,
+    std::vector<absl::StatusOr<std::multiset<std::string>>>* identities) {
+  std::vector<IdentitySink> sinks(mailboxes.size());
+  std::vector<imap::MailboxFetch> requests(mailboxes.size());
+  for (size_t i = 0; i < mailboxes.size(); ++i) {
+    requests[i].mailbox = mailboxes[i];
+    requests[i].options.body = false;
+    requests[i].options.message_id = true;
+    requests[i].sink = &sinks[i];
+  }
+  RETURN_IF_ERROR(imap::SelectAndFetchMany(session, requests));
+  identities->clear();
+  for (size_t i = 0; i < mailboxes.size(); ++i) {
+    if (requests[i].result.ok()) {
+      identities->push_back(std::move(sinks[i].keys));
+    } else {
+      identities->push_back(requests[i].result.status());
+    }
+  }
+  return absl::OkStatus();
+}
+
+void DiffFolder(const std::map<std::string, MessageMeta>& local,
+                std::multiset<std::string> present,
+                std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r) {
+  r->target_messages = present.size();
+  missing->clear();
+  for (const auto& [base, meta] : local) {
+    auto it = present.find(IdentityKey(meta.message_id, meta.size, meta.internaldate));
+    if (it != present.end()) {
+      present.erase(it);
+    } else {
+      missing->emplace_back(base, meta);
+    }
+  }
+  r->missing = missing->size();
+  r->extra = present.size();
+}
+
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session) {
   TargetInfo t;
   ASSIGN_OR_RETURN(imap::MailboxList list, imap::ListAll(session, /*with_status=*/false));

@@ -170,6 +170,22 @@ absl::StatusOr<SelectedMailbox> SelectAndFetch(Session& session, absl::string_vi
                                                const FetchOptions& options, FetchSink* sink,
                                                const SelectedCallback& on_selected);
 
+// Several SELECT + UID FETCH pairs sent back to back on one session: the data of every
+// mailbox arrives after one round trip. Each request's `result` is set as for
+// SelectAndFetch (a failed SELECT fails only its own request). Returns an error when the
+// session broke; requests with `ran` false then have no result.
+struct MailboxFetch {
+  std::string mailbox;
+  bool read_only = true;
+  std::string uid_set = "1:*";
+  FetchOptions options;
+  FetchSink* sink = nullptr;
+  SelectedCallback on_selected;  // may be empty
+  bool ran = false;
+  absl::StatusOr<SelectedMailbox> result = absl::UnknownError("not run");
+};
+absl::Status SelectAndFetchMany(Session& session, std::vector<MailboxFetch>& requests);
+
 // --- Append -------------------------------------------------------------------------------
 struct AppendMessage {
   std::vector<std::string> flags;  // system flags and keywords; \Recent is dropped

@@ -240,27 +240,76 @@ class SelectedGate : public FetchSink {
 
 }  // namespace
 
+namespace {
+
+// The handlers of one SELECT + UID FETCH pair in flight.
+struct PairInFlight {
+  explicit PairInFlight(bool read_only) : select(read_only) {}
+  SelectHandler select;
+  std::unique_ptr<SelectedGate> gate;
+  std::unique_ptr<FetchHandler> fetch;
+  std::string select_tag, fetch_tag;
+};
+
+const SelectedCallback& NoCallback() {
+  static const SelectedCallback* none =
+      new SelectedCallback([](const SelectedMailbox&) { return absl::OkStatus(); });
+  return *none;
+}
+
+}  // namespace
+
+absl::Status SelectAndFetchMany(Session& session, std::vector<MailboxFetch>& requests) {
+  // Handlers stay where they are while the session refers to them; an error from Send or
+  // Wait means the session is closed and refers to none of them any more.
+  std::vector<std::unique_ptr<PairInFlight>> pairs;
+  for (MailboxFetch& r : requests) {
+    auto p = std::make_unique<PairInFlight>(r.read_only);
+    Command select(r.read_only ? "EXAMINE" : "SELECT");
+    select.AString(r.mailbox);
+    ASSIGN_OR_RETURN(p->select_tag, session.Send(select, &p->select));
+    p->gate = std::make_unique<SelectedGate>(session, r.mailbox, p->select_tag, p->select,
+                                             r.sink, r.on_selected ? r.on_selected : NoCallback());
+    p->fetch = std::make_unique<FetchHandler>(p->gate.get(), session.peer());
+    Command fetch("UID FETCH");
+    fetch.Atom(r.uid_set).Atom(FetchItems(r.options));
+    ASSIGN_OR_RETURN(p->fetch_tag, session.Send(fetch, p->fetch.get()));
+    pairs.push_back(std::move(p));
+  }
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    PairInFlight& p = *pairs[i];
+    ASSIGN_OR_RETURN(CommandResult selected, session.Wait(p.select_tag));
+    absl::Status opened = p.gate->Open(selected);  // also when no message comes
+    auto fetched = session.Wait(p.fetch_tag);
+    MailboxFetch& r = requests[i];
+    if (!opened.ok()) {
+      r.result = opened;
+      r.ran = true;
+    }
+    ASSIGN_OR_RETURN(CommandResult fetch_result, std::move(fetched));
+    if (r.ran) continue;
+    absl::Status st = session.ResultToStatus(fetch_result, "UID FETCH");
+    r.result = !st.ok() && p.gate->box().exists > 0 ? absl::StatusOr<SelectedMailbox>(st)
+                                                    : p.gate->box();
+    r.ran = true;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SelectedMailbox> SelectAndFetch(Session& session, absl::string_view mailbox,
                                                bool read_only, absl::string_view uid_set,
                                                const FetchOptions& options, FetchSink* sink,
                                                const SelectedCallback& on_selected) {
-  Command select(read_only ? "EXAMINE" : "SELECT");
-  select.AString(mailbox);
-  SelectHandler select_handler(read_only);
-  ASSIGN_OR_RETURN(std::string select_tag, session.Send(select, &select_handler));
-  SelectedGate gate(session, std::string(mailbox), select_tag, select_handler, sink, on_selected);
-  FetchHandler fetch_handler(&gate, session.peer());
-  Command fetch("UID FETCH");
-  fetch.Atom(uid_set).Atom(FetchItems(options));
-  ASSIGN_OR_RETURN(std::string fetch_tag, session.Send(fetch, &fetch_handler));
-  ASSIGN_OR_RETURN(CommandResult selected, session.Wait(select_tag));
-  absl::Status opened = gate.Open(selected);  // also when no message comes
-  auto fetch_result = session.Wait(fetch_tag);
-  RETURN_IF_ERROR(opened);
-  ASSIGN_OR_RETURN(CommandResult fetched, std::move(fetch_result));
-  absl::Status st = session.ResultToStatus(fetched, "UID FETCH");
-  if (!st.ok() && gate.box().exists > 0) return st;
-  return gate.box();
+  std::vector<MailboxFetch> one(1);
+  one[0].mailbox = std::string(mailbox);
+  one[0].read_only = read_only;
+  one[0].uid_set = std::string(uid_set);
+  one[0].options = options;
+  one[0].sink = sink;
+  one[0].on_selected = on_selected;
+  absl::Status st = SelectAndFetchMany(session, one);
+  if (!st.ok() && !one[0].ran) return st;
+  return std::move(one[0].result);
 }
 
 }  // namespace imap

@@ -181,6 +181,42 @@ TEST(PipelineTest, CallbackErrorStopsBeforeAnyMessage) {
   EXPECT_TRUE(sink.bodies.empty());
 }
 
+TEST(PipelineTest, ManyPairsGoOutAtOnceAndAFailedSelectFailsOnlyItsOwn) {
+  std::vector<std::string> cmds;
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send(kGreeting);
+        for (int i = 0; i < 6; ++i) cmds.push_back(p.ReadCommand());
+        p.Send(absl::StrCat(kExamineOk, "A1 OK done\r\n"));
+        p.Send("* 1 FETCH (UID 3 RFC822.SIZE 1 BODY[] {1}\r\na)\r\nA2 OK done\r\n");
+        p.Send("A3 NO [NONEXISTENT] gone\r\nA4 BAD no mailbox selected\r\n");
+        p.Send("* 1 EXISTS\r\n* OK [UIDVALIDITY 8] ok\r\nA5 OK done\r\n");
+        p.Send("* 1 FETCH (UID 4 RFC822.SIZE 1 BODY[] {1}\r\nc)\r\nA6 OK done\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  RecordingSink sinks[3];
+  std::vector<MailboxFetch> requests(3);
+  const char* names[] = {"A", "B", "C"};
+  for (int i = 0; i < 3; ++i) {
+    requests[i].mailbox = names[i];
+    requests[i].sink = &sinks[i];
+  }
+  ASSERT_TRUE(SelectAndFetchMany(*s, requests).ok());
+  peer.Join();
+  ASSERT_EQ(cmds.size(), 6u);
+  EXPECT_EQ(cmds[4], "A5 EXAMINE C");
+  ASSERT_TRUE(requests[0].result.ok()) << requests[0].result.status();
+  EXPECT_EQ(requests[0].result->uidvalidity, 77u);
+  EXPECT_EQ(sinks[0].bodies, std::vector<std::string>{"a"});
+  EXPECT_EQ(requests[1].result.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(sinks[1].bodies.empty());
+  ASSERT_TRUE(requests[2].result.ok()) << requests[2].result.status();
+  EXPECT_EQ(requests[2].result->uidvalidity, 8u);
+  EXPECT_EQ(sinks[2].bodies, std::vector<std::string>{"c"});
+}
+
 TEST(PipelineTest, ListAllPipelinesNamespaceAndListAndReadsListStatus) {
   std::vector<std::string> cmds;
   ScriptedPeer peer(

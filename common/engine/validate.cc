@@ -1,0 +1,136 @@
+// Validate: per exported folder, compare the export with server B's folder by message
+// identity (as import does) and report what B lacks; with --resync-missing, import it
+// first, then compare again. Read-only on B: EXAMINE and FETCH of a few header fields.
+//
+// Every folder's EXAMINE + FETCH is pipelined on one connection (in batches bounded by
+// message count, so memory stays bounded on huge accounts): the whole comparison costs a
+// handful of round trips however many folders the account has.
+#include "absl/strings/str_cat.h"
+#include "common/engine/engine_internal.h"
+#include "common/status/status_macros.h"
+
+namespace engine::internal {
+namespace {
+
+// Messages whose identities one pipelined batch holds in memory (about 100 bytes each).
+constexpr uint64_t kBatchMessages = 100000;
+
+// Compares folders [begin, end) of `folders` on `session`; per-folder problems go into
+// the folder results, a broken session is returned.
+absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo& target,
+                          const std::vector<ExportedFolder>& folders, size_t begin, size_t end,
+                          AccountResult* result, std::vector<absl::Status>* statuses) {
+  auto fail = [&](size_t i, const absl::Status& st) {
+    (*statuses)[i] = status::Annotate(st, absl::StrCat("folder '", folders[i].meta.name, "'"));
+    result->folders[i].error = std::string((*statuses)[i].message());
+  };
+  std::vector<std::string> mailboxes;
+  std::vector<size_t> index;  // of mailboxes[k] in `folders`
+  for (size_t i = begin; i < end; ++i) {
+    FolderResult& r = result->folders[i];
+    r.name = folders[i].meta.name;
+    auto name = TargetMailboxName(folders[i].meta, target);
+    if (!name.ok()) {
+      fail(i, name.status());
+      continue;
+    }
+    mailboxes.push_back(*name);
+    index.push_back(i);
+  }
+  std::vector<absl::StatusOr<std::multiset<std::string>>> present;
+  RETURN_IF_ERROR(ScanIdentitiesMany(session, mailboxes, &present));
+  for (size_t k = 0; k < index.size(); ++k) {
+    const ExportedFolder& f = folders[index[k]];
+    FolderResult& r = result->folders[index[k]];
+    auto local = ListExportedMessages(ctx.store, f.prefix);
+    if (!local.ok()) {
+      fail(index[k], local.status());
+      continue;
+    }
+    r.source_messages = local->size();
+    uint64_t bytes = 0;
+    for (const auto& entry : *local) bytes += entry.second.size;
+    ctx.progress.AddMessages(local->size(), bytes);
+    if (!present[k].ok() && status::IsRetriable(present[k].status())) {
+      fail(index[k], present[k].status());
+      continue;
+    }
+    // A folder missing on B (its EXAMINE failed) has every message missing.
+    std::vector<std::pair<std::string, MessageMeta>> missing;
+    DiffFolder(*local, present[k].ok() ? std::move(*present[k]) : std::multiset<std::string>(),
+               &missing, &r);
+    ctx.progress.FolderDone(f.meta.name);
+  }
+  return absl::OkStatus();
+}
+
+AccountResult ComparePass(Context& ctx) {
+  AccountResult result;
+  auto folders = ListExportedFolders(ctx.store, ctx.email());
+  if (folders.ok() && folders->empty()) {
+    folders = absl::NotFoundError(
+        absl::StrCat("no export found for it in ", ctx.store.Describe(), " (run export first)"));
+  }
+  auto session = folders.ok() ? ctx.Connect() : folders.status();
+  auto target = session.ok() ? DiscoverTarget(**session) : session.status();
+  if (!target.ok()) {
+    result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
+    return result;
+  }
+  result.folders.resize(folders->size());
+  std::vector<absl::Status> statuses(folders->size());
+  ctx.progress.AddTotals(folders->size(), 0);
+  size_t begin = 0;
+  while (begin < folders->size() && result.status.ok()) {
+    if (ctx.cancel.cancelled()) result.status = absl::CancelledError("cancelled");
+    size_t end = begin;
+    uint64_t messages = 0;
+    while (end < folders->size() &&
+           (end == begin || messages + (*folders)[end].messages <= kBatchMessages)) {
+      messages += (*folders)[end++].messages;
+    }
+    if (result.status.ok()) {
+      result.status =
+          CompareBatch(ctx, **session, *target, *folders, begin, end, &result, &statuses);
+    }
+    begin = end;
+  }
+  for (const FolderResult& f : result.folders) result.skipped += f.source_messages - f.missing;
+  if (result.status.ok()) {
+    result.status = FirstError(ctx.email(), statuses);
+  } else {
+    result.status = status::Annotate(result.status, absl::StrCat("account ", ctx.email()));
+  }
+  return result;
+}
+
+}  // namespace
+
+AccountResult RunValidate(Context& ctx) {
+  AccountResult resync;
+  if (ctx.task.resync_missing) {
+    resync = RunImport(ctx);
+    if (!resync.status.ok()) return resync;
+  }
+  AccountResult result = ComparePass(ctx);
+  result.messages = resync.messages;  // what --resync-missing appended
+  result.bytes = resync.bytes;
+  for (size_t i = 0; i < result.folders.size() && i < resync.folders.size(); ++i) {
+    result.folders[i].transferred = resync.folders[i].transferred;
+  }
+  if (!result.status.ok()) return result;
+  uint64_t missing = 0;
+  std::string first;
+  for (const FolderResult& f : result.folders) {
+    missing += f.missing;
+    if (f.missing > 0 && first.empty()) first = f.name;
+  }
+  if (missing > 0) {
+    result.status = absl::FailedPreconditionError(absl::StrCat(
+        "account ", ctx.email(), ": ", missing,
+        " message(s) of the export missing on server B (first in folder '", first, "')"));
+  }
+  return result;
+}
+
+}  // namespace engine::internal
