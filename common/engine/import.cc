@@ -107,33 +107,30 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
   return absl::OkStatus();
 }
 
-// Selects the target folder (creating it when asked) and lists what the export has that
+// Selects the target folder (creating it when missing) and lists what the export has that
 // B lacks, and what B has beyond the export.
 absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::string& mailbox,
                            const ExportedFolder& folder,
-                           const std::map<std::string, MessageMeta>& local, bool create,
+                           const std::map<std::string, MessageMeta>& local,
                            imap::SelectedMailbox* box,
                            std::vector<std::pair<std::string, MessageMeta>>* missing,
                            FolderResult* r) {
   std::multiset<std::string> present;
   auto selected = SelectAndScanIdentities(session, mailbox,
-                                          /*read_only=*/!create, &present);
-  if (!selected.ok() && create && !status::IsRetriable(selected.status())) {
+                                          /*read_only=*/false, &present);
+  if (!selected.ok() && !status::IsRetriable(selected.status())) {
     absl::Status c = imap::Create(session, mailbox);
     if (!c.ok() && !absl::IsAlreadyExists(c)) return c;
     selected = SelectAndScanIdentities(session, mailbox, false, &present);
   }
-  if (selected.ok()) {
-    *box = *selected;
-  } else if (create || status::IsRetriable(selected.status())) {
-    return selected.status();
-  }  // validate: a folder missing on B has every message missing
+  if (!selected.ok()) return selected.status();
+  *box = *selected;
   DiffFolder(local, std::move(present), missing, r);
   return absl::OkStatus();
 }
 
 absl::Status TargetFolder(Context& ctx, imap::Session& session, const TargetInfo& target,
-                          const ExportedFolder& folder, bool append, FolderResult* r) {
+                          const ExportedFolder& folder, FolderResult* r) {
   ASSIGN_OR_RETURN(std::string mailbox, TargetMailboxName(folder.meta, target));
   ASSIGN_OR_RETURN(auto local, ListExportedMessages(ctx.store, folder.prefix));
   r->source_messages = local.size();
@@ -142,8 +139,8 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const TargetInfo
   ctx.progress.AddMessages(local.size(), local_bytes);
   imap::SelectedMailbox box;
   std::vector<std::pair<std::string, MessageMeta>> missing;
-  RETURN_IF_ERROR(CompareFolder(ctx, session, mailbox, folder, local, append, &box, &missing, r));
-  if (append && !missing.empty()) {
+  RETURN_IF_ERROR(CompareFolder(ctx, session, mailbox, folder, local, &box, &missing, r));
+  if (!missing.empty()) {
     RETURN_IF_ERROR(AppendMissing(ctx, session, mailbox, folder, box, missing, r));
     r->target_messages += missing.size();
     r->missing = 0;
@@ -152,7 +149,9 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const TargetInfo
   return absl::OkStatus();
 }
 
-AccountResult RunTargetPass(Context& ctx, bool append) {
+}  // namespace
+
+AccountResult RunImport(Context& ctx) {
   AccountResult result;
   auto folders = ListExportedFolders(ctx.store, ctx.email());
   if (folders.ok() && folders->empty()) {
@@ -172,7 +171,7 @@ AccountResult RunTargetPass(Context& ctx, bool append) {
   result.folders.resize(folders->size());
   ctx.progress.AddTotals(folders->size(), 0);
   std::vector<uint64_t> sizes;
-  for (const ExportedFolder& f : *folders) sizes.push_back(append ? f.bytes : f.messages);
+  for (const ExportedFolder& f : *folders) sizes.push_back(f.bytes);
   const std::vector<size_t> order = LargestFirst(sizes);
   std::vector<absl::Status> statuses(folders->size());
   auto ran = ForEachItem(ctx, std::move(*session), &more, folders->size(),
@@ -182,7 +181,7 @@ AccountResult RunTargetPass(Context& ctx, bool append) {
                            result.folders[i] = FolderResult();
                            result.folders[i].name = f.meta.name;
                            absl::Status st =
-                               TargetFolder(ctx, s, *target, f, append, &result.folders[i]);
+                               TargetFolder(ctx, s, *target, f, &result.folders[i]);
                            return status::Annotate(st, absl::StrCat("folder '", f.meta.name, "'"));
                          });
   for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];
@@ -196,9 +195,5 @@ AccountResult RunTargetPass(Context& ctx, bool append) {
   result.status = FirstError(ctx.email(), statuses);
   return result;
 }
-
-}  // namespace
-
-AccountResult RunImport(Context& ctx) { return RunTargetPass(ctx, /*append=*/true); }
 
 }  // namespace engine::internal
