@@ -202,7 +202,7 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   if (!it->is_object()) return report->Error("server", "must be an object, got " + Shown(*it));
   Obj o(report, *it, "server");
   o.WarnUnknown({"host", "port", "ssl", "starttls", "ca_file", "tls_verify",
-                 "max_connections_per_account"});
+                 "max_connections_per_account", "compress"});
   if (!o.Has("host")) {
     o.Error("host", "missing");
   } else if (o.String("host", &s->host, kPlain)) {
@@ -220,6 +220,7 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   o.String("ca_file", &s->ca_file, kNonEmpty);
   o.Bool("tls_verify", &s->tls_verify);
   o.Int("max_connections_per_account", 1, kMaxConnections, &s->max_connections_per_account);
+  o.Bool("compress", &s->compress);
   if (!s->ssl && !s->starttls) {
     report->Warn("server", "neither ssl nor starttls: passwords are sent in clear text");
   }

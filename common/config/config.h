@@ -3,7 +3,7 @@
 //   {
 //     "server": {"host": "imap.example.com", "port": 993, "ssl": true, "starttls": false,
 //                "ca_file": "/etc/ssl/my-ca.pem", "tls_verify": true,
-//                "max_connections_per_account": 4},
+//                "max_connections_per_account": 4, "compress": true},
 //     "accounts": [
 //       {"email": "a@example.com", "password": "secret"},
 //       {"email": "b@example.com", "login": "b", "password": "..."},
@@ -50,6 +50,9 @@ struct ServerConfig {
   std::string ca_file;     // PEM bundle for verification; empty = system CAs
   bool tls_verify = true;  // false: no certificate / host-name checks (warns)
   int max_connections_per_account = 4;  // IMAP connections one account may use at once
+  // Turn on COMPRESS=DEFLATE (RFC 4978) after login when the server offers it: fewer bytes
+  // on a slow or far link for some CPU on both ends.
+  bool compress = false;
 };
 
 enum class AuthKind { kAuto, kLogin, kPlain, kXoauth2, kOauthBearer };

@@ -103,7 +103,7 @@ TEST(ConfigTest, HeaderExampleLoads) {
   const char* text = R"({
     "server": {"host": "imap.example.com", "port": 993, "ssl": true, "starttls": false,
                "ca_file": "/etc/ssl/my-ca.pem", "tls_verify": true,
-               "max_connections_per_account": 4},
+               "max_connections_per_account": 4, "compress": true},
     "accounts": [
       {"email": "a@example.com", "password": "secret"},
       {"email": "b@example.com", "login": "b", "password": "..."},
@@ -115,6 +115,7 @@ TEST(ConfigTest, HeaderExampleLoads) {
   absl::StatusOr<Config> c = ParseConfig(text, "x.json");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->server.ca_file, "/etc/ssl/my-ca.pem");
+  EXPECT_TRUE(c->server.compress);
   EXPECT_EQ(c->accounts[1].login, "b");
   EXPECT_EQ(c->accounts[2].auth, AuthKind::kPlain);
   EXPECT_EQ(c->accounts[2].authzid, "c@example.com");

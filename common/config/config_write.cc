@@ -21,6 +21,7 @@ ojson ServerJson(const ServerConfig& s) {
   if (s.starttls) j["starttls"] = true;
   if (!s.ca_file.empty()) j["ca_file"] = s.ca_file;
   if (!s.tls_verify) j["tls_verify"] = false;
+  if (s.compress) j["compress"] = true;
   if (s.max_connections_per_account != ServerConfig().max_connections_per_account) {
     j["max_connections_per_account"] = s.max_connections_per_account;
   }

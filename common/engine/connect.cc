@@ -15,6 +15,7 @@ imap::SessionOptions SessionOptionsFor(const config::ServerConfig& server) {
                                     : net::TlsMode::kNone;
   o.connect.tls_options.verify = server.tls_verify;
   o.connect.tls_options.ca_file = server.ca_file;
+  o.compress = server.compress;
   return o;
 }
 
@@ -42,7 +43,10 @@ absl::Status LoginAccount(imap::Session& session, const config::Account& account
   c.user = account.login.empty() ? account.email : account.login;
   c.secret = secret;
   c.authzid = account.authzid;
-  return imap::Authenticate(session, c);
+  RETURN_IF_ERROR(imap::Authenticate(session, c));
+  // COMPRESS when asked for and offered (a server that does not offer it is used as is).
+  if (session.options().compress) RETURN_IF_ERROR(session.StartCompression().status());
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::ServerConfig& server,

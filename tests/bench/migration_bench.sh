@@ -17,7 +17,8 @@
 #   --workers N / --max-workers K   passed to the coordinator (default: its own defaults)
 #   --connections N    our max_connections_per_account (default: the config's default)
 #   --mbsync-parallel N (= accounts)  mbsync processes run at once (one per account)
-#   --compress         servers offer COMPRESS=DEFLATE (Dovecot imap_zlib)
+#   --compress         servers offer COMPRESS=DEFLATE (Dovecot imap_zlib) and our config turns
+#                      it on ("compress": true); mbsync 1.4 has no COMPRESS support
 #   --plain            plain IMAP instead of implicit TLS (both tools)
 #   --bin-dir DIR      where coordinator/worker are (default: <repo>/build/bin)
 #   --wan-proxy PATH   the wan_proxy binary (default: <bin-dir>/../tests/wan_proxy)
@@ -411,6 +412,7 @@ write_config() { # file server(a|b) port
   {
     printf '{\n  "server": {"host": "localhost", "port": %d, ' "$3"
     [[ -n $OUR_CONNECTIONS ]] && printf '"max_connections_per_account": %d, ' "$OUR_CONNECTIONS"
+    ((COMPRESS)) && printf '"compress": true, '
     if ((TLS)); then
       printf '"ssl": true, "starttls": false, "ca_file": "%s"},\n' "$ca"
     else

@@ -19,6 +19,7 @@
 #include "common/storage/fs_store.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/dovecot_fixture.h"
+#include "common/engine/connect.h"
 #include "tests/fixtures/imap_check.h"
 
 namespace {
@@ -96,9 +97,13 @@ std::map<std::string, std::vector<Seen>> Snapshot(const DovecotServer& s, int us
 
 class EngineTest : public ::testing::Test {
  protected:
+  // Servers offering COMPRESS=DEFLATE, and a config turning it on.
+  bool compress_ = false;
+
   void SetUp() override {
     testing_fixtures::DovecotOptions o;
     o.users = 4;
+    o.compress = compress_;
     auto a = DovecotServer::Start(o);
     ASSERT_TRUE(a.ok()) << a.status();
     a_ = std::move(*a);
@@ -116,6 +121,7 @@ class EngineTest : public ::testing::Test {
     engine::AccountTask t;
     t.mode = mode;
     t.server = ServerOf(server);
+    t.server.compress = compress_;
     t.account = AccountOf(server, user);
     t.min_free_gb = min_free_gb;
     t.resync_missing = resync;
@@ -192,6 +198,42 @@ TEST_F(EngineTest, ExportImportValidateRoundTripIsExact) {
         EXPECT_EQ(sb[name][i].flags, msgs[i].flags) << name;
         EXPECT_EQ(sb[name][i].internaldate, msgs[i].internaldate) << name;
       }
+    }
+  }
+}
+
+class CompressedEngineTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    compress_ = true;
+    EngineTest::SetUp();
+  }
+};
+
+TEST_F(CompressedEngineTest, RoundTripOverDeflateIsExact) {
+  // The sessions the engine opens really are compressed.
+  config::ServerConfig server = ServerOf(*a_);
+  server.compress = true;
+  auto s = engine::ConnectAccount(server, AccountOf(*a_, 0), a_->users()[0].password);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE((*s)->compressed());
+  Seed(0, "INBOX", 25, 7);
+  Seed(0, "Sent", 9, 8);
+  auto e = Run(engine::Mode::kExport, *a_, 0);
+  ASSERT_TRUE(e.status.ok()) << e.status;
+  EXPECT_EQ(e.messages, 34u);
+  auto i = Run(engine::Mode::kImport, *b_, 0);
+  ASSERT_TRUE(i.status.ok()) << i.status;
+  EXPECT_EQ(i.messages, 34u);
+  auto v = Run(engine::Mode::kValidate, *b_, 0);
+  EXPECT_TRUE(v.status.ok()) << v.status;
+  auto sa = Snapshot(*a_, 0), sb = Snapshot(*b_, 0);
+  for (const auto& [name, msgs] : sa) {
+    ASSERT_EQ(sb[name].size(), msgs.size()) << name;
+    for (size_t k = 0; k < msgs.size(); ++k) {
+      EXPECT_EQ(sb[name][k].body, msgs[k].body) << name;
+      EXPECT_EQ(sb[name][k].flags, msgs[k].flags) << name;
+      EXPECT_EQ(sb[name][k].internaldate, msgs[k].internaldate) << name;
     }
   }
 }
