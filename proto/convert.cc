@@ -43,6 +43,7 @@ void ToProto(const config::ServerConfig& in, pb::ServerConfig* out) {
   out->set_ca_file(in.ca_file);
   out->set_tls_verify(in.tls_verify);
   out->set_max_connections_per_account(in.max_connections_per_account);
+  out->set_compress(in.compress);
 }
 
 config::ServerConfig FromProto(const pb::ServerConfig& in) {
@@ -54,6 +55,7 @@ config::ServerConfig FromProto(const pb::ServerConfig& in) {
   out.ca_file = in.ca_file();
   out.tls_verify = in.tls_verify();
   out.max_connections_per_account = in.max_connections_per_account();
+  out.compress = in.compress();
   return out;
 }
 
