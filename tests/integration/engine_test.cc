@@ -306,17 +306,22 @@ TEST_F(EngineTest, MessageRewrittenByServerBStillCountsAsPresent) {
 
 TEST_F(EngineTest, ValidateReportsMissingAndResyncFixesIt) {
   Seed(2, "INBOX", 8, 9);
+  Seed(2, "Projects/Deep", 3, 10);  // a folder B does not have at all
   ASSERT_TRUE(Run(engine::Mode::kExport, *a_, 2).status.ok());
   auto before = Run(engine::Mode::kValidate, *b_, 2);
   EXPECT_FALSE(before.status.ok());
   ASSERT_FALSE(before.folders.empty());
   uint64_t missing = 0;
-  for (const auto& f : before.folders) missing += f.missing;
-  EXPECT_EQ(missing, 8u);
+  for (const auto& f : before.folders) {
+    missing += f.missing;
+    if (f.name == "Projects/Deep") EXPECT_EQ(f.missing, 3u);
+  }
+  EXPECT_EQ(missing, 11u);
   auto fixed = Run(engine::Mode::kValidate, *b_, 2, 0, /*resync=*/true);
   EXPECT_TRUE(fixed.status.ok()) << fixed.status;
-  EXPECT_EQ(fixed.messages, 8u);
+  EXPECT_EQ(fixed.messages, 11u);
   EXPECT_EQ(Snapshot(*b_, 2)["INBOX"].size(), 8u);
+  EXPECT_EQ(Snapshot(*b_, 2)["Projects/Deep"].size(), 3u);
 }
 
 TEST_F(EngineTest, WrongPasswordFailsWithAccountNamedAndNoSecret) {
