@@ -196,7 +196,7 @@ class SessionReactor
 
   void PeerGone() {
     if (!worker_id_.empty())
-      job_->Disconnect(worker_id_);  // no Send* after this
+      job_->Disconnect(worker_id_, this);  // no Send* after this
     Refuse(grpc::Status::OK);
   }
 
@@ -295,7 +295,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   builder.RegisterService(impl->status.get());
   impl->server = builder.BuildAndStart();
   std::string all;
-  for (const Endpoint& e : endpoints) all += (all.empty() ? "" : ", ") + e.address;
+  for (const Endpoint& e : endpoints)
+    all += (all.empty() ? "" : ", ") + e.address;
   if (impl->server == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", all));
   }

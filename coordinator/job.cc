@@ -106,10 +106,12 @@ absl::Status Job::Connect(const WorkerHello& hello, WorkerLink* link) {
   return absl::OkStatus();
 }
 
-void Job::Disconnect(const std::string& worker_id) {
+void Job::Disconnect(const std::string& worker_id, const WorkerLink* link) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);
   if (it == workers_.end() || it->second.link == nullptr) return;
+  if (link != nullptr && it->second.link != link)
+    return;  // an earlier session (its process exited; maybe respawned)
   WorkerState& w = it->second;
   w.link = nullptr;
   w.view.connected = false;
@@ -288,29 +290,50 @@ void Job::LocalWorkerStarted(const std::string& worker_id, int pid) {
   w.view.hello.worker_id = worker_id;
   w.view.hello.pid = pid;
   ++local_alive_;
-  ++local_started_;
+  if (w.respawning) {  // a replacement: it may register under the same id
+    w.respawning = false;
+    w.dead = false;
+    ++w.respawns;
+    --local_respawning_;
+  } else {
+    ++local_started_;
+  }
   AfterChangeLocked();
 }
 
-void Job::LocalWorkerExited(const std::string& worker_id,
-                            const std::string& how) {
+bool Job::LocalWorkerExited(const std::string& worker_id,
+                            const std::string& how, bool can_respawn) {
   absl::MutexLock lock(&mu_);
   WorkerState& w = workers_[worker_id];
-  if (w.dead) return;
-  w.dead = true;
-  w.parked_requests = 0;
-  --local_alive_;
-  if (scheduler_.finished()) {
-    LOG(INFO) << "worker " << worker_id << " " << how;
+  bool respawn = false;
+  if (w.respawning) {  // its replacement could not be started
+    LOG(ERROR) << "worker " << worker_id << " " << how;
+    w.respawning = false;
+    --local_respawning_;
+  } else if (!w.dead) {
+    w.dead = true;
+    w.link = nullptr;  // the process is gone: so is its stream
+    w.view.connected = false;
+    w.parked_requests = 0;
+    --local_alive_;
+    if (scheduler_.finished()) {
+      LOG(INFO) << "worker " << worker_id << " " << how;
+    } else {
+      LOG(WARNING) << "worker " << worker_id << " " << how
+                   << " while the job runs";
+    }
+    LoseWorkerLocked(worker_id,
+                     absl::StrCat("worker died (", worker_id, " ", how, ")"));
+    respawn = can_respawn && !scheduler_.finished() && !scheduler_.stopping();
+    w.respawning = respawn;
+    local_respawning_ += respawn ? 1 : 0;
   } else {
-    LOG(WARNING) << "worker " << worker_id << " " << how
-                 << " while the job runs";
+    return false;
   }
-  LoseWorkerLocked(worker_id,
-                   absl::StrCat("worker died (", worker_id, " ", how, ")"));
   CheckLivenessLocked();
   DispatchLocked();
   AfterChangeLocked();
+  return respawn;
 }
 
 void Job::Stop(const std::string& reason) {
@@ -378,7 +401,9 @@ void Job::LogLostLocked(const std::vector<uint64_t>& ids) {
 
 void Job::CheckLivenessLocked() {
   if (options_.local_workers <= 0 || scheduler_.finished()) return;
-  if (local_alive_ > 0 || local_started_ < options_.local_workers) return;
+  if (local_alive_ + local_respawning_ > 0 ||
+      local_started_ < options_.local_workers)
+    return;
   for (const auto& [id, w] : workers_) {
     if (w.link != nullptr && !w.dead)
       return;  // a remote worker is still connected
@@ -449,7 +474,8 @@ bool Job::HoldingStartLocked(absl::Time now) {
     if (!w.view.local) continue;
     bool ready = w.link != nullptr &&
                  w.parked_requests >= std::max(1, w.view.hello.max_parallel);
-    settled += w.dead || ready ? 1 : 0;
+    // A worker that died once does not hold the start again.
+    settled += w.dead || ready || w.respawns > 0 ? 1 : 0;
   }
   const int expected = options_.local_workers;
   bool all_settled = settled >= expected;

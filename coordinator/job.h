@@ -9,13 +9,16 @@
 // ticker thread, or by tests with a fake clock) expires leases: their tasks go
 // back to the queue. A broken stream alone does not release its tasks before
 // the lease expires (the worker may still be running them); a local worker
-// process that exited does, at once. Stale results and progress (an old epoch)
-// are rejected, counted, and answered with a Cancel for that epoch.
+// process that exited does, at once (the same requeue as a lease expiry), and
+// may be respawned under the same id while the job has work. Stale results and
+// progress (an old epoch) are rejected, counted, and answered with a Cancel for
+// that epoch.
 //
 // Thread-safety: every method may be called from any thread. Job calls
 // WorkerLink methods while holding its own lock: links must only enqueue (never
 // block, never call back into Job). Lifetime: a link is used from Connect()
-// until Disconnect() for its worker returns; never after.
+// until Disconnect() for it returns, or until its local worker process is
+// reported exited; never after.
 #ifndef MIGRATOR_COORDINATOR_JOB_H_
 #define MIGRATOR_COORDINATOR_JOB_H_
 
@@ -154,10 +157,12 @@ class Job {
   const JobOptions& options() const { return options_; }
 
   // ---- from worker sessions ----
-  // kAlreadyExists when a live worker has that id; kInvalidArgument for an
-  // empty id.
+  // kAlreadyExists when a live worker has that id (or its local process has
+  // exited and is not being respawned); kInvalidArgument for an empty id.
   absl::Status Connect(const WorkerHello& hello, WorkerLink* link);
-  void Disconnect(const std::string& worker_id);
+  // Ignored unless `link` is the worker's current link (nullptr: any link).
+  void Disconnect(const std::string& worker_id,
+                  const WorkerLink* link = nullptr);
   void RequestTask(const std::string& worker_id);
   // Renews the listed leases held by this worker, cancels stale ones, acks.
   void Heartbeat(const std::string& worker_id, uint64_t seq,
@@ -170,8 +175,14 @@ class Job {
               const engine::AccountResult& result, absl::Duration elapsed);
 
   // ---- from the local process pool ----
+  // Also the start of a respawned process (same id).
   void LocalWorkerStarted(const std::string& worker_id, int pid);
-  void LocalWorkerExited(const std::string& worker_id, const std::string& how);
+  // Its running tasks are requeued at once (a lease expiry). With
+  // `can_respawn` (the pool allows it), returns true when the job still has
+  // work for a replacement: the id is then kept for it (no "no live workers"
+  // meanwhile). Also called when that replacement could not be started.
+  bool LocalWorkerExited(const std::string& worker_id, const std::string& how,
+                         bool can_respawn = false);
 
   // ---- control ----
   void Stop(const std::string& reason);       // no new work, cancel running
@@ -189,9 +200,11 @@ class Job {
  private:
   struct WorkerState {
     WorkerView view;
-    WorkerLink* link = nullptr;  // non-null while connected
+    WorkerLink* link = nullptr;  // non-null while connected (never if dead)
     int parked_requests = 0;     // RequestTasks not yet answered
-    bool dead = false;           // process exited (local)
+    bool dead = false;           // its (local) process exited, none runs now
+    bool respawning = false;     // dead, and a replacement is on its way
+    int respawns = 0;            // replacements started
   };
   struct AccountState {
     engine::Progress progress;
@@ -239,6 +252,7 @@ class Job {
   std::map<std::string, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
   std::vector<AccountState> accounts_ ABSL_GUARDED_BY(mu_);
   int local_alive_ ABSL_GUARDED_BY(mu_) = 0;
+  int local_respawning_ ABSL_GUARDED_BY(mu_) = 0;
   int local_started_ ABSL_GUARDED_BY(mu_) = 0;
   bool start_held_ ABSL_GUARDED_BY(mu_) = true;  // see start_grace
   bool no_more_sent_ ABSL_GUARDED_BY(mu_) = false;

@@ -318,3 +318,112 @@ TEST(JobLeaseTest, JournalSeesEveryTransitionAndRestoreSkipsDoneAccounts) {
 
 }  // namespace
 }  // namespace coordinator
+
+namespace coordinator {
+namespace {
+
+// A local worker process that exits loses its tasks at once (no lease wait):
+// they are requeued like an expired lease (an attempt counted, backoff), and a
+// late result from the dead worker's epoch is rejected.
+TEST(JobLocalExitTest, ExitRequeuesItsTasksWithoutWaitingForTheLease) {
+  Job job(Opts(1, true, 2));
+  FakeLink l1, l2;
+  job.LocalWorkerStarted("w1", 101);
+  job.LocalWorkerStarted("w2", 102);
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 1}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w2", "h", 102, 1}, &l2).ok());
+  job.RequestTask("w1");
+  job.RequestTask("w2");
+  ASSERT_EQ(l1.tasks.size(), 1u);
+  EXPECT_FALSE(job.LocalWorkerExited("w1", "killed by signal 9"));
+  JobSnapshot s = job.Snapshot();
+  ASSERT_EQ(s.accounts.size(), 1u);
+  EXPECT_EQ(s.accounts[0].task.state, TaskState::kPending);
+  EXPECT_EQ(s.accounts[0].task.attempts, 1u);
+  EXPECT_NE(s.accounts[0].task.last_error.find("worker died (w1 killed by"),
+            std::string::npos)
+      << s.accounts[0].task.last_error;
+  EXPECT_EQ(s.fleet.retries, 1u);
+  fake_now += absl::Seconds(1);  // the retry backoff; the lease is 10 s
+  job.Heartbeat("w2", 1, {});
+  job.Tick();
+  ASSERT_EQ(l2.tasks.size(), 1u);
+  EXPECT_EQ(l2.tasks[0].attempt, 2u);
+  EXPECT_GT(l2.tasks[0].epoch, l1.tasks[0].epoch);
+  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Ok(),
+             absl::ZeroDuration());
+  EXPECT_FALSE(job.finished());
+  EXPECT_EQ(job.Snapshot().fleet.rejected_results, 1u);
+  EXPECT_TRUE(l1.cancels.empty()) << "the dead worker's link was used";
+  job.Result("w2", l2.tasks[0].task_id, l2.tasks[0].epoch, Ok(),
+             absl::ZeroDuration());
+  EXPECT_TRUE(job.finished());
+}
+
+// The only local worker dies abnormally: the job asks for a respawn instead of
+// failing the rest ("no live workers"); the replacement registers under the
+// same id although the old stream has not been seen breaking yet, and gets
+// the requeued accounts.
+TEST(JobLocalExitTest, RespawnedWorkerTakesOverItsIdAndTheAccounts) {
+  Job job(Opts(2, true, 1));
+  FakeLink l1, l2;
+  job.LocalWorkerStarted("w1", 101);
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 2}, &l1).ok());
+  job.RequestTask("w1");
+  job.RequestTask("w1");
+  ASSERT_EQ(l1.tasks.size(), 2u);
+  EXPECT_TRUE(job.LocalWorkerExited("w1", "killed by signal 9",
+                                    /*can_respawn=*/true));
+  EXPECT_FALSE(job.finished()) << "failed the accounts instead of waiting";
+  EXPECT_EQ(job.Snapshot().Count(TaskState::kPending), 2u);
+  EXPECT_TRUE(absl::IsAlreadyExists(job.Connect({"w1", "h", 7, 2}, &l2)))
+      << "the id is reserved for the replacement";
+  job.LocalWorkerStarted("w1", 102);
+  ASSERT_TRUE(job.Connect({"w1", "h", 102, 2}, &l2).ok());
+  job.Disconnect("w1", &l1);  // the old stream's end: ignored
+  job.RequestTask("w1");
+  job.RequestTask("w1");
+  fake_now += absl::Seconds(1);
+  job.Tick();
+  ASSERT_EQ(l2.tasks.size(), 2u);
+  EXPECT_EQ(l2.tasks[0].attempt, 2u);
+  EXPECT_EQ(l1.tasks.size(), 2u);
+  for (const TaskOrder& t : l2.tasks)
+    job.Result("w1", t.task_id, t.epoch, Ok(), absl::ZeroDuration());
+  EXPECT_TRUE(job.finished());
+  EXPECT_EQ(job.Snapshot().Count(TaskState::kSucceeded), 2u);
+}
+
+TEST(JobLocalExitTest, NoRespawnOnceFinishedAndAFailedRespawnEndsTheJob) {
+  Job job(Opts(1, true, 1));
+  FakeLink l1;
+  job.LocalWorkerStarted("w1", 101);
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 1}, &l1).ok());
+  job.RequestTask("w1");
+  ASSERT_EQ(l1.tasks.size(), 1u);
+  ASSERT_TRUE(job.LocalWorkerExited("w1", "killed by signal 9", true));
+  EXPECT_FALSE(job.finished());
+  EXPECT_FALSE(job.LocalWorkerExited("w1", "could not be respawned: fork"));
+  EXPECT_TRUE(job.finished());
+  JobSnapshot s = job.Snapshot();
+  EXPECT_NE(s.accounts[0].task.last_error.find("no live workers"),
+            std::string::npos);
+  EXPECT_FALSE(job.LocalWorkerExited("w1", "killed by signal 9", true));
+}
+
+// A worker that died during the start grace and was respawned does not hold
+// the first dispatch until it registers again.
+TEST(JobLocalExitTest, RespawnedWorkerDoesNotHoldTheStart) {
+  Job job(Opts(4, true, 2));
+  FakeLink la;
+  job.LocalWorkerStarted("w1", 101);
+  job.LocalWorkerStarted("w2", 102);
+  ASSERT_TRUE(job.LocalWorkerExited("w2", "exited with status 1", true));
+  job.LocalWorkerStarted("w2", 103);
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4}, &la).ok());
+  for (int i = 0; i < 4; ++i) job.RequestTask("w1");
+  EXPECT_EQ(la.tasks.size(), 4u);
+}
+
+}  // namespace
+}  // namespace coordinator

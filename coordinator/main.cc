@@ -54,19 +54,19 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/config/config.h"
 #include "common/engine/engine.h"
 #include "common/log/log.h"
+#include "common/rpc/transport_security.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/durable_job.h"
-#include "coordinator/job.h"
 #include "coordinator/environment.h"
+#include "coordinator/job.h"
 #include "coordinator/preflight.h"
 #include "coordinator/report.h"
 #include "coordinator/worker_pool.h"
-#include "common/rpc/transport_security.h"
-#include "absl/synchronization/notification.h"
 #include "worker/cli_flags.h"
 
 ABSL_FLAG(std::string, mode, "", "export | import | test | validate");
@@ -94,8 +94,7 @@ ABSL_FLAG(bool, test_hold_tasks, false,
 ABSL_FLAG(std::string, state, "",
           "job state file (SQLite); default <log-dir>/<mode>.state.sqlite for "
           "export and import, none for test and validate; 'none': off");
-ABSL_FLAG(bool, fresh, false,
-          "discard the job state and start this job over");
+ABSL_FLAG(bool, fresh, false, "discard the job state and start this job over");
 ABSL_FLAG(absl::Duration, lease_timeout, absl::Seconds(30),
           "a worker not heard from this long loses its accounts");
 ABSL_FLAG(int, max_attempts, 3,
@@ -115,8 +114,9 @@ coordinator::DurableJobFlags DurableFlags() {
 }  // namespace
 
 // ---- status API and transport security (issue 4: status, security) ----
-ABSL_FLAG(bool, linger, false,
-          "after the job ends keep serving the status API until SIGINT/SIGTERM");
+ABSL_FLAG(
+    bool, linger, false,
+    "after the job ends keep serving the status API until SIGINT/SIGTERM");
 ABSL_FLAG(std::string, tls_cert, "", "server certificate (PEM) for --listen");
 ABSL_FLAG(std::string, tls_key, "", "its private key (PEM)");
 ABSL_FLAG(std::string, tls_ca, "",
@@ -130,10 +130,12 @@ namespace {
 int ResolveSecurity(const std::string& listen, rpc::TlsMaterial* tls,
                     std::string* warning) {
   rpc::TlsFlags f{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
-                  absl::GetFlag(FLAGS_tls_ca), "", absl::GetFlag(FLAGS_insecure)};
+                  absl::GetFlag(FLAGS_tls_ca), "",
+                  absl::GetFlag(FLAGS_insecure)};
   bool any = !f.cert_file.empty() || !f.key_file.empty() || !f.ca_file.empty();
   if (listen.empty() && (any || f.insecure)) {
-    std::fprintf(stderr, "coordinator: --tls-* and --insecure apply to --listen\n");
+    std::fprintf(stderr,
+                 "coordinator: --tls-* and --insecure apply to --listen\n");
     return coordinator::kExitUsage;
   }
   auto m = rpc::ResolveTransport(f, rpc::Role::kServer,
@@ -311,8 +313,8 @@ struct Run {
   coordinator::RunInfo info;
   std::string socket_dir;  // private temp dir, removed at the end
   std::unique_ptr<coordinator::StateStore> state;  // durable job, or null
-  rpc::TlsMaterial tls;      // for --listen (status/security part)
-  std::string tls_warning;   // --insecure off loopback: repeated in the log
+  rpc::TlsMaterial tls;     // for --listen (status/security part)
+  std::string tls_warning;  // --insecure off loopback: repeated in the log
 };
 
 int LoadAndPrepare(int argc, char** argv, Run* run);
@@ -365,12 +367,14 @@ int LoadAndPrepare(int argc, char** argv, Run* run) {
                 absl::StrCat("preflight failed: ", ok.message()));
   }
   if (o.mode == engine::Mode::kTest) {
-    auto checks = coordinator::CheckEnvironment(run->cfg.server, o.output_dir, o.min_free_gb);
+    auto checks = coordinator::CheckEnvironment(run->cfg.server, o.output_dir,
+                                                o.min_free_gb);
     std::string text = coordinator::FormatChecks(checks);
     std::fputs(text.c_str(), stdout);
     logging::AppendToFile(text);
     for (const auto& c : checks) {
-      if (!c.ok && c.fatal) return Fail(kExitEnvironment, "environment check failed: " + c.name);
+      if (!c.ok && c.fatal)
+        return Fail(kExitEnvironment, "environment check failed: " + c.name);
     }
   }
   return 0;
@@ -389,7 +393,6 @@ std::string Dirname(const std::string& path) {
 std::string Basename(const std::string& path) {
   return path.substr(path.rfind('/') + 1);
 }
-
 
 // A private 0700 directory for the Unix socket; empty on failure.
 std::string MakeSocketDir() {
@@ -452,8 +455,8 @@ std::unique_ptr<coordinator::WorkerPool> StartPool(const Run& run,
       [&job](const std::string& id, int pid) {
         job.LocalWorkerStarted(id, pid);
       },
-      [&job](const std::string& id, int, const std::string& how) {
-        job.LocalWorkerExited(id, how);
+      [&job](const coordinator::WorkerExit& e) {
+        return job.LocalWorkerExited(e.id, e.how, e.can_respawn);
       });
   *st = pool->Spawn(run.opts.workers);
   return pool;
@@ -494,10 +497,11 @@ int Linger(Run* run, coordinator::Job& job, const std::string& address,
 int Execute(Run* run) {
   const Options& o = run->opts;
   {
-    bool writes = o.mode == engine::Mode::kExport || o.mode == engine::Mode::kTest;
-    int code = coordinator::OpenDurableJob(
-        DurableFlags(), o.mode, run->cfg, writes ? o.output_dir : o.input_dir,
-        o.log_dir, &run->state);
+    bool writes =
+        o.mode == engine::Mode::kExport || o.mode == engine::Mode::kTest;
+    int code = coordinator::OpenDurableJob(DurableFlags(), o.mode, run->cfg,
+                                           writes ? o.output_dir : o.input_dir,
+                                           o.log_dir, &run->state);
     if (code >= 0) return code;
   }
   coordinator::Job job(MakeJobOptions(*run));
@@ -509,7 +513,8 @@ int Execute(Run* run) {
     address = "unix:" + run->socket_dir + "/coordinator.sock";
   }
   auto endpoints = Endpoints(run, address);
-  if (endpoints.empty()) return Fail(kExitEnvironment, "cannot create a temp dir");
+  if (endpoints.empty())
+    return Fail(kExitEnvironment, "cannot create a temp dir");
   auto server = coordinator::CoordinatorServer::Start(endpoints, &job);
   if (!server.ok()) {
     if (!run->socket_dir.empty()) ::rmdir(run->socket_dir.c_str());
@@ -592,7 +597,8 @@ int Conclude(Run* run, const coordinator::JobSnapshot& snapshot) {
   std::string details = coordinator::FormatDetails(snapshot);
   if (!details.empty()) std::fputs(("\n" + details + "\n").c_str(), stdout);
   std::fputs(table.c_str(), stdout);
-  logging::AppendToFile(details + table);  // the run log keeps the table, stderr does not
+  logging::AppendToFile(details +
+                        table);  // the run log keeps the table, stderr does not
   absl::Status st = coordinator::WriteJsonReport(
       coordinator::BuildJsonReport(snapshot, run->info, code),
       run->info.report_path);

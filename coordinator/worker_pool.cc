@@ -40,6 +40,16 @@ std::string DescribeWait(int status) {
   return "ended";
 }
 
+bool Abnormal(int status) {
+  return (WIFEXITED(status) && WEXITSTATUS(status) != 0) || WIFSIGNALED(status);
+}
+
+// "signal 9" / "status 1" (the tail of DescribeWait).
+std::string ShortHow(const std::string& how) {
+  size_t space = how.rfind(' ', how.rfind(' ') - 1);
+  return space == std::string::npos ? how : how.substr(space + 1);
+}
+
 }  // namespace
 
 WorkerPool::WorkerPool(LocalWorkerSpec spec, StartCallback on_start,
@@ -51,12 +61,13 @@ WorkerPool::WorkerPool(LocalWorkerSpec spec, StartCallback on_start,
 }
 
 WorkerPool::~WorkerPool() {
-  SignalAll(SIGKILL);
-  WaitAllExited(absl::Seconds(10));
   {
     absl::MutexLock lock(&mu_);
-    stop_ = true;
+    stop_ = true;  // no respawn from now on
+    respawn_due_.clear();
   }
+  SignalAll(SIGKILL);
+  WaitAllExited(absl::Seconds(10));
   reaper_.join();
 }
 
@@ -109,39 +120,81 @@ absl::StatusOr<int> WorkerPool::SpawnOne(const std::string& id) {
 
 void WorkerPool::ReapLoop() {
   while (true) {
-    std::vector<std::pair<int, std::string>> exited;
+    std::vector<WorkerExit> exited;
     {
       absl::MutexLock lock(&mu_);
       if (stop_ && alive_.empty()) return;
-      for (auto it = alive_.begin(); it != alive_.end();) {
-        int status = 0;
-        pid_t r = ::waitpid(it->first, &status, WNOHANG);
-        if (r == it->first || (r < 0 && errno == ECHILD)) {
-          exited.emplace_back(it->first,
-                              it->second + "\n" + DescribeWait(status));
-          it = alive_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      if (exited.empty()) {
+      RespawnDueLocked(&exited);
+      if (!ReapLocked(&exited) && exited.empty()) {
         auto wake = [this]()
                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
         mu_.AwaitWithTimeout(absl::Condition(&wake), absl::Milliseconds(50));
         continue;
       }
     }
-    for (auto& [pid, text] : exited) {
-      size_t nl = text.find('\n');
-      on_exit_(text.substr(0, nl), pid, text.substr(nl + 1));
+    for (const WorkerExit& e : exited) Report(e);
+  }
+}
+
+bool WorkerPool::ReapLocked(std::vector<WorkerExit>* exited) {
+  bool any = false;
+  for (auto it = alive_.begin(); it != alive_.end();) {
+    int status = 0;
+    pid_t r = ::waitpid(it->first, &status, WNOHANG);
+    if (r == it->first || (r < 0 && errno == ECHILD)) {
+      bool can = Abnormal(status) && respawns_[it->second] < kMaxRespawns;
+      exited->push_back(
+          WorkerExit{it->second, it->first, DescribeWait(status), can});
+      it = alive_.erase(it);
+      any = true;
+    } else {
+      ++it;
     }
   }
+  return any;
+}
+
+void WorkerPool::RespawnDueLocked(std::vector<WorkerExit>* failed) {
+  absl::Time now = absl::Now();
+  for (auto it = respawn_due_.begin(); it != respawn_due_.end();) {
+    if (stop_ || it->second > now) {
+      ++it;
+      continue;
+    }
+    const std::string id = it->first;
+    it = respawn_due_.erase(it);
+    absl::StatusOr<int> pid = SpawnOne(id);
+    if (!pid.ok()) {
+      LOG(ERROR) << "cannot respawn worker " << id << ": "
+                 << pid.status().message();
+      failed->push_back(WorkerExit{
+          id, 0,
+          absl::StrCat("could not be respawned: ", pid.status().message()),
+          false});
+      continue;
+    }
+    alive_[*pid] = id;
+    on_start_(id, *pid);  // under mu_: reported before it can be reaped
+  }
+}
+
+void WorkerPool::Report(const WorkerExit& exit) {
+  bool respawn = on_exit_(exit) && exit.can_respawn;
+  if (!respawn) return;
+  absl::MutexLock lock(&mu_);
+  if (stop_) return;
+  int n = ++respawns_[exit.id];
+  LOG(WARNING) << "worker " << exit.id << " (pid " << exit.pid << ") died ("
+               << ShortHow(exit.how) << "); respawning (" << n << " of "
+               << kMaxRespawns << ")";
+  respawn_due_[exit.id] = absl::Now() + kRespawnBackoff;
 }
 
 bool WorkerPool::WaitAllExited(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto none = [this]()
-                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return alive_.empty(); };
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return alive_.empty() && respawn_due_.empty();
+  };
   return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
 }
 

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -121,10 +122,9 @@ class FleetTest : public ::testing::Test {
 TEST_F(FleetTest, FailFastStopsAfterTheFirstFailure) {
   WriteConfig(4);
   Process p;
-  int code =
-      RunProcess(Coordinator("test", {"--workers", "1", "--max-workers", "1",
-                                      "--max-attempts", "1"}),
-                 dir_, Env(), "coordinator", kRunTimeout, &p);
+  int code = RunProcess(Coordinator("test", {"--workers", "1", "--max-workers",
+                                             "1", "--max-attempts", "1"}),
+                        dir_, Env(), "coordinator", kRunTimeout, &p);
   EXPECT_EQ(code, 1);
   std::string out = ReadFile(p.stdout_path);
   for (int i = 0; i < 4; ++i)
@@ -152,10 +152,10 @@ TEST_F(FleetTest, FailFastStopsAfterTheFirstFailure) {
 TEST_F(FleetTest, IgnoreErrorsRunsAndReportsEveryAccount) {
   WriteConfig(5);
   Process p;
-  int code = RunProcess(Coordinator("test", {"--workers", "2", "--max-workers",
-                                             "2", "--ignore-errors",
-                                             "--max-attempts", "1"}),
-                        dir_, Env(), "coordinator", kRunTimeout, &p);
+  int code = RunProcess(
+      Coordinator("test", {"--workers", "2", "--max-workers", "2",
+                           "--ignore-errors", "--max-attempts", "1"}),
+      dir_, Env(), "coordinator", kRunTimeout, &p);
   EXPECT_EQ(code, 1);
   std::string out = ReadFile(p.stdout_path);
   for (int i = 0; i < 5; ++i)
@@ -305,13 +305,16 @@ class StatusClient {
   std::unique_ptr<pb::StatusService::Stub> stub_;
 };
 
+// The only local worker is killed again and again: it is respawned 3 times,
+// then the coordinator fails the remaining accounts (no live workers) instead
+// of hanging.
 TEST_F(FleetTest, KilledWorkerDoesNotHangTheCoordinator) {
   WriteConfig(2);
   std::string address = "unix:" + dir_ + "/c.sock";
-  Process c =
-      Start(Coordinator("test", {"--workers", "1", "--max-workers", "2",
-                                 "--test-hold-tasks", "--listen", address}),
-            dir_, Env(), "coordinator");
+  Process c = Start(Coordinator("test", {"--workers", "1", "--max-workers", "2",
+                                         "--test-hold-tasks", "--listen",
+                                         address, "--max-attempts", "10"}),
+                    dir_, Env(), "coordinator");
   // Connect only once the socket exists (else gRPC's reconnect backoff adds
   // seconds).
   ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); },
@@ -331,17 +334,33 @@ TEST_F(FleetTest, KilledWorkerDoesNotHangTheCoordinator) {
   for (const auto& a : status.Accounts()) {
     EXPECT_FALSE(absl::StrContains(a.DebugString(), kSecret));
   }
-  ASSERT_EQ(::kill(st.workers(0).pid(), SIGKILL), 0);
+  std::set<int> killed;
+  for (int round = 0; round <= 3; ++round) {  // the first process, 3 respawns
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          return status.Status(&st) && st.workers_size() == 1 &&
+                 st.workers(0).running() == 2 &&
+                 killed.count(st.workers(0).pid()) == 0;
+        },
+        absl::Seconds(30)))
+        << "round " << round << "\n"
+        << ReadFile(c.stderr_path);
+    killed.insert(st.workers(0).pid());
+    ASSERT_EQ(::kill(st.workers(0).pid(), SIGKILL), 0);
+  }
   EXPECT_EQ(Wait(c, kRunTimeout), 1) << "the coordinator hung or crashed";
   nlohmann::json r = Report();
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r["totals"]["failed"], 2);
   for (const auto& a : r["accounts"]) {
-    EXPECT_TRUE(
-        absl::StrContains(a["reason"].get<std::string>(), "worker died"))
-        << a;
+    std::string reason = a["reason"].get<std::string>();
+    EXPECT_TRUE(absl::StrContains(reason, "no live workers")) << a;
+    EXPECT_TRUE(absl::StrContains(reason, "worker died")) << a;
   }
-  EXPECT_TRUE(absl::StrContains(Log(), "killed by signal 9"));
+  std::string log = Log();
+  EXPECT_TRUE(absl::StrContains(log, "killed by signal 9"));
+  EXPECT_TRUE(absl::StrContains(log, "respawning (3 of 3)")) << log;
+  EXPECT_FALSE(absl::StrContains(log, "respawning (4 of")) << log;
   ExpectNoSecretAnywhere();
   ExpectNoLeftoverProcesses();
 }
@@ -436,6 +455,64 @@ TEST_F(FleetTest, RemoteWorkerJoinsAndDuplicateIdIsRefused) {
   ASSERT_EQ(::kill(c.pid, SIGINT), 0);
   EXPECT_EQ(Wait(c, kRunTimeout), 1);
   EXPECT_EQ(Wait(extra, kRunTimeout), 0) << ReadFile(extra.stderr_path);
+  ExpectNoSecretAnywhere();
+  ExpectNoLeftoverProcesses();
+}
+
+}  // namespace
+}  // namespace fleettest
+
+namespace fleettest {
+namespace {
+
+// `coordinator --workers 1` whose only worker is SIGKILLed while it holds both
+// accounts: the accounts are requeued at once (well within the 120 s lease),
+// the worker is respawned under the same id and gets them back (attempt 2);
+// then ^C stops the job cleanly.
+TEST_F(FleetTest, KilledOnlyWorkerIsRespawnedAndGetsItsAccountsBack) {
+  WriteConfig(2);
+  std::string address = "unix:" + dir_ + "/c.sock";
+  Process c = Start(Coordinator("test", {"--workers", "1", "--max-workers", "2",
+                                         "--test-hold-tasks", "--listen",
+                                         address, "--lease-timeout", "120s"}),
+                    dir_, Env(), "coordinator");
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); },
+                        absl::Seconds(30)));
+  StatusClient status(address);
+  pb::GetStatusResponse st;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return status.Status(&st) && st.workers_size() == 1 &&
+               st.workers(0).running() == 2;
+      },
+      absl::Seconds(30)))
+      << ReadFile(c.stderr_path);
+  const int first_pid = st.workers(0).pid();
+  ASSERT_EQ(::kill(first_pid, SIGKILL), 0);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        std::vector<pb::AccountStatus> accounts = status.Accounts();
+        int moved = 0;
+        for (const auto& a : accounts) {
+          moved += a.attempts() == 2 && a.worker_id() == "w1" &&
+                           a.state() == pb::ACCOUNT_STATE_RUNNING
+                       ? 1
+                       : 0;
+        }
+        return moved == 2 && status.Status(&st) && st.workers_size() == 1 &&
+               st.workers(0).pid() != first_pid && st.workers(0).running() == 2;
+      },
+      absl::Seconds(30)))
+      << ReadFile(c.stderr_path);
+  EXPECT_TRUE(absl::StrContains(
+      Log(), absl::StrCat("worker w1 (pid ", first_pid,
+                          ") died (signal 9); respawning (1 of 3)")))
+      << Log();
+  ASSERT_EQ(::kill(c.pid, SIGINT), 0);
+  EXPECT_EQ(Wait(c, kRunTimeout), 1);
+  nlohmann::json r = Report();
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(CountState(r, "cancelled"), 2) << r.dump(2);
   ExpectNoSecretAnywhere();
   ExpectNoLeftoverProcesses();
 }
