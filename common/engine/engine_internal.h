@@ -114,24 +114,21 @@ absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(
 // with the Message-ID, or with the size for a message without one.
 std::string IdentityKey(absl::string_view message_id, uint64_t size,
                         absl::string_view internaldate);
-// Selects `mailbox` (EXAMINE when `read_only`) and reads the identities of its
-// messages (a multiset) with the SELECT and the FETCH pipelined: one round
-// trip.
-absl::StatusOr<imap::SelectedMailbox> SelectAndScanIdentities(
-    imap::Session& session, const std::string& mailbox, bool read_only,
-    std::multiset<std::string>* identities);
-
 // Compares a folder's export (`local`, by base name) with the identities `present` on
 // server B: fills `missing` (what B lacks) and r's target_messages, missing and extra.
 void DiffFolder(const std::map<std::string, MessageMeta>& local,
                 std::multiset<std::string> present,
                 std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r);
-// The identities of several mailboxes, their SELECT/EXAMINE and FETCH pipelined on one
-// session (one round trip for all). Per mailbox: its identities, or the error of its
-// SELECT. An error return means the session broke.
-absl::Status ScanIdentitiesMany(
-    imap::Session& session, const std::vector<std::string>& mailboxes,
-    std::vector<absl::StatusOr<std::multiset<std::string>>>* identities);
+// A mailbox of server B as selected, with the identities of its messages (a multiset).
+struct ScannedFolder {
+  imap::SelectedMailbox box;
+  std::multiset<std::string> identities;
+};
+// Selects each of `mailboxes` (EXAMINE when `read_only`) and reads its identities, every
+// SELECT and FETCH pipelined on one session (one round trip for all). Per mailbox: the
+// scan, or the error of its SELECT. An error return means the session broke.
+absl::Status ScanIdentities(imap::Session& session, const std::vector<std::string>& mailboxes,
+                            bool read_only, std::vector<absl::StatusOr<ScannedFolder>>* out);
 
 // Target folder mapping on server B for an exported folder (special use, delimiter and
 // namespace prefix translated). `b_folders` is B's LIST.

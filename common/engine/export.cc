@@ -169,7 +169,7 @@ absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& 
 // they can refer to).
 absl::Status RecordFolder(Context& ctx, FolderJob& job, uint64_t uidvalidity, bool keep_claims) {
   auto old = keep_claims ? ctx.store.Get(job.prefix + kFolderMetaName)
-                         : absl::StatusOr<std::string>(absl::NotFoundError("unused"));
+                         : absl::StatusOr<std::string>(absl::NotFoundError("not read"));
   if (old.ok()) {
     auto old_meta = FolderMetaFromJson(*old);
     if (old_meta.ok() && old_meta->uidvalidity == uidvalidity) {

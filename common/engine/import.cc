@@ -115,17 +115,16 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
                            imap::SelectedMailbox* box,
                            std::vector<std::pair<std::string, MessageMeta>>* missing,
                            FolderResult* r) {
-  std::multiset<std::string> present;
-  auto selected = SelectAndScanIdentities(session, mailbox,
-                                          /*read_only=*/false, &present);
-  if (!selected.ok() && !status::IsRetriable(selected.status())) {
+  std::vector<absl::StatusOr<ScannedFolder>> scan;
+  RETURN_IF_ERROR(ScanIdentities(session, {mailbox}, /*read_only=*/false, &scan));
+  if (!scan[0].ok() && !status::IsRetriable(scan[0].status())) {
     absl::Status c = imap::Create(session, mailbox);
     if (!c.ok() && !absl::IsAlreadyExists(c)) return c;
-    selected = SelectAndScanIdentities(session, mailbox, false, &present);
+    RETURN_IF_ERROR(ScanIdentities(session, {mailbox}, /*read_only=*/false, &scan));
   }
-  if (!selected.ok()) return selected.status();
-  *box = *selected;
-  DiffFolder(local, std::move(present), missing, r);
+  if (!scan[0].ok()) return scan[0].status();
+  *box = scan[0]->box;
+  DiffFolder(local, std::move(scan[0]->identities), missing, r);
   return absl::OkStatus();
 }
 

@@ -91,37 +91,24 @@ class IdentitySink : public imap::FetchSink {
 };
 }  // namespace
 
-absl::StatusOr<imap::SelectedMailbox> SelectAndScanIdentities(
-    imap::Session& session, const std::string& mailbox, bool read_only,
-    std::multiset<std::string>* identities) {
-  IdentitySink sink;
-  imap::FetchOptions fo;
-  fo.body = false;
-  fo.message_id = true;
-  auto box = imap::SelectAndFetch(session, mailbox, read_only, "1:*", fo, &sink,
-                                  [](const imap::SelectedMailbox&) { return absl::OkStatus(); });
-  if (box.ok()) *identities = std::move(sink.keys);
-  return box;
-}
-
-absl::Status ScanIdentitiesMany(
-    imap::Session& session, const std::vector<std::string>& mailboxes,
-    std::vector<absl::StatusOr<std::multiset<std::string>>>* identities) {
+absl::Status ScanIdentities(imap::Session& session, const std::vector<std::string>& mailboxes,
+                            bool read_only, std::vector<absl::StatusOr<ScannedFolder>>* out) {
   std::vector<IdentitySink> sinks(mailboxes.size());
   std::vector<imap::MailboxFetch> requests(mailboxes.size());
   for (size_t i = 0; i < mailboxes.size(); ++i) {
     requests[i].mailbox = mailboxes[i];
+    requests[i].read_only = read_only;
     requests[i].options.body = false;
     requests[i].options.message_id = true;
     requests[i].sink = &sinks[i];
   }
   RETURN_IF_ERROR(imap::SelectAndFetchMany(session, requests));
-  identities->clear();
+  out->clear();
   for (size_t i = 0; i < mailboxes.size(); ++i) {
     if (requests[i].result.ok()) {
-      identities->push_back(std::move(sinks[i].keys));
+      out->push_back(ScannedFolder{*requests[i].result, std::move(sinks[i].keys)});
     } else {
-      identities->push_back(requests[i].result.status());
+      out->push_back(requests[i].result.status());
     }
   }
   return absl::OkStatus();

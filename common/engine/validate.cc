@@ -37,8 +37,8 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
     mailboxes.push_back(*name);
     index.push_back(i);
   }
-  std::vector<absl::StatusOr<std::multiset<std::string>>> present;
-  RETURN_IF_ERROR(ScanIdentitiesMany(session, mailboxes, &present));
+  std::vector<absl::StatusOr<ScannedFolder>> present;
+  RETURN_IF_ERROR(ScanIdentities(session, mailboxes, /*read_only=*/true, &present));
   for (size_t k = 0; k < index.size(); ++k) {
     const ExportedFolder& f = folders[index[k]];
     FolderResult& r = result->folders[index[k]];
@@ -57,7 +57,8 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
     }
     // A folder missing on B (its EXAMINE failed) has every message missing.
     std::vector<std::pair<std::string, MessageMeta>> missing;
-    DiffFolder(*local, present[k].ok() ? std::move(*present[k]) : std::multiset<std::string>(),
+    DiffFolder(*local,
+               present[k].ok() ? std::move(present[k]->identities) : std::multiset<std::string>(),
                &missing, &r);
     ctx.progress.FolderDone(f.meta.name);
   }

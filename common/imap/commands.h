@@ -153,10 +153,6 @@ struct FetchOptions {
 // UID FETCH of `uids` (ascending), split into commands of uids_per_command and pipelined.
 absl::Status UidFetch(Session& session, const std::vector<uint32_t>& uids,
                       const FetchOptions& options, FetchSink* sink);
-// One UID FETCH of a whole UID set such as "1:*" (the server streams every message
-// without waiting for further commands: a first full export needs no UID SEARCH).
-absl::Status UidFetchSet(Session& session, absl::string_view uid_set, const FetchOptions& options,
-                         FetchSink* sink);
 // SELECT (or EXAMINE when `read_only`) and UID FETCH `uid_set` sent back to
 // back: the data starts one round trip after the request instead of two.
 // `on_selected` runs with the mailbox's state before the sink sees its first

@@ -136,14 +136,6 @@ std::string FetchItems(const FetchOptions& options) {
 }
 }  // namespace
 
-absl::Status UidFetchSet(Session& session, absl::string_view uid_set, const FetchOptions& options,
-                         FetchSink* sink) {
-  FetchHandler handler(sink, session.peer());
-  Command cmd("UID FETCH");
-  cmd.Atom(uid_set).Atom(FetchItems(options));
-  return session.Execute(cmd, &handler);
-}
-
 absl::Status UidFetch(Session& session, const std::vector<uint32_t>& uids,
                       const FetchOptions& options, FetchSink* sink) {
   const std::string items = FetchItems(options);
@@ -238,10 +230,6 @@ class SelectedGate : public FetchSink {
   SelectedMailbox box_;
 };
 
-}  // namespace
-
-namespace {
-
 // The handlers of one SELECT + UID FETCH pair in flight.
 struct PairInFlight {
   explicit PairInFlight(bool read_only) : select(read_only) {}
@@ -282,15 +270,15 @@ absl::Status SelectAndFetchMany(Session& session, std::vector<MailboxFetch>& req
     absl::Status opened = p.gate->Open(selected);  // also when no message comes
     auto fetched = session.Wait(p.fetch_tag);
     MailboxFetch& r = requests[i];
-    if (!opened.ok()) {
+    if (!opened.ok()) {  // the SELECT's own error, even when the session broke after it
       r.result = opened;
       r.ran = true;
     }
     ASSIGN_OR_RETURN(CommandResult fetch_result, std::move(fetched));
-    if (r.ran) continue;
+    if (!opened.ok()) continue;
     absl::Status st = session.ResultToStatus(fetch_result, "UID FETCH");
-    r.result = !st.ok() && p.gate->box().exists > 0 ? absl::StatusOr<SelectedMailbox>(st)
-                                                    : p.gate->box();
+    r.result = st.ok() || p.gate->box().exists == 0 ? absl::StatusOr<SelectedMailbox>(p.gate->box())
+                                                    : st;
     r.ran = true;
   }
   return absl::OkStatus();

@@ -314,7 +314,9 @@ TEST_F(EngineTest, ValidateReportsMissingAndResyncFixesIt) {
   uint64_t missing = 0;
   for (const auto& f : before.folders) {
     missing += f.missing;
-    if (f.name == "Projects/Deep") EXPECT_EQ(f.missing, 3u);
+    if (f.name == "Projects/Deep") {
+      EXPECT_EQ(f.missing, 3u);
+    }
   }
   EXPECT_EQ(missing, 11u);
   auto fixed = Run(engine::Mode::kValidate, *b_, 2, 0, /*resync=*/true);
