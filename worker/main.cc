@@ -25,7 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/log/log.h"
-#include "worker/cli_flags.h"
+#include "common/cli/flags.h"
 #include "worker/worker_client.h"
 
 ABSL_FLAG(std::string, coordinator, "",

@@ -1,0 +1,110 @@
+#include "coordinator/app/options.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/cli/flags.h"
+#include "common/config/config.h"
+
+ABSL_FLAG(std::string, mode, "", "export | import | test | validate");
+ABSL_FLAG(std::string, config, "", "JSON config (default per mode)");
+ABSL_FLAG(std::string, output_dir, "./exported", "where export writes (dir or s3://)");
+ABSL_FLAG(std::string, input_dir, "./exported", "what import/validate read (dir or s3://)");
+ABSL_FLAG(int, workers, -1, "local worker processes (default min(accounts, ncpu); 0: none)");
+ABSL_FLAG(int, max_workers, 4, "accounts each worker moves at once");
+ABSL_FLAG(bool, ignore_errors, false, "keep going after an account fails");
+ABSL_FLAG(std::string, log_dir, "./logs", "directory for the run log and JSON report");
+ABSL_FLAG(double, min_free_gb, 0, "fail if free disk at the output dir is below this");
+ABSL_FLAG(bool, resync_missing, false, "validate: re-import what is missing");
+ABSL_FLAG(std::string, listen, "", "gRPC address to serve (unix:/path or host:port)");
+
+// Leases, retries, the durable job.
+ABSL_FLAG(std::string, state, "",
+          "job state file (SQLite); default <log-dir>/<mode>.state.sqlite for export and "
+          "import, none for test and validate; 'none': off");
+ABSL_FLAG(bool, fresh, false, "discard the job state and start this job over");
+ABSL_FLAG(absl::Duration, lease_timeout, absl::Seconds(30),
+          "a worker not heard from this long loses its accounts");
+ABSL_FLAG(int, max_attempts, 3, "attempts per account for retriable failures (>= 1)");
+
+// The status API and transport security.
+ABSL_FLAG(bool, linger, false,
+          "after the job ends keep serving the status API until SIGINT/SIGTERM");
+ABSL_FLAG(std::string, tls_cert, "", "server certificate (PEM) for --listen");
+ABSL_FLAG(std::string, tls_key, "", "its private key (PEM)");
+ABSL_FLAG(std::string, tls_ca, "", "CA (PEM) that workers' client certificates must chain to");
+ABSL_FLAG(bool, insecure, false,
+          "allow plaintext on a non-loopback --listen (passwords in clear!)");
+
+namespace coordinator {
+
+const char* Usage() {
+  return "usage: coordinator --mode {export,import,test,validate} [--config PATH]\n"
+         "         [--output-dir DIR] [--input-dir DIR] [--workers N] [--max-workers K]\n"
+         "         [--ignore-errors] [--log-dir DIR] [--min-free-gb F] [--resync-missing]\n"
+         "         [--listen ADDR]\n"
+         "         [--state PATH|none] [--fresh] [--lease-timeout 30s] [--max-attempts N]\n"
+         "         [--linger] [--tls-cert F --tls-key F --tls-ca F | --insecure]\n"
+         "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
+         "            3 environment/preflight failure, 4 internal error\n";
+}
+
+absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
+  Options o;
+  std::string error;
+  switch (cli::ParseFlags(argc, argv, &error)) {
+    case cli::ParseResult::kHelp:
+      o.help = true;
+      return o;
+    case cli::ParseResult::kError:
+      return absl::InvalidArgumentError(error);
+    case cli::ParseResult::kOk:
+      break;
+  }
+  o.mode_name = absl::GetFlag(FLAGS_mode);
+  if (!engine::ParseMode(o.mode_name, &o.mode)) {
+    return absl::InvalidArgumentError("--mode must be one of export, import, test, validate");
+  }
+  o.mode_name = engine::ModeName(o.mode);
+  o.config_path = absl::GetFlag(FLAGS_config);
+  if (o.config_path.empty()) o.config_path = config::DefaultConfigPath(o.mode_name);
+  o.output_dir = absl::GetFlag(FLAGS_output_dir);
+  o.input_dir = absl::GetFlag(FLAGS_input_dir);
+  o.log_dir = absl::GetFlag(FLAGS_log_dir);
+  o.listen = absl::GetFlag(FLAGS_listen);
+  o.workers = absl::GetFlag(FLAGS_workers);
+  o.max_workers = absl::GetFlag(FLAGS_max_workers);
+  o.ignore_errors = absl::GetFlag(FLAGS_ignore_errors);
+  o.resync_missing = absl::GetFlag(FLAGS_resync_missing);
+  o.min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
+  o.linger = absl::GetFlag(FLAGS_linger);
+  o.durable.state = absl::GetFlag(FLAGS_state);
+  o.durable.fresh = absl::GetFlag(FLAGS_fresh);
+  o.durable.lease_timeout = absl::GetFlag(FLAGS_lease_timeout);
+  o.durable.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  o.tls = rpc::TlsFlags{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                        absl::GetFlag(FLAGS_tls_ca), "", absl::GetFlag(FLAGS_insecure)};
+  if (o.max_workers < 1) return absl::InvalidArgumentError("--max-workers must be >= 1");
+  if (o.workers < -1) return absl::InvalidArgumentError("--workers must be >= 0");
+  if (o.min_free_gb < 0) return absl::InvalidArgumentError("--min-free-gb must be >= 0");
+  if (o.workers == 0 && o.listen.empty()) {
+    return absl::InvalidArgumentError(
+        "--workers 0 spawns no worker: give --listen for remote ones");
+  }
+  return o;
+}
+
+absl::StatusOr<rpc::TlsMaterial> ResolveSecurity(const Options& o, std::string* warning) {
+  const rpc::TlsFlags& f = o.tls;
+  bool any = !f.cert_file.empty() || !f.key_file.empty() || !f.ca_file.empty();
+  if (o.listen.empty() && (any || f.insecure)) {
+    return absl::InvalidArgumentError("--tls-* and --insecure apply to --listen");
+  }
+  auto m = rpc::ResolveTransport(f, rpc::Role::kServer, o.listen.empty() ? "unix:" : o.listen,
+                                 warning);
+  if (!m.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("refusing to start: ", m.status().message()));
+  }
+  return m;
+}
+
+}  // namespace coordinator

@@ -1,0 +1,42 @@
+// The coordinator's command line: flags (defined in options.cc), parsed and checked into
+// Options. The usage text is the reference for every flag.
+#ifndef MIGRATOR_COORDINATOR_APP_OPTIONS_H_
+#define MIGRATOR_COORDINATOR_APP_OPTIONS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/engine/engine.h"
+#include "common/rpc/transport_security.h"
+#include "coordinator/durable/durable_job.h"
+
+namespace coordinator {
+
+struct Options {
+  bool help = false;  // --help: print Usage() and exit 0
+  engine::Mode mode = engine::Mode::kTest;
+  std::string mode_name, config_path, output_dir, input_dir, log_dir, listen;
+  int workers = -1;  // -1: min(accounts, CPUs), resolved once the config is loaded
+  int max_workers = 4;
+  bool ignore_errors = false, resync_missing = false;
+  bool linger = false;
+  double min_free_gb = 0;
+  DurableJobFlags durable;
+  rpc::TlsFlags tls;
+};
+
+// The usage text (flags, defaults, exit codes).
+const char* Usage();
+
+// Parses argv. kInvalidArgument names the bad flag or value.
+absl::StatusOr<Options> ParseOptions(int argc, char** argv);
+
+// Mutual TLS for --listen, or plaintext where allowed (a Unix socket, loopback, or
+// --insecure, which sets `*warning`). kInvalidArgument when refused.
+absl::StatusOr<rpc::TlsMaterial> ResolveSecurity(const Options& options,
+                                                 std::string* warning);
+
+}  // namespace coordinator
+
+#endif  // MIGRATOR_COORDINATOR_APP_OPTIONS_H_

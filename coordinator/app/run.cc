@@ -1,0 +1,346 @@
+#include "coordinator/app/run.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/config/config.h"
+#include "common/log/log.h"
+#include "coordinator/app/exit_codes.h"
+#include "coordinator/app/signals.h"
+#include "coordinator/core/job.h"
+#include "coordinator/durable/durable_job.h"
+#include "coordinator/frontends/grpc/coordinator_service.h"
+#include "coordinator/local/environment.h"
+#include "coordinator/local/preflight.h"
+#include "coordinator/local/worker_pool.h"
+#include "coordinator/status/report.h"
+#include "coordinator/status/status_tracker.h"
+
+namespace coordinator {
+namespace {
+
+constexpr absl::Duration kRateWindow = absl::Seconds(30);  // status rates
+constexpr absl::Duration kTrackerPeriod = absl::Seconds(1);
+
+struct Run {
+  Options opts;
+  config::Config cfg;
+  std::string stem;  // <log-dir>/<mode>-<time>: the log and report paths
+  RunInfo info;
+  std::string socket_dir;             // private temp dir, removed at the end
+  std::unique_ptr<StateStore> state;  // durable job, or null
+  rpc::TlsMaterial tls;               // for --listen
+  std::string tls_warning;            // --insecure off loopback: repeated in the log
+};
+
+int DefaultWorkers(size_t accounts) {
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  size_t n = static_cast<size_t>(cpus > 1 ? cpus : 1);
+  return static_cast<int>(std::max<size_t>(1, std::min(accounts, n)));
+}
+
+// "<log-dir>/<mode>-YYYYMMDD-HHMMSS" (with "-2", "-3"... when taken).
+std::string RunStem(const Options& o) {
+  std::string base =
+      absl::StrCat(o.log_dir, "/", o.mode_name, "-",
+                   absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()));
+  std::string stem = base;
+  for (int i = 2; ::access((stem + ".log").c_str(), F_OK) == 0; ++i) {
+    stem = absl::StrCat(base, "-", i);
+  }
+  return stem;
+}
+
+std::string Dirname(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string Basename(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+bool Writes(engine::Mode mode) {
+  return mode == engine::Mode::kExport || mode == engine::Mode::kTest;
+}
+
+std::string DataLocation(const Options& o) {
+  return Writes(o.mode) ? o.output_dir : o.input_dir;
+}
+
+// A private 0700 directory for the Unix socket.
+absl::StatusOr<std::string> MakeSocketDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = absl::StrCat(tmp && *tmp ? tmp : "/tmp", "/migrator-XXXXXX");
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return absl::FailedPreconditionError("cannot create a temp dir");
+  }
+  return pattern;  // mkdtemp creates it with mode 0700
+}
+
+// Test mode's environment checks, printed (and logged); a failed fatal one stops the run.
+absl::Status CheckTestEnvironment(const Run& run) {
+  auto checks = CheckEnvironment(run.cfg.server, run.opts.output_dir, run.opts.min_free_gb);
+  std::string text = FormatChecks(checks);
+  std::fputs(text.c_str(), stdout);
+  logging::AppendToFile(text);
+  for (const auto& c : checks) {
+    if (!c.ok && c.fatal) {
+      return absl::FailedPreconditionError("environment check failed: " + c.name);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Config, log file, preflight; test mode's environment checks.
+absl::Status LoadAndPrepare(Run* run) {
+  Options& o = run->opts;
+  absl::StatusOr<rpc::TlsMaterial> tls = ResolveSecurity(o, &run->tls_warning);
+  if (!tls.ok()) return tls.status();
+  run->tls = *std::move(tls);
+  if (!run->tls_warning.empty()) {
+    std::fprintf(stderr, "coordinator: WARNING: %s\n", run->tls_warning.c_str());
+  }
+  absl::StatusOr<config::Config> cfg = config::LoadConfig(o.config_path);
+  // A config that cannot be used is a usage error, whatever the cause.
+  if (!cfg.ok()) return absl::InvalidArgumentError(cfg.status().message());
+  run->cfg = *std::move(cfg);
+  if (run->cfg.accounts.empty()) return absl::InvalidArgumentError(o.config_path + ": no accounts");
+  if (o.workers < 0) o.workers = DefaultWorkers(run->cfg.accounts.size());
+  if (o.resync_missing && o.mode != engine::Mode::kValidate) {
+    std::fprintf(stderr, "coordinator: warning: --resync-missing only applies to validate\n");
+  }
+  absl::Status dirs = MakeDirs(o.log_dir, 0700);
+  if (!dirs.ok()) return absl::FailedPreconditionError(dirs.message());
+  run->stem = RunStem(o);
+  if (!logging::SetLogFile(run->stem + ".log")) {
+    return absl::FailedPreconditionError("cannot create log file " + run->stem + ".log");
+  }
+  for (const std::string& w : run->cfg.warnings) LOG(WARNING) << "config: " << w;
+  absl::Status ok = Preflight(PreflightInput{o.mode, o.output_dir, o.input_dir, o.min_free_gb});
+  if (!ok.ok()) {
+    LOG(ERROR) << "preflight: " << ok.message();
+    return absl::FailedPreconditionError(absl::StrCat("preflight failed: ", ok.message()));
+  }
+  if (o.mode == engine::Mode::kTest) return CheckTestEnvironment(*run);
+  return absl::OkStatus();
+}
+
+JobOptions MakeJobOptions(const Run& run) {
+  const Options& o = run.opts;
+  JobOptions jo;
+  jo.job_id = Basename(run.stem);
+  jo.mode = o.mode;
+  jo.config = run.cfg;
+  jo.data_location = DataLocation(o);
+  jo.resync_missing = o.resync_missing;
+  jo.min_free_gb = o.min_free_gb;
+  jo.fail_fast = !o.ignore_errors;
+  jo.local_workers = o.workers;
+  ApplyDurableJob(o.durable, run.state.get(), &jo);
+  return jo;
+}
+
+void DrainWorkers(Job& job, WorkerPool* pool) {
+  if (!job.WaitNoConnectedWorkers(absl::Seconds(10))) {
+    LOG(WARNING) << "workers still connected 10s after the end; sending Shutdown";
+    job.ShutdownWorkers("the job has finished");
+    job.WaitNoConnectedWorkers(absl::Seconds(5));
+  }
+  if (pool == nullptr || pool->WaitAllExited(absl::Seconds(10))) return;
+  LOG(WARNING) << "local workers still running; sending SIGTERM";
+  pool->SignalAll(SIGTERM);
+  if (pool->WaitAllExited(absl::Seconds(5))) return;
+  pool->SignalAll(SIGKILL);
+  pool->WaitAllExited(absl::Seconds(5));
+}
+
+std::unique_ptr<WorkerPool> StartPool(const Run& run, const std::string& address, Job& job,
+                                      absl::Status* st) {
+  absl::StatusOr<std::string> binary = FindWorkerBinary();
+  if (!binary.ok()) {
+    *st = binary.status();
+    return nullptr;
+  }
+  LocalWorkerSpec spec;
+  spec.binary = *binary;
+  spec.coordinator = address;
+  spec.max_parallel = run.opts.max_workers;
+  spec.log_file = run.stem + ".log";
+  auto pool = std::make_unique<WorkerPool>(
+      spec, [&job](const std::string& id, int pid) { job.LocalWorkerStarted(id, pid); },
+      [&job](const WorkerExit& e) { return job.LocalWorkerExited(e.id, e.how, e.can_respawn); });
+  *st = pool->Spawn(run.opts.workers);
+  return pool;
+}
+
+// The endpoints to serve: `address` with the --tls-* security and, when TLS is on and
+// local workers are spawned, a private Unix socket for them (they hold no client
+// certificate); local workers use the last one.
+absl::StatusOr<std::vector<CoordinatorServer::Endpoint>> Endpoints(Run* run,
+                                                                  const std::string& address) {
+  std::vector<CoordinatorServer::Endpoint> out;
+  out.push_back({address, run->tls});
+  if (run->tls.tls && run->opts.workers > 0 && run->socket_dir.empty()) {
+    absl::StatusOr<std::string> dir = MakeSocketDir();
+    if (!dir.ok()) return dir.status();
+    run->socket_dir = *dir;
+    out.push_back({"unix:" + run->socket_dir + "/coordinator.sock", {}});
+  }
+  return out;
+}
+
+void RemoveSocketDir(const Run& run) {
+  if (run.socket_dir.empty()) return;
+  ::unlink((run.socket_dir + "/coordinator.sock").c_str());
+  ::rmdir(run.socket_dir.c_str());
+}
+
+void WriteImportTemplate(const Run& run) {
+  std::string path = Dirname(run.opts.config_path) + "/import.pass.config.json";
+  if (::access(path.c_str(), F_OK) == 0) return;
+  absl::Status st = config::WriteConfig(run.cfg, path);
+  if (!st.ok()) {
+    LOG(WARNING) << "could not write the import template " << path << ": " << st.message();
+    return;
+  }
+  LOG(INFO) << "wrote import template " << path;
+  std::printf(
+      "wrote import template %s (mode 0600): point its server block at server B before "
+      "running the import\n",
+      path.c_str());
+}
+
+// The summary table (stdout and the run log), the JSON report, the import template.
+// Returns the job's outcome, or the report's write error.
+absl::Status Conclude(Run* run, const JobSnapshot& snapshot) {
+  absl::Status outcome = JobOutcome(snapshot);
+  std::string table = FormatSummaryTable(snapshot, run->info);
+  std::string details = FormatDetails(snapshot);
+  if (!details.empty()) std::fputs(("\n" + details + "\n").c_str(), stdout);
+  std::fputs(table.c_str(), stdout);
+  logging::AppendToFile(details + table);  // the run log keeps the table, stderr does not
+  absl::Status written = WriteJsonReport(
+      BuildJsonReport(snapshot, run->info, ExitCodeFor(outcome)), run->info.report_path);
+  if (!written.ok()) LOG(ERROR) << written.message();
+  std::printf("log: %s\nreport: %s\n", run->info.log_path.c_str(),
+              run->info.report_path.c_str());
+  if (run->opts.mode == engine::Mode::kExport) WriteImportTemplate(*run);
+  std::fflush(stdout);
+  absl::Status result = written.ok() ? outcome : written;
+  LOG(INFO) << "exit code " << ExitCodeFor(result);
+  return result;
+}
+
+// --linger: writes the summary and report now, then keeps serving the status API until
+// SIGINT/SIGTERM. Returns the job's outcome.
+absl::Status Linger(Run* run, Job& job, const std::string& address, SignalWatcher& signals) {
+  run->info.finished = absl::Now();
+  absl::Status outcome = Conclude(run, job.Snapshot());
+  LOG(INFO) << "job finished (exit code " << ExitCodeFor(outcome)
+            << "); --linger: serving the status API on " << address
+            << " until SIGINT/SIGTERM";
+  std::fprintf(stderr,
+               "coordinator: job finished; --linger: serving the status API on %s until "
+               "SIGINT/SIGTERM\n",
+               address.c_str());
+  signals.WaitForSignalAfterFinish();
+  LOG(INFO) << "signal received while lingering; exiting with " << ExitCodeFor(outcome);
+  return outcome;
+}
+
+void LogStart(const Run& run, const Job& job, const CoordinatorServer& server) {
+  const Options& o = run.opts;
+  if (!run.tls_warning.empty()) LOG(WARNING) << run.tls_warning;
+  if (run.tls.tls) {
+    LOG(INFO) << "mutual TLS on " << server.address()
+              << ": workers need a client certificate from --tls-ca";
+  }
+  LOG(INFO) << "job " << job.options().job_id << ": " << o.mode_name << ", "
+            << run.cfg.accounts.size() << " account(s) from " << o.config_path << ", "
+            << o.workers << " local worker(s) x " << o.max_workers << ", data "
+            << job.options().data_location << ", listening on " << server.address();
+}
+
+// Serves, spawns, waits for the job, drains, concludes.
+absl::Status Execute(Run* run) {
+  const Options& o = run->opts;
+  absl::StatusOr<std::unique_ptr<StateStore>> state =
+      OpenDurableJob(o.durable, o.mode, run->cfg, DataLocation(o), o.log_dir);
+  if (!state.ok()) {
+    LOG(ERROR) << state.status().message();
+    return state.status();
+  }
+  run->state = *std::move(state);
+  Job job(MakeJobOptions(*run));
+  StatusTracker tracker(&job, kRateWindow, kTrackerPeriod);
+  std::string address = o.listen;
+  if (address.empty()) {
+    absl::StatusOr<std::string> dir = MakeSocketDir();
+    if (!dir.ok()) return dir.status();
+    run->socket_dir = *dir;
+    address = "unix:" + run->socket_dir + "/coordinator.sock";
+  }
+  auto endpoints = Endpoints(run, address);
+  if (!endpoints.ok()) return endpoints.status();
+  auto server = CoordinatorServer::Start(*endpoints, &job, &tracker);
+  if (!server.ok()) {
+    RemoveSocketDir(*run);
+    return server.status();
+  }
+  LogStart(*run, job, **server);
+  run->info = RunInfo{o.mode_name,    o.config_path,       job.options().data_location,
+                      run->stem + ".log", run->stem + ".report.json", o.workers,
+                      o.max_workers,  o.ignore_errors,     absl::Now(),
+                      absl::Time()};
+  std::unique_ptr<WorkerPool> pool;
+  absl::Status spawned;
+  if (o.workers > 0) {
+    pool = StartPool(*run, (*server)->address(endpoints->size() - 1), job, &spawned);
+  }
+  if (!spawned.ok()) {
+    LOG(ERROR) << "cannot start local workers: " << spawned.message();
+    job.ForceStop(absl::StrCat("cannot start local workers: ", spawned.message()));
+  }
+  absl::Status lingered;  // --linger: the outcome, already concluded
+  bool concluded = false;
+  {
+    SignalWatcher signals(&job);
+    job.WaitFinished(absl::InfiniteDuration());
+    DrainWorkers(job, pool.get());
+    if (o.linger) {
+      lingered = Linger(run, job, (*server)->address(), signals);
+      concluded = true;
+    }
+  }
+  (*server)->Shutdown(absl::Milliseconds(500));
+  pool.reset();
+  RemoveSocketDir(*run);
+  absl::Status outcome = lingered;
+  if (!concluded) {
+    run->info.finished = absl::Now();
+    outcome = Conclude(run, job.Snapshot());
+  }
+  if (!spawned.ok()) return spawned;
+  return outcome;
+}
+
+}  // namespace
+
+absl::Status RunCoordinator(Options options) {
+  Run run;
+  run.opts = std::move(options);
+  absl::Status prepared = LoadAndPrepare(&run);
+  if (!prepared.ok()) return prepared;
+  return Execute(&run);
+}
+
+}  // namespace coordinator

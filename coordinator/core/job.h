@@ -1,0 +1,267 @@
+// The job: the scheduler plus everything the coordinator knows about a run
+// (connected workers, per-account progress and results), thread-safe. The gRPC
+// adapter (coordinator_service.cc) turns stream events into calls here; Job
+// answers through WorkerLink, an interface the adapter implements. No gRPC in
+// here.
+//
+// Leases: every assignment is leased for `lease_timeout`, renewed by the
+// worker's heartbeats (and by its progress). Tick() (called by an internal
+// ticker thread, or by tests with a fake clock) expires leases: their tasks go
+// back to the queue. A broken stream alone does not release its tasks before
+// the lease expires (the worker may still be running them); a local worker
+// process that exited does, at once (the same requeue as a lease expiry), and
+// may be respawned under the same id while the job has work. Stale results and
+// progress (an old epoch) are rejected, counted, and answered with a Cancel for
+// that epoch.
+//
+// Thread-safety: every method may be called from any thread. Job calls
+// WorkerLink methods while holding its own lock: links must only enqueue (never
+// block, never call back into Job). Lifetime: a link is used from Connect()
+// until Disconnect() for it returns, or until its local worker process is
+// reported exited; never after.
+#ifndef MIGRATOR_COORDINATOR_CORE_JOB_H_
+#define MIGRATOR_COORDINATOR_CORE_JOB_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/config/config.h"
+#include "common/engine/engine.h"
+#include "coordinator/core/journal.h"
+#include "coordinator/core/scheduler.h"
+
+namespace coordinator {
+
+// One assignment as sent to a worker (carries the account's secret: never log
+// it).
+struct TaskOrder {
+  uint64_t task_id = 0;
+  uint64_t epoch = 0;
+  uint32_t attempt = 0;
+  engine::AccountTask task;
+  std::string data_location;
+};
+
+class WorkerLink {
+ public:
+  virtual ~WorkerLink() = default;
+  virtual void SendTask(const TaskOrder& order) = 0;
+  virtual void SendCancel(uint64_t task_id, uint64_t epoch,
+                          const std::string& reason) = 0;
+  virtual void SendNoMoreTasks() = 0;
+  virtual void SendShutdown(const std::string& reason) = 0;
+  // The heartbeat `seq` was received (the worker measures its lease from it).
+  virtual void SendHeartbeatAck(uint64_t seq) {}
+};
+
+// One task a worker says it is running (its heartbeat).
+struct HeldLease {
+  uint64_t task_id = 0;
+  uint64_t epoch = 0;
+};
+
+struct WorkerHello {
+  std::string worker_id;
+  std::string host;
+  int pid = 0;
+  int max_parallel = 0;
+};
+
+struct JobOptions {
+  std::string job_id;
+  engine::Mode mode = engine::Mode::kTest;
+  config::Config config;      // with secrets; they leave only inside TaskOrders
+  std::string data_location;  // output dir (export) or input dir (others)
+  bool resync_missing = false;
+  double min_free_gb = 0;
+  bool fail_fast = true;
+  uint32_t max_attempts = 3;  // assignments per account (retries included)
+  absl::Duration lease_timeout = absl::Seconds(30);
+  absl::Duration backoff_initial = absl::Seconds(1);
+  absl::Duration backoff_max = absl::Seconds(30);
+  int local_workers = 0;  // spawned processes; when all are gone and no worker
+                          // is connected, the remaining accounts fail (no hang)
+  // At the start of a job with local workers, no account is handed out until
+  // every spawned worker has connected and asked for all its slots (or exited),
+  // or until this much time has passed since the Job was created: so the first
+  // accounts are spread round robin over all the local workers instead of all
+  // going to the first one to connect. Zero: no wait. Remote-only jobs
+  // (local_workers == 0) never wait.
+  absl::Duration start_grace = absl::Seconds(2);
+  // ---- durable job and testing seams ----
+  JobJournal* journal = nullptr;        // not owned; outlives the Job
+  std::vector<StoredAccount> restored;  // rows of a resumed job (may be empty)
+  uint64_t min_epoch = 0;               // epochs start above this
+  std::function<absl::Time()> clock;    // empty: absl::Now
+  bool run_ticker = true;  // false: nobody calls Tick() but the caller
+};
+
+// Fencing and failover counters, for the status API and the report.
+struct FleetCounters {
+  uint64_t rejected_results = 0;   // results with a stale epoch
+  uint64_t rejected_progress = 0;  // progress reports with a stale epoch
+  uint64_t leases_expired = 0;
+  uint64_t retries = 0;  // tasks requeued after a retriable failure or loss
+};
+
+// ---- read-only views (no secrets) ----
+struct AccountView {
+  TaskInfo task;
+  engine::Progress progress;
+  std::vector<engine::FolderResult> folders;
+  uint64_t messages = 0, bytes = 0, skipped = 0;
+  std::vector<std::string> notes;
+  absl::Duration elapsed;  // of the last attempt (running: so far)
+  uint64_t version = 0;    // job version of its last change
+};
+
+struct WorkerView {
+  WorkerHello hello;
+  bool connected = false;
+  bool local = false;
+  uint32_t running = 0;
+  absl::Time connected_at, last_seen;
+};
+
+struct JobSnapshot {
+  std::string job_id;
+  engine::Mode mode = engine::Mode::kTest;
+  absl::Time started, now;
+  bool finished = false, stopping = false;
+  std::string stop_reason;
+  std::vector<AccountView> accounts;
+  std::vector<WorkerView> workers;
+  FleetCounters fleet;
+  size_t earlier_run = 0;  // accounts that succeeded in an earlier run
+  uint64_t version = 0;
+  size_t Count(TaskState s) const;
+  uint64_t TotalMessages() const;
+  uint64_t TotalBytes() const;
+  size_t ConnectedWorkers() const;
+};
+
+class Job {
+ public:
+  explicit Job(JobOptions options);
+  ~Job();  // stops the ticker
+
+  const JobOptions& options() const { return options_; }
+
+  // ---- from worker sessions ----
+  // kAlreadyExists when a live worker has that id (or its local process has
+  // exited and is not being respawned); kInvalidArgument for an empty id.
+  absl::Status Connect(const WorkerHello& hello, WorkerLink* link);
+  // Ignored unless `link` is the worker's current link (nullptr: any link).
+  void Disconnect(const std::string& worker_id,
+                  const WorkerLink* link = nullptr);
+  void RequestTask(const std::string& worker_id);
+  // Renews the listed leases held by this worker, cancels stale ones, acks.
+  void Heartbeat(const std::string& worker_id, uint64_t seq,
+                 const std::vector<HeldLease>& held);
+  // Expires leases and starts tasks whose backoff has passed.
+  void Tick();
+  void Progress(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
+                const engine::Progress& progress);
+  void Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
+              const engine::AccountResult& result, absl::Duration elapsed);
+
+  // ---- from the local process pool ----
+  // Also the start of a respawned process (same id).
+  void LocalWorkerStarted(const std::string& worker_id, int pid);
+  // Its running tasks are requeued at once (a lease expiry). With
+  // `can_respawn` (the pool allows it), returns true when the job still has
+  // work for a replacement: the id is then kept for it (no "no live workers"
+  // meanwhile). Also called when that replacement could not be started.
+  bool LocalWorkerExited(const std::string& worker_id, const std::string& how,
+                         bool can_respawn = false);
+
+  // ---- control ----
+  void Stop(const std::string& reason);       // no new work, cancel running
+  void ForceStop(const std::string& reason);  // fail everything left now
+  void ShutdownWorkers(const std::string& reason);
+
+  // ---- waiting and views ----
+  bool WaitFinished(absl::Duration timeout) const;
+  bool WaitNoConnectedWorkers(absl::Duration timeout) const;
+  // Blocks until the version differs from `seen`, the job finishes, or timeout.
+  uint64_t WaitChange(uint64_t seen, absl::Duration timeout) const;
+  JobSnapshot Snapshot() const;
+  bool finished() const;
+
+ private:
+  struct WorkerState {
+    WorkerView view;
+    WorkerLink* link = nullptr;  // non-null while connected (never if dead)
+    int parked_requests = 0;     // RequestTasks not yet answered
+    bool dead = false;           // its (local) process exited, none runs now
+    bool respawning = false;     // dead, and a replacement is on its way
+    int respawns = 0;            // replacements started
+  };
+  struct AccountState {
+    engine::Progress progress;
+    engine::AccountResult result;
+    absl::Time started;
+    absl::Duration elapsed;
+    uint64_t version = 0;
+    AccountTotals earlier;  // counters of an earlier run (restored accounts)
+    uint64_t logged_stale_epoch = 0;  // last stale progress epoch logged
+  };
+
+  absl::Time Now() const {
+    return options_.clock ? options_.clock() : absl::Now();
+  }
+  void Restore();
+  void TickerLoop();
+  void DispatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HoldingStartLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool AssignLocked(WorkerState& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ResponsiveLocked(const WorkerState& w, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RejectLocked(const std::string& worker_id, uint64_t task_id,
+                    uint64_t epoch, bool result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordLocked(uint64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LogLostLocked(const std::vector<uint64_t>& ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendCancelsLocked(const std::vector<CancelOrder>& cancels)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LoseWorkerLocked(const std::string& worker_id, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CheckLivenessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AfterChangeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TouchLocked(uint64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
+                       absl::Duration elapsed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  AccountView ViewLocked(const TaskInfo& t, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const JobOptions options_;
+  const absl::Time started_;
+  mutable absl::Mutex mu_;
+  Scheduler scheduler_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
+  std::vector<AccountState> accounts_ ABSL_GUARDED_BY(mu_);
+  int local_alive_ ABSL_GUARDED_BY(mu_) = 0;
+  int local_respawning_ ABSL_GUARDED_BY(mu_) = 0;
+  int local_started_ ABSL_GUARDED_BY(mu_) = 0;
+  bool start_held_ ABSL_GUARDED_BY(mu_) = true;  // see start_grace
+  bool no_more_sent_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 1;
+  FleetCounters fleet_ ABSL_GUARDED_BY(mu_);
+  bool ticker_stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread ticker_;  // last: started once everything else is built
+};
+
+}  // namespace coordinator
+
+#endif  // MIGRATOR_COORDINATOR_CORE_JOB_H_

@@ -1,0 +1,117 @@
+// Job's read side: snapshots, views and waits (no scheduling here).
+#include "absl/time/clock.h"
+#include "coordinator/core/job.h"
+
+namespace coordinator {
+
+size_t JobSnapshot::Count(TaskState s) const {
+  size_t n = 0;
+  for (const AccountView& a : accounts) n += a.task.state == s ? 1 : 0;
+  return n;
+}
+
+uint64_t JobSnapshot::TotalMessages() const {
+  uint64_t n = 0;
+  for (const AccountView& a : accounts) n += a.messages;
+  return n;
+}
+
+uint64_t JobSnapshot::TotalBytes() const {
+  uint64_t n = 0;
+  for (const AccountView& a : accounts) n += a.bytes;
+  return n;
+}
+
+size_t JobSnapshot::ConnectedWorkers() const {
+  size_t n = 0;
+  for (const WorkerView& w : workers) n += w.connected ? 1 : 0;
+  return n;
+}
+
+bool Job::finished() const {
+  absl::MutexLock lock(&mu_);
+  return scheduler_.finished();
+}
+
+bool Job::WaitFinished(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return scheduler_.finished();
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
+}
+
+bool Job::WaitNoConnectedWorkers(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const auto& [id, w] : workers_) {
+      if (w.link != nullptr) return false;
+    }
+    return true;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
+}
+
+uint64_t Job::WaitChange(uint64_t seen, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return version_ != seen;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
+  return version_;
+}
+
+AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now) const {
+  const AccountState& a = accounts_[t.account_index];
+  AccountView v;
+  v.task = t;
+  v.progress = a.progress;
+  v.folders = a.result.folders;
+  v.messages = a.result.messages;
+  v.bytes = a.result.bytes;
+  v.skipped = a.result.skipped;
+  v.notes = a.result.notes;
+  if (t.state == TaskState::kRunning) {
+    v.elapsed = now - a.started;
+    v.messages = a.progress.messages_done;
+    v.bytes = a.progress.bytes_done;
+  } else {
+    v.elapsed = a.elapsed;
+  }
+  if (t.earlier_run) {
+    v.messages = a.earlier.messages;
+    v.bytes = a.earlier.bytes;
+    v.skipped = a.earlier.skipped;
+  }
+  v.version = a.version;
+  return v;
+}
+
+JobSnapshot Job::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  JobSnapshot s;
+  s.job_id = options_.job_id;
+  s.mode = options_.mode;
+  s.started = started_;
+  s.now = Now();
+  s.finished = scheduler_.finished();
+  s.stopping = scheduler_.stopping();
+  s.stop_reason = scheduler_.stop_reason();
+  s.version = version_;
+  s.fleet = fleet_;
+  for (const TaskInfo& t : scheduler_.tasks()) {
+    s.accounts.push_back(ViewLocked(t, s.now));
+    s.earlier_run += t.earlier_run ? 1 : 0;
+  }
+  for (const auto& [id, w] : workers_) {
+    WorkerView v = w.view;
+    v.connected = w.link != nullptr && !w.dead;
+    for (const TaskInfo& t : scheduler_.tasks()) {
+      if (t.state == TaskState::kRunning && t.worker_id == id) ++v.running;
+    }
+    s.workers.push_back(v);
+  }
+  return s;
+}
+
+}  // namespace coordinator

@@ -1,0 +1,49 @@
+// The seam between the job and its durable state: Job reports every state
+// transition of an account here (under its lock, in order). The SQLite
+// implementation is StateStore (state_store.h); tests may record calls. No
+// secrets ever pass through it.
+//
+// Thread-safety: Job serialises calls. Implementations must not call back into
+// Job. A failing write is the implementation's to log: the job goes on (the
+// engine is idempotent, so the cost of a lost record is redone work).
+#ifndef MIGRATOR_COORDINATOR_CORE_JOURNAL_H_
+#define MIGRATOR_COORDINATOR_CORE_JOURNAL_H_
+
+#include <cstdint>
+#include <string>
+
+#include "coordinator/core/scheduler.h"
+
+namespace coordinator {
+
+// What an account's row holds beyond its TaskInfo.
+struct AccountTotals {
+  uint64_t messages = 0, bytes = 0, skipped = 0;
+};
+
+// One account's durable row, as found when a job is resumed.
+struct StoredAccount {
+  int index = 0;
+  std::string email;
+  TaskState state = TaskState::kPending;  // running/unknown read as pending
+  uint32_t attempts = 0;                  // over every run
+  std::string last_error;
+  std::string worker_id;
+  uint64_t epoch = 0;
+  uint64_t size = 0;
+  AccountTotals totals;
+};
+
+class JobJournal {
+ public:
+  virtual ~JobJournal() = default;
+  // After any change of `task` (assigned, requeued, finished, size learnt).
+  // `terminal` is true when the task reached a final state: the write must be
+  // durable before this returns (a coordinator killed right after keeps it).
+  virtual void Record(const TaskInfo& task, const AccountTotals& totals,
+                      bool terminal) = 0;
+};
+
+}  // namespace coordinator
+
+#endif  // MIGRATOR_COORDINATOR_CORE_JOURNAL_H_

@@ -1,0 +1,167 @@
+// The scheduling core: one task per account, handed out on request (pull
+// model). Every assignment carries a fresh epoch (fencing: a result or progress
+// report must name the current epoch) and a lease that the worker renews; an
+// expired lease puts the task back in the queue. Retriable failures are retried
+// with capped exponential backoff up to max_attempts; others fail at once.
+// Ready tasks go out largest first once their size is known (unknown sizes
+// after every known one, in config order).
+//
+// Plain logic: no clock of its own (every call that needs time takes `now`), no
+// threads, no I/O. Not thread-safe; Job serialises calls.
+#ifndef MIGRATOR_COORDINATOR_CORE_SCHEDULER_H_
+#define MIGRATOR_COORDINATOR_CORE_SCHEDULER_H_
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace coordinator {
+
+enum class TaskState { kPending, kRunning, kSucceeded, kFailed, kCancelled };
+const char* TaskStateName(TaskState state);
+bool IsTerminal(TaskState state);
+
+struct TaskInfo {
+  uint64_t task_id = 0;  // account index + 1
+  int account_index = 0;
+  std::string email;
+  TaskState state = TaskState::kPending;
+  std::string worker_id;  // current (running) or last worker
+  uint64_t epoch = 0;     // of the current / last assignment; 0 = never
+  uint32_t attempts = 0;  // assignments so far in this run
+  std::string last_error;
+  uint64_t size = 0;         // messages in the account; 0 = unknown
+  absl::Time lease_expires;  // while running
+  absl::Time not_before;     // while pending: backoff before the next attempt
+  bool earlier_run = false;  // succeeded in an earlier run of a durable job
+};
+
+struct Assignment {
+  uint64_t task_id = 0;
+  uint64_t epoch = 0;
+  uint32_t attempt = 0;
+  int account_index = 0;
+};
+
+// "Tell `worker_id` to stop task_id@epoch."
+struct CancelOrder {
+  std::string worker_id;
+  uint64_t task_id = 0;
+  uint64_t epoch = 0;
+  std::string reason;
+};
+
+struct SchedulerOptions {
+  bool fail_fast = true;      // the first final account failure stops the job
+  uint32_t max_attempts = 3;  // assignments per task, retries included
+  absl::Duration lease = absl::Seconds(30);
+  absl::Duration backoff_initial = absl::Seconds(1);
+  absl::Duration backoff_max = absl::Seconds(30);
+};
+
+// True for failures worth another attempt: kUnavailable, kDeadlineExceeded,
+// kAborted, and kCancelled when the job is not stopping (a worker that gave up
+// its lease or shut down).
+bool IsRetriable(const absl::Status& status, bool stopping);
+
+// Backoff before attempt `attempts + 1`: initial * 2^(attempts-1), capped.
+absl::Duration Backoff(const SchedulerOptions& options, uint32_t attempts);
+
+class Scheduler {
+ public:
+  enum class Outcome { kStale, kSucceeded, kRetry, kFailed, kCancelled };
+
+  Scheduler(const std::vector<std::string>& emails, SchedulerOptions options);
+
+  // ---- restoring a durable job (before the first Next) ----
+  void RestoreSucceeded(uint64_t task_id, const std::string& note);
+  // Epochs handed out from now on are > `epoch` (monotonic across restarts).
+  void SetMinEpoch(uint64_t epoch);
+
+  // Records an account's size (messages); reorders the queue if pending.
+  void SetSize(uint64_t task_id, uint64_t size);
+
+  // The next ready task for `worker_id` (marked running, leased until now +
+  // lease), or nullopt when none is ready or the job is stopping.
+  std::optional<Assignment> Next(const std::string& worker_id, absl::Time now);
+
+  // Applies a result. kStale (nothing changed) when the task is unknown, not
+  // running, or not at `epoch`. A retriable failure requeues the task with
+  // backoff while attempts remain. A final failure under fail-fast stops the
+  // job and appends cancel orders for the other running tasks.
+  Outcome Complete(uint64_t task_id, uint64_t epoch, const absl::Status& status,
+                   absl::Time now, std::vector<CancelOrder>* cancels);
+
+  // Extends the lease of task_id@epoch held by `worker_id`; false when stale.
+  bool Renew(uint64_t task_id, uint64_t epoch, const std::string& worker_id,
+             absl::Time now);
+
+  // Every running task whose lease has expired is lost (see Lose). Returns the
+  // ids it touched.
+  std::vector<uint64_t> ExpireLeases(absl::Time now,
+                                     std::vector<CancelOrder>* cancels);
+
+  // The worker is certainly gone (its process exited): each of its running
+  // tasks is lost now. Returns the ids it touched.
+  std::vector<uint64_t> WorkerLost(const std::string& worker_id,
+                                   const std::string& why, absl::Time now,
+                                   std::vector<CancelOrder>* cancels);
+
+  // No new work: pending tasks become cancelled ("not started: <reason>");
+  // running ones get cancel orders. Idempotent (the first reason is kept).
+  void Stop(const std::string& reason, std::vector<CancelOrder>* cancels);
+
+  // Every pending or running task fails with `reason` (no live workers, forced
+  // stop).
+  void FailRemaining(const std::string& reason);
+
+  bool finished() const { return pending_ == 0 && running_ == 0; }
+  bool stopping() const { return stopping_; }
+  const std::string& stop_reason() const { return stop_reason_; }
+  bool has_pending() const { return pending_ > 0; }
+  // A pending task may start now (its backoff has passed).
+  bool HasReady(absl::Time now) const;
+  // The earliest lease expiry or backoff end; InfiniteFuture when none.
+  absl::Time NextDeadline() const;
+  const std::vector<TaskInfo>& tasks() const { return tasks_; }
+  const TaskInfo* Find(uint64_t task_id) const;
+  // True when task_id@epoch is the running assignment.
+  bool IsCurrent(uint64_t task_id, uint64_t epoch) const;
+  uint64_t max_epoch() const { return next_epoch_ - 1; }
+
+ private:
+  // (0 known / 1 unknown, size descending, config order)
+  using ReadyKey = std::tuple<int, uint64_t, size_t>;
+  static ReadyKey KeyOf(const TaskInfo& t);
+
+  TaskInfo* Mutable(uint64_t task_id);
+  void SetState(TaskInfo& t, TaskState s);
+  void Enqueue(TaskInfo& t, absl::Time not_before, absl::Time now);
+  void Dequeue(const TaskInfo& t);
+  void PromoteDue(absl::Time now);
+  void Lose(TaskInfo& t, const std::string& why, absl::Time now,
+            std::vector<CancelOrder>* cancels);
+  void FailTask(TaskInfo& t, const std::string& reason,
+                std::vector<CancelOrder>* cancels);
+
+  const SchedulerOptions options_;
+  std::vector<TaskInfo> tasks_;
+  std::set<ReadyKey> ready_;                         // may start now
+  std::set<std::pair<absl::Time, size_t>> delayed_;  // backoff, by due time
+  uint64_t next_epoch_ = 1;
+  size_t pending_ = 0;
+  size_t running_ = 0;
+  bool stopping_ = false;
+  std::string stop_reason_;
+};
+
+}  // namespace coordinator
+
+#endif  // MIGRATOR_COORDINATOR_CORE_SCHEDULER_H_

@@ -1,0 +1,89 @@
+// The durable job (--state PATH): a SQLite file that survives a SIGKILL of the
+// coordinator. It holds the job's identity and one row per account (state,
+// attempts, last error, counters, size, last epoch). Running the same command
+// again resumes from it; a different job on the same file is refused.
+//
+// Identity: the mode, the data location, and a SHA-256 over the server block
+// (host, port, ssl, starttls) and the account list (email, login, auth,
+// authzid). Passwords and tokens are never stored, not even hashed: fixing a
+// password keeps the job, and its failed accounts run again.
+//
+// Durability: WAL journal; a final state (ok, failed, cancelled) is committed
+// with synchronous=FULL before Record returns, other transitions with NORMAL
+// (they survive a process kill, which is what a coordinator crash is).
+//
+// Thread-safety: not thread-safe; Job serialises Record calls. Lifetime: must
+// outlive the Job that writes to it.
+#ifndef MIGRATOR_COORDINATOR_DURABLE_STATE_STORE_H_
+#define MIGRATOR_COORDINATOR_DURABLE_STATE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/config/config.h"
+#include "common/engine/engine.h"
+#include "coordinator/core/journal.h"
+
+struct sqlite3;
+
+namespace coordinator {
+
+struct JobIdentity {
+  std::string mode;
+  std::string data_location;
+  std::string hash;  // hex SHA-256 of the server block and account list
+  std::string Describe() const;  // "export of <hash12> to <data>"
+};
+
+JobIdentity MakeJobIdentity(engine::Mode mode, const config::Config& config,
+                            const std::string& data_location);
+
+class StateStore : public JobJournal {
+ public:
+  // Opens or creates `path` (mode 0600). A file holding another job is
+  // kAlreadyExists (its message names both jobs and --fresh) unless
+  // `fresh`, which starts the file over. kUnavailable when it cannot be opened
+  // or written.
+  static absl::StatusOr<std::unique_ptr<StateStore>> Open(
+      const std::string& path, const JobIdentity& identity,
+      const std::vector<std::string>& emails, bool fresh);
+  ~StateStore() override;
+
+  const std::string& path() const { return path_; }
+  // False when this run created the job (new file, or --fresh).
+  bool resumed() const { return resumed_; }
+  // The rows as they were when opened, in account order.
+  const std::vector<StoredAccount>& accounts() const { return accounts_; }
+  uint64_t max_epoch() const;
+  size_t CountState(TaskState state) const;
+
+  void Record(const TaskInfo& task, const AccountTotals& totals,
+              bool terminal) override;
+
+ private:
+  StateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  absl::Status Exec(const std::string& sql);
+  absl::Status Init(const JobIdentity& identity,
+                    const std::vector<std::string>& emails, bool fresh);
+  absl::Status CheckIdentity(const JobIdentity& identity, bool* empty);
+  absl::Status Create(const JobIdentity& identity,
+                      const std::vector<std::string>& emails);
+  absl::Status Load();
+
+  sqlite3* db_;
+  std::string path_;
+  bool resumed_ = false;
+  bool write_failed_ = false;  // logged once
+  std::vector<StoredAccount> accounts_;
+};
+
+// For the summary: "ok", "failed", ... back to a TaskState (pending for
+// "running"/unknown: such an account runs again).
+TaskState ParseStoredState(const std::string& name);
+
+}  // namespace coordinator
+
+#endif  // MIGRATOR_COORDINATOR_DURABLE_STATE_STORE_H_

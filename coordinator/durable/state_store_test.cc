@@ -1,0 +1,130 @@
+// StateStore over a real SQLite file: create, record, reopen (resume), refuse
+// another job, --fresh, no secret stored.
+#include "coordinator/durable/state_store.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace coordinator {
+namespace {
+
+config::Config MakeConfig(const std::string& password) {
+  config::Config c;
+  c.server.host = "imap.example.com";
+  c.server.port = 993;
+  for (int i = 0; i < 3; ++i) {
+    config::Account a;
+    a.index = i;
+    a.email = "u" + std::to_string(i) + "@x";
+    a.password = password;
+    c.accounts.push_back(a);
+  }
+  return c;
+}
+
+std::vector<std::string> Emails(const config::Config& c) {
+  std::vector<std::string> out;
+  for (const auto& a : c.accounts) out.push_back(a.email);
+  return out;
+}
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "/state_store_test_" +
+            std::to_string(::getpid()) + ".sqlite";
+    Cleanup();
+  }
+  void TearDown() override { Cleanup(); }
+  void Cleanup() {
+    for (const char* suffix : {"", "-wal", "-shm"})
+      ::unlink((path_ + suffix).c_str());
+  }
+  std::string path_;
+};
+
+TEST_F(StateStoreTest, ResumesWhatWasRecorded) {
+  config::Config c = MakeConfig("Secr3t-pw-XyZ");
+  JobIdentity id = MakeJobIdentity(engine::Mode::kExport, c, "/data");
+  {
+    auto s = StateStore::Open(path_, id, Emails(c), false);
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_FALSE((*s)->resumed());
+    TaskInfo t;
+    t.task_id = 1;
+    t.account_index = 0;
+    t.state = TaskState::kSucceeded;
+    t.attempts = 2;
+    t.epoch = 9;
+    t.size = 120;
+    (*s)->Record(t, AccountTotals{120, 5000, 3}, true);
+    t.task_id = 2;
+    t.account_index = 1;
+    t.state = TaskState::kRunning;
+    t.attempts = 1;
+    t.epoch = 11;
+    (*s)->Record(t, AccountTotals{}, false);
+  }
+  auto s = StateStore::Open(path_, id, Emails(c), false);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE((*s)->resumed());
+  const auto& rows = (*s)->accounts();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].state, TaskState::kSucceeded);
+  EXPECT_EQ(rows[0].attempts, 2u);
+  EXPECT_EQ(rows[0].size, 120u);
+  EXPECT_EQ(rows[0].totals.bytes, 5000u);
+  EXPECT_EQ(rows[1].state, TaskState::kPending);  // was running: runs again
+  EXPECT_EQ(rows[2].state, TaskState::kPending);
+  EXPECT_EQ((*s)->max_epoch(), 11u);
+  EXPECT_EQ((*s)->CountState(TaskState::kSucceeded), 1u);
+  // A changed password is the same job (passwords are not part of it) ...
+  config::Config c2 = MakeConfig("other");
+  EXPECT_EQ(MakeJobIdentity(engine::Mode::kExport, c2, "/data").hash, id.hash);
+  // ... and no password reaches the file.
+  s->reset();
+  for (const char* suffix : {"", "-wal"}) {
+    std::ifstream in(path_ + suffix, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    EXPECT_EQ(ss.str().find("Secr3t-pw-XyZ"), std::string::npos);
+  }
+}
+
+TEST_F(StateStoreTest, AnotherJobIsRefusedUnlessFresh) {
+  config::Config c = MakeConfig("pw");
+  JobIdentity id = MakeJobIdentity(engine::Mode::kExport, c, "/data");
+  ASSERT_TRUE(StateStore::Open(path_, id, Emails(c), false).ok());
+  JobIdentity other_mode = MakeJobIdentity(engine::Mode::kImport, c, "/data");
+  auto r = StateStore::Open(path_, other_mode, Emails(c), false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(r.status()));
+  EXPECT_NE(r.status().message().find("--fresh"), std::string::npos);
+  config::Config more = MakeConfig("pw");
+  more.accounts.pop_back();
+  JobIdentity other_cfg = MakeJobIdentity(engine::Mode::kExport, more, "/data");
+  EXPECT_NE(other_cfg.hash, id.hash);
+  EXPECT_FALSE(StateStore::Open(path_, other_cfg, Emails(more), false).ok());
+  auto fresh = StateStore::Open(path_, other_cfg, Emails(more), true);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_FALSE((*fresh)->resumed());
+  EXPECT_EQ((*fresh)->accounts().size(), 2u);
+}
+
+TEST_F(StateStoreTest, NotASqliteFileIsAnError) {
+  {
+    std::ofstream out(path_);
+    out << "this is not a database, just some text that is long enough\n";
+  }
+  config::Config c = MakeConfig("pw");
+  auto r = StateStore::Open(
+      path_, MakeJobIdentity(engine::Mode::kExport, c, "/d"), Emails(c), false);
+  EXPECT_FALSE(r.ok());
+}
+
+}  // namespace
+}  // namespace coordinator

@@ -1,0 +1,279 @@
+#include "coordinator/migratectl/status_format.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace statusfmt {
+
+const char* StateName(pb::AccountState state) {
+  switch (state) {
+    case pb::ACCOUNT_STATE_PENDING:
+      return "pending";
+    case pb::ACCOUNT_STATE_RUNNING:
+      return "running";
+    case pb::ACCOUNT_STATE_SUCCEEDED:
+      return "succeeded";
+    case pb::ACCOUNT_STATE_FAILED:
+      return "failed";
+    case pb::ACCOUNT_STATE_CANCELLED:
+      return "cancelled";
+    default:
+      return "";
+  }
+}
+
+bool ParseState(const std::string& text, pb::AccountState* state) {
+  for (pb::AccountState s :
+       {pb::ACCOUNT_STATE_PENDING, pb::ACCOUNT_STATE_RUNNING,
+        pb::ACCOUNT_STATE_SUCCEEDED, pb::ACCOUNT_STATE_FAILED,
+        pb::ACCOUNT_STATE_CANCELLED}) {
+    if (text == StateName(s)) {
+      *state = s;
+      return true;
+    }
+  }
+  if (text == "ok") {
+    *state = pb::ACCOUNT_STATE_SUCCEEDED;
+    return true;
+  }
+  return false;
+}
+
+const char* ModeName(pb::JobMode mode) {
+  switch (mode) {
+    case pb::JOB_MODE_EXPORT:
+      return "export";
+    case pb::JOB_MODE_IMPORT:
+      return "import";
+    case pb::JOB_MODE_VALIDATE:
+      return "validate";
+    case pb::JOB_MODE_TEST:
+      return "test";
+    default:
+      return "";
+  }
+}
+
+namespace {
+
+const char* JobState(const pb::GetStatusResponse& s) {
+  return s.finished() ? "finished" : s.stopping() ? "stopping" : "running";
+}
+
+nlohmann::json WorkersJson(const pb::GetStatusResponse& s) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const pb::WorkerInfo& w : s.workers()) {
+    out.push_back({{"worker_id", w.worker_id()},
+                   {"host", w.host()},
+                   {"pid", w.pid()},
+                   {"max_parallel", w.max_parallel()},
+                   {"running", w.running()},
+                   {"connected", w.connected()},
+                   {"connected_ms_ago", w.connected_ms_ago()},
+                   {"last_seen_ms_ago", w.last_seen_ms_ago()}});
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json StatusJson(const pb::GetStatusResponse& s) {
+  nlohmann::json j;
+  j["job_id"] = s.job_id();
+  j["mode"] = ModeName(s.mode());
+  j["state"] = JobState(s);
+  j["finished"] = s.finished();
+  j["stopping"] = s.stopping();
+  j["stop_reason"] = s.stop_reason();
+  j["elapsed_ms"] = s.elapsed_ms();
+  j["accounts"] = {{"total", s.accounts_total()},
+                   {"pending", s.accounts_pending()},
+                   {"running", s.accounts_running()},
+                   {"succeeded", s.accounts_succeeded()},
+                   {"failed", s.accounts_failed()},
+                   {"cancelled", s.accounts_cancelled()}};
+  j["messages"] = {{"done", s.messages()},
+                   {"total", s.messages_total()},
+                   {"skipped", s.messages_skipped()}};
+  j["bytes"] = {{"done", s.bytes()}, {"total", s.bytes_total()}};
+  j["totals_known"] = s.totals_known();
+  j["rate"] = {{"messages_per_second", s.messages_per_second()},
+               {"bytes_per_second", s.bytes_per_second()},
+               {"accounts_per_minute", s.accounts_per_minute()},
+               {"window_ms", s.rate_window_ms()}};
+  j["eta_ms"] = s.eta_ms() > 0 ? nlohmann::json(s.eta_ms()) : nlohmann::json();
+  j["eta_basis"] = s.eta_basis();
+  j["workers_connected"] = s.workers_connected();
+  j["workers"] = WorkersJson(s);
+  return j;
+}
+
+nlohmann::json AccountJson(const pb::AccountStatus& a) {
+  const pb::Counters& c = a.counters();
+  nlohmann::json folders = nlohmann::json::array();
+  for (const pb::FolderProgress& f : a.folders()) {
+    folders.push_back({{"name", f.name()},
+                       {"messages", f.messages()},
+                       {"bytes", f.bytes()},
+                       {"source_messages", f.source_messages()},
+                       {"target_messages", f.target_messages()},
+                       {"missing", f.missing()},
+                       {"extra", f.extra()},
+                       {"error", f.error()}});
+  }
+  return {{"index", a.index()},
+          {"email", a.email()},
+          {"state", StateName(a.state())},
+          {"worker_id", a.worker_id()},
+          {"attempts", a.attempts()},
+          {"last_error", a.last_error()},
+          {"current_folder", a.current_folder()},
+          {"folders_done", c.folders_done()},
+          {"folders_total", c.folders_total()},
+          {"messages_done", c.messages_done()},
+          {"messages_total", c.messages_total()},
+          {"bytes_done", c.bytes_done()},
+          {"bytes_total", c.bytes_total()},
+          {"skipped", c.skipped()},
+          {"elapsed_ms", a.elapsed_ms()},
+          {"task_id", a.task_id()},
+          {"epoch", a.epoch()},
+          {"folders", folders}};
+}
+
+nlohmann::json AccountsJson(const Accounts& accounts) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const pb::AccountStatus& a : accounts) list.push_back(AccountJson(a));
+  return {{"accounts", list}};
+}
+
+nlohmann::json WatchEventJson(const pb::WatchEvent& e) {
+  nlohmann::json changed = nlohmann::json::array();
+  for (const pb::AccountStatus& a : e.changed()) changed.push_back(AccountJson(a));
+  return {{"status", StatusJson(e.status())}, {"changed", changed}};
+}
+
+std::string HumanBytes(double bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 5) {
+    bytes /= 1000;
+    ++u;
+  }
+  return u == 0 ? absl::StrFormat("%.0f B", bytes)
+                : absl::StrFormat("%.1f %s", bytes, units[u]);
+}
+
+std::string HumanDuration(uint64_t ms) {
+  uint64_t s = ms / 1000;
+  if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, s % 3600 / 60);
+  if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
+  if (ms < 10000) return absl::StrFormat("%.1fs", ms / 1000.0);
+  return absl::StrFormat("%ds", s);
+}
+
+namespace {
+
+std::string OfTotal(uint64_t done, uint64_t total, bool bytes) {
+  auto fmt = [bytes](uint64_t n) {
+    return bytes ? HumanBytes(static_cast<double>(n)) : absl::StrCat(n);
+  };
+  if (total == 0) return fmt(done);
+  return absl::StrFormat("%s / %s (%.0f%%)", fmt(done), fmt(total),
+                         100.0 * static_cast<double>(done) /
+                             static_cast<double>(total));
+}
+
+std::string Eta(const pb::GetStatusResponse& s) {
+  if (s.finished()) return "-";
+  if (s.eta_ms() == 0) return "unknown";
+  return absl::StrCat(HumanDuration(s.eta_ms()), " (from ", s.eta_basis(), ")");
+}
+
+std::string WorkersText(const pb::GetStatusResponse& s) {
+  std::string out = absl::StrFormat("workers:   %d connected\n",
+                                    s.workers_connected());
+  for (const pb::WorkerInfo& w : s.workers()) {
+    out += absl::StrFormat(
+        "  %-24s %-16s pid %-7d %u/%d running  last seen %s ago\n",
+        w.worker_id(), w.host().empty() ? "-" : w.host(), w.pid(), w.running(),
+        w.max_parallel(), HumanDuration(w.last_seen_ms_ago()));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string StatusText(const pb::GetStatusResponse& s) {
+  std::string out = absl::StrFormat(
+      "job %s (%s): %s%s, elapsed %s\n", s.job_id(), ModeName(s.mode()),
+      JobState(s), s.stop_reason().empty() ? "" : " - " + s.stop_reason(),
+      HumanDuration(s.elapsed_ms()));
+  out += absl::StrFormat(
+      "accounts:  %u total: %u pending, %u running, %u succeeded, %u failed, "
+      "%u cancelled\n",
+      s.accounts_total(), s.accounts_pending(), s.accounts_running(),
+      s.accounts_succeeded(), s.accounts_failed(), s.accounts_cancelled());
+  std::string known = s.totals_known() ? "" : " (totals so far)";
+  out += absl::StrFormat("messages:  %s%s, %d already present\n",
+                         OfTotal(s.messages(), s.messages_total(), false),
+                         known, s.messages_skipped());
+  out += absl::StrFormat("bytes:     %s\n",
+                         OfTotal(s.bytes(), s.bytes_total(), true));
+  out += absl::StrFormat(
+      "rate:      %.1f msg/s, %s/s, %.1f accounts/min (last %s)\n",
+      s.messages_per_second(), HumanBytes(s.bytes_per_second()),
+      s.accounts_per_minute(), HumanDuration(s.rate_window_ms()));
+  out += absl::StrFormat("eta:       %s\n", Eta(s));
+  return out + WorkersText(s);
+}
+
+std::string AccountsTable(const Accounts& accounts) {
+  std::string out = absl::StrFormat(
+      "%-32s %-9s %-16s %3s %-18s %-10s %s\n", "ACCOUNT", "STATE", "WORKER",
+      "TRY", "MESSAGES", "BYTES", "FOLDER / LAST ERROR");
+  for (const pb::AccountStatus& a : accounts) {
+    const pb::Counters& c = a.counters();
+    std::string folders = c.folders_total() > 0
+                              ? absl::StrFormat(" [%d/%d folders]",
+                                                c.folders_done(),
+                                                c.folders_total())
+                              : "";
+    std::string tail = !a.last_error().empty() ? a.last_error()
+                       : a.state() == pb::ACCOUNT_STATE_RUNNING
+                           ? a.current_folder() + folders
+                           : folders;
+    out += absl::StrFormat(
+        "%-32s %-9s %-16s %3d %-18s %-10s %s\n", a.email(),
+        StateName(a.state()), a.worker_id().empty() ? "-" : a.worker_id(),
+        a.attempts(), OfTotal(c.messages_done(), c.messages_total(), false),
+        HumanBytes(static_cast<double>(c.bytes_done())), tail);
+  }
+  return out;
+}
+
+std::string WatchText(const pb::WatchEvent& e) {
+  const pb::GetStatusResponse& s = e.status();
+  std::string out = absl::StrFormat(
+      "[%s] %s: %u/%u accounts done (%u failed), %u running, %s messages, "
+      "%s, %.1f msg/s, eta %s, %u worker(s)\n",
+      HumanDuration(s.elapsed_ms()), JobState(s),
+      s.accounts_succeeded() + s.accounts_failed() + s.accounts_cancelled(),
+      s.accounts_total(), s.accounts_failed(), s.accounts_running(),
+      OfTotal(s.messages(), s.messages_total(), false),
+      HumanBytes(static_cast<double>(s.bytes())), s.messages_per_second(),
+      Eta(s), s.workers_connected());
+  for (const pb::AccountStatus& a : e.changed()) {
+    bool final = a.state() == pb::ACCOUNT_STATE_SUCCEEDED ||
+                 a.state() == pb::ACCOUNT_STATE_FAILED ||
+                 a.state() == pb::ACCOUNT_STATE_CANCELLED;
+    if (!final) continue;
+    out += absl::StrFormat("  %s: %s%s\n", a.email(), StateName(a.state()),
+                           a.last_error().empty() ? "" : " - " + a.last_error());
+  }
+  return out;
+}
+
+}  // namespace statusfmt

@@ -1,0 +1,219 @@
+#include "coordinator/status/report.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace coordinator {
+namespace {
+
+double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+double Rate(double amount, absl::Duration d) {
+  double s = Seconds(d);
+  return s > 0 ? amount / s : 0;
+}
+
+std::string Shorten(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  return s.substr(0, max - 3) + "...";
+}
+
+std::string TimeString(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+size_t EmailWidth(const JobSnapshot& s) {
+  size_t w = 7;
+  for (const AccountView& a : s.accounts) w = std::max(w, a.task.email.size());
+  return std::min<size_t>(w, 48);
+}
+
+}  // namespace
+
+std::string HumanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  return u == 0 ? absl::StrCat(bytes, " B")
+                : absl::StrFormat("%.1f %s", v, units[u]);
+}
+
+std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
+  const int ew = static_cast<int>(EmailWidth(s));
+  std::string out = absl::StrFormat(
+      "%-*s  %-9s  %7s  %9s  %10s  %8s  %9s  %s\n", ew, "ACCOUNT", "STATE",
+      "FOLDERS", "MESSAGES", "BYTES", "TIME", "MSG/S", "REASON");
+  for (const AccountView& a : s.accounts) {
+    absl::StrAppend(
+        &out,
+        absl::StrFormat("%-*s  %-9s  %7d  %9d  %10s  %7.1fs  %9.1f  %s\n", ew,
+                        Shorten(a.task.email, ew), TaskStateName(a.task.state),
+                        a.folders.size(), a.messages, HumanBytes(a.bytes),
+                        Seconds(a.elapsed), Rate(a.messages, a.elapsed),
+                        Shorten(a.task.last_error, 100)));
+  }
+  absl::Duration elapsed = run.finished - run.started;
+  uint64_t msgs = s.TotalMessages();
+  uint64_t bytes = s.TotalBytes();
+  absl::StrAppend(
+      &out, absl::StrFormat("total: %d account(s): %d ok, %d failed, %d "
+                            "cancelled; %d message(s), "
+                            "%s in %.1fs: %.1f msg/s, %.2f MB/s\n",
+                            s.accounts.size(), s.Count(TaskState::kSucceeded),
+                            s.Count(TaskState::kFailed),
+                            s.Count(TaskState::kCancelled), msgs,
+                            HumanBytes(bytes), Seconds(elapsed),
+                            Rate(msgs, elapsed), Rate(bytes / 1e6, elapsed)));
+  if (s.stopping && !s.stop_reason.empty()) {
+    absl::StrAppend(&out, "stopped: ", s.stop_reason, "\n");
+  }
+  return out;
+}
+
+namespace {
+
+std::string ValidateDetails(const JobSnapshot& s) {
+  const int ew = static_cast<int>(EmailWidth(s));
+  std::string out = absl::StrFormat("%-*s  %-30s  %9s  %9s  %8s  %8s\n", ew, "ACCOUNT",
+                                    "FOLDER", "EXPORTED", "SERVER-B", "MISSING", "EXTRA");
+  for (const AccountView& a : s.accounts) {
+    uint64_t src = 0, dst = 0, missing = 0, extra = 0;
+    for (const engine::FolderResult& f : a.folders) {
+      src += f.source_messages;
+      dst += f.target_messages;
+      missing += f.missing;
+      extra += f.extra;
+      if (f.missing == 0 && f.extra == 0) continue;
+      absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d\n", ew,
+                                            Shorten(a.task.email, ew), Shorten(f.name, 30),
+                                            f.source_messages, f.target_messages, f.missing,
+                                            f.extra));
+    }
+    absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d\n", ew,
+                                          Shorten(a.task.email, ew), "(all folders)", src, dst,
+                                          missing, extra));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FormatDetails(const JobSnapshot& s) {
+  if (s.mode == engine::Mode::kValidate) return ValidateDetails(s);
+  if (s.mode != engine::Mode::kTest) return "";
+  std::string out;
+  for (const AccountView& a : s.accounts) {
+    for (const std::string& n : a.notes) absl::StrAppend(&out, a.task.email, ": ", n, "\n");
+  }
+  return out;
+}
+
+namespace {
+
+nlohmann::json AccountJson(const AccountView& a) {
+  nlohmann::json folders = nlohmann::json::array();
+  for (const engine::FolderResult& f : a.folders) {
+    folders.push_back({{"name", f.name},
+                       {"source_messages", f.source_messages},
+                       {"target_messages", f.target_messages},
+                       {"transferred", f.transferred},
+                       {"bytes", f.bytes},
+                       {"missing", f.missing},
+                       {"extra", f.extra},
+                       {"error", f.error}});
+  }
+  return {{"index", a.task.account_index},
+          {"email", a.task.email},
+          {"state", TaskStateName(a.task.state)},
+          {"reason", a.task.last_error},
+          {"worker", a.task.worker_id},
+          {"attempts", a.task.attempts},
+          {"folders", folders},
+          {"messages", a.messages},
+          {"bytes", a.bytes},
+          {"skipped", a.skipped},
+          {"notes", a.notes},
+          {"elapsed_s", Seconds(a.elapsed)},
+          {"messages_per_s", Rate(a.messages, a.elapsed)},
+          {"mb_per_s", Rate(a.bytes / 1e6, a.elapsed)}};
+}
+
+}  // namespace
+
+nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run,
+                               int exit_code) {
+  absl::Duration elapsed = run.finished - run.started;
+  nlohmann::json accounts = nlohmann::json::array();
+  for (const AccountView& a : s.accounts) accounts.push_back(AccountJson(a));
+  uint64_t msgs = s.TotalMessages();
+  uint64_t bytes = s.TotalBytes();
+  return {{"job_id", s.job_id},
+          {"mode", run.mode},
+          {"config", run.config_path},
+          {"data_location", run.data_location},
+          {"log", run.log_path},
+          {"started", TimeString(run.started)},
+          {"finished", TimeString(run.finished)},
+          {"elapsed_s", Seconds(elapsed)},
+          {"workers", run.workers},
+          {"max_workers", run.max_workers},
+          {"ignore_errors", run.ignore_errors},
+          {"stopped", s.stopping},
+          {"stop_reason", s.stop_reason},
+          {"exit_code", exit_code},
+          {"totals",
+           {{"accounts", s.accounts.size()},
+            {"ok", s.Count(TaskState::kSucceeded)},
+            {"failed", s.Count(TaskState::kFailed)},
+            {"cancelled", s.Count(TaskState::kCancelled)},
+            {"messages", msgs},
+            {"bytes", bytes},
+            {"messages_per_s", Rate(msgs, elapsed)},
+            {"mb_per_s", Rate(bytes / 1e6, elapsed)},
+            {"ok_in_earlier_run", s.earlier_run}}},
+          {"fleet",
+           {{"rejected_results", s.fleet.rejected_results},
+            {"rejected_progress", s.fleet.rejected_progress},
+            {"leases_expired", s.fleet.leases_expired},
+            {"retries", s.fleet.retries}}},
+          {"accounts", accounts}};
+}
+
+absl::Status WriteJsonReport(const nlohmann::json& report,
+                             const std::string& path) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+  }
+  std::string text = report.dump(2) + "\n";
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  bool ok = off == text.size() && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return absl::InternalError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace coordinator
