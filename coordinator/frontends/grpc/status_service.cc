@@ -1,125 +1,18 @@
-// gRPC adapter only: Job snapshots + derived figures -> status messages.
+// gRPC adapter only: serves Job snapshots and the tracker's figures as status messages
+// (the conversions are proto/status_convert.h).
 #include "coordinator/frontends/grpc/status_service.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "migrator/v1/migrator.grpc.pb.h"
-#include "proto/convert.h"
+#include "proto/status_convert.h"
 
 namespace coordinator {
 namespace {
 
 namespace pb = ::migrator::v1;
-
-pb::AccountState ToProto(TaskState s) {
-  switch (s) {
-    case TaskState::kPending:
-      return pb::ACCOUNT_STATE_PENDING;
-    case TaskState::kRunning:
-      return pb::ACCOUNT_STATE_RUNNING;
-    case TaskState::kSucceeded:
-      return pb::ACCOUNT_STATE_SUCCEEDED;
-    case TaskState::kFailed:
-      return pb::ACCOUNT_STATE_FAILED;
-    case TaskState::kCancelled:
-      return pb::ACCOUNT_STATE_CANCELLED;
-  }
-  return pb::ACCOUNT_STATE_UNSPECIFIED;
-}
-
-uint64_t Ms(absl::Duration d) {
-  return d <= absl::ZeroDuration()
-             ? 0
-             : static_cast<uint64_t>(absl::ToInt64Milliseconds(d));
-}
-
-uint64_t MsAgo(absl::Time now, absl::Time then) {
-  if (then == absl::Time()) return 0;
-  return Ms(now - then);
-}
-
-void FillWorkers(const JobSnapshot& s, pb::GetStatusResponse* out) {
-  for (const WorkerView& w : s.workers) {
-    pb::WorkerInfo* wi = out->add_workers();
-    wi->set_worker_id(w.hello.worker_id);
-    wi->set_host(w.hello.host);
-    wi->set_pid(w.hello.pid);
-    wi->set_max_parallel(w.hello.max_parallel);
-    wi->set_running(w.running);
-    wi->set_connected_ms_ago(w.connected ? MsAgo(s.now, w.connected_at) : 0);
-    wi->set_last_seen_ms_ago(MsAgo(s.now, w.last_seen));
-    wi->set_connected(w.connected);
-  }
-}
-
-void FillStatus(const JobSnapshot& s, const AggregateStatus& g,
-                pb::GetStatusResponse* out) {
-  out->set_job_id(s.job_id);
-  out->set_mode(fleetproto::ToProto(s.mode));
-  out->set_finished(s.finished);
-  out->set_stopping(s.stopping);
-  out->set_stop_reason(s.stop_reason);
-  out->set_accounts_total(s.accounts.size());
-  out->set_accounts_pending(s.Count(TaskState::kPending));
-  out->set_accounts_running(s.Count(TaskState::kRunning));
-  out->set_accounts_succeeded(s.Count(TaskState::kSucceeded));
-  out->set_accounts_failed(s.Count(TaskState::kFailed));
-  out->set_accounts_cancelled(s.Count(TaskState::kCancelled));
-  out->set_messages(g.messages_done);
-  out->set_bytes(g.bytes_done);
-  out->set_messages_total(g.messages_total);
-  out->set_bytes_total(g.bytes_total);
-  out->set_messages_skipped(g.messages_skipped);
-  out->set_totals_known(g.totals_known);
-  out->set_messages_per_second(g.rates.messages_per_second);
-  out->set_bytes_per_second(g.rates.bytes_per_second);
-  out->set_accounts_per_minute(g.rates.accounts_per_minute);
-  out->set_rate_window_ms(static_cast<uint32_t>(Ms(g.rates.window)));
-  out->set_eta_ms(Ms(g.eta));
-  out->set_eta_basis(g.eta_basis);
-  out->set_workers_connected(s.ConnectedWorkers());
-  out->set_elapsed_ms(Ms(g.elapsed));
-  FillWorkers(s, out);
-}
-
-void FillFolders(const AccountView& a, pb::AccountStatus* out) {
-  for (const engine::FolderResult& f : a.folders) {
-    pb::FolderProgress* fp = out->add_folders();
-    fp->set_name(f.name);
-    fp->set_messages(f.transferred);
-    fp->set_bytes(f.bytes);
-    fp->set_error(f.error);
-    fp->set_source_messages(f.source_messages);
-    fp->set_target_messages(f.target_messages);
-    fp->set_missing(f.missing);
-    fp->set_extra(f.extra);
-  }
-}
-
-void FillAccount(const AccountView& a, pb::AccountStatus* out) {
-  out->set_index(a.task.account_index);
-  out->set_email(a.task.email);
-  out->set_state(ToProto(a.task.state));
-  out->set_worker_id(a.task.worker_id);
-  out->set_attempts(a.task.attempts);
-  out->set_last_error(a.task.last_error);
-  out->set_current_folder(a.progress.folder);
-  out->set_task_id(a.task.task_id);
-  out->set_epoch(a.task.epoch);
-  out->set_elapsed_ms(Ms(a.elapsed));
-  pb::Counters* c = out->mutable_counters();
-  c->set_folders_done(a.progress.folders_done);
-  c->set_folders_total(a.progress.folders_total);
-  c->set_messages_done(a.messages);
-  c->set_messages_total(std::max(a.progress.messages_total, a.messages));
-  c->set_bytes_done(a.bytes);
-  c->set_bytes_total(std::max(a.progress.bytes_total, a.bytes));
-  c->set_skipped(a.skipped);
-  FillFolders(a, out);
-}
 
 class StatusServiceImpl final : public pb::StatusService::Service {
  public:
@@ -129,7 +22,7 @@ class StatusServiceImpl final : public pb::StatusService::Service {
   grpc::Status GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
                          pb::GetStatusResponse* out) override {
     JobSnapshot s = job_->Snapshot();
-    FillStatus(s, tracker_->Aggregate(s), out);
+    fleetproto::ToProto(s, tracker_->Aggregate(s), out);
     return grpc::Status::OK;
   }
 
@@ -138,10 +31,10 @@ class StatusServiceImpl final : public pb::StatusService::Service {
                             pb::ListAccountsResponse* out) override {
     for (const AccountView& a : job_->Snapshot().accounts) {
       if (req->state() != pb::ACCOUNT_STATE_UNSPECIFIED &&
-          ToProto(a.task.state) != req->state()) {
+          fleetproto::ToProto(a.task.state) != req->state()) {
         continue;
       }
-      FillAccount(a, out->add_accounts());
+      fleetproto::ToProto(a, out->add_accounts());
     }
     return grpc::Status::OK;
   }
@@ -154,9 +47,9 @@ class StatusServiceImpl final : public pb::StatusService::Service {
     while (!ctx->IsCancelled()) {
       JobSnapshot s = job_->Snapshot();
       pb::WatchEvent ev;
-      FillStatus(s, tracker_->Aggregate(s), ev.mutable_status());
+      fleetproto::ToProto(s, tracker_->Aggregate(s), ev.mutable_status());
       for (const AccountView& a : s.accounts) {
-        if (a.version > sent_version) FillAccount(a, ev.add_changed());
+        if (a.version > sent_version) fleetproto::ToProto(a, ev.add_changed());
       }
       if (!writer->Write(ev)) break;
       if (s.finished) break;
