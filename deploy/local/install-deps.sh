@@ -9,7 +9,7 @@ PACKAGES=(
   libabsl-dev nlohmann-json3-dev libssl-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
   libgtest-dev libgmock-dev
   dovecot-imapd openssl
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
 )
 
 missing=()
