@@ -13,6 +13,7 @@
 #include "coordinator/frontends/grpc/status_service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "migrator/v1/migrator.grpc.pb.h"
 #include "proto/convert.h"
@@ -273,6 +274,9 @@ const std::string& CoordinatorServer::address(size_t i) const {
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const std::vector<Endpoint>& endpoints, Job* job, StatusTracker* tracker) {
   grpc::EnableDefaultHealthCheckService(true);
+  // Puts grpc.health.v1 in the descriptor pool, so reflection describes the health
+  // service (the reference also keeps the generated file linked in).
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   auto impl = std::make_unique<Impl>(job, tracker);
   grpc::ServerBuilder builder;
