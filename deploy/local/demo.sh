@@ -19,6 +19,7 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 BIN="$ROOT/$BUILD_DIR/bin"
 FIX="$ROOT/tests/fixtures/dovecot.sh"
+SEED="$ROOT/$BUILD_DIR/tests/seed_maildir"
 
 DEMO_DIR=${DEMO_DIR:-$(mktemp -d /tmp/imapsync-demo.XXXXXX)}
 mkdir -p "$DEMO_DIR"
@@ -37,15 +38,15 @@ echo "== generating the corpus on A: $ACCOUNTS accounts; INBOX, Sent, nested, no
 echo "   flags and keywords; a few multi-MB messages"
 for i in $(seq 1 "$ACCOUNTS"); do
   u="user$i@example.com"
-  "$FIX" seed "$DEMO_DIR/server-a" "$u" INBOX "$PER_FOLDER" --seed "$i" --random-flags \
+  "$SEED" seed "$DEMO_DIR/server-a" "$u" INBOX "$PER_FOLDER" --seed "$i" --random-flags \
     --min-size 2000 --max-size 16000 >/dev/null
-  "$FIX" seed "$DEMO_DIR/server-a" "$u" Sent $((PER_FOLDER / 3)) --seed $((i + 100)) \
+  "$SEED" seed "$DEMO_DIR/server-a" "$u" Sent $((PER_FOLDER / 3)) --seed $((i + 100)) \
     --flags '\Seen' >/dev/null
-  "$FIX" seed "$DEMO_DIR/server-a" "$u" "Projects/2024/Q1" $((PER_FOLDER / 3)) \
+  "$SEED" seed "$DEMO_DIR/server-a" "$u" "Projects/2024/Q1" $((PER_FOLDER / 3)) \
     --seed $((i + 200)) --random-flags >/dev/null
-  "$FIX" seed "$DEMO_DIR/server-a" "$u" "Réunions/日本語" 10 --seed $((i + 300)) \
+  "$SEED" seed "$DEMO_DIR/server-a" "$u" "Réunions/日本語" 10 --seed $((i + 300)) \
     --flags '\Seen,$Forwarded,Projet-X' >/dev/null
-  "$FIX" seed "$DEMO_DIR/server-a" "$u" "Archive" 2 --seed $((i + 400)) \
+  "$SEED" seed "$DEMO_DIR/server-a" "$u" "Archive" 2 --seed $((i + 400)) \
     --min-size 2000000 --max-size 4000000 >/dev/null
 done
 

@@ -16,11 +16,6 @@
       {"<comm>#<pid>": kib} per process. Peak growth during the last interval before a
       process exits is missed (a lower bound); /usr/bin/time's %M is the authoritative
       figure for the largest waited-for process.
-  genmsg --out F --seed S --min-size B --max-size B --to EMAIL --date EPOCH
-      Writes one generated text/plain RFC 5322 message of a random size in [min, max]
-      (CRLF lines, exact size) and prints a random flag list for it (comma-separated,
-      possibly empty) in the same mix as `dovecot.sh seed --random-flags`. Used for the
-      large messages: the fixture's bash generator needs ~1 s per MB.
   table --results F.tsv [--rate-mbit R] [--corpus-bytes B] [--messages N]
       Prints the result table (see migration_bench.sh).
 """
@@ -179,48 +174,6 @@ def compare(a):
     return 1 if a.strict else 0
 
 
-WORDS = ('lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor '
-         'incididunt ut labore et dolore magna aliqua migration mailbox folder message '
-         'archive invoice meeting report quarterly budget attachment scanned').split()
-
-
-def genmsg(a):
-    import random
-    rng = random.Random(a.seed)
-    size = rng.randint(a.min_size, a.max_size)
-    date = time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(a.date))
-    head = ('Date: %s\r\nFrom: Sender %d <sender%d@example.org>\r\nTo: <%s>\r\n'
-            'Subject: Large generated message (seed %d)\r\n'
-            'Message-ID: <bench-large-%d@migration-bench.example>\r\nMIME-Version: 1.0\r\n'
-            'Content-Type: text/plain; charset=us-ascii\r\n'
-            'Content-Transfer-Encoding: 7bit\r\n\r\n'
-            % (date, a.seed % 97, a.seed % 97, a.to, a.seed, a.seed)).encode()
-    lines = []
-    for _ in range(256):
-        words = []
-        while sum(len(w) + 1 for w in words) < 76:
-            words.append(rng.choice(WORDS))
-        lines.append((' '.join(words))[:76].encode() + b'\r\n')
-    body = bytearray()
-    need = size - len(head)
-    i = 0
-    while len(body) < need:
-        body += lines[i % 256]
-        i += 1
-    # Exactly `need` bytes ending in CRLF, never a bare CR or LF (servers normalize those on
-    # APPEND, which would change the size and make B differ from A for no fault of a tool).
-    body = body[:max(0, need - 2)]
-    if body.endswith(b'\r'):
-        body[-1:] = b'x'
-    body += b'\r\n'
-    with open(a.out, 'wb') as f:
-        f.write(head + bytes(body))
-    r = rng.random
-    flags = [f for f, p in (('\\Seen', 0.6), ('\\Flagged', 0.2), ('\\Answered', 0.2),
-                            ('\\Draft', 0.05), ('$Forwarded', 0.1), ('Junk', 0.05)) if r() < p]
-    print(','.join(flags))
-
-
 def descendants(root):
     kids = collections.defaultdict(list)
     for d in os.listdir('/proc'):
@@ -348,13 +301,6 @@ def main():
     r.add_argument('--pid', type=int, required=True)
     r.add_argument('--out', required=True)
     r.add_argument('--interval', type=float, default=0.1)
-    g = sub.add_parser('genmsg')
-    g.add_argument('--out', required=True)
-    g.add_argument('--seed', type=int, required=True)
-    g.add_argument('--min-size', type=int, required=True)
-    g.add_argument('--max-size', type=int, required=True)
-    g.add_argument('--to', required=True)
-    g.add_argument('--date', type=int, required=True)
     t = sub.add_parser('table')
     t.add_argument('--results', required=True)
     t.add_argument('--rate-mbit', type=float, default=0)
@@ -367,8 +313,6 @@ def main():
         sys.exit(compare(a))
     elif a.cmd == 'rss-watch':
         rss_watch(a)
-    elif a.cmd == 'genmsg':
-        genmsg(a)
     elif a.cmd == 'table':
         table(a)
 

@@ -49,12 +49,10 @@ class FailoverE2ETest : public ::testing::Test {
     out_ = dir_ + "/exported";
     testing_fixtures::DovecotOptions o;
     o.users = kUsers;
-    auto a = DovecotServer::Start(o);
-    ASSERT_TRUE(a.ok()) << a.status();
-    a_ = std::move(*a);
-    auto b = DovecotServer::Start(o);
-    ASSERT_TRUE(b.ok()) << b.status();
-    b_ = std::move(*b);
+    auto servers = testing_fixtures::DovecotPair::Start(o);
+    ASSERT_TRUE(servers.ok()) << servers.status();
+    a_ = std::move(servers->a);
+    b_ = std::move(servers->b);
   }
   void TearDown() override {
     for (int pid : ProcessesMentioning(dir_)) {

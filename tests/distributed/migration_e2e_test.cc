@@ -47,12 +47,10 @@ class MigrationE2ETest : public ::testing::Test {
       o.user_list.push_back({absl::StrCat("user", u, "@example.com"),
                              absl::StrCat("Sx-", u, "-q9Ze7")});
     }
-    auto a = DovecotServer::Start(o);
-    ASSERT_TRUE(a.ok()) << a.status();
-    a_ = std::move(*a);
-    auto b = DovecotServer::Start(o);
-    ASSERT_TRUE(b.ok()) << b.status();
-    b_ = std::move(*b);
+    auto servers = testing_fixtures::DovecotPair::Start(o);
+    ASSERT_TRUE(servers.ok()) << servers.status();
+    a_ = std::move(servers->a);
+    b_ = std::move(servers->b);
   }
   void TearDown() override {
     for (int pid : ProcessesMentioning(dir_)) ::kill(pid, SIGKILL);

@@ -104,12 +104,10 @@ class EngineTest : public ::testing::Test {
     testing_fixtures::DovecotOptions o;
     o.users = 4;
     o.compress = compress_;
-    auto a = DovecotServer::Start(o);
-    ASSERT_TRUE(a.ok()) << a.status();
-    a_ = std::move(*a);
-    auto b = DovecotServer::Start(o);
-    ASSERT_TRUE(b.ok()) << b.status();
-    b_ = std::move(*b);
+    auto servers = testing_fixtures::DovecotPair::Start(o);
+    ASSERT_TRUE(servers.ok()) << servers.status();
+    a_ = std::move(servers->a);
+    b_ = std::move(servers->b);
     dir_ = a_->dir() + "/export";
     auto store = storage::OpenStore(dir_);
     ASSERT_TRUE(store.ok()) << store.status();

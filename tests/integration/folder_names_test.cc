@@ -143,18 +143,18 @@ TEST(FolderNamesTest, UnusualNamesRoundTripThroughRealServers) {
   testing_fixtures::DovecotOptions o;
   o.users = 1;
   o.layout_fs = true;
-  auto a = testing_fixtures::DovecotServer::Start(o);
-  auto b = testing_fixtures::DovecotServer::Start(o);
-  ASSERT_TRUE(a.ok() && b.ok());
+  auto servers = testing_fixtures::DovecotPair::Start(o);
+  ASSERT_TRUE(servers.ok()) << servers.status();
+  testing_fixtures::DovecotServer &a = *servers->a, &b = *servers->b;
   const std::vector<std::string> names = {
       ".hidden", "trail.", "a.b", "x.eml", "y/.folder.json", "%", "\\", "st*r", "per%cent",
       "x\"q", "sp ace", std::string(220, 'L'), "Case", "case", "Dots..dots",
       "\xC3\x9C" "ber/\xE6\x97\xA5\xE6\x9C\xAC", ".tmp.z"};
-  const auto& user = (*a)->users()[0];
+  const auto& user = a.users()[0];
   {
     imap::SessionOptions so;
-    so.connect.host = (*a)->host();
-    so.connect.port = (*a)->imap_port();
+    so.connect.host = a.host();
+    so.connect.port = a.imap_port();
     auto s = imap::Session::Connect(so);
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE(imap::Authenticate(**s, {imap::AuthMethod::kLogin, user.email, user.password,
@@ -170,7 +170,7 @@ TEST(FolderNamesTest, UnusualNamesRoundTripThroughRealServers) {
       ASSERT_TRUE(imap::Append(**s, *enc, m).ok()) << n;
     }
   }
-  const std::string root = (*a)->dir() + "/export";
+  const std::string root = a.dir() + "/export";
   auto store = storage::OpenStore(root);
   ASSERT_TRUE(store.ok());
   engine::CancelToken cancel;
@@ -180,12 +180,12 @@ TEST(FolderNamesTest, UnusualNamesRoundTripThroughRealServers) {
   t.account.email = user.email;
   t.account.password = user.password;
   t.mode = engine::Mode::kExport;
-  t.server.port = (*a)->imap_port();
+  t.server.port = a.imap_port();
   auto ex = engine::RunAccount(t, **store, nullptr, cancel);
   ASSERT_TRUE(ex.status.ok()) << ex.status;
   ExpectEverythingInside(root, user.email);
   t.mode = engine::Mode::kImport;
-  t.server.port = (*b)->imap_port();
+  t.server.port = b.imap_port();
   auto im = engine::RunAccount(t, **store, nullptr, cancel);
   ASSERT_TRUE(im.status.ok()) << im.status;
   t.mode = engine::Mode::kValidate;
@@ -208,9 +208,9 @@ TEST(FolderNamesTest, UnusualNamesRoundTripThroughRealServers) {
     }
     return out;
   };
-  std::set<std::string> on_b = listed(**b);
+  std::set<std::string> on_b = listed(b);
   for (const std::string& n : names) EXPECT_TRUE(on_b.count(n)) << n;
-  EXPECT_EQ(listed(**a), on_b);
+  EXPECT_EQ(listed(a), on_b);
 }
 
 }  // namespace
