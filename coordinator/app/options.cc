@@ -35,6 +35,10 @@ ABSL_FLAG(std::string, tls_ca, "", "CA (PEM) that workers' client certificates m
 ABSL_FLAG(bool, insecure, false,
           "allow plaintext on a non-loopback --listen (passwords in clear!)");
 
+// Probes (e.g. kubelet's grpc: probes, which present no client certificate).
+ABSL_FLAG(std::string, health_listen, "",
+          "also serve grpc.health.v1 alone, plaintext, on this address (host:port)");
+
 namespace coordinator {
 
 const char* Usage() {
@@ -44,6 +48,7 @@ const char* Usage() {
          "         [--listen ADDR]\n"
          "         [--state PATH|none] [--fresh] [--lease-timeout 30s] [--max-attempts N]\n"
          "         [--linger] [--tls-cert F --tls-key F --tls-ca F | --insecure]\n"
+         "         [--health-listen ADDR]\n"
          "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
          "            3 environment/preflight failure, 4 internal error\n";
 }
@@ -77,6 +82,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.resync_missing = absl::GetFlag(FLAGS_resync_missing);
   o.min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
   o.linger = absl::GetFlag(FLAGS_linger);
+  o.health_listen = absl::GetFlag(FLAGS_health_listen);
   o.durable.state = absl::GetFlag(FLAGS_state);
   o.durable.fresh = absl::GetFlag(FLAGS_fresh);
   o.durable.lease_timeout = absl::GetFlag(FLAGS_lease_timeout);

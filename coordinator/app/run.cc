@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "common/config/config.h"
 #include "common/log/log.h"
+#include "common/rpc/health_server.h"
 #include "coordinator/app/exit_codes.h"
 #include "coordinator/app/signals.h"
 #include "coordinator/core/job.h"
@@ -280,6 +281,14 @@ absl::Status Execute(Run* run) {
     return state.status();
   }
   run->state = *std::move(state);
+  std::unique_ptr<rpc::HealthServer> health;
+  if (!o.health_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<rpc::HealthServer>> started =
+        rpc::HealthServer::Start(o.health_listen);
+    if (!started.ok()) return started.status();
+    health = *std::move(started);
+    LOG(INFO) << "health (grpc.health.v1 only, plaintext) on " << health->address();
+  }
   Job job(MakeJobOptions(*run));
   StatusTracker tracker(&job, kRateWindow, kTrackerPeriod);
   std::string address = o.listen;

@@ -124,9 +124,10 @@ class StatusCliTest : public ::testing::Test {
 
 TEST_F(StatusCliTest, BufCurlAndMigratectlShowTheSameNumbers) {
   const std::string buf = BufBinary();
+  const std::string health = absl::StrCat("127.0.0.1:", UnusedLoopbackPort());
   Process c = Start({Binary("coordinator"), "--mode", "export", "--workers", "2",
                      "--listen", address_, "--linger", "--output-dir", dir_ + "/out",
-                     "--log-dir", dir_ + "/logs"},
+                     "--log-dir", dir_ + "/logs", "--health-listen", health},
                     dir_, {{"TMPDIR", dir_}}, "coordinator");
   nlohmann::json ours;
   ASSERT_TRUE(PollUntil([&] {
@@ -180,10 +181,19 @@ TEST_F(StatusCliTest, BufCurlAndMigratectlShowTheSameNumbers) {
   // Reflection describes every service, the standard health service included: generic
   // clients need no local schema.
   std::string methods = Run(Buf(buf, {"--list-methods", url}));
-  EXPECT_TRUE(absl::StrContains(methods, "grpc.health.v1.Health.Check")) << methods;
-  EXPECT_TRUE(absl::StrContains(methods, "migrator.v1.StatusService.GetStatus")) << methods;
+  EXPECT_TRUE(absl::StrContains(methods, "grpc.health.v1.Health/Check")) << methods;
+  EXPECT_TRUE(absl::StrContains(methods, "migrator.v1.StatusService/GetStatus")) << methods;
   nlohmann::json h = Json(Run(Buf(buf, {"-d", "{}", url + "/grpc.health.v1.Health/Check"})));
   EXPECT_EQ(h["status"], "SERVING");
+  // The plaintext health-only port (for probes): health answers, nothing else is there,
+  // not even reflection (so buf needs the schema file).
+  const char* schema = "/usr/share/grpc-proto/grpc/health/v1/health.proto";
+  h = Json(Run(Buf(buf, {"--schema", schema, "-d", "{}",
+                         "http://" + health + "/grpc.health.v1.Health/Check"})));
+  EXPECT_EQ(h["status"], "SERVING");
+  Run(Buf(buf, {"--list-services", "http://" + health}), /*want=*/1);
+  Run(Buf(buf, {"-d", "{}", "http://" + health + "/migrator.v1.StatusService/GetStatus"}),
+      /*want=*/1);
   // watch on a finished job: one event, exit 0 (every account succeeded).
   std::string watch = Run(Ctl("watch", {"--json"}));
   std::vector<std::string> lines = absl::StrSplit(watch, '\n', absl::SkipEmpty());
