@@ -37,6 +37,18 @@ bool Poll(const std::function<bool()>& condition) {
   return true;
 }
 
+// An AccountRunner that holds its account until it is cancelled, then reports
+// kCancelled: the task stays running as long as the test wants.
+engine::AccountResult HoldUntilCancelled(const TaskSpec&,
+                                         engine::ProgressListener*,
+                                         const engine::CancelToken& cancel) {
+  while (!cancel.cancelled())
+    absl::SleepFor(absl::Milliseconds(5));  // polling interval
+  engine::AccountResult result;
+  result.status = absl::CancelledError("cancelled while held");
+  return result;
+}
+
 TaskSpec Spec(uint64_t id) {
   TaskSpec s;
   s.task_id = id;
@@ -63,8 +75,7 @@ TEST(TaskRunnerTest, RunsEachTaskAndReportsOnce) {
 
 TEST(TaskRunnerTest, HeldTaskStopsOnCancel) {
   Recorder rec;
-  TaskRunnerOptions opts;
-  opts.test_hold_tasks = true;
+  TaskRunnerOptions opts(HoldUntilCancelled);
   TaskRunner runner(opts, &rec);
   ASSERT_TRUE(runner.Start(Spec(7)).ok());
   EXPECT_TRUE(absl::IsAlreadyExists(runner.Start(Spec(7))));
@@ -86,8 +97,7 @@ TEST(TaskRunnerTest, HeldTaskStopsOnCancel) {
 // the account never runs twice at once in one worker.
 TEST(TaskRunnerTest, NewEpochCancelsAndWaitsForTheOldOne) {
   Recorder rec;
-  TaskRunnerOptions opts;
-  opts.test_hold_tasks = true;
+  TaskRunnerOptions opts(HoldUntilCancelled);
   TaskRunner runner(opts, &rec);
   ASSERT_TRUE(runner.Start(Spec(7)).ok());
   TaskSpec again = Spec(7);
@@ -104,8 +114,7 @@ TEST(TaskRunnerTest, NewEpochCancelsAndWaitsForTheOldOne) {
 
 TEST(TaskRunnerTest, DestructorCancelsHeldTasks) {
   Recorder rec;
-  TaskRunnerOptions opts;
-  opts.test_hold_tasks = true;
+  TaskRunnerOptions opts(HoldUntilCancelled);
   {
     TaskRunner runner(opts, &rec);
     ASSERT_TRUE(runner.Start(Spec(1)).ok());

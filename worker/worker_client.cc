@@ -41,9 +41,7 @@ class Session : public TaskReporter {
   Session(const std::shared_ptr<grpc::Channel>& channel,
           const WorkerClientOptions& opts)
       : opts_(opts), stub_(pb::Coordinator::NewStub(channel)) {
-    TaskRunnerOptions ro;
-    ro.test_hold_tasks = opts.test_hold_tasks;
-    runner_ = std::make_unique<TaskRunner>(ro, this);
+    runner_ = std::make_unique<TaskRunner>(TaskRunnerOptions(), this);
   }
   ~Session() override { runner_.reset(); }
 

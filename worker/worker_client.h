@@ -23,7 +23,6 @@ struct WorkerClientOptions {
   absl::Duration retry_for = absl::Seconds(60);
   absl::Duration initial_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(5);
-  bool test_hold_tasks = false;  // TEST ONLY, see TaskRunnerOptions
   rpc::TlsMaterial tls;  // mutual TLS to the coordinator, or plaintext
 };
 
