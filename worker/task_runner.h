@@ -23,17 +23,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/engine/engine.h"
+#include "proto/assignment.h"
 
 namespace worker {
 
 // One assignment of one account, as received from the coordinator.
-struct TaskSpec {
-  uint64_t task_id = 0;
-  uint64_t epoch = 0;
-  uint32_t attempt = 0;
-  engine::AccountTask task;   // holds the account's secret: never log it
-  std::string data_location;  // export root: directory or s3://bucket/prefix
-};
+using TaskSpec = fleetproto::Assignment;
 
 class TaskReporter {
  public:

@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "worker/testing/account_runners.h"
 
 namespace worker {
 namespace {
@@ -37,17 +38,7 @@ bool Poll(const std::function<bool()>& condition) {
   return true;
 }
 
-// An AccountRunner that holds its account until it is cancelled, then reports
-// kCancelled: the task stays running as long as the test wants.
-engine::AccountResult HoldUntilCancelled(const TaskSpec&,
-                                         engine::ProgressListener*,
-                                         const engine::CancelToken& cancel) {
-  while (!cancel.cancelled())
-    absl::SleepFor(absl::Milliseconds(5));  // polling interval
-  engine::AccountResult result;
-  result.status = absl::CancelledError("cancelled while held");
-  return result;
-}
+using testing::HoldUntilCancelled;
 
 TaskSpec Spec(uint64_t id) {
   TaskSpec s;
