@@ -180,4 +180,118 @@ absl::Status StatusFromProto(int32_t code, const std::string& message) {
   return absl::Status(static_cast<absl::StatusCode>(code), message);
 }
 
+// ---------------------------------------------------------------- the worker stream
+
+pb::WorkerMessage RegisterMessage(const Registration& in) {
+  pb::WorkerMessage m;
+  pb::Register* r = m.mutable_register_();
+  r->set_worker_id(in.worker_id);
+  r->set_host(in.host);
+  r->set_pid(in.pid);
+  r->set_max_parallel(in.max_parallel);
+  r->set_version(in.version);
+  return m;
+}
+
+Registration FromProto(const pb::Register& in) {
+  return Registration{in.worker_id(), in.host(), in.pid(), in.max_parallel(),
+                      in.version()};
+}
+
+pb::WorkerMessage RequestTaskMessage() {
+  pb::WorkerMessage m;
+  m.mutable_request_task();
+  return m;
+}
+
+pb::WorkerMessage HeartbeatMessage(uint64_t seq,
+                                   const std::vector<Lease>& leases) {
+  pb::WorkerMessage m;
+  pb::Heartbeat* hb = m.mutable_heartbeat();
+  hb->set_seq(seq);
+  for (const auto& [task_id, epoch] : leases) {
+    pb::TaskLease* l = hb->add_leases();
+    l->set_task_id(task_id);
+    l->set_epoch(epoch);
+  }
+  return m;
+}
+
+std::vector<Lease> LeasesFromProto(const pb::Heartbeat& in) {
+  std::vector<Lease> out;
+  for (const pb::TaskLease& l : in.leases())
+    out.emplace_back(l.task_id(), l.epoch());
+  return out;
+}
+
+pb::WorkerMessage ProgressMessage(const Lease& task,
+                                  const engine::Progress& progress) {
+  pb::WorkerMessage m;
+  pb::Progress* p = m.mutable_progress();
+  ToProto(progress, p);
+  p->set_task_id(task.first);
+  p->set_epoch(task.second);
+  return m;
+}
+
+pb::WorkerMessage ResultMessage(const Lease& task,
+                                const engine::AccountResult& result,
+                                absl::Duration elapsed) {
+  pb::WorkerMessage m;
+  pb::TaskResult* r = m.mutable_result();
+  ToProto(result, r);
+  r->set_task_id(task.first);
+  r->set_epoch(task.second);
+  r->set_elapsed_ms(static_cast<uint64_t>(absl::ToInt64Milliseconds(elapsed)));
+  return m;
+}
+
+void ToProto(const Assignment& in, pb::Task* out) {
+  out->set_task_id(in.task_id);
+  out->set_epoch(in.epoch);
+  out->set_attempt(in.attempt);
+  out->set_mode(ToProto(in.task.mode));
+  ToProto(in.task.server, out->mutable_server());
+  ToProto(in.task.account, out->mutable_account());
+  out->set_data_location(in.data_location);
+  out->set_resync_missing(in.task.resync_missing);
+  out->set_min_free_gb(in.task.min_free_gb);
+}
+
+absl::Status FromProto(const pb::Task& in, Assignment* out) {
+  out->task_id = in.task_id();
+  out->epoch = in.epoch();
+  out->attempt = in.attempt();
+  bool mode_ok = FromProto(in.mode(), &out->task.mode);
+  out->task.server = FromProto(in.server());
+  out->task.account = FromProto(in.account());
+  out->task.resync_missing = in.resync_missing();
+  out->task.min_free_gb = in.min_free_gb();
+  out->data_location = in.data_location();
+  return mode_ok ? absl::OkStatus()
+                 : absl::InvalidArgumentError("task without a valid mode");
+}
+
+void ToProto(const SessionTerms& in, pb::Welcome* out) {
+  out->set_job_id(in.job_id);
+  out->set_heartbeat_interval_ms(static_cast<uint32_t>(
+      absl::ToInt64Milliseconds(in.heartbeat_interval)));
+  out->set_lease_ms(static_cast<uint64_t>(absl::ToInt64Milliseconds(in.lease)));
+}
+
+SessionTerms FromProto(const pb::Welcome& in) {
+  return SessionTerms{in.job_id(), absl::Milliseconds(in.heartbeat_interval_ms()),
+                      absl::Milliseconds(in.lease_ms())};
+}
+
+void ToProto(const CancelRequest& in, pb::Cancel* out) {
+  out->set_task_id(in.task_id);
+  out->set_epoch(in.epoch);
+  out->set_reason(in.reason);
+}
+
+CancelRequest FromProto(const pb::Cancel& in) {
+  return CancelRequest{in.task_id(), in.epoch(), in.reason()};
+}
+
 }  // namespace fleetproto

@@ -4,10 +4,15 @@
 #ifndef MIGRATOR_PROTO_CONVERT_H_
 #define MIGRATOR_PROTO_CONVERT_H_
 
+#include <cstdint>
+#include <vector>
+
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "common/config/config.h"
 #include "common/engine/engine.h"
 #include "migrator/v1/migrator.pb.h"
+#include "proto/assignment.h"
 
 namespace fleetproto {
 
@@ -35,6 +40,30 @@ void ToProto(const engine::FolderResult& in, pb::FolderResult* out);
 engine::FolderResult FromProto(const pb::FolderResult& in);
 
 absl::Status StatusFromProto(int32_t code, const std::string& message);
+
+// ---------------------------------------------------------------- the worker stream
+// Worker → coordinator: whole WorkerMessages, and how they read back.
+pb::WorkerMessage RegisterMessage(const Registration& in);
+pb::WorkerMessage RequestTaskMessage();
+// Heartbeat `seq`, naming every task the worker runs with its epoch.
+pb::WorkerMessage HeartbeatMessage(uint64_t seq, const std::vector<Lease>& leases);
+pb::WorkerMessage ProgressMessage(const Lease& task,
+                                  const engine::Progress& progress);
+pb::WorkerMessage ResultMessage(const Lease& task,
+                                const engine::AccountResult& result,
+                                absl::Duration elapsed);
+Registration FromProto(const pb::Register& in);
+std::vector<Lease> LeasesFromProto(const pb::Heartbeat& in);
+
+// Coordinator → worker.
+void ToProto(const Assignment& in, pb::Task* out);  // lease_ms is the caller's
+// InvalidArgument when the Task has no valid mode (`*out` is filled all the
+// same).
+absl::Status FromProto(const pb::Task& in, Assignment* out);
+void ToProto(const SessionTerms& in, pb::Welcome* out);  // mode, worker_id: caller's
+SessionTerms FromProto(const pb::Welcome& in);
+void ToProto(const CancelRequest& in, pb::Cancel* out);
+CancelRequest FromProto(const pb::Cancel& in);
 
 }  // namespace fleetproto
 

@@ -29,4 +29,152 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   EXPECT_EQ(out.compress, in.compress);
 }
 
+// ---------------------------------------------------------------- the worker stream
+
+TEST(ConvertTest, RegisterRoundTrip) {
+  fleetproto::Registration in{"w7", "host-a", 4242, 3, "migrator-worker/1"};
+  migrator::v1::WorkerMessage m = fleetproto::RegisterMessage(in);
+  ASSERT_TRUE(m.has_register_());
+  fleetproto::Registration out = fleetproto::FromProto(m.register_());
+  EXPECT_EQ(out.worker_id, in.worker_id);
+  EXPECT_EQ(out.host, in.host);
+  EXPECT_EQ(out.pid, in.pid);
+  EXPECT_EQ(out.max_parallel, in.max_parallel);
+  EXPECT_EQ(out.version, in.version);
+}
+
+TEST(ConvertTest, RequestTaskIsAnEmptyRequest) {
+  EXPECT_TRUE(fleetproto::RequestTaskMessage().has_request_task());
+}
+
+TEST(ConvertTest, HeartbeatRoundTripNamesEveryLease) {
+  std::vector<fleetproto::Lease> leases = {{7, 3}, {9, 1}};
+  migrator::v1::WorkerMessage m = fleetproto::HeartbeatMessage(12, leases);
+  ASSERT_TRUE(m.has_heartbeat());
+  EXPECT_EQ(m.heartbeat().seq(), 12u);
+  EXPECT_EQ(fleetproto::LeasesFromProto(m.heartbeat()), leases);
+}
+
+TEST(ConvertTest, ProgressRoundTrip) {
+  engine::Progress in;
+  in.folder = "INBOX/Sub";
+  in.folders_done = 1;
+  in.folders_total = 4;
+  in.messages_done = 10;
+  in.messages_total = 99;
+  in.bytes_done = 1234;
+  in.bytes_total = 56789;
+  migrator::v1::WorkerMessage m = fleetproto::ProgressMessage({7, 3}, in);
+  ASSERT_TRUE(m.has_progress());
+  EXPECT_EQ(m.progress().task_id(), 7u);
+  EXPECT_EQ(m.progress().epoch(), 3u);
+  engine::Progress out = fleetproto::FromProto(m.progress());
+  EXPECT_EQ(out.folder, in.folder);
+  EXPECT_EQ(out.folders_done, in.folders_done);
+  EXPECT_EQ(out.folders_total, in.folders_total);
+  EXPECT_EQ(out.messages_done, in.messages_done);
+  EXPECT_EQ(out.messages_total, in.messages_total);
+  EXPECT_EQ(out.bytes_done, in.bytes_done);
+  EXPECT_EQ(out.bytes_total, in.bytes_total);
+}
+
+TEST(ConvertTest, ResultRoundTrip) {
+  engine::AccountResult in;
+  in.status = absl::UnavailableError("server went away");
+  engine::FolderResult f;
+  f.name = "INBOX";
+  f.source_messages = 5;
+  f.target_messages = 4;
+  f.transferred = 3;
+  f.bytes = 300;
+  f.missing = 1;
+  f.extra = 2;
+  f.error = "oops";
+  in.folders = {f};
+  in.messages = 3;
+  in.bytes = 300;
+  in.skipped = 1;
+  in.notes = {"login ok"};
+  migrator::v1::WorkerMessage m =
+      fleetproto::ResultMessage({7, 3}, in, absl::Milliseconds(1500));
+  ASSERT_TRUE(m.has_result());
+  EXPECT_EQ(m.result().task_id(), 7u);
+  EXPECT_EQ(m.result().epoch(), 3u);
+  EXPECT_EQ(m.result().elapsed_ms(), 1500u);
+  engine::AccountResult out = fleetproto::FromProto(m.result());
+  EXPECT_EQ(out.status, in.status);
+  ASSERT_EQ(out.folders.size(), 1u);
+  EXPECT_EQ(out.folders[0].name, f.name);
+  EXPECT_EQ(out.folders[0].source_messages, f.source_messages);
+  EXPECT_EQ(out.folders[0].target_messages, f.target_messages);
+  EXPECT_EQ(out.folders[0].transferred, f.transferred);
+  EXPECT_EQ(out.folders[0].bytes, f.bytes);
+  EXPECT_EQ(out.folders[0].missing, f.missing);
+  EXPECT_EQ(out.folders[0].extra, f.extra);
+  EXPECT_EQ(out.folders[0].error, f.error);
+  EXPECT_EQ(out.messages, in.messages);
+  EXPECT_EQ(out.bytes, in.bytes);
+  EXPECT_EQ(out.skipped, in.skipped);
+  EXPECT_EQ(out.notes, in.notes);
+}
+
+TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
+  fleetproto::Assignment in;
+  in.task_id = 7;
+  in.epoch = 3;
+  in.attempt = 2;
+  in.task.mode = engine::Mode::kValidate;
+  in.task.server.host = "imap.example.com";
+  in.task.server.port = 1993;
+  in.task.account.index = 4;
+  in.task.account.email = "a@example.com";
+  in.task.account.login = "a";
+  in.task.account.password = "secret";
+  in.task.account.auth = config::AuthKind::kPlain;
+  in.task.resync_missing = true;
+  in.task.min_free_gb = 2.5;
+  in.data_location = "s3://bucket/prefix";
+  migrator::v1::Task wire;
+  fleetproto::ToProto(in, &wire);
+  fleetproto::Assignment out;
+  ASSERT_TRUE(fleetproto::FromProto(wire, &out).ok());
+  EXPECT_EQ(out.task_id, in.task_id);
+  EXPECT_EQ(out.epoch, in.epoch);
+  EXPECT_EQ(out.attempt, in.attempt);
+  EXPECT_EQ(out.task.mode, in.task.mode);
+  EXPECT_EQ(out.task.server.host, in.task.server.host);
+  EXPECT_EQ(out.task.server.port, in.task.server.port);
+  EXPECT_EQ(out.task.account.index, in.task.account.index);
+  EXPECT_EQ(out.task.account.email, in.task.account.email);
+  EXPECT_EQ(out.task.account.login, in.task.account.login);
+  EXPECT_EQ(out.task.account.password, in.task.account.password);
+  EXPECT_EQ(out.task.account.auth, in.task.account.auth);
+  EXPECT_EQ(out.task.resync_missing, in.task.resync_missing);
+  EXPECT_EQ(out.task.min_free_gb, in.task.min_free_gb);
+  EXPECT_EQ(out.data_location, in.data_location);
+
+  wire.set_mode(migrator::v1::JOB_MODE_UNSPECIFIED);
+  EXPECT_TRUE(absl::IsInvalidArgument(fleetproto::FromProto(wire, &out)));
+  EXPECT_EQ(out.task_id, in.task_id);  // filled all the same
+}
+
+TEST(ConvertTest, WelcomeAndCancelRoundTrip) {
+  fleetproto::SessionTerms terms{"job-1", absl::Milliseconds(6000),
+                                 absl::Seconds(30)};
+  migrator::v1::Welcome welcome;
+  fleetproto::ToProto(terms, &welcome);
+  fleetproto::SessionTerms back = fleetproto::FromProto(welcome);
+  EXPECT_EQ(back.job_id, terms.job_id);
+  EXPECT_EQ(back.heartbeat_interval, terms.heartbeat_interval);
+  EXPECT_EQ(back.lease, terms.lease);
+
+  fleetproto::CancelRequest cancel{7, 3, "stale"};
+  migrator::v1::Cancel wire;
+  fleetproto::ToProto(cancel, &wire);
+  fleetproto::CancelRequest out = fleetproto::FromProto(wire);
+  EXPECT_EQ(out.task_id, cancel.task_id);
+  EXPECT_EQ(out.epoch, cancel.epoch);
+  EXPECT_EQ(out.reason, cancel.reason);
+}
+
 }  // namespace

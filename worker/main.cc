@@ -37,10 +37,6 @@ ABSL_FLAG(absl::Duration, retry_for, absl::Seconds(60),
           "give up after the coordinator has been unreachable this long");
 ABSL_FLAG(std::string, log_file, "",
           "also append log lines to this file (0600)");
-// TEST ONLY: hold every task until cancelled instead of running it (process
-// tests use it to kill a worker that holds accounts). Never use in production.
-ABSL_FLAG(bool, test_hold_tasks, false,
-          "TEST ONLY: hold tasks without running them");
 
 // ---- transport security (issue 4: security) ----
 ABSL_FLAG(std::string, tls_ca, "",
@@ -117,7 +113,6 @@ int main(int argc, char** argv) {
   opts.worker_id =
       absl::GetFlag(FLAGS_id).empty() ? DefaultId() : absl::GetFlag(FLAGS_id);
   opts.retry_for = absl::GetFlag(FLAGS_retry_for);
-  opts.test_hold_tasks = absl::GetFlag(FLAGS_test_hold_tasks);
   if (opts.coordinator.empty() || opts.max_parallel < 1) {
     std::fprintf(stderr,
                  "worker: --coordinator is required and --max-workers >= 1\n%s",
@@ -130,8 +125,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "worker: cannot open log file %s\n", log_file.c_str());
     return worker::kWorkerUsage;
   }
-  if (opts.test_hold_tasks)
-    LOG(WARNING) << "TEST ONLY: --test-hold-tasks is on";
   if (!ResolveSecurity(opts.coordinator, &opts.tls)) return worker::kWorkerUsage;
   return worker::RunWorker(opts);
 }

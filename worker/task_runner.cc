@@ -34,9 +34,21 @@ class RateLimitedListener : public engine::ProgressListener {
   absl::Time last_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
-bool IsCancelled(engine::CancelToken* token) { return token->cancelled(); }
-
 }  // namespace
+
+engine::AccountResult RunOnEngine(const TaskSpec& spec,
+                                  engine::ProgressListener* progress,
+                                  const engine::CancelToken& cancel) {
+  auto store = storage::OpenStore(spec.data_location);
+  if (!store.ok()) {
+    engine::AccountResult result;
+    result.status = absl::Status(
+        store.status().code(),
+        absl::StrCat("opening the data location: ", store.status().message()));
+    return result;
+  }
+  return engine::RunAccount(spec.task, **store, progress, cancel);
+}
 
 TaskRunner::TaskRunner(TaskRunnerOptions options, TaskReporter* reporter)
     : options_(options), reporter_(reporter) {}
@@ -97,27 +109,8 @@ void TaskRunner::RunOne(const TaskSpec& spec, Slot* slot) {
 }
 
 engine::AccountResult TaskRunner::Execute(const TaskSpec& spec, Slot* slot) {
-  engine::AccountResult result;
-  if (options_.test_hold_tasks) {
-    HoldUntilCancelled(slot);
-    result.status =
-        absl::CancelledError("cancelled while held (--test-hold-tasks)");
-    return result;
-  }
-  auto store = storage::OpenStore(spec.data_location);
-  if (!store.ok()) {
-    result.status = absl::Status(
-        store.status().code(),
-        absl::StrCat("opening the data location: ", store.status().message()));
-    return result;
-  }
   RateLimitedListener listener(spec, reporter_, options_.min_progress_interval);
-  return engine::RunAccount(spec.task, **store, &listener, slot->cancel);
-}
-
-void TaskRunner::HoldUntilCancelled(Slot* slot) {
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(&IsCancelled, &slot->cancel));
+  return options_.run_account(spec, &listener, slot->cancel);
 }
 
 bool TaskRunner::Cancel(uint64_t task_id, uint64_t epoch) {

@@ -1,6 +1,6 @@
-// Runs accounts on the transfer engine, one thread per task, and reports
-// through an interface. No gRPC here: the session adapter (worker_client.cc)
-// feeds it tasks and forwards what it reports.
+// Runs accounts on the transfer engine (or an injected AccountRunner), one
+// thread per task, and reports through an interface. No gRPC here: the session
+// adapter (worker_client.cc) feeds it tasks and forwards what it reports.
 //
 // Thread-safety: every TaskRunner method may be called from any thread.
 // TaskReporter callbacks run on the task threads (concurrently for different
@@ -11,6 +11,7 @@
 #define MIGRATOR_WORKER_TASK_RUNNER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,17 +23,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/engine/engine.h"
+#include "proto/assignment.h"
 
 namespace worker {
 
 // One assignment of one account, as received from the coordinator.
-struct TaskSpec {
-  uint64_t task_id = 0;
-  uint64_t epoch = 0;
-  uint32_t attempt = 0;
-  engine::AccountTask task;   // holds the account's secret: never log it
-  std::string data_location;  // export root: directory or s3://bucket/prefix
-};
+using TaskSpec = fleetproto::Assignment;
 
 class TaskReporter {
  public:
@@ -46,13 +42,24 @@ class TaskReporter {
                           absl::Duration elapsed) = 0;
 };
 
+// Runs one account to its end (or until `cancel`, at a clean point), on the
+// task's thread, reporting progress to `progress` (rate-limited by the runner).
+using AccountRunner = std::function<engine::AccountResult(
+    const TaskSpec& spec, engine::ProgressListener* progress,
+    const engine::CancelToken& cancel)>;
+
+// The production AccountRunner: opens the task's data location and runs the
+// transfer engine on it.
+engine::AccountResult RunOnEngine(const TaskSpec& spec,
+                                  engine::ProgressListener* progress,
+                                  const engine::CancelToken& cancel);
+
 struct TaskRunnerOptions {
+  explicit TaskRunnerOptions(AccountRunner run = RunOnEngine)
+      : run_account(std::move(run)) {}
+  AccountRunner run_account;
   absl::Duration min_progress_interval =
       absl::Milliseconds(500);  // ≤ 2/s per task
-  // TEST ONLY (--test-hold-tasks): do not run the engine; hold each task until
-  // it is cancelled, then report kCancelled. Lets tests kill a worker that
-  // holds tasks.
-  bool test_hold_tasks = false;
 };
 
 class TaskRunner {
@@ -89,7 +96,6 @@ class TaskRunner {
   };
   void RunOne(const TaskSpec& spec, Slot* slot);
   engine::AccountResult Execute(const TaskSpec& spec, Slot* slot);
-  void HoldUntilCancelled(Slot* slot);
   void WaitForOlderEpochs(const TaskSpec& spec);
   void JoinFinishedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "worker/testing/account_runners.h"
 
 namespace worker {
 namespace {
@@ -37,6 +38,8 @@ bool Poll(const std::function<bool()>& condition) {
   return true;
 }
 
+using testing::HoldUntilCancelled;
+
 TaskSpec Spec(uint64_t id) {
   TaskSpec s;
   s.task_id = id;
@@ -63,8 +66,7 @@ TEST(TaskRunnerTest, RunsEachTaskAndReportsOnce) {
 
 TEST(TaskRunnerTest, HeldTaskStopsOnCancel) {
   Recorder rec;
-  TaskRunnerOptions opts;
-  opts.test_hold_tasks = true;
+  TaskRunnerOptions opts(HoldUntilCancelled);
   TaskRunner runner(opts, &rec);
   ASSERT_TRUE(runner.Start(Spec(7)).ok());
   EXPECT_TRUE(absl::IsAlreadyExists(runner.Start(Spec(7))));
@@ -86,8 +88,7 @@ TEST(TaskRunnerTest, HeldTaskStopsOnCancel) {
 // the account never runs twice at once in one worker.
 TEST(TaskRunnerTest, NewEpochCancelsAndWaitsForTheOldOne) {
   Recorder rec;
-  TaskRunnerOptions opts;
-  opts.test_hold_tasks = true;
+  TaskRunnerOptions opts(HoldUntilCancelled);
   TaskRunner runner(opts, &rec);
   ASSERT_TRUE(runner.Start(Spec(7)).ok());
   TaskSpec again = Spec(7);
@@ -104,8 +105,7 @@ TEST(TaskRunnerTest, NewEpochCancelsAndWaitsForTheOldOne) {
 
 TEST(TaskRunnerTest, DestructorCancelsHeldTasks) {
   Recorder rec;
-  TaskRunnerOptions opts;
-  opts.test_hold_tasks = true;
+  TaskRunnerOptions opts(HoldUntilCancelled);
   {
     TaskRunner runner(opts, &rec);
     ASSERT_TRUE(runner.Start(Spec(1)).ok());

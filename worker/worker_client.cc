@@ -1,13 +1,15 @@
-// gRPC side of the worker: one Session per connection attempt, RunWorker's
-// reconnect loop.
+// gRPC side of the worker: one GrpcSession per connection attempt (the stream
+// of a WorkerSession, which holds the protocol logic), RunWorker's reconnect
+// loop.
 #include "worker/worker_client.h"
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 #include <memory>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -17,7 +19,7 @@
 #include "grpcpp/grpcpp.h"
 #include "migrator/v1/migrator.grpc.pb.h"
 #include "proto/convert.h"
-#include "worker/task_runner.h"
+#include "worker/session.h"
 
 namespace worker {
 namespace {
@@ -34,39 +36,43 @@ std::string HostName() {
   return buf;
 }
 
-// One stream with the coordinator. Reads on the thread that calls Run(); task
-// threads and the heartbeat thread write (serialised by write_mu_).
-class Session : public TaskReporter {
+// One stream with the coordinator: the transport of a WorkerSession. Reads on
+// the thread that calls Run(); task threads and the heartbeat thread write
+// (serialised by write_mu_).
+class GrpcSession : public SessionOutput {
  public:
-  Session(const std::shared_ptr<grpc::Channel>& channel,
-          const WorkerClientOptions& opts)
+  GrpcSession(const std::shared_ptr<grpc::Channel>& channel,
+              const WorkerClientOptions& opts)
       : opts_(opts), stub_(pb::Coordinator::NewStub(channel)) {
-    TaskRunnerOptions ro;
-    ro.test_hold_tasks = opts.test_hold_tasks;
-    runner_ = std::make_unique<TaskRunner>(ro, this);
+    SessionOptions so;
+    so.max_parallel = opts.max_parallel;
+    session_ = std::make_unique<WorkerSession>(std::move(so), this);
   }
-  ~Session() override { runner_.reset(); }
+  ~GrpcSession() override { session_.reset(); }  // joins the task threads
 
   SessionEnd Run();
   bool welcomed() const { return welcomed_; }
 
-  void OnTaskProgress(const TaskSpec& spec,
-                      const engine::Progress& progress) override;
-  void OnTaskDone(const TaskSpec& spec, const engine::AccountResult& result,
-                  absl::Duration elapsed) override;
+  // SessionOutput
+  void RequestTask() override { Send(fleetproto::RequestTaskMessage()); }
+  void Heartbeat(uint64_t seq,
+                 const std::vector<fleetproto::Lease>& leases) override {
+    Send(fleetproto::HeartbeatMessage(seq, leases));
+  }
+  void Progress(const TaskSpec& spec,
+                const engine::Progress& progress) override {
+    Send(fleetproto::ProgressMessage({spec.task_id, spec.epoch}, progress));
+  }
+  void Result(const TaskSpec& spec, const engine::AccountResult& result,
+              absl::Duration elapsed) override {
+    Send(fleetproto::ResultMessage({spec.task_id, spec.epoch}, result, elapsed));
+  }
+  void CloseWrites() override;
 
  private:
   bool Send(const pb::WorkerMessage& m);
-  bool SendRequestTask();
-  void CloseWrites();
   void Handle(const pb::CoordinatorMessage& m);
-  void HandleTask(const pb::Task& t);
-  void HandleNoMoreWork(bool shutdown, const std::string& reason);
   void HeartbeatLoop();
-  // ---- leases (issue 4) ----
-  void SendHeartbeat();
-  void OnHeartbeatAck(uint64_t seq);
-  void FenceIfLeaseLost();
   SessionEnd End(bool clean);
 
   const WorkerClientOptions& opts_;
@@ -74,56 +80,32 @@ class Session : public TaskReporter {
   grpc::ClientContext ctx_;
   std::unique_ptr<Stream> stream_;
   bool welcomed_ = false;
-  absl::Duration heartbeat_every_ = absl::Seconds(5);
 
   absl::Mutex write_mu_;
   bool writes_closed_ ABSL_GUARDED_BY(write_mu_) = false;
   bool dead_ ABSL_GUARDED_BY(write_mu_) = false;
 
-  // Leases: measured from the send time of the last acknowledged heartbeat.
-  absl::Mutex lease_mu_;
-  absl::Duration lease_ ABSL_GUARDED_BY(lease_mu_);  // zero: no lease
-  uint64_t heartbeat_seq_ ABSL_GUARDED_BY(lease_mu_) = 0;
-  std::map<uint64_t, absl::Time> heartbeat_sent_ ABSL_GUARDED_BY(lease_mu_);
-  absl::Time acked_sent_at_ ABSL_GUARDED_BY(lease_mu_);
-  bool fenced_ ABSL_GUARDED_BY(lease_mu_) = false;
-
   absl::Mutex mu_;
-  int active_ ABSL_GUARDED_BY(mu_) = 0;
-  bool no_more_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_heartbeat_ ABSL_GUARDED_BY(mu_) = false;
 
-  std::unique_ptr<TaskRunner>
-      runner_;  // reset first in the destructor: joins tasks
+  // Reset first in the destructor: joins the tasks, which write to the stream.
+  std::unique_ptr<WorkerSession> session_;
 };
 
-SessionEnd Session::Run() {
+SessionEnd GrpcSession::Run() {
   stream_ = stub_->WorkerSession(&ctx_);
-  pb::WorkerMessage reg;
-  pb::Register* r = reg.mutable_register_();
-  r->set_worker_id(opts_.worker_id);
-  r->set_host(HostName());
-  r->set_pid(static_cast<int32_t>(getpid()));
-  r->set_max_parallel(opts_.max_parallel);
-  r->set_version("migrator-worker/1");
   pb::CoordinatorMessage msg;
-  if (!Send(reg) || !stream_->Read(&msg) || !msg.has_welcome())
+  if (!Send(fleetproto::RegisterMessage(
+          {opts_.worker_id, HostName(), static_cast<int>(getpid()),
+           opts_.max_parallel, "migrator-worker/1"})) ||
+      !stream_->Read(&msg) || !msg.has_welcome())
     return End(false);
   welcomed_ = true;
-  if (msg.welcome().heartbeat_interval_ms() > 0) {
-    heartbeat_every_ =
-        absl::Milliseconds(msg.welcome().heartbeat_interval_ms());
-  }
-  {
-    absl::MutexLock lock(&lease_mu_);
-    lease_ = absl::Milliseconds(msg.welcome().lease_ms());
-    acked_sent_at_ = absl::Now();
-  }
+  fleetproto::SessionTerms terms = fleetproto::FromProto(msg.welcome());
   LOG(INFO) << "registered with coordinator " << opts_.coordinator << " (job "
-            << msg.welcome().job_id() << ", " << opts_.max_parallel
-            << " slot(s))";
+            << terms.job_id << ", " << opts_.max_parallel << " slot(s))";
+  session_->Start(terms.heartbeat_interval, terms.lease, absl::Now());
   std::thread heartbeat([this] { HeartbeatLoop(); });
-  for (int i = 0; i < opts_.max_parallel; ++i) SendRequestTask();
   while (stream_->Read(&msg)) Handle(msg);
   {
     absl::MutexLock lock(&mu_);
@@ -135,17 +117,12 @@ SessionEnd Session::Run() {
     absl::MutexLock lock(&write_mu_);
     clean = writes_closed_;
   }
-  if (!clean) {
-    LOG(WARNING) << "stream to the coordinator broke; cancelling "
-                 << runner_->running()
-                 << " running task(s) (the coordinator reassigns them)";
-    runner_->CancelAll();
-  }
-  runner_->WaitIdle(absl::InfiniteDuration());
+  if (!clean) session_->OnStreamBroken();
+  session_->WaitIdle(absl::InfiniteDuration());
   return End(clean);
 }
 
-SessionEnd Session::End(bool clean) {
+SessionEnd GrpcSession::End(bool clean) {
   grpc::Status st = stream_->Finish();
   if (clean && st.ok()) return SessionEnd::kDone;
   switch (st.error_code()) {
@@ -163,7 +140,7 @@ SessionEnd Session::End(bool clean) {
   }
 }
 
-bool Session::Send(const pb::WorkerMessage& m) {
+bool GrpcSession::Send(const pb::WorkerMessage& m) {
   absl::MutexLock lock(&write_mu_);
   if (writes_closed_ || dead_) return false;
   if (!stream_->Write(m)) {
@@ -173,187 +150,50 @@ bool Session::Send(const pb::WorkerMessage& m) {
   return true;
 }
 
-bool Session::SendRequestTask() {
-  pb::WorkerMessage m;
-  m.mutable_request_task();
-  return Send(m);
-}
-
-void Session::CloseWrites() {
+void GrpcSession::CloseWrites() {
   absl::MutexLock lock(&write_mu_);
   if (writes_closed_) return;
   writes_closed_ = true;
   if (!dead_) stream_->WritesDone();
 }
 
-void Session::Handle(const pb::CoordinatorMessage& m) {
+void GrpcSession::Handle(const pb::CoordinatorMessage& m) {
   switch (m.msg_case()) {
-    case pb::CoordinatorMessage::kTask:
-      HandleTask(m.task());
+    case pb::CoordinatorMessage::kTask: {
+      TaskSpec spec;
+      absl::Status valid = fleetproto::FromProto(m.task(), &spec);
+      session_->OnTask(std::move(spec), valid);
       break;
+    }
     case pb::CoordinatorMessage::kCancel:
-      LOG(INFO) << "task " << m.cancel().task_id() << ": cancel ("
-                << m.cancel().reason() << ")";
-      runner_->Cancel(m.cancel().task_id(), m.cancel().epoch());
+      session_->OnCancel(fleetproto::FromProto(m.cancel()));
       break;
     case pb::CoordinatorMessage::kHeartbeatAck:
-      OnHeartbeatAck(m.heartbeat_ack().seq());
+      session_->OnHeartbeatAck(m.heartbeat_ack().seq());
       break;
     case pb::CoordinatorMessage::kNoMoreTasks:
-      HandleNoMoreWork(false, "no more tasks");
+      session_->OnNoMoreTasks();
       break;
     case pb::CoordinatorMessage::kShutdown:
-      HandleNoMoreWork(true, m.shutdown().reason());
+      session_->OnShutdown(m.shutdown().reason());
       break;
     default:
       break;
   }
 }
 
-void Session::HandleTask(const pb::Task& t) {
-  TaskSpec spec;
-  spec.task_id = t.task_id();
-  spec.epoch = t.epoch();
-  spec.attempt = t.attempt();
-  bool mode_ok = fleetproto::FromProto(t.mode(), &spec.task.mode);
-  spec.task.server = fleetproto::FromProto(t.server());
-  spec.task.account = fleetproto::FromProto(t.account());
-  spec.task.resync_missing = t.resync_missing();
-  spec.task.min_free_gb = t.min_free_gb();
-  spec.data_location = t.data_location();
-  {
-    absl::MutexLock lock(&mu_);
-    ++active_;
-  }
-  LOG(INFO) << "task " << spec.task_id << ": account "
-            << spec.task.account.email << " ("
-            << engine::ModeName(spec.task.mode) << ", attempt " << spec.attempt
-            << ")";
-  absl::Status st =
-      mode_ok ? runner_->Start(spec)
-              : absl::InvalidArgumentError("task without a valid mode");
-  if (!st.ok()) {
-    engine::AccountResult failed;
-    failed.status = st;
-    OnTaskDone(spec, failed, absl::ZeroDuration());
-  }
-}
-
-void Session::HandleNoMoreWork(bool shutdown, const std::string& reason) {
-  bool close;
-  {
-    absl::MutexLock lock(&mu_);
-    if (no_more_ && !shutdown) return;  // repeated "no more tasks"
-    no_more_ = true;
-    close = active_ == 0;
-  }
-  LOG(INFO) << (shutdown ? "shutdown: " : "") << reason
-            << (close ? "; closing" : "; finishing running task(s)");
-  if (shutdown) runner_->CancelAll();
-  if (close) CloseWrites();
-}
-
-void Session::OnTaskProgress(const TaskSpec& spec,
-                             const engine::Progress& progress) {
-  pb::WorkerMessage m;
-  pb::Progress* p = m.mutable_progress();
-  fleetproto::ToProto(progress, p);
-  p->set_task_id(spec.task_id);
-  p->set_epoch(spec.epoch);
-  Send(m);
-}
-
-void Session::OnTaskDone(const TaskSpec& spec,
-                         const engine::AccountResult& result,
-                         absl::Duration elapsed) {
-  pb::WorkerMessage m;
-  pb::TaskResult* r = m.mutable_result();
-  fleetproto::ToProto(result, r);
-  r->set_task_id(spec.task_id);
-  r->set_epoch(spec.epoch);
-  r->set_elapsed_ms(static_cast<uint64_t>(absl::ToInt64Milliseconds(elapsed)));
-  LOG(INFO) << "task " << spec.task_id << ": account "
-            << spec.task.account.email << ": "
-            << (result.status.ok() ? std::string("ok")
-                                   : result.status.ToString())
-            << ", " << result.messages << " message(s), " << result.bytes
-            << " byte(s) in " << absl::FormatDuration(elapsed);
-  Send(m);
-  bool close = false;
-  bool request = false;
-  {
-    absl::MutexLock lock(&mu_);
-    --active_;
-    if (no_more_) {
-      close = active_ == 0;
-    } else {
-      request = true;
-    }
-  }
-  if (close) CloseWrites();
-  if (request) SendRequestTask();
-}
-
-void Session::HeartbeatLoop() {
+void GrpcSession::HeartbeatLoop() {
   auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return stop_heartbeat_;
   };
   while (true) {
+    absl::Duration wait = session_->NextHeartbeat() - absl::Now();
     {
       absl::MutexLock lock(&mu_);
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopped), heartbeat_every_))
-        return;
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopped), wait)) return;
     }
-    SendHeartbeat();
-    FenceIfLeaseLost();
+    session_->Tick(absl::Now());
   }
-}
-
-void Session::SendHeartbeat() {
-  pb::WorkerMessage m;
-  pb::Heartbeat* hb = m.mutable_heartbeat();
-  for (const auto& [id, epoch] : runner_->RunningLeases()) {
-    hb->add_running_task_ids(id);
-    pb::TaskLease* l = hb->add_leases();
-    l->set_task_id(id);
-    l->set_epoch(epoch);
-  }
-  {
-    absl::MutexLock lock(&lease_mu_);
-    hb->set_seq(++heartbeat_seq_);
-    heartbeat_sent_[heartbeat_seq_] = absl::Now();
-    while (heartbeat_sent_.size() > 64) heartbeat_sent_.erase(heartbeat_sent_.begin());
-  }
-  Send(m);
-}
-
-void Session::OnHeartbeatAck(uint64_t seq) {
-  absl::MutexLock lock(&lease_mu_);
-  auto it = heartbeat_sent_.find(seq);
-  if (it == heartbeat_sent_.end()) return;
-  acked_sent_at_ = std::max(acked_sent_at_, it->second);
-  heartbeat_sent_.erase(heartbeat_sent_.begin(), ++it);
-  fenced_ = false;
-}
-
-// Stops every task once the lease cannot have been renewed: no ack for a
-// heartbeat sent within lease - 2 intervals. The coordinator expires leases
-// one lease after it last heard from us, so we stop first.
-void Session::FenceIfLeaseLost() {
-  absl::Duration silent;
-  {
-    absl::MutexLock lock(&lease_mu_);
-    if (lease_ <= absl::ZeroDuration() || fenced_) return;
-    silent = absl::Now() - acked_sent_at_;
-    if (silent < lease_ - 2 * heartbeat_every_) return;
-    if (runner_->running() == 0) return;
-    fenced_ = true;
-  }
-  LOG(WARNING) << "lease lost: no heartbeat acknowledged for "
-               << absl::FormatDuration(absl::Trunc(silent, absl::Milliseconds(1)))
-               << "; stopping " << runner_->running()
-               << " task(s) at a clean point (the coordinator reassigns them)";
-  runner_->CancelAll();
 }
 
 }  // namespace
@@ -366,7 +206,7 @@ int RunWorker(const WorkerClientOptions& opts) {
     SessionEnd end;
     bool welcomed;
     {
-      Session session(channel, opts);
+      GrpcSession session(channel, opts);
       end = session.Run();
       welcomed = session.welcomed();
     }

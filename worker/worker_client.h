@@ -1,9 +1,10 @@
 // The worker's session with the coordinator (the gRPC side lives in
 // worker_client.cc; this header has no gRPC include).
 //
-// RunWorker connects, registers, asks for one task per free slot, runs them on
-// a TaskRunner, streams progress and results, honours Cancel / NoMoreTasks /
-// Shutdown. When the stream breaks it fences itself (cancels every running
+// RunWorker connects, registers, and carries a WorkerSession (worker/session.h:
+// slots, tasks, heartbeats, self-fencing) over the stream: tasks, cancels,
+// acks, NoMoreTasks and Shutdown in; requests, heartbeats, progress and
+// results out. When the stream breaks it fences itself (cancels every running
 // task: the coordinator requeues them) and reconnects with capped exponential
 // backoff, giving up after `retry_for` without a successful session.
 #ifndef MIGRATOR_WORKER_WORKER_CLIENT_H_
@@ -23,7 +24,6 @@ struct WorkerClientOptions {
   absl::Duration retry_for = absl::Seconds(60);
   absl::Duration initial_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(5);
-  bool test_hold_tasks = false;  // TEST ONLY, see TaskRunnerOptions
   rpc::TlsMaterial tls;  // mutual TLS to the coordinator, or plaintext
 };
 

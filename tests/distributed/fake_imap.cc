@@ -81,7 +81,29 @@ std::string Upper(std::string s) {
   return s;
 }
 
-void Serve(int fd, std::atomic<uint64_t>* logins) {
+constexpr uint64_t kEndlessExists = 1000000;
+
+// Mode::kEndlessInbox's answer to UID FETCH: one message per `every`, until
+// the client goes away (never the tagged completion).
+void Trickle(int fd, std::chrono::milliseconds every) {
+  for (uint64_t n = 1; n <= kEndlessExists; ++n) {
+    std::string body = "Message-ID: <" + std::to_string(n) +
+                       "@fake.test>\r\nSubject: endless\r\n\r\nbody " +
+                       std::to_string(n) + "\r\n";
+    std::string size = std::to_string(body.size());
+    std::string id = std::to_string(n);
+    if (!SendAll(fd, "* " + id + " FETCH (UID " + id +
+                         " FLAGS () INTERNALDATE \"01-Jan-2024 00:00:00 +0000\" "
+                         "RFC822.SIZE " + size + " BODY[] {" + size + "}\r\n" +
+                         body + ")\r\n"))
+      return;
+    std::this_thread::sleep_for(every);  // the trickle's pace
+  }
+}
+
+void Serve(int fd, std::atomic<uint64_t>* logins, FakeImapServer::Mode mode,
+           std::chrono::milliseconds every) {
+  const bool endless = mode == FakeImapServer::Mode::kEndlessInbox;
   LineReader in(fd);
   std::string line;
   bool ok = SendAll(fd, std::string("* OK [CAPABILITY ") + kCaps + "] fake ready\r\n");
@@ -99,6 +121,14 @@ void Serve(int fd, std::atomic<uint64_t>* logins) {
       reply = "* LIST (\\HasNoChildren) \"/\" INBOX\r\n";
     } else if (verb == "NAMESPACE") {
       reply = "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n";
+    } else if (endless && (verb == "EXAMINE" || verb == "SELECT")) {
+      reply = "* " + std::to_string(kEndlessExists) +
+              " EXISTS\r\n* OK [UIDVALIDITY 1] ok\r\n* OK [UIDNEXT " +
+              std::to_string(kEndlessExists + 1) + "] ok\r\n";
+    } else if (endless && verb == "UID" &&
+               Upper(rest).rfind("UID FETCH", 0) == 0) {
+      Trickle(fd, every);
+      break;
     } else if (verb == "LOGOUT") {
       SendAll(fd, "* BYE bye\r\n" + tag + " OK done\r\n");
       break;
@@ -141,7 +171,7 @@ void FakeImapServer::AcceptLoop() {
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    std::thread(Serve, fd, &logins_).detach();
+    std::thread(Serve, fd, &logins_, mode_, message_interval_).detach();
   }
 }
 

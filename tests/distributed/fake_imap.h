@@ -3,6 +3,12 @@
 // LOGOUT, and "OK" to anything else, at once. Enough for `--mode test`, so a
 // job's accounts succeed without a mail server's latency. Test-only.
 //
+// Mode::kEndlessInbox: the same, but INBOX never ends: EXAMINE/SELECT says it
+// holds a million messages, and UID FETCH sends one small message every
+// `message_interval` and never completes. An `--mode export` account on it
+// runs until it is cancelled (the engine stops between two messages) or its
+// worker is killed: process tests use it to hold accounts.
+//
 // Thread-safety: Start/Stop from one thread; connections are served on their
 // own detached threads. Lifetime: Stop() (or the destructor) closes the
 // listening socket; open connections end when their client leaves.
@@ -10,6 +16,8 @@
 #define MIGRATOR_TESTS_DISTRIBUTED_FAKE_IMAP_H_
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <thread>
 
@@ -17,7 +25,12 @@ namespace fleettest {
 
 class FakeImapServer {
  public:
-  FakeImapServer() = default;
+  enum class Mode { kInstant, kEndlessInbox };
+
+  explicit FakeImapServer(
+      Mode mode = Mode::kInstant,
+      std::chrono::milliseconds message_interval = std::chrono::milliseconds(100))
+      : mode_(mode), message_interval_(message_interval) {}
   ~FakeImapServer() { Stop(); }
   FakeImapServer(const FakeImapServer&) = delete;
   FakeImapServer& operator=(const FakeImapServer&) = delete;
@@ -30,6 +43,8 @@ class FakeImapServer {
 
  private:
   void AcceptLoop();
+  const Mode mode_;
+  const std::chrono::milliseconds message_interval_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

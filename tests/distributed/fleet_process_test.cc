@@ -1,8 +1,9 @@
 // Process-level tests of the coordinator and its local workers: the real
 // binaries, real gRPC over real Unix sockets, real processes. Accounts point at
 // a loopback port nobody listens on, so every account fails (with the stub
-// engine or the real one alike). Synchronisation is by polling observable state
-// with bounded deadlines.
+// engine or the real one alike); tests that need accounts to stay running
+// export from a fake IMAP server whose INBOX never ends instead.
+// Synchronisation is by polling observable state with bounded deadlines.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "migrator/v1/migrator.grpc.pb.h"
 #include "nlohmann/json.hpp"
+#include "tests/distributed/fake_imap.h"
 #include "tests/distributed/process_util.h"
 
 namespace fleettest {
@@ -74,6 +76,19 @@ class FleetTest : public ::testing::Test {
     return argv;
   }
 
+  // Accounts that run until they are cancelled or their worker is killed: an
+  // export from a fake server whose INBOX never ends.
+  void WriteHeldConfig(int accounts) {
+    ASSERT_TRUE(endless_imap_.Start("127.0.0.1", 0));
+    port_ = endless_imap_.port();
+    WriteConfig(accounts);
+  }
+
+  std::vector<std::string> HeldJob(std::vector<std::string> extra) {
+    extra.insert(extra.end(), {"--output-dir", dir_ + "/out"});
+    return Coordinator("export", extra);
+  }
+
   std::map<std::string, std::string> Env() { return {{"TMPDIR", dir_}}; }
 
   nlohmann::json Report() {
@@ -117,6 +132,7 @@ class FleetTest : public ::testing::Test {
 
   std::string dir_;
   int port_ = 0;
+  FakeImapServer endless_imap_{FakeImapServer::Mode::kEndlessInbox};
 };
 
 TEST_F(FleetTest, FailFastStopsAfterTheFirstFailure) {
@@ -309,11 +325,10 @@ class StatusClient {
 // then the coordinator fails the remaining accounts (no live workers) instead
 // of hanging.
 TEST_F(FleetTest, KilledWorkerDoesNotHangTheCoordinator) {
-  WriteConfig(2);
+  WriteHeldConfig(2);
   std::string address = "unix:" + dir_ + "/c.sock";
-  Process c = Start(Coordinator("test", {"--workers", "1", "--max-workers", "2",
-                                         "--test-hold-tasks", "--listen",
-                                         address, "--max-attempts", "10"}),
+  Process c = Start(HeldJob({"--workers", "1", "--max-workers", "2", "--listen",
+                             address, "--max-attempts", "10"}),
                     dir_, Env(), "coordinator");
   // Connect only once the socket exists (else gRPC's reconnect backoff adds
   // seconds).
@@ -369,12 +384,11 @@ TEST_F(FleetTest, KilledWorkerDoesNotHangTheCoordinator) {
 // stops the job cleanly: running accounts are cancelled, exit 1, nothing left
 // behind.
 TEST_F(FleetTest, LostAccountsMoveToTheSurvivorThenInterruptStopsCleanly) {
-  WriteConfig(3);
+  WriteHeldConfig(3);
   std::string address = "unix:" + dir_ + "/c.sock";
-  Process c =
-      Start(Coordinator("test", {"--workers", "2", "--max-workers", "2",
-                                 "--test-hold-tasks", "--listen", address}),
-            dir_, Env(), "coordinator");
+  Process c = Start(
+      HeldJob({"--workers", "2", "--max-workers", "2", "--listen", address}),
+      dir_, Env(), "coordinator");
   // Connect only once the socket exists (else gRPC's reconnect backoff adds
   // seconds).
   ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); },
@@ -428,12 +442,11 @@ namespace {
 // A second worker may join over --listen; a duplicate id is refused (exit 3).
 // After ^C the joined worker is told there is no more work and exits 0.
 TEST_F(FleetTest, RemoteWorkerJoinsAndDuplicateIdIsRefused) {
-  WriteConfig(1);
+  WriteHeldConfig(1);
   std::string address = "unix:" + dir_ + "/c.sock";
-  Process c =
-      Start(Coordinator("test", {"--workers", "1", "--max-workers", "1",
-                                 "--test-hold-tasks", "--listen", address}),
-            dir_, Env(), "coordinator");
+  Process c = Start(
+      HeldJob({"--workers", "1", "--max-workers", "1", "--listen", address}),
+      dir_, Env(), "coordinator");
   ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); },
                         absl::Seconds(30)));
   StatusClient status(address);
@@ -470,11 +483,10 @@ namespace {
 // the worker is respawned under the same id and gets them back (attempt 2);
 // then ^C stops the job cleanly.
 TEST_F(FleetTest, KilledOnlyWorkerIsRespawnedAndGetsItsAccountsBack) {
-  WriteConfig(2);
+  WriteHeldConfig(2);
   std::string address = "unix:" + dir_ + "/c.sock";
-  Process c = Start(Coordinator("test", {"--workers", "1", "--max-workers", "2",
-                                         "--test-hold-tasks", "--listen",
-                                         address, "--lease-timeout", "120s"}),
+  Process c = Start(HeldJob({"--workers", "1", "--max-workers", "2", "--listen",
+                             address, "--lease-timeout", "120s"}),
                     dir_, Env(), "coordinator");
   ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); },
                         absl::Seconds(30)));

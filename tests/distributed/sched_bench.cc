@@ -5,10 +5,10 @@
 // fake_imap.h), so what is measured is the coordinator's side: hand out a
 // task, take its result, account for it, per account.
 //
-// Why a fake server and not --test-hold-tasks: held tasks never finish, so
-// they measure handing out but not the full assign -> result -> reassign
-// cycle; the fake server keeps the real worker and engine code path (connect,
-// LOGIN, LIST, LOGOUT per account) at loopback speed.
+// Why a fake server that answers at once: accounts that never finish would
+// measure handing out but not the full assign -> result -> reassign cycle; the
+// fake server keeps the real worker and engine code path (connect, LOGIN,
+// LIST, LOGOUT per account) at loopback speed.
 //
 // Prints the job's wall time (the status API's elapsed_ms, frozen at the
 // finish), tasks/s, the coordinator's CPU time (utime+stime from

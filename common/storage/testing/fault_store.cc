@@ -1,5 +1,5 @@
 // FaultStore (see fault_store.h).
-#include "common/storage/fault_store.h"
+#include "common/storage/testing/fault_store.h"
 
 #include <string>
 #include <utility>

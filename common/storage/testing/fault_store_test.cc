@@ -1,4 +1,4 @@
-#include "common/storage/fault_store.h"
+#include "common/storage/testing/fault_store.h"
 
 #include <unistd.h>
 

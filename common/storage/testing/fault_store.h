@@ -15,8 +15,8 @@
 // Ownership: owns or borrows the wrapped store (see constructors). Writers and Readers it
 // returns must not outlive it.
 // Thread-safety: thread-safe; faults may be added while other threads use the store.
-#ifndef MIGRATOR_COMMON_STORAGE_FAULT_STORE_H_
-#define MIGRATOR_COMMON_STORAGE_FAULT_STORE_H_
+#ifndef MIGRATOR_COMMON_STORAGE_TESTING_FAULT_STORE_H_
+#define MIGRATOR_COMMON_STORAGE_TESTING_FAULT_STORE_H_
 
 #include <array>
 #include <cstdint>
@@ -93,4 +93,4 @@ class FaultStore : public Store {
 
 }  // namespace storage
 
-#endif  // MIGRATOR_COMMON_STORAGE_FAULT_STORE_H_
+#endif  // MIGRATOR_COMMON_STORAGE_TESTING_FAULT_STORE_H_
