@@ -83,6 +83,10 @@ void Job::TickerLoop() {
   }
 }
 
+absl::Duration HeartbeatInterval(absl::Duration lease) {
+  return std::clamp(lease / 5, absl::Milliseconds(50), absl::Seconds(60));
+}
+
 absl::Status Job::Connect(const WorkerHello& hello, WorkerLink* link) {
   if (hello.worker_id.empty())
     return absl::InvalidArgumentError("empty worker id");
@@ -150,16 +154,15 @@ void Job::Heartbeat(const std::string& worker_id, uint64_t seq,
   bool was_responsive = ResponsiveLocked(w, now);
   w.view.last_seen = now;
   std::vector<CancelOrder> cancels;
-  for (const HeldLease& h : held) {
-    if (scheduler_.Renew(h.task_id, h.epoch, worker_id, now)) continue;
-    const TaskInfo* t = scheduler_.Find(h.task_id);
-    if (t != nullptr && t->epoch == h.epoch && IsTerminal(t->state))
+  for (const auto& [task_id, epoch] : held) {
+    if (scheduler_.Renew(task_id, epoch, worker_id, now)) continue;
+    const TaskInfo* t = scheduler_.Find(task_id);
+    if (t != nullptr && t->epoch == epoch && IsTerminal(t->state))
       continue;  // its result is on the way or in: nothing to stop
-    LOG(WARNING) << "worker " << worker_id << " still runs task " << h.task_id
-                 << " epoch " << h.epoch
-                 << " whose lease is gone; telling it to stop";
-    cancels.push_back(CancelOrder{worker_id, h.task_id, h.epoch,
-                                  "lease lost: the account was reassigned"});
+    LOG(WARNING) << "worker " << worker_id << " still runs task " << task_id << " epoch "
+                 << epoch << " whose lease is gone; telling it to stop";
+    cancels.push_back(
+        CancelOrder{worker_id, task_id, epoch, "lease lost: the account was reassigned"});
   }
   SendCancelsLocked(cancels);
   w.link->SendHeartbeatAck(seq);

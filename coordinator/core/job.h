@@ -38,18 +38,19 @@
 #include "common/engine/engine.h"
 #include "coordinator/core/journal.h"
 #include "coordinator/core/scheduler.h"
+#include "proto/assignment.h"
 
 namespace coordinator {
 
-// One assignment as sent to a worker (carries the account's secret: never log
-// it).
-struct TaskOrder {
-  uint64_t task_id = 0;
-  uint64_t epoch = 0;
-  uint32_t attempt = 0;
-  engine::AccountTask task;
-  std::string data_location;
-};
+// The worker stream's domain types (plain structs shared with the worker): one assignment
+// as sent to a worker (carries the account's secret: never log it), a (task, epoch) a
+// worker says it runs, a worker's introduction.
+using TaskOrder = fleetproto::Assignment;
+using HeldLease = fleetproto::Lease;  // (task_id, epoch)
+using WorkerHello = fleetproto::Registration;
+
+// How often a worker heartbeats: five times per lease, between 50 ms and 60 s.
+absl::Duration HeartbeatInterval(absl::Duration lease);
 
 class WorkerLink {
  public:
@@ -61,19 +62,6 @@ class WorkerLink {
   virtual void SendShutdown(const std::string& reason) = 0;
   // The heartbeat `seq` was received (the worker measures its lease from it).
   virtual void SendHeartbeatAck(uint64_t seq) {}
-};
-
-// One task a worker says it is running (its heartbeat).
-struct HeldLease {
-  uint64_t task_id = 0;
-  uint64_t epoch = 0;
-};
-
-struct WorkerHello {
-  std::string worker_id;
-  std::string host;
-  int pid = 0;
-  int max_parallel = 0;
 };
 
 struct JobOptions {

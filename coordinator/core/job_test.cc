@@ -49,8 +49,8 @@ engine::AccountResult Ok() { return engine::AccountResult(); }
 TEST(JobTest, DispatchesOnRequestAndEndsWithNoMoreTasks) {
   Job job(Opts(2, true, 0));
   FakeLink link;
-  ASSERT_TRUE(job.Connect({"w1", "h", 1, 2}, &link).ok());
-  EXPECT_TRUE(absl::IsAlreadyExists(job.Connect({"w1", "h", 2, 2}, &link)));
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 2, ""}, &link).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(job.Connect({"w1", "h", 2, 2, ""}, &link)));
   job.RequestTask("w1");
   job.RequestTask("w1");
   ASSERT_EQ(link.tasks.size(), 2u);
@@ -71,8 +71,8 @@ TEST(JobTest, DispatchesOnRequestAndEndsWithNoMoreTasks) {
 TEST(JobTest, LostWorkerTasksGoToAnotherWorker) {
   Job job(Opts(1, true, 0));
   FakeLink l1, l2;
-  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1}, &l1).ok());
-  ASSERT_TRUE(job.Connect({"w2", "h", 2, 1}, &l2).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1, ""}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w2", "h", 2, 1, ""}, &l2).ok());
   job.RequestTask("w1");
   job.RequestTask("w2");  // parked
   ASSERT_EQ(l1.tasks.size(), 1u);
@@ -99,7 +99,7 @@ TEST(JobTest, NoLiveLocalWorkersFailsTheRest) {
   Job job(Opts(2, false, 1));
   FakeLink link;
   job.LocalWorkerStarted("w1", 123);
-  ASSERT_TRUE(job.Connect({"w1", "h", 123, 1}, &link).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 123, 1, ""}, &link).ok());
   job.RequestTask("w1");
   job.LocalWorkerExited("w1", "killed by signal 9");
   EXPECT_TRUE(job.finished());
@@ -113,7 +113,7 @@ TEST(JobTest, NoLiveLocalWorkersFailsTheRest) {
 TEST(JobTest, FailFastSendsCancel) {
   Job job(Opts(3, true, 0));
   FakeLink link;
-  ASSERT_TRUE(job.Connect({"w1", "h", 1, 2}, &link).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 2, ""}, &link).ok());
   job.RequestTask("w1");
   job.RequestTask("w1");
   engine::AccountResult bad;
@@ -139,12 +139,12 @@ TEST(JobStartTest, WaitsForAllLocalWorkersThenSpreadsRoundRobin) {
   FakeLink la, lb;
   job.LocalWorkerStarted("w1", 101);
   job.LocalWorkerStarted("w2", 102);
-  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4}, &la).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4, ""}, &la).ok());
   for (int i = 0; i < 4; ++i) job.RequestTask("w1");
   EXPECT_TRUE(la.tasks.empty()) << "w1 got work before w2 connected";
   job.Tick();
   EXPECT_TRUE(la.tasks.empty());
-  ASSERT_TRUE(job.Connect({"w2", "h", 102, 4}, &lb).ok());
+  ASSERT_TRUE(job.Connect({"w2", "h", 102, 4, ""}, &lb).ok());
   job.RequestTask("w2");  // w2's first slot only: still waiting for the rest
   EXPECT_TRUE(la.tasks.empty());
   EXPECT_TRUE(lb.tasks.empty());
@@ -160,7 +160,7 @@ TEST(JobStartTest, GraceExpiryHandsWorkToTheConnectedWorkers) {
   FakeLink la;
   job.LocalWorkerStarted("w1", 101);
   job.LocalWorkerStarted("w2", 102);
-  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4}, &la).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4, ""}, &la).ok());
   for (int i = 0; i < 4; ++i) job.RequestTask("w1");
   fake_now += absl::Milliseconds(1900);
   job.Heartbeat("w1", 1, {});
@@ -176,7 +176,7 @@ TEST(JobStartTest, WorkerExitingBeforeConnectingEndsTheWait) {
   FakeLink la;
   job.LocalWorkerStarted("w1", 101);
   job.LocalWorkerStarted("w2", 102);
-  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4}, &la).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4, ""}, &la).ok());
   for (int i = 0; i < 4; ++i) job.RequestTask("w1");
   EXPECT_TRUE(la.tasks.empty());
   job.LocalWorkerExited("w2", "exited with status 1");
@@ -187,7 +187,7 @@ TEST(JobStartTest, WorkerExitingBeforeConnectingEndsTheWait) {
 TEST(JobStartTest, RemoteOnlyJobsDoNotWait) {
   Job job(Opts(2, true, 0));
   FakeLink la;
-  ASSERT_TRUE(job.Connect({"r1", "h", 1, 4}, &la).ok());
+  ASSERT_TRUE(job.Connect({"r1", "h", 1, 4, ""}, &la).ok());
   job.RequestTask("r1");
   EXPECT_EQ(la.tasks.size(), 1u);
 }
@@ -208,8 +208,8 @@ struct RecordingJournal : JobJournal {
 TEST(JobLeaseTest, StaleResultIsRejectedCountedAndCancelled) {
   Job job(Opts(1, true, 0));
   FakeLink l1, l2;
-  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1}, &l1).ok());
-  ASSERT_TRUE(job.Connect({"w2", "h", 2, 1}, &l2).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1, ""}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w2", "h", 2, 1, ""}, &l2).ok());
   job.RequestTask("w1");
   ASSERT_EQ(l1.tasks.size(), 1u);
   const TaskOrder old = l1.tasks[0];
@@ -249,7 +249,7 @@ TEST(JobLeaseTest, StaleResultIsRejectedCountedAndCancelled) {
 TEST(JobLeaseTest, HeartbeatsKeepTheLeaseAlive) {
   Job job(Opts(1, true, 0));
   FakeLink l1;
-  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1, ""}, &l1).ok());
   job.RequestTask("w1");
   ASSERT_EQ(l1.tasks.size(), 1u);
   for (int i = 0; i < 60; ++i) {
@@ -266,7 +266,7 @@ TEST(JobLeaseTest, HeartbeatsKeepTheLeaseAlive) {
 TEST(JobLeaseTest, UnresponsiveWorkerGetsNoNewWork) {
   Job job(Opts(2, false, 0));
   FakeLink l1;
-  ASSERT_TRUE(job.Connect({"w1", "h", 1, 2}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 2, ""}, &l1).ok());
   job.RequestTask("w1");
   job.RequestTask("w1");
   ASSERT_EQ(l1.tasks.size(), 2u);
@@ -299,7 +299,7 @@ TEST(JobLeaseTest, JournalSeesEveryTransitionAndRestoreSkipsDoneAccounts) {
   o.restored = {done, big};
   Job job(o);
   FakeLink l1;
-  ASSERT_TRUE(job.Connect({"w1", "h", 1, 3}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 3, ""}, &l1).ok());
   for (int i = 0; i < 3; ++i) job.RequestTask("w1");
   ASSERT_EQ(l1.tasks.size(), 2u);
   EXPECT_EQ(l1.tasks[0].task.account.email, "u2@x");  // largest first
@@ -330,8 +330,8 @@ TEST(JobLocalExitTest, ExitRequeuesItsTasksWithoutWaitingForTheLease) {
   FakeLink l1, l2;
   job.LocalWorkerStarted("w1", 101);
   job.LocalWorkerStarted("w2", 102);
-  ASSERT_TRUE(job.Connect({"w1", "h", 101, 1}, &l1).ok());
-  ASSERT_TRUE(job.Connect({"w2", "h", 102, 1}, &l2).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 1, ""}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w2", "h", 102, 1, ""}, &l2).ok());
   job.RequestTask("w1");
   job.RequestTask("w2");
   ASSERT_EQ(l1.tasks.size(), 1u);
@@ -368,7 +368,7 @@ TEST(JobLocalExitTest, RespawnedWorkerTakesOverItsIdAndTheAccounts) {
   Job job(Opts(2, true, 1));
   FakeLink l1, l2;
   job.LocalWorkerStarted("w1", 101);
-  ASSERT_TRUE(job.Connect({"w1", "h", 101, 2}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 2, ""}, &l1).ok());
   job.RequestTask("w1");
   job.RequestTask("w1");
   ASSERT_EQ(l1.tasks.size(), 2u);
@@ -376,10 +376,10 @@ TEST(JobLocalExitTest, RespawnedWorkerTakesOverItsIdAndTheAccounts) {
                                     /*can_respawn=*/true));
   EXPECT_FALSE(job.finished()) << "failed the accounts instead of waiting";
   EXPECT_EQ(job.Snapshot().Count(TaskState::kPending), 2u);
-  EXPECT_TRUE(absl::IsAlreadyExists(job.Connect({"w1", "h", 7, 2}, &l2)))
+  EXPECT_TRUE(absl::IsAlreadyExists(job.Connect({"w1", "h", 7, 2, ""}, &l2)))
       << "the id is reserved for the replacement";
   job.LocalWorkerStarted("w1", 102);
-  ASSERT_TRUE(job.Connect({"w1", "h", 102, 2}, &l2).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 102, 2, ""}, &l2).ok());
   job.Disconnect("w1", &l1);  // the old stream's end: ignored
   job.RequestTask("w1");
   job.RequestTask("w1");
@@ -398,7 +398,7 @@ TEST(JobLocalExitTest, NoRespawnOnceFinishedAndAFailedRespawnEndsTheJob) {
   Job job(Opts(1, true, 1));
   FakeLink l1;
   job.LocalWorkerStarted("w1", 101);
-  ASSERT_TRUE(job.Connect({"w1", "h", 101, 1}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 1, ""}, &l1).ok());
   job.RequestTask("w1");
   ASSERT_EQ(l1.tasks.size(), 1u);
   ASSERT_TRUE(job.LocalWorkerExited("w1", "killed by signal 9", true));
@@ -420,7 +420,7 @@ TEST(JobLocalExitTest, RespawnedWorkerDoesNotHoldTheStart) {
   job.LocalWorkerStarted("w2", 102);
   ASSERT_TRUE(job.LocalWorkerExited("w2", "exited with status 1", true));
   job.LocalWorkerStarted("w2", 103);
-  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4}, &la).ok());
+  ASSERT_TRUE(job.Connect({"w1", "h", 101, 4, ""}, &la).ok());
   for (int i = 0; i < 4; ++i) job.RequestTask("w1");
   EXPECT_EQ(la.tasks.size(), 4u);
 }

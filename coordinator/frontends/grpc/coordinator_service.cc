@@ -23,11 +23,6 @@ namespace {
 
 namespace pb = ::migrator::v1;
 
-// Leases (issue 4): workers heartbeat five times per lease.
-uint32_t HeartbeatIntervalMs(absl::Duration lease) {
-  int64_t ms = absl::ToInt64Milliseconds(lease / 5);
-  return static_cast<uint32_t>(std::clamp<int64_t>(ms, 50, 60000));
-}
 uint64_t LeaseMs(const Job* job) {
   return static_cast<uint64_t>(
       absl::ToInt64Milliseconds(job->options().lease_timeout));
@@ -81,25 +76,13 @@ class SessionReactor
   // WorkerLink
   void SendTask(const TaskOrder& o) override {
     pb::CoordinatorMessage m;
-    pb::Task* t = m.mutable_task();
-    t->set_task_id(o.task_id);
-    t->set_epoch(o.epoch);
-    t->set_attempt(o.attempt);
-    t->set_mode(fleetproto::ToProto(o.task.mode));
-    fleetproto::ToProto(o.task.server, t->mutable_server());
-    fleetproto::ToProto(o.task.account, t->mutable_account());
-    t->set_data_location(o.data_location);
-    t->set_resync_missing(o.task.resync_missing);
-    t->set_min_free_gb(o.task.min_free_gb);
-    t->set_lease_ms(LeaseMs(job_));
+    fleetproto::ToProto(o, m.mutable_task());
+    m.mutable_task()->set_lease_ms(LeaseMs(job_));
     Enqueue(std::move(m));
   }
-  void SendCancel(uint64_t task_id, uint64_t epoch,
-                  const std::string& reason) override {
+  void SendCancel(uint64_t task_id, uint64_t epoch, const std::string& reason) override {
     pb::CoordinatorMessage m;
-    m.mutable_cancel()->set_task_id(task_id);
-    m.mutable_cancel()->set_epoch(epoch);
-    m.mutable_cancel()->set_reason(reason);
+    fleetproto::ToProto(fleetproto::CancelRequest{task_id, epoch, reason}, m.mutable_cancel());
     Enqueue(std::move(m));
   }
   void SendNoMoreTasks() override {
@@ -126,13 +109,10 @@ class SessionReactor
       case pb::WorkerMessage::kRequestTask:
         job_->RequestTask(worker_id_);
         break;
-      case pb::WorkerMessage::kHeartbeat: {
-        std::vector<HeldLease> held;
-        for (const pb::TaskLease& l : m.heartbeat().leases())
-          held.push_back(HeldLease{l.task_id(), l.epoch()});
-        job_->Heartbeat(worker_id_, m.heartbeat().seq(), held);
+      case pb::WorkerMessage::kHeartbeat:
+        job_->Heartbeat(worker_id_, m.heartbeat().seq(),
+                        fleetproto::LeasesFromProto(m.heartbeat()));
         break;
-      }
       case pb::WorkerMessage::kProgress:
         job_->Progress(worker_id_, m.progress().task_id(), m.progress().epoch(),
                        fleetproto::FromProto(m.progress()));
@@ -154,17 +134,16 @@ class SessionReactor
                           "the first message of a session must be Register"));
       return false;
     }
-    WorkerHello hello{m.register_().worker_id(), m.register_().host(),
-                      m.register_().pid(), m.register_().max_parallel()};
+    WorkerHello hello = fleetproto::FromProto(m.register_());
     // Welcome goes first in the queue, before anything Job may send once
     // connected.
     pb::CoordinatorMessage w;
-    w.mutable_welcome()->set_job_id(job_->options().job_id);
+    fleetproto::ToProto(
+        fleetproto::SessionTerms{job_->options().job_id, HeartbeatInterval(job_->options().lease_timeout),
+                                 job_->options().lease_timeout},
+        w.mutable_welcome());
     w.mutable_welcome()->set_mode(fleetproto::ToProto(job_->options().mode));
     w.mutable_welcome()->set_worker_id(hello.worker_id);
-    w.mutable_welcome()->set_heartbeat_interval_ms(
-        HeartbeatIntervalMs(job_->options().lease_timeout));
-    w.mutable_welcome()->set_lease_ms(LeaseMs(job_));
     Enqueue(std::move(w));
     absl::Status st = job_->Connect(hello, this);
     if (!st.ok()) {
