@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "common/log/log.h"
 #include "common/cli/flags.h"
+#include "common/cli/tls_flags.h"
 #include "worker/worker_client.h"
 
 ABSL_FLAG(std::string, coordinator, "",
@@ -38,26 +39,11 @@ ABSL_FLAG(absl::Duration, retry_for, absl::Seconds(60),
 ABSL_FLAG(std::string, log_file, "",
           "also append log lines to this file (0600)");
 
-// ---- transport security (issue 4: security) ----
-ABSL_FLAG(std::string, tls_ca, "",
-          "CA (PEM) that signed the coordinator's certificate: turns on TLS");
-ABSL_FLAG(std::string, tls_cert, "",
-          "this worker's client certificate (PEM), signed by the "
-          "coordinator's --tls-ca");
-ABSL_FLAG(std::string, tls_key, "", "its private key (PEM)");
-ABSL_FLAG(std::string, tls_server_name, "",
-          "name expected in the coordinator's certificate (default: the host "
-          "of --coordinator)");
-ABSL_FLAG(bool, insecure, false,
-          "allow plaintext to a non-loopback coordinator (passwords in clear!)");
-
 namespace {
 
 // Mutual TLS, or plaintext where allowed; false after printing why (exit 2).
 bool ResolveSecurity(const std::string& address, rpc::TlsMaterial* tls) {
-  rpc::TlsFlags f{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
-                  absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_server_name),
-                  absl::GetFlag(FLAGS_insecure)};
+  rpc::TlsFlags f = cli::ClientTlsFlags();  // --tls-* and --insecure
   std::string warning;
   auto m = rpc::ResolveTransport(f, rpc::Role::kClient, address, &warning);
   if (!m.ok()) {

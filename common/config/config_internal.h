@@ -26,12 +26,6 @@ absl::Status ReadError(const std::string& path, int err);
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_bytes,
                                             struct stat* st);
 
-// Writes `data` to `path` atomically: a 0600 temporary in the same directory, fsync, then
-// rename (overwrite) or link (no overwrite: kAlreadyExists when `path` exists). The file
-// never exists with wider permissions than 0600.
-absl::Status WriteFileAtomic(const std::string& path, const std::string& data,
-                             bool overwrite);
-
 }  // namespace internal
 }  // namespace config
 

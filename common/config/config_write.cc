@@ -3,7 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/config/config.h"
-#include "common/config/config_internal.h"
+#include "common/sys/file.h"
 #include "nlohmann/json.hpp"
 
 namespace config {
@@ -55,11 +55,11 @@ std::string ConfigToJson(const Config& config) {
 }
 
 absl::Status WriteConfig(const Config& config, const std::string& path) {
-  return internal::WriteFileAtomic(path, ConfigToJson(config), /*overwrite=*/true);
+  return sys::WriteFileAtomically(path, ConfigToJson(config), {0600, /*overwrite=*/true});
 }
 
 absl::Status WriteConfigIfAbsent(const Config& config, const std::string& path) {
-  return internal::WriteFileAtomic(path, ConfigToJson(config), /*overwrite=*/false);
+  return sys::WriteFileAtomically(path, ConfigToJson(config), {0600, /*overwrite=*/false});
 }
 
 }  // namespace config

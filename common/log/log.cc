@@ -13,6 +13,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/sys/file.h"
 
 namespace logging {
 namespace {
@@ -53,18 +54,6 @@ char LevelChar(Level level) {
   return '?';
 }
 
-void WriteAll(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    off += static_cast<size_t>(n);
-  }
-}
-
 }  // namespace
 
 void SetMinLevel(Level level) { MinLevelRef().store(static_cast<int>(level)); }
@@ -89,7 +78,7 @@ void SetProcessTag(const std::string& tag) {
 void AppendToFile(absl::string_view text) {
   Sink& sink = GetSink();
   std::lock_guard<std::mutex> lock(sink.mu);
-  if (sink.file_fd >= 0) WriteAll(sink.file_fd, std::string(text));
+  if (sink.file_fd >= 0) sys::WriteAll(sink.file_fd, text);
 }
 
 void Write(Level level, const char* file, int line, absl::string_view message) {
@@ -108,8 +97,8 @@ void Write(Level level, const char* file, int line, absl::string_view message) {
   std::string out = absl::StrCat(ts, " ", std::string(1, LevelChar(level)), " ",
                                  sink.tag.empty() ? "" : sink.tag + " ", base, ":", line,
                                  "] ", message, "\n");
-  WriteAll(2, out);
-  if (sink.file_fd >= 0) WriteAll(sink.file_fd, out);
+  sys::WriteAll(2, out);
+  if (sink.file_fd >= 0) sys::WriteAll(sink.file_fd, out);
 }
 
 }  // namespace logging

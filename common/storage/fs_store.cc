@@ -13,19 +13,17 @@
 #include <string>
 #include <utility>
 
-#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/sys/file.h"
 
 namespace storage {
 namespace {
 
 constexpr char kTmpPrefix[] = ".tmp.";
-constexpr size_t kMaxTmpBaseBytes = 200;  // keeps ".tmp.<base>.<16 hex>" under 255
 
 absl::StatusCode CodeForErrno(int err) {
   switch (err) {
@@ -59,31 +57,11 @@ std::string BaseOf(absl::string_view key) {
   return std::string(slash == absl::string_view::npos ? key : key.substr(slash + 1));
 }
 
-bool WriteAll(int fd, const char* data, size_t size, int* err) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      *err = errno;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 absl::Status FsyncDir(const std::string& path, absl::string_view rel, const FsStore& store) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::OkStatus();  // removed since: nothing to persist
-    return ErrnoStatus(errno, "open directory", rel.empty() ? "." : rel, store.root());
-  }
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus(err, "fsync directory", rel.empty() ? "." : rel, store.root());
-  return absl::OkStatus();
+  int err = 0;
+  if (sys::SyncDirectory(path, &err)) return absl::OkStatus();
+  if (err == ENOENT) return absl::OkStatus();  // removed since: nothing to persist
+  return ErrnoStatus(err, "fsync directory", rel.empty() ? "." : rel, store.root());
 }
 
 // Absolute and without "." / empty components; ".." is kept as written.
@@ -190,7 +168,7 @@ class FsWriter : public Writer {
   }
   absl::Status WriteOut(const char* data, size_t size) {
     int err = 0;
-    if (!WriteAll(fd_, data, size, &err)) return Fail(err, "write", key_);
+    if (!sys::WriteAll(fd_, absl::string_view(data, size), &err)) return Fail(err, "write", key_);
     return absl::OkStatus();
   }
   // Remembers the first failure: the writer is dead from then on (the temp is removed
@@ -246,21 +224,16 @@ absl::Status FsStore::MakeParents(absl::string_view key) {
 absl::StatusOr<std::unique_ptr<Writer>> FsStore::NewWriter(const std::string& key) {
   RETURN_IF_ERROR(ValidateKey(key));
   std::string parent = ParentOf(key);
-  std::string base = BaseOf(key).substr(0, kMaxTmpBaseBytes);
-  absl::BitGen gen;
-  bool made_parents = false;
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    std::string tmp = absl::StrFormat("%s/%s%s%s.%016x", root_, parent.empty() ? "" : parent + "/",
-                                      kTmpPrefix, base, absl::Uniform<uint64_t>(gen));
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options_.file_mode);
-    if (fd >= 0) return std::unique_ptr<Writer>(new FsWriter(this, key, std::move(tmp), fd));
-    if (errno == ENOENT && !made_parents) {
-      RETURN_IF_ERROR(MakeParents(key));
-      made_parents = true;
-      continue;
-    }
-    if (errno != EEXIST) return Err(errno, "create", key);
+  std::string dir = parent.empty() ? root_ : PathOf(parent);
+  std::string tmp;
+  int err = 0;
+  int fd = sys::CreateTempFile(dir, BaseOf(key), options_.file_mode, &tmp, &err);
+  if (fd < 0 && err == ENOENT) {
+    RETURN_IF_ERROR(MakeParents(key));
+    fd = sys::CreateTempFile(dir, BaseOf(key), options_.file_mode, &tmp, &err);
   }
+  if (fd >= 0) return std::unique_ptr<Writer>(new FsWriter(this, key, std::move(tmp), fd));
+  if (err != EEXIST) return Err(err, "create", key);
   return absl::InternalError(absl::StrCat(Describe(), ": create ", key, ": no free temp name"));
 }
 

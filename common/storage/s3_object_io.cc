@@ -18,6 +18,7 @@
 #include "common/status/status_macros.h"
 #include "common/storage/fs_store.h"
 #include "common/storage/s3_store.h"
+#include "common/sys/file.h"
 
 namespace storage {
 namespace {
@@ -164,14 +165,8 @@ class S3Writer : public Writer {
   }
 
   absl::Status WriteOut(absl::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Fail(errno, SpillDir(store_->options_));
-      }
-      data.remove_prefix(static_cast<size_t>(n));
-    }
+    int err = 0;
+    if (!sys::WriteAll(fd_, data, &err)) return Fail(err, SpillDir(store_->options_));
     return absl::OkStatus();
   }
 

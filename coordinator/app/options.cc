@@ -3,6 +3,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/cli/flags.h"
+#include "common/cli/tls_flags.h"
 #include "common/config/config.h"
 
 ABSL_FLAG(std::string, mode, "", "export | import | test | validate");
@@ -29,11 +30,7 @@ ABSL_FLAG(int, max_attempts, 3, "attempts per account for retriable failures (>=
 // The status API and transport security.
 ABSL_FLAG(bool, linger, false,
           "after the job ends keep serving the status API until SIGINT/SIGTERM");
-ABSL_FLAG(std::string, tls_cert, "", "server certificate (PEM) for --listen");
-ABSL_FLAG(std::string, tls_key, "", "its private key (PEM)");
-ABSL_FLAG(std::string, tls_ca, "", "CA (PEM) that workers' client certificates must chain to");
-ABSL_FLAG(bool, insecure, false,
-          "allow plaintext on a non-loopback --listen (passwords in clear!)");
+// --tls-cert, --tls-key, --tls-ca, --insecure: common/cli/tls_flags.h.
 
 // Probes (e.g. kubelet's grpc: probes, which present no client certificate).
 ABSL_FLAG(std::string, health_listen, "",
@@ -87,8 +84,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.durable.fresh = absl::GetFlag(FLAGS_fresh);
   o.durable.lease_timeout = absl::GetFlag(FLAGS_lease_timeout);
   o.durable.max_attempts = absl::GetFlag(FLAGS_max_attempts);
-  o.tls = rpc::TlsFlags{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
-                        absl::GetFlag(FLAGS_tls_ca), "", absl::GetFlag(FLAGS_insecure)};
+  o.tls = cli::ServerTlsFlags();
   if (o.max_workers < 1) return absl::InvalidArgumentError("--max-workers must be >= 1");
   if (o.workers < -1) return absl::InvalidArgumentError("--workers must be >= 0");
   if (o.min_free_gb < 0) return absl::InvalidArgumentError("--min-free-gb must be >= 0");

@@ -1,17 +1,16 @@
 #include "coordinator/local/environment.h"
 
 #include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "common/engine/connect.h"
 #include "common/imap/session.h"
+#include "common/sys/file.h"
+#include "common/sys/subprocess.h"
 #include "coordinator/local/preflight.h"
 
 namespace coordinator {
@@ -33,49 +32,25 @@ CheckResult Writable(const std::string& dir) {
   if (!st.ok()) return {"output writable", false, std::string(st.message())};
   const std::string probe = dir + "/.tmp.write-probe";
   int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && ::write(fd, "x", 1) == 1;
+  bool ok = fd >= 0 && sys::WriteAll(fd, "x");
   if (fd >= 0) ::close(fd);
   ::unlink(probe.c_str());
   return {"output writable", ok, ok ? dir : absl::StrCat("cannot write in ", dir)};
 }
 
-bool InPath(const std::string& program, std::string* found) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return false;
-  for (absl::string_view dir : absl::StrSplit(path, ':')) {
-    std::string candidate = absl::StrCat(dir, "/", program);
-    if (::access(candidate.c_str(), X_OK) == 0) {
-      *found = candidate;
-      return true;
-    }
-  }
-  return false;
-}
-
 // Runs argv with stdin closed and output discarded; its exit status, or -1.
 int RunQuiet(const std::vector<std::string>& argv) {
-  pid_t pid = ::fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  if (::waitpid(pid, &status, 0) < 0) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  sys::SpawnOptions options;
+  options.stdin_from = options.stdout_to = options.stderr_to = sys::Redirect::Null();
+  absl::StatusOr<sys::RunResult> run = sys::RunAndWait(argv, options);
+  if (!run.ok() || run->exit.signal != 0) return -1;
+  return run->exit.code;
 }
 
 CheckResult Reachable(const config::ServerConfig& server) {
   const std::string where = absl::StrCat(server.host, ":", server.port);
-  std::string imapsync;
-  if (InPath("imapsync", &imapsync)) {
+  std::string imapsync = sys::FindInPath("imapsync");
+  if (!imapsync.empty()) {
     std::vector<std::string> argv = {imapsync, "--justconnect", "--host1", server.host,
                                      "--port1", absl::StrCat(server.port), "--host2",
                                      server.host, "--port2", absl::StrCat(server.port)};

@@ -1,18 +1,15 @@
 #include "coordinator/local/worker_pool.h"
 
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <climits>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/sys/subprocess.h"
 
 namespace coordinator {
 
@@ -32,19 +29,7 @@ absl::StatusOr<std::string> FindWorkerBinary() {
 
 namespace {
 
-std::string DescribeWait(int status) {
-  if (WIFEXITED(status))
-    return absl::StrCat("exited with status ", WEXITSTATUS(status));
-  if (WIFSIGNALED(status))
-    return absl::StrCat("killed by signal ", WTERMSIG(status));
-  return "ended";
-}
-
-bool Abnormal(int status) {
-  return (WIFEXITED(status) && WEXITSTATUS(status) != 0) || WIFSIGNALED(status);
-}
-
-// "signal 9" / "status 1" (the tail of DescribeWait).
+// "signal 9" / "status 1" (the tail of sys::ExitStatus::Describe).
 std::string ShortHow(const std::string& how) {
   size_t space = how.rfind(' ', how.rfind(' ') - 1);
   return space == std::string::npos ? how : how.substr(space + 1);
@@ -96,25 +81,15 @@ absl::StatusOr<int> WorkerPool::SpawnOne(const std::string& id) {
     args.push_back("--log-file");
     args.push_back(spec_.log_file);
   }
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0)
-    return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
-  if (pid == 0) {  // child: async-signal-safe calls only
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  // Own process group (a terminal ^C reaches the coordinator only), parent-death signal.
+  sys::SpawnOptions options;
+  options.new_process_group = true;
+  options.die_with_parent = true;
+  absl::StatusOr<sys::Subprocess> child = sys::Subprocess::Start(args, options);
+  if (!child.ok()) return absl::InternalError(child.status().message());
+  int pid = child->Release();  // reaped by ReapLocked
   LOG(INFO) << "spawned worker " << id << " (pid " << pid << ")";
-  return static_cast<int>(pid);
+  return pid;
 }
 
 void WorkerPool::ReapLoop() {
@@ -138,12 +113,11 @@ void WorkerPool::ReapLoop() {
 bool WorkerPool::ReapLocked(std::vector<WorkerExit>* exited) {
   bool any = false;
   for (auto it = alive_.begin(); it != alive_.end();) {
-    int status = 0;
-    pid_t r = ::waitpid(it->first, &status, WNOHANG);
-    if (r == it->first || (r < 0 && errno == ECHILD)) {
-      bool can = Abnormal(status) && respawns_[it->second] < kMaxRespawns;
+    sys::ExitStatus status;
+    if (sys::TryReap(it->first, &status)) {
+      bool can = !status.ok() && respawns_[it->second] < kMaxRespawns;
       exited->push_back(
-          WorkerExit{it->second, it->first, DescribeWait(status), can});
+          WorkerExit{it->second, it->first, status.Describe(), can});
       it = alive_.erase(it);
       any = true;
     } else {

@@ -23,6 +23,7 @@
 #include "coordinator/migratectl/migratectl_client.h"
 #include "coordinator/migratectl/status_format.h"
 #include "common/cli/flags.h"
+#include "common/cli/tls_flags.h"
 
 ABSL_FLAG(std::string, coordinator, "", "coordinator: host:port or unix:/path");
 ABSL_FLAG(bool, json, false, "print JSON (stable field names) instead of tables");
@@ -33,16 +34,6 @@ ABSL_FLAG(absl::Duration, interval, absl::Seconds(1),
           "watch: at most one update per interval");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
           "how long to wait for the coordinator");
-// ---- transport security (same meaning as on the worker) ----
-ABSL_FLAG(std::string, tls_ca, "", "CA that signed the coordinator's cert");
-ABSL_FLAG(std::string, tls_cert, "", "client certificate (mutual TLS)");
-ABSL_FLAG(std::string, tls_key, "", "client private key");
-ABSL_FLAG(std::string, tls_server_name, "",
-          "name expected in the coordinator's certificate (default: ADDR's "
-          "host)");
-ABSL_FLAG(bool, insecure, false,
-          "allow plaintext to a non-loopback address");
-
 namespace {
 
 namespace pb = ::migrator::v1;
@@ -137,10 +128,7 @@ int main(int argc, char** argv) {
   std::string state_text = absl::GetFlag(FLAGS_state);
   if (!state_text.empty() && !statusfmt::ParseState(state_text, &state))
     return Usage("--state: unknown state '" + state_text + "'");
-  rpc::TlsFlags tls{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
-                    absl::GetFlag(FLAGS_tls_ca),
-                    absl::GetFlag(FLAGS_tls_server_name),
-                    absl::GetFlag(FLAGS_insecure)};
+  rpc::TlsFlags tls = cli::ClientTlsFlags();  // --tls-* and --insecure, as the worker's
   std::string warning;
   auto material =
       rpc::ResolveTransport(tls, rpc::Role::kClient, address, &warning);

@@ -155,17 +155,6 @@ nlohmann::json WatchEventJson(const pb::WatchEvent& e) {
   return {{"status", StatusJson(e.status())}, {"changed", changed}};
 }
 
-std::string HumanBytes(double bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-  int u = 0;
-  while (bytes >= 1000 && u < 5) {
-    bytes /= 1000;
-    ++u;
-  }
-  return u == 0 ? absl::StrFormat("%.0f B", bytes)
-                : absl::StrFormat("%.1f %s", bytes, units[u]);
-}
-
 std::string HumanDuration(uint64_t ms) {
   uint64_t s = ms / 1000;
   if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, s % 3600 / 60);

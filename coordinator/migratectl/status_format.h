@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "common/text/bytes.h"
 #include "google/protobuf/repeated_field.h"
 #include "migrator/v1/migrator.pb.h"
 #include "nlohmann/json.hpp"
@@ -40,8 +41,9 @@ std::string AccountsTable(const Accounts& accounts);
 // state or failed an attempt.
 std::string WatchText(const pb::WatchEvent& e);
 
-// "999 B", "12.3 MB" (decimal units); "1h02m", "3m04s", "12s".
-std::string HumanBytes(double bytes);
+// "999 B", "12.3 MB": decimal units, as the coordinator's summary table.
+using text::HumanBytes;
+// "1h02m", "3m04s", "12s".
 std::string HumanDuration(uint64_t ms);
 
 }  // namespace statusfmt

@@ -1,14 +1,10 @@
 #include "coordinator/status/report.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/sys/file.h"
 
 namespace coordinator {
 namespace {
@@ -36,18 +32,6 @@ size_t EmailWidth(const JobSnapshot& s) {
 }
 
 }  // namespace
-
-std::string HumanBytes(uint64_t bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1000 && u < 4) {
-    v /= 1000;
-    ++u;
-  }
-  return u == 0 ? absl::StrCat(bytes, " B")
-                : absl::StrFormat("%.1f %s", v, units[u]);
-}
 
 std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
   const int ew = static_cast<int>(EmailWidth(s));
@@ -192,28 +176,7 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run,
 
 absl::Status WriteJsonReport(const nlohmann::json& report,
                              const std::string& path) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-  }
-  std::string text = report.dump(2) + "\n";
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  bool ok = off == text.size() && ::fsync(fd) == 0;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return absl::InternalError(
-        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+  return sys::WriteFileAtomically(path, report.dump(2) + "\n", {0600, /*overwrite=*/true});
 }
 
 }  // namespace coordinator

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/text/bytes.h"
 #include "coordinator/core/job.h"
 #include "nlohmann/json.hpp"
 
@@ -26,8 +27,8 @@ struct RunInfo {
   absl::Time finished;
 };
 
-// "12.3 MB", "999 B" (decimal units).
-std::string HumanBytes(uint64_t bytes);
+// "12.3 MB", "999 B": the byte counts of the table (decimal units, as migratectl's).
+using text::HumanBytes;
 
 // One line per account plus a totals line. Reasons are shortened to fit; the
 // JSON report has them in full.

@@ -2,12 +2,10 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -19,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "common/sys/subprocess.h"
 
 namespace fleettest {
 
@@ -52,37 +51,26 @@ Process Start(const std::vector<std::string>& argv, const std::string& cwd,
   Process p;
   p.stdout_path = cwd + "/" + tag + ".stdout";
   p.stderr_path = cwd + "/" + tag + ".stderr";
-  std::vector<std::string> args = argv;
-  std::vector<char*> cargv;
-  for (std::string& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-    int out = ::open(p.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = ::open(p.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    ::execv(cargv[0], cargv.data());
-    ::_exit(127);
-  }
-  p.pid = pid;
+  sys::SpawnOptions options;
+  options.cwd = cwd;
+  options.env = env;
+  options.search_path = true;
+  options.stdout_to = sys::Redirect::File(p.stdout_path);
+  options.stderr_to = sys::Redirect::File(p.stderr_path);
+  absl::StatusOr<sys::Subprocess> child = sys::Subprocess::Start(argv, options);
+  if (child.ok()) p.pid = child->Release();  // Wait() reaps it
   return p;
 }
 
 int Wait(const Process& p, absl::Duration timeout) {
-  int status = 0;
-  bool done = PollUntil(
-      [&] { return ::waitpid(p.pid, &status, WNOHANG) == p.pid; }, timeout);
-  if (!done) {
+  if (p.pid <= 0) return -1;  // never started: nothing to wait for (or kill)
+  absl::StatusOr<sys::ExitStatus> status = sys::WaitPid(p.pid, timeout);
+  if (!status.ok()) {
     ::kill(p.pid, SIGKILL);
-    ::waitpid(p.pid, &status, 0);
+    sys::WaitPid(p.pid).IgnoreError();
     return -1;
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -2;
+  return status->ShellCode();
 }
 
 int RunProcess(const std::vector<std::string>& argv, const std::string& cwd,

@@ -27,9 +27,9 @@ struct Process {
   std::string stdout_path, stderr_path;
 };
 
-// Starts argv[0] with args in `cwd`, extra environment `env`, output to files
-// in cwd
-// ("<tag>.stdout", "<tag>.stderr").
+// Starts argv[0] (looked up in $PATH when it has no slash) with args in `cwd`,
+// extra environment `env`, output to files in cwd ("<tag>.stdout",
+// "<tag>.stderr"). pid -1 when it cannot be started.
 Process Start(const std::vector<std::string>& argv, const std::string& cwd,
               const std::map<std::string, std::string>& env,
               const std::string& tag);

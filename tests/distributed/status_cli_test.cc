@@ -39,15 +39,7 @@ std::string BufBinary() {
   if (::access(buf.c_str(), X_OK) == 0) return buf;
   std::system(("mkdir -p '" + cache + "/npm'").c_str());
   Process p;
-  std::string npm = "npm";  // execv needs a path
-  for (absl::string_view d : absl::StrSplit(std::getenv("PATH") ? std::getenv("PATH") : "", ':')) {
-    std::string candidate = absl::StrCat(d, "/npm");
-    if (!d.empty() && ::access(candidate.c_str(), X_OK) == 0) {
-      npm = candidate;
-      break;
-    }
-  }
-  int rc = RunProcess({npm, "install", "--prefix", cache + "/npm", "--no-audit",
+  int rc = RunProcess({"npm", "install", "--prefix", cache + "/npm", "--no-audit",
                        "--no-fund", "@bufbuild/buf"},
                       cache, {}, "npm-install", absl::Minutes(5), &p);
   if (rc != 0 || ::access(buf.c_str(), X_OK) != 0) {

@@ -1,7 +1,6 @@
 // The S3 test server wrapper (see s3_test_server.h).
 #include "tests/s3/s3_test_server.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,11 +9,13 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/storage/s3_http.h"
+#include "common/sys/subprocess.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -46,15 +47,30 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// Runs `command`, returns its exit status and stdout.
-int Run(const std::string& command, std::string* out) {
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
-  int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// Runs `bash <script> <args...>`; returns its exit status (-1: killed or not started) and
+// its stdout. `stderr_to` as for sys::SpawnOptions.
+int RunScript(const std::string& script, const std::vector<std::string>& args,
+              const sys::Redirect& stderr_to, std::string* out) {
+  std::vector<std::string> argv = {"bash", script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  sys::SpawnOptions options;
+  options.search_path = true;
+  options.stdout_to = sys::Redirect::Pipe();
+  options.stderr_to = stderr_to;
+  absl::StatusOr<sys::RunResult> run = sys::RunAndWait(argv, options);
+  if (!run.ok()) return -1;
+  *out = std::move(run->output);
+  return run->exit.signal == 0 ? run->exit.code : -1;
+}
+
+// The last `n` lines of `text`.
+std::string Tail(const std::string& text, size_t n) {
+  size_t pos = text.size();
+  if (pos > 0 && text[pos - 1] == '\n') --pos;
+  for (size_t lines = 0; pos > 0; --pos) {
+    if (text[pos - 1] == '\n' && ++lines == n) break;
+  }
+  return text.substr(pos);
 }
 
 }  // namespace
@@ -68,9 +84,9 @@ absl::StatusOr<std::unique_ptr<S3TestServer>> S3TestServer::Start(const std::str
   if (::mkdtemp(tmpl.data()) == nullptr) return absl::InternalError("mkdtemp failed");
   std::string err_file = tmpl + ".err";
   std::string out;
-  int rc = Run(absl::StrCat("bash ", Quote(server->script_), " start ", Quote(tmpl), " --bucket ",
-                            Quote(bucket), " --owner-pid ", ::getpid(), " 2>", Quote(err_file)),
-               &out);
+  int rc = RunScript(server->script_,
+                     {"start", tmpl, "--bucket", bucket, "--owner-pid", absl::StrCat(::getpid())},
+                     sys::Redirect::File(err_file), &out);
   std::string err = ReadFile(err_file);
   std::remove(err_file.c_str());
   if (rc == 77) {
@@ -100,10 +116,12 @@ S3TestServer::~S3TestServer() {
   bool failed = ::testing::UnitTest::GetInstance()->failed_test_count() > 0;
   std::string out;
   if (failed) {
-    Run(absl::StrCat("bash ", Quote(script_), " log ", Quote(dir_), " 2>&1 | tail -40"), &out);
-    std::fprintf(stderr, "S3 test server kept in %s\n%s\n", dir_.c_str(), out.c_str());
+    RunScript(script_, {"log", dir_}, sys::Redirect::ToStdout(), &out);
+    std::fprintf(stderr, "S3 test server kept in %s\n%s\n", dir_.c_str(), Tail(out, 40).c_str());
   }
-  Run(absl::StrCat("bash ", Quote(script_), " stop ", Quote(dir_), failed ? "" : " --rm"), &out);
+  std::vector<std::string> stop = {"stop", dir_};
+  if (!failed) stop.push_back("--rm");
+  RunScript(script_, stop, sys::Redirect::Inherit(), &out);
 }
 
 storage::S3Options S3TestServer::Options(const std::string& prefix) const {
