@@ -1,4 +1,4 @@
-// The export's data format (design.md §3), the contract between export, import and
+// The export's data format (README "Data format"), the contract between export, import and
 // validate:
 //
 //   <root>/<email>/<folder path>/.folder.json   FolderMeta (exact server name, delimiter,

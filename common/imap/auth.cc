@@ -39,7 +39,7 @@ absl::StatusOr<CommandResult> SaslExchange(Session& session, absl::string_view m
   if (more.ok()) {
     std::string decoded;
     if (absl::Base64Unescape(*more, &decoded)) {
-      VLOG(1) << "SASL error detail from " << session.peer() << ": " << decoded.substr(0, 300);
+      LOG(DEBUG) << "SASL error detail from " << session.peer() << ": " << decoded.substr(0, 300);
     }
     RETURN_IF_ERROR(session.SendContinuationLine(""));
   }

@@ -137,7 +137,7 @@ absl::Status Session::WriteLiteral(const LiteralSource& source) {
 }
 
 absl::Status Session::WriteCommand(const Command& cmd, const std::string& tag) {
-  VLOG(1) << "C: " << tag << " " << cmd.DebugString();
+  LOG(DEBUG) << "C: " << tag << " " << cmd.DebugString();
   std::string line = absl::StrCat(tag, " ");
   for (const Command::Part& part : cmd.parts()) {
     absl::StrAppend(&line, part.text);
@@ -292,7 +292,7 @@ absl::Status Session::HandleTagged(Response& response) {
     SetCapabilities(response.code->args);
   }
   CommandResult result{response.status, std::move(response.code), std::move(response.text)};
-  VLOG(1) << "S: " << response.tag << " " << StatusKindName(result.status);
+  LOG(DEBUG) << "S: " << response.tag << " " << StatusKindName(result.status);
   finished_[it->tag] = std::move(result);
   if (it->tag == barrier_tag_) barrier_hit_ = true;
   in_flight_.erase(it);

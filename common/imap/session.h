@@ -1,7 +1,7 @@
 // An IMAP client session over a ByteStream: tags, pipelining with a cap on commands in
 // flight, synchronizing and non-synchronizing literals, continuation requests, capability
 // tracking, STARTTLS and COMPRESS=DEFLATE, and the mapping of NO/BAD/BYE/disconnects to
-// absl::Status codes (design.md §4).
+// absl::Status codes (README "Architecture", error codes).
 //
 // Typed commands (LOGIN, LIST, SELECT, UID FETCH, APPEND, ...) are in commands.h; they are
 // built on Send()/Wait() here.
@@ -128,10 +128,11 @@ class Session {
   const SessionOptions& options() const { return options_; }
 
   // Maps a completion to a status: OK → OK; NO → by response code (AUTHENTICATIONFAILED,
-  // AUTHORIZATIONFAILED → kUnauthenticated; OVERQUOTA, LIMIT → kResourceExhausted;
-  // UNAVAILABLE, THROTTLED, INUSE → kUnavailable; TRYCREATE, NONEXISTENT → kNotFound;
-  // others kFailedPrecondition); BAD → kInvalidArgument. The message names `what`,
-  // the peer, and the server's code and text.
+  // AUTHORIZATIONFAILED, EXPIRED, PRIVACYREQUIRED → kUnauthenticated; OVERQUOTA, LIMIT →
+  // kResourceExhausted; UNAVAILABLE, THROTTLED, INUSE, SERVERBUG → kUnavailable;
+  // TRYCREATE, NONEXISTENT → kNotFound; ALREADYEXISTS → kAlreadyExists; NOPERM →
+  // kPermissionDenied; no code or any other → kFailedPrecondition); BAD →
+  // kInvalidArgument. The message names `what`, the peer, and the server's code and text.
   absl::Status ResultToStatus(const CommandResult& result, absl::string_view what) const;
 
  private:

@@ -1,7 +1,7 @@
 // Minimal leveled logging to stderr (and optionally a file). Thread-safe.
 //
 //   LOG(INFO) << "account " << email << ": 12 folders";
-//   LOG(WARNING) << ...;  LOG(ERROR) << ...;  VLOG(1) << ... (when verbosity >= 1)
+//   LOG(WARNING) << ...;  LOG(ERROR) << ...;  LOG(DEBUG) << ... (MIGRATOR_LOG_LEVEL=debug)
 //
 // Never log secrets: passwords and tokens must not reach any of these streams.
 #ifndef MIGRATOR_COMMON_LOG_LOG_H_
@@ -60,7 +60,5 @@ struct Voidify {
             ::logging::LogMessage(MIGRATOR_LOG_LEVEL_##severity, __FILE__, \
                                   __LINE__)                             \
                 .stream()
-
-#define VLOG(n) LOG(DEBUG)
 
 #endif  // MIGRATOR_COMMON_LOG_LOG_H_

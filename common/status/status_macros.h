@@ -5,10 +5,11 @@
 //                                       when not OK, else moves the value into `lhs`
 //                                       (which may be a declaration: `auto x`).
 //
-// Error-code conventions (design.md §4): kUnavailable / kDeadlineExceeded retry the step,
-// kAborted restarts the folder, kUnauthenticated fails the account without retry,
-// kResourceExhausted is out of quota or disk, kInvalidArgument bad input, kDataLoss corrupt
-// data.
+// Error-code conventions (README "Architecture"): kUnavailable / kDeadlineExceeded are
+// transient (the engine retries the step, the coordinator the account); kAborted retries
+// the account (something changed under a read); kUnauthenticated fails the account without
+// retry; kResourceExhausted is out of quota or disk, kInvalidArgument bad input, kDataLoss
+// corrupt data (all three final).
 #ifndef MIGRATOR_COMMON_STATUS_STATUS_MACROS_H_
 #define MIGRATOR_COMMON_STATUS_STATUS_MACROS_H_
 
@@ -44,7 +45,7 @@ inline absl::Status Annotate(const absl::Status& s, absl::string_view prefix) {
   return absl::Status(s.code(), absl::StrCat(prefix, ": ", s.message()));
 }
 
-// True for codes a caller may retry the same step on (design.md §4).
+// True for codes a caller may retry the same step on (README "Architecture").
 inline bool IsRetriable(const absl::Status& s) {
   return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
 }

@@ -23,7 +23,7 @@
 // DELETE) and is retried on connection failures, timeouts, 429, 500, 502, 503, 504 and
 // RequestTimeout, `max_attempts` times in all, with capped exponential backoff and jitter.
 //
-// Errors (codes by meaning, design.md §4): 403 / AccessDenied / SignatureDoesNotMatch /
+// Errors (codes by meaning, README "Architecture"): 403 / AccessDenied / SignatureDoesNotMatch /
 // InvalidAccessKeyId → kPermissionDenied; 404 / NoSuchKey / NoSuchBucket → kNotFound;
 // 5xx, timeouts, unreachable endpoint → kUnavailable; 507, EntityTooLarge, QuotaExceeded
 // → kResourceExhausted; 400 → kInvalidArgument. Messages name the location, the endpoint,

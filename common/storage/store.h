@@ -18,8 +18,10 @@
 namespace storage {
 
 // Streams one object in; nothing is visible under the key until Commit() succeeds
-// (temporary file + fsync + rename on a filesystem, one PUT or a completed multipart
-// upload on S3). Destroying an uncommitted writer discards it. Not thread-safe.
+// (temporary file + rename on a filesystem, durable at once or after Store::Sync(): see
+// fs_store.h; one PUT on S3: there is no multipart upload, so an S3 object over 5 GiB is
+// refused with kResourceExhausted). Destroying an uncommitted writer discards it. Not
+// thread-safe.
 class Writer {
  public:
   virtual ~Writer() = default;
@@ -63,7 +65,8 @@ class Store {
   // "dir:/path" or "s3://bucket/prefix" for messages.
   virtual std::string Describe() const = 0;
   // Makes every object committed so far durable across a power loss, where commits alone
-  // do not already guarantee it (the filesystem store batches directory fsyncs here).
+  // do not already guarantee it (the filesystem store batches directory fsyncs, or one
+  // syncfs when it does not fsync object by object, here).
   // Call before recording progress that depends on those objects. Default: no-op.
   virtual absl::Status Sync() { return absl::OkStatus(); }
 

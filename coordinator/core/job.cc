@@ -62,7 +62,7 @@ void Job::Restore() {
     min_epoch = std::max(min_epoch, r.epoch);
     if (r.size > 0) scheduler_.SetSize(id, r.size);
     if (r.state == TaskState::kSucceeded) {
-      scheduler_.RestoreSucceeded(id, "ok in an earlier run (not redone)");
+      scheduler_.RestoreSucceeded(id, "succeeded in an earlier run (not redone)");
       accounts_[r.index].earlier = r.totals;
     }
   }

@@ -14,7 +14,7 @@ const char* TaskStateName(TaskState state) {
     case TaskState::kRunning:
       return "running";
     case TaskState::kSucceeded:
-      return "ok";
+      return "succeeded";
     case TaskState::kFailed:
       return "failed";
     case TaskState::kCancelled:

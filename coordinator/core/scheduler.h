@@ -25,6 +25,8 @@
 namespace coordinator {
 
 enum class TaskState { kPending, kRunning, kSucceeded, kFailed, kCancelled };
+// "pending", "running", "succeeded", "failed", "cancelled": the status API's words, used
+// in logs, the summary, the JSON report and the durable state.
 const char* TaskStateName(TaskState state);
 bool IsTerminal(TaskState state);
 

@@ -1,6 +1,6 @@
 // Wiring of the durable job into the coordinator's run: where the state lives,
 // refusing another job, "nothing to do", and what a resumed Job starts from.
-// No gRPC, no flags (main.cc reads them).
+// No gRPC, no flag parsing (the app's options.cc parses the flags).
 #ifndef MIGRATOR_COORDINATOR_DURABLE_DURABLE_JOB_H_
 #define MIGRATOR_COORDINATOR_DURABLE_DURABLE_JOB_H_
 

@@ -81,6 +81,7 @@ std::string Now() {
 }  // namespace
 
 TaskState ParseStoredState(const std::string& name) {
+  if (name == "ok") return TaskState::kSucceeded;  // written before the rename
   for (TaskState s :
        {TaskState::kSucceeded, TaskState::kFailed, TaskState::kCancelled}) {
     if (name == TaskStateName(s)) return s;

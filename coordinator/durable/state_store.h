@@ -8,9 +8,9 @@
 // authzid). Passwords and tokens are never stored, not even hashed: fixing a
 // password keeps the job, and its failed accounts run again.
 //
-// Durability: WAL journal; a final state (ok, failed, cancelled) is committed
-// with synchronous=FULL before Record returns, other transitions with NORMAL
-// (they survive a process kill, which is what a coordinator crash is).
+// Durability: WAL journal; a final state (succeeded, failed, cancelled) is
+// committed with synchronous=FULL before Record returns, other transitions with
+// NORMAL (they survive a process kill, which is what a coordinator crash is).
 //
 // Thread-safety: not thread-safe; Job serialises Record calls. Lifetime: must
 // outlive the Job that writes to it.
@@ -35,7 +35,8 @@ struct JobIdentity {
   std::string mode;
   std::string data_location;
   std::string hash;  // hex SHA-256 of the server block and account list
-  std::string Describe() const;  // "export of <hash12> to <data>"
+  // "export of config <hash12> with data <data_location>"
+  std::string Describe() const;
 };
 
 JobIdentity MakeJobIdentity(engine::Mode mode, const config::Config& config,
@@ -80,8 +81,9 @@ class StateStore : public JobJournal {
   std::vector<StoredAccount> accounts_;
 };
 
-// For the summary: "ok", "failed", ... back to a TaskState (pending for
-// "running"/unknown: such an account runs again).
+// A stored state name (TaskStateName; "ok", the name before "succeeded", too)
+// back to a TaskState: pending for "running"/unknown (such an account runs
+// again).
 TaskState ParseStoredState(const std::string& name);
 
 }  // namespace coordinator

@@ -115,6 +115,15 @@ TEST_F(StateStoreTest, AnotherJobIsRefusedUnlessFresh) {
   EXPECT_EQ((*fresh)->accounts().size(), 2u);
 }
 
+// A state written before "ok" became "succeeded" still resumes.
+TEST(ParseStoredStateTest, ReadsTheStateNamesOldAndNew) {
+  EXPECT_EQ(ParseStoredState("succeeded"), TaskState::kSucceeded);
+  EXPECT_EQ(ParseStoredState("ok"), TaskState::kSucceeded);
+  EXPECT_EQ(ParseStoredState("failed"), TaskState::kFailed);
+  EXPECT_EQ(ParseStoredState("cancelled"), TaskState::kCancelled);
+  EXPECT_EQ(ParseStoredState("running"), TaskState::kPending);
+}
+
 TEST_F(StateStoreTest, NotASqliteFileIsAnError) {
   {
     std::ofstream out(path_);

@@ -2,9 +2,11 @@
 // handed out (a failure means exit code 3). The engine's own checks (IMAP
 // reachability, per-account login) run per account on the workers; this is only
 // what the coordinator can see.
-//   export:          the output dir is created; with --min-free-gb F, at least
-//   F GB free import/validate: the input dir exists (unless s3://) test: with
-//   --min-free-gb F, F GB free at the output dir (or its parent)
+//   export:          the output dir is created (unless s3://); with
+//                    --min-free-gb F, at least F GB free there
+//   import/validate: the input dir exists (unless s3://)
+//   test:            with --min-free-gb F, F GB free at the output dir (or its
+//                    nearest existing parent)
 #ifndef MIGRATOR_COORDINATOR_LOCAL_PREFLIGHT_H_
 #define MIGRATOR_COORDINATOR_LOCAL_PREFLIGHT_H_
 

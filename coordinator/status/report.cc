@@ -11,6 +11,13 @@ namespace {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
+// Whole milliseconds, as the status API counts them (0 for a negative span).
+uint64_t Ms(absl::Duration d) {
+  return d <= absl::ZeroDuration()
+             ? 0
+             : static_cast<uint64_t>(absl::ToInt64Milliseconds(d));
+}
+
 double Rate(double amount, absl::Duration d) {
   double s = Seconds(d);
   return s > 0 ? amount / s : 0;
@@ -51,8 +58,8 @@ std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
   uint64_t msgs = s.TotalMessages();
   uint64_t bytes = s.TotalBytes();
   absl::StrAppend(
-      &out, absl::StrFormat("total: %d account(s): %d ok, %d failed, %d "
-                            "cancelled; %d message(s), "
+      &out, absl::StrFormat("total: %d account(s): %d succeeded, %d failed, "
+                            "%d cancelled; %d message(s), "
                             "%s in %.1fs: %.1f msg/s, %.2f MB/s\n",
                             s.accounts.size(), s.Count(TaskState::kSucceeded),
                             s.Count(TaskState::kFailed),
@@ -111,7 +118,7 @@ nlohmann::json AccountJson(const AccountView& a) {
     folders.push_back({{"name", f.name},
                        {"source_messages", f.source_messages},
                        {"target_messages", f.target_messages},
-                       {"transferred", f.transferred},
+                       {"messages", f.transferred},
                        {"bytes", f.bytes},
                        {"missing", f.missing},
                        {"extra", f.extra},
@@ -120,17 +127,17 @@ nlohmann::json AccountJson(const AccountView& a) {
   return {{"index", a.task.account_index},
           {"email", a.task.email},
           {"state", TaskStateName(a.task.state)},
-          {"reason", a.task.last_error},
-          {"worker", a.task.worker_id},
+          {"last_error", a.task.last_error},
+          {"worker_id", a.task.worker_id},
           {"attempts", a.task.attempts},
           {"folders", folders},
-          {"messages", a.messages},
-          {"bytes", a.bytes},
+          {"messages_done", a.messages},
+          {"bytes_done", a.bytes},
           {"skipped", a.skipped},
           {"notes", a.notes},
-          {"elapsed_s", Seconds(a.elapsed)},
-          {"messages_per_s", Rate(a.messages, a.elapsed)},
-          {"mb_per_s", Rate(a.bytes / 1e6, a.elapsed)}};
+          {"elapsed_ms", Ms(a.elapsed)},
+          {"messages_per_second", Rate(a.messages, a.elapsed)},
+          {"bytes_per_second", Rate(a.bytes, a.elapsed)}};
 }
 
 }  // namespace
@@ -147,25 +154,25 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run,
           {"config", run.config_path},
           {"data_location", run.data_location},
           {"log", run.log_path},
-          {"started", TimeString(run.started)},
-          {"finished", TimeString(run.finished)},
-          {"elapsed_s", Seconds(elapsed)},
-          {"workers", run.workers},
+          {"started_at", TimeString(run.started)},
+          {"finished_at", TimeString(run.finished)},
+          {"elapsed_ms", Ms(elapsed)},
+          {"local_workers", run.workers},
           {"max_workers", run.max_workers},
           {"ignore_errors", run.ignore_errors},
-          {"stopped", s.stopping},
+          {"stopping", s.stopping},
           {"stop_reason", s.stop_reason},
           {"exit_code", exit_code},
           {"totals",
            {{"accounts", s.accounts.size()},
-            {"ok", s.Count(TaskState::kSucceeded)},
+            {"succeeded", s.Count(TaskState::kSucceeded)},
             {"failed", s.Count(TaskState::kFailed)},
             {"cancelled", s.Count(TaskState::kCancelled)},
-            {"messages", msgs},
-            {"bytes", bytes},
-            {"messages_per_s", Rate(msgs, elapsed)},
-            {"mb_per_s", Rate(bytes / 1e6, elapsed)},
-            {"ok_in_earlier_run", s.earlier_run}}},
+            {"succeeded_in_earlier_run", s.earlier_run},
+            {"messages_done", msgs},
+            {"bytes_done", bytes},
+            {"messages_per_second", Rate(msgs, elapsed)},
+            {"bytes_per_second", Rate(bytes, elapsed)}}},
           {"fleet",
            {{"rejected_results", s.fleet.rejected_results},
             {"rejected_progress", s.fleet.rejected_progress},

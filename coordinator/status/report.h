@@ -30,8 +30,8 @@ struct RunInfo {
 // "12.3 MB", "999 B": the byte counts of the table (decimal units, as migratectl's).
 using text::HumanBytes;
 
-// One line per account plus a totals line. Reasons are shortened to fit; the
-// JSON report has them in full.
+// One line per account plus a totals line. Last errors are shortened to fit;
+// the JSON report has them in full.
 std::string FormatSummaryTable(const JobSnapshot& snapshot, const RunInfo& run);
 
 // What the summary table leaves out, per mode: test — each account's notes (login,
@@ -39,6 +39,8 @@ std::string FormatSummaryTable(const JobSnapshot& snapshot, const RunInfo& run);
 // with missing or extra messages. Empty for the other modes.
 std::string FormatDetails(const JobSnapshot& snapshot);
 
+// The JSON report (README "The JSON report"): the status API's field names,
+// units (milliseconds, bytes) and state words.
 nlohmann::json BuildJsonReport(const JobSnapshot& snapshot, const RunInfo& run,
                                int exit_code);
 

@@ -5,8 +5,9 @@
 //   RateMeter      samples (time, cumulative counters); rates over a window.
 //                  Pure, injected time; not thread-safe.
 //   Aggregate()    one JobSnapshot + a meter -> AggregateStatus. Pure.
-//   StatusTracker  owns a meter fed by a thread that samples the job about
-//                  once a second and notes when it finished. Thread-safe.
+//   StatusTracker  owns a meter fed by a thread that samples the job every
+//                  `period` (the app: 1 s) and at once when it finishes,
+//                  noting when. Thread-safe.
 #ifndef MIGRATOR_COORDINATOR_STATUS_STATUS_TRACKER_H_
 #define MIGRATOR_COORDINATOR_STATUS_STATUS_TRACKER_H_
 

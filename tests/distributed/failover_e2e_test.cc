@@ -186,7 +186,7 @@ TEST_F(FailoverE2ETest, WorkerKilledMidExportJobStillCompletesExactly) {
   int retried = 0;
   for (const auto& a : r["accounts"]) retried += a["attempts"] >= 2 ? 1 : 0;
   EXPECT_GE(retried, 1) << r.dump(2);
-  EXPECT_EQ(r["totals"]["ok"], kUsers);
+  EXPECT_EQ(r["totals"]["succeeded"], kUsers);
 }
 
 TEST_F(FailoverE2ETest, StoppedWorkerPastItsLeaseIsFencedAndNothingDoubles) {
@@ -246,8 +246,8 @@ TEST_F(FailoverE2ETest, CoordinatorKilledMidImportResumesWithSameCommand) {
   auto oks = [&] {
     std::string log = Logs("import");
     size_t n = 0;
-    for (size_t p = log.find(": ok ("); p != std::string::npos;
-         p = log.find(": ok (", p + 1))
+    for (size_t p = log.find(": succeeded ("); p != std::string::npos;
+         p = log.find(": succeeded (", p + 1))
       ++n;
     return n;
   };
@@ -267,10 +267,10 @@ TEST_F(FailoverE2ETest, CoordinatorKilledMidImportResumesWithSameCommand) {
   std::string log = ReadFile(r["log"].get<std::string>());
   EXPECT_TRUE(absl::StrContains(log, "resuming")) << log;
   EXPECT_EQ(r["exit_code"], 0);
-  EXPECT_GE(r["totals"]["ok_in_earlier_run"].get<size_t>(), done_before)
+  EXPECT_GE(r["totals"]["succeeded_in_earlier_run"].get<size_t>(), done_before)
       << r.dump(2);
   for (const auto& a : r["accounts"]) {
-    if (a["reason"].get<std::string>().find("earlier run") == std::string::npos)
+    if (a["last_error"].get<std::string>().find("earlier run") == std::string::npos)
       continue;
     EXPECT_FALSE(absl::StrContains(
         log, "account " + a["email"].get<std::string>() + ": started"))

@@ -146,7 +146,7 @@ TEST_F(FleetTest, FailFastStopsAfterTheFirstFailure) {
   for (int i = 0; i < 4; ++i)
     EXPECT_TRUE(absl::StrContains(out, Email(i))) << out;
   EXPECT_TRUE(absl::StrContains(
-      out, "total: 4 account(s): 0 ok, 1 failed, 3 cancelled"))
+      out, "total: 4 account(s): 0 succeeded, 1 failed, 3 cancelled"))
       << out;
   nlohmann::json r = Report();
   ASSERT_TRUE(r.is_object());
@@ -154,8 +154,8 @@ TEST_F(FleetTest, FailFastStopsAfterTheFirstFailure) {
   EXPECT_EQ(r["totals"]["failed"], 1);
   EXPECT_EQ(r["totals"]["cancelled"], 3);
   EXPECT_EQ(r["accounts"][0]["state"], "failed");
-  EXPECT_TRUE(absl::StrContains(r["accounts"][1]["reason"].get<std::string>(),
-                                "not started"));
+  EXPECT_TRUE(absl::StrContains(
+      r["accounts"][1]["last_error"].get<std::string>(), "not started"));
   std::string log = Log();
   EXPECT_TRUE(absl::StrContains(log, "spawned worker w1"));
   EXPECT_TRUE(
@@ -181,7 +181,7 @@ TEST_F(FleetTest, IgnoreErrorsRunsAndReportsEveryAccount) {
   EXPECT_EQ(r["totals"]["failed"], 5);
   for (const auto& a : r["accounts"]) {
     EXPECT_EQ(a["attempts"], 1);
-    EXPECT_FALSE(a["reason"].get<std::string>().empty());
+    EXPECT_FALSE(a["last_error"].get<std::string>().empty());
   }
   std::string log = Log();
   EXPECT_TRUE(absl::StrContains(log, "spawned worker w2"));
@@ -368,7 +368,7 @@ TEST_F(FleetTest, KilledWorkerDoesNotHangTheCoordinator) {
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r["totals"]["failed"], 2);
   for (const auto& a : r["accounts"]) {
-    std::string reason = a["reason"].get<std::string>();
+    std::string reason = a["last_error"].get<std::string>();
     EXPECT_TRUE(absl::StrContains(reason, "no live workers")) << a;
     EXPECT_TRUE(absl::StrContains(reason, "worker died")) << a;
   }
@@ -425,7 +425,7 @@ TEST_F(FleetTest, LostAccountsMoveToTheSurvivorThenInterruptStopsCleanly) {
   EXPECT_EQ(Wait(c, kRunTimeout), 1);
   nlohmann::json r = Report();
   ASSERT_TRUE(r.is_object());
-  EXPECT_EQ(CountState(r, "ok"), 0);
+  EXPECT_EQ(CountState(r, "succeeded"), 0);
   EXPECT_EQ(CountState(r, "cancelled"), 3) << r.dump(2);
   EXPECT_TRUE(
       absl::StrContains(r["stop_reason"].get<std::string>(), "interrupted"));

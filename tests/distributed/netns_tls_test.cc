@@ -256,8 +256,8 @@ TEST_F(NetnsTlsTest, WorkersInTwoNamespacesFinishOverMutualTlsAndStrangersAreRef
   nlohmann::json r = nlohmann::json::parse(ReadFile(reports[0]));
   std::set<std::string> used;
   for (const auto& a : r["accounts"]) {
-    EXPECT_EQ(a["state"], "ok") << a.dump();
-    used.insert(a["worker"].get<std::string>());
+    EXPECT_EQ(a["state"], "succeeded") << a.dump();
+    used.insert(a["worker_id"].get<std::string>());
   }
   std::fprintf(stderr, "accounts ran on: %s\n", absl::StrJoin(used, ", ").c_str());
   for (const std::string& w : used) EXPECT_TRUE(w == "wa" || w == "wb") << w;
