@@ -3,7 +3,7 @@
 #
 #   check.sh render   every overlay renders with `kubectl kustomize` and passes the
 #                     offline schema validation (validate.mjs); so do the Secrets that
-#                     gen-certs.sh writes; the broken-on-purpose objects of
+#                     gen-certs.sh writes and tools/state-reader.yaml; the broken-on-purpose objects of
 #                     testdata/schema-broken.yaml are all rejected
 #   check.sh policy   the project's policies (policy.mjs) hold on every overlay; the
 #                     self-test catches each known violation; a namePrefix overlay that
@@ -64,7 +64,7 @@ case $MODE in
     files=()
     for overlay in "${OVERLAYS[@]}"; do files+=("$OUT/$overlay.yaml"); done
     "$K8S/gen-certs.sh" --out "$OUT/certs" --namespace migrator --yaml "$OUT/tls-secrets.yaml" >/dev/null
-    files+=("$OUT/tls-secrets.yaml")
+    files+=("$OUT/tls-secrets.yaml" "$K8S/tools/state-reader.yaml")
     node "$WORK/validate.mjs" "${files[@]}" || die "schema validation failed"
     echo "$PROG: negative self-test: every object of testdata/schema-broken.yaml must be rejected"
     node "$WORK/validate.mjs" --expect-invalid "$HERE/testdata/schema-broken.yaml" ||
