@@ -10,6 +10,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   dovecot-imapd openssl
   clang libclang-rt-14-dev clang-format
+  # deploy checks: the container image is built and run with podman (runc) on a
+  # debootstrap-made base; kubectl (with kustomize) and node come with the machine
+  podman runc debootstrap
 )
 
 missing=()
