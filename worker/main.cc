@@ -14,11 +14,19 @@
 // certificate) for mutual TLS. Plaintext only to a Unix socket or loopback,
 // elsewhere only with --insecure (loud warning); otherwise exit 2.
 //
-// Exit codes: 0 done; 2 bad usage; 3 coordinator unreachable/gone/refused; 4
-// internal.
+// Stopping: SIGTERM or SIGINT stops the running accounts at a clean point (between
+// messages), reports them cancelled so the coordinator requeues them at once, and exits
+// 143. --health-listen ADDR serves grpc.health.v1 alone, plaintext, for probes: SERVING
+// while the worker runs (connected, or within its --retry-for budget), NOT_SERVING once it
+// stops.
+//
+// Exit codes: 0 done; 2 bad usage; 3 coordinator unreachable/gone/refused (or the health
+// port cannot be served); 4 internal; 143 stopped by SIGTERM/SIGINT.
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -27,6 +35,8 @@
 #include "common/log/log.h"
 #include "common/cli/flags.h"
 #include "common/cli/tls_flags.h"
+#include "common/rpc/health_server.h"
+#include "common/sys/signals.h"
 #include "worker/worker_client.h"
 
 ABSL_FLAG(std::string, coordinator, "",
@@ -38,6 +48,8 @@ ABSL_FLAG(absl::Duration, retry_for, absl::Seconds(60),
           "give up after the coordinator has been unreachable this long");
 ABSL_FLAG(std::string, log_file, "",
           "also append log lines to this file (0600)");
+ABSL_FLAG(std::string, health_listen, "",
+          "also serve grpc.health.v1 alone, plaintext, on this address (host:port)");
 
 namespace {
 
@@ -66,12 +78,13 @@ namespace {
 constexpr char kUsage[] =
     "usage: worker --coordinator ADDR [--max-workers K] [--id NAME] "
     "[--retry-for 60s]\n"
-    "              [--log-file PATH]\n"
+    "              [--log-file PATH] [--health-listen ADDR]\n"
     "              [--tls-ca F --tls-cert F --tls-key F [--tls-server-name N]]"
     " [--insecure]\n"
     "  ADDR: unix:/path/to/socket or host:port\n"
     "exit codes: 0 done, 2 bad usage, 3 coordinator unreachable/refused, 4 "
-    "internal\n";
+    "internal,\n"
+    "            143 stopped by SIGTERM/SIGINT (its accounts went back to the coordinator)\n";
 
 std::string DefaultId() {
   char host[256] = {0};
@@ -82,6 +95,7 @@ std::string DefaultId() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sys::SignalThread::BlockStopSignals();  // before any thread starts
   std::string error;
   switch (cli::ParseFlags(argc, argv, &error)) {
     case cli::ParseResult::kHelp:
@@ -112,5 +126,22 @@ int main(int argc, char** argv) {
     return worker::kWorkerUsage;
   }
   if (!ResolveSecurity(opts.coordinator, &opts.tls)) return worker::kWorkerUsage;
-  return worker::RunWorker(opts);
+  std::unique_ptr<rpc::HealthServer> health;
+  if (std::string address = absl::GetFlag(FLAGS_health_listen); !address.empty()) {
+    auto started = rpc::HealthServer::Start(address);
+    if (!started.ok()) {
+      std::fprintf(stderr, "worker: %s\n", std::string(started.status().message()).c_str());
+      return worker::kWorkerNoCoordinator;
+    }
+    health = *std::move(started);
+    LOG(INFO) << "health (grpc.health.v1 only, plaintext) on " << health->address();
+  }
+  worker::StopRequest stop;
+  sys::SignalThread signals([&stop](int sig) {
+    LOG(INFO) << strsignal(sig) << ": stopping at a clean point";
+    stop.Request(strsignal(sig));
+  });
+  int code = worker::RunWorker(opts, &stop);
+  if (health != nullptr) health->SetServing(false);
+  return code;
 }

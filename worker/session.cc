@@ -29,9 +29,17 @@ void WorkerSession::Start(absl::Duration heartbeat_interval,
 }
 
 void WorkerSession::OnTask(TaskSpec spec, const absl::Status& valid) {
+  std::string stopping;
   {
     absl::MutexLock lock(&mu_);
     ++active_;
+    stopping = stopping_;
+  }
+  if (!stopping.empty()) {
+    engine::AccountResult refused;
+    refused.status = absl::CancelledError("the worker is stopping (" + stopping + ")");
+    OnTaskDone(spec, refused, absl::ZeroDuration());
+    return;
   }
   LOG(INFO) << "task " << spec.task_id << ": account "
             << spec.task.account.email << " ("
@@ -55,6 +63,15 @@ void WorkerSession::OnNoMoreTasks() { NoMoreWork(false, "no more tasks"); }
 
 void WorkerSession::OnShutdown(const std::string& reason) {
   NoMoreWork(true, reason);
+}
+
+void WorkerSession::OnStop(const std::string& reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_.empty()) return;
+    stopping_ = reason;
+  }
+  NoMoreWork(true, "stopping at a clean point: " + reason);
 }
 
 void WorkerSession::NoMoreWork(bool shutdown, const std::string& reason) {

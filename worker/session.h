@@ -76,6 +76,10 @@ class WorkerSession : private TaskReporter {
   void OnHeartbeatAck(uint64_t seq);
   void OnNoMoreTasks();
   void OnShutdown(const std::string& reason);
+  // This process is asked to stop (SIGTERM): every task stops at a clean point and is
+  // reported cancelled (the coordinator requeues it); a task that arrives after this is
+  // reported cancelled without running; the stream closes once none is left.
+  void OnStop(const std::string& reason);
   // The stream broke (not a clean end): stops every task at a clean point (the
   // coordinator reassigns them).
   void OnStreamBroken();
@@ -107,6 +111,7 @@ class WorkerSession : private TaskReporter {
   mutable absl::Mutex mu_;
   int active_ ABSL_GUARDED_BY(mu_) = 0;  // tasks taken and not yet reported
   bool no_more_ ABSL_GUARDED_BY(mu_) = false;
+  std::string stopping_ ABSL_GUARDED_BY(mu_);  // OnStop's reason; empty: not stopping
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 
   // Leases: measured from the send time of the last acknowledged heartbeat.

@@ -264,6 +264,18 @@ TEST_F(SessionTest, ShutdownStopsEveryTaskAndCloses) {
   EXPECT_EQ(out_.requests(), 2);
 }
 
+TEST_F(SessionTest, StopCancelsEveryTaskRefusesNewOnesAndCloses) {
+  StartWithTask();
+  session_.OnTask(Spec(8, 1), absl::OkStatus());
+  session_.OnStop("Terminated");
+  session_.OnTask(Spec(9, 1), absl::OkStatus());  // handed out before the coordinator knew
+  ASSERT_TRUE(session_.WaitIdle(kWait));
+  ASSERT_EQ(out_.results().size(), 3u);
+  for (const auto& r : out_.results()) EXPECT_EQ(r.code, absl::StatusCode::kCancelled);
+  EXPECT_EQ(out_.closes(), 1);
+  EXPECT_EQ(out_.requests(), 2);  // the start's only: no new task asked for
+}
+
 TEST_F(SessionTest, ABrokenStreamStopsEveryTask) {
   StartWithTask();
   session_.OnTask(Spec(8, 1), absl::OkStatus());

@@ -42,8 +42,8 @@ std::string HostName() {
 class GrpcSession : public SessionOutput {
  public:
   GrpcSession(const std::shared_ptr<grpc::Channel>& channel,
-              const WorkerClientOptions& opts)
-      : opts_(opts), stub_(pb::Coordinator::NewStub(channel)) {
+              const WorkerClientOptions& opts, StopRequest* stop)
+      : opts_(opts), stop_(stop), stub_(pb::Coordinator::NewStub(channel)) {
     SessionOptions so;
     so.max_parallel = opts.max_parallel;
     session_ = std::make_unique<WorkerSession>(std::move(so), this);
@@ -76,6 +76,7 @@ class GrpcSession : public SessionOutput {
   SessionEnd End(bool clean);
 
   const WorkerClientOptions& opts_;
+  StopRequest* const stop_;  // may be null
   std::unique_ptr<pb::Coordinator::Stub> stub_;
   grpc::ClientContext ctx_;
   std::unique_ptr<Stream> stream_;
@@ -106,7 +107,11 @@ SessionEnd GrpcSession::Run() {
             << terms.job_id << ", " << opts_.max_parallel << " slot(s))";
   session_->Start(terms.heartbeat_interval, terms.lease, absl::Now());
   std::thread heartbeat([this] { HeartbeatLoop(); });
+  if (stop_ != nullptr) {
+    stop_->OnRequest([this](const std::string& reason) { session_->OnStop(reason); });
+  }
   while (stream_->Read(&msg)) Handle(msg);
+  if (stop_ != nullptr) stop_->OnRequest(nullptr);
   {
     absl::MutexLock lock(&mu_);
     stop_heartbeat_ = true;
@@ -198,17 +203,44 @@ void GrpcSession::HeartbeatLoop() {
 
 }  // namespace
 
-int RunWorker(const WorkerClientOptions& opts) {
+void StopRequest::Request(const std::string& reason) {
+  absl::MutexLock lock(&mu_);
+  if (requested_) return;
+  requested_ = true;
+  reason_ = reason;
+  if (callback_) callback_(reason_);
+}
+
+bool StopRequest::requested() const {
+  absl::MutexLock lock(&mu_);
+  return requested_;
+}
+
+void StopRequest::OnRequest(std::function<void(const std::string&)> callback) {
+  absl::MutexLock lock(&mu_);
+  callback_ = std::move(callback);
+  if (requested_ && callback_) callback_(reason_);
+}
+
+int RunWorker(const WorkerClientOptions& opts, StopRequest* stop) {
   absl::Time window_start = absl::Now();
   absl::Duration backoff = opts.initial_backoff;
   while (true) {
+    if (stop != nullptr && stop->requested()) {
+      LOG(INFO) << "stopped on request";
+      return kWorkerStopped;
+    }
     auto channel = rpc::MakeChannel(opts.coordinator, opts.tls);
     SessionEnd end;
     bool welcomed;
     {
-      GrpcSession session(channel, opts);
+      GrpcSession session(channel, opts, stop);
       end = session.Run();
       welcomed = session.welcomed();
+    }
+    if (stop != nullptr && stop->requested()) {
+      LOG(INFO) << "stopped on request: its accounts went back to the coordinator";
+      return kWorkerStopped;
     }
     if (end == SessionEnd::kDone) {
       LOG(INFO) << "done: the coordinator has no more work";

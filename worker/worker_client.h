@@ -10,8 +10,11 @@
 #ifndef MIGRATOR_WORKER_WORKER_CLIENT_H_
 #define MIGRATOR_WORKER_WORKER_CLIENT_H_
 
+#include <functional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/rpc/transport_security.h"
 
@@ -29,15 +32,35 @@ struct WorkerClientOptions {
 
 // Process exit codes of the worker.
 enum WorkerExit {
-  kWorkerDone = 0,   // the coordinator said there is no more work (or shutdown)
-  kWorkerUsage = 2,  // bad flags
-  kWorkerNoCoordinator =
-      3,  // unreachable / gone for longer than retry_for, or refused
+  kWorkerDone = 0,            // the coordinator said there is no more work (or shutdown)
+  kWorkerUsage = 2,           // bad flags
+  kWorkerNoCoordinator = 3,   // unreachable / gone for longer than retry_for, or refused
   kWorkerInternal = 4,
+  kWorkerStopped = 128 + 15,  // stopped on request (SIGTERM) before the work was done
 };
 
-// Blocks until the worker is done; returns one of WorkerExit.
-int RunWorker(const WorkerClientOptions& options);
+// A request to stop at a clean point, made once from any thread (a signal thread).
+// Thread-safe.
+class StopRequest {
+ public:
+  void Request(const std::string& reason);
+  bool requested() const;
+  // Calls `callback(reason)` when the request is made (at once when it was already
+  // made); an empty callback unregisters. The callback runs on the requesting thread.
+  void OnRequest(std::function<void(const std::string&)> callback);
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string reason_ ABSL_GUARDED_BY(mu_);
+  bool requested_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void(const std::string&)> callback_ ABSL_GUARDED_BY(mu_);
+};
+
+// Blocks until the worker is done; returns one of WorkerExit. When `stop` is requested
+// the running accounts stop at a clean point (between messages) and are reported cancelled,
+// so the coordinator requeues them at once; then the stream closes and RunWorker returns
+// kWorkerStopped.
+int RunWorker(const WorkerClientOptions& options, StopRequest* stop = nullptr);
 
 }  // namespace worker
 

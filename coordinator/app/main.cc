@@ -9,10 +9,10 @@
 #include "coordinator/app/exit_codes.h"
 #include "coordinator/app/options.h"
 #include "coordinator/app/run.h"
-#include "coordinator/app/signals.h"
+#include "common/sys/signals.h"
 
 int main(int argc, char** argv) {
-  coordinator::SignalWatcher::BlockSignals();
+  sys::SignalThread::BlockStopSignals();
   logging::SetProcessTag("coordinator");
   absl::StatusOr<coordinator::Options> options = coordinator::ParseOptions(argc, argv);
   if (options.ok() && options->help) {

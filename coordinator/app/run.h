@@ -12,7 +12,7 @@ namespace coordinator {
 // Runs the job `options` describe. OK when every account succeeded; kAborted when the job
 // ended with accounts not ok; otherwise the failure that stopped the run, its code chosen
 // for ExitCodeFor() (config problems are kInvalidArgument whatever the cause).
-// Call SignalWatcher::BlockSignals() before.
+// Call sys::SignalThread::BlockStopSignals() before.
 absl::Status RunCoordinator(Options options);
 
 }  // namespace coordinator

@@ -189,6 +189,44 @@ TEST_F(FailoverE2ETest, WorkerKilledMidExportJobStillCompletesExactly) {
   EXPECT_EQ(r["totals"]["succeeded"], kUsers);
 }
 
+// SIGTERM (what Kubernetes sends a pod it stops): the worker stops its accounts at a clean
+// point, reports them cancelled so they are requeued at once, and exits 143; nothing
+// partial is left and the job still ends exact.
+TEST_F(FailoverE2ETest, WorkerTerminatedMidExportStopsCleanlyAndItsAccountsAreRequeued) {
+  Seed(60, 10, 30000);
+  const std::string exp = Config(*a_, "export.pass.config.json");
+  uint64_t total = 0;
+  for (uint64_t n : expected_) total += n;
+  Process c = Start(Argv({"--mode", "export", "--config", exp, "--output-dir", out_,
+                          "--lease-timeout", "120s"}),
+                    dir_, Env(), "export");
+  bool mid = PollUntil([&] { return EmlFiles(out_) > total / 10; }, absl::Seconds(120));
+  std::vector<int> workers = Workers();
+  ASSERT_EQ(workers.size(), 3u);
+  size_t at_term = EmlFiles(out_);
+  ASSERT_EQ(::kill(workers[0], SIGTERM), 0);
+  EXPECT_TRUE(mid);
+  EXPECT_LT(at_term, total) << "the export ended before the SIGTERM";
+  EXPECT_EQ(Wait(c, kRun), 0) << ReadFile(c.stderr_path);
+  ExpectExactExport();
+  for (const std::string& f : FilesUnder(out_)) {
+    EXPECT_FALSE(absl::StrContains(f, "/.tmp.")) << "left behind: " << f;
+  }
+  std::string log = Logs("export");
+  EXPECT_TRUE(absl::StrContains(log, "stopping at a clean point")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "stopped on request: its accounts went back")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "exited with status 143")) << log;
+  // Requeued by its cancelled result, not by a lease running out (120 s here).
+  EXPECT_TRUE(absl::StrContains(log, "CANCELLED")) << log;
+  nlohmann::json r = LastReport("export");
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(r["fleet"]["leases_expired"], 0);
+  int retried = 0;
+  for (const auto& a : r["accounts"]) retried += a["attempts"] >= 2 ? 1 : 0;
+  EXPECT_GE(retried, 1) << r.dump(2);
+  EXPECT_EQ(r["totals"]["succeeded"], kUsers);
+}
+
 TEST_F(FailoverE2ETest, StoppedWorkerPastItsLeaseIsFencedAndNothingDoubles) {
   Seed(60, 10, 30000);
   const std::string exp = Config(*a_, "export.pass.config.json");
