@@ -63,9 +63,8 @@ namespace {
 
 config::AuthKind ParseAuth(const std::string& name) {
   for (config::AuthKind k :
-       {config::AuthKind::kAuto, config::AuthKind::kLogin,
-        config::AuthKind::kPlain, config::AuthKind::kXoauth2,
-        config::AuthKind::kOauthBearer}) {
+       {config::AuthKind::kAuto, config::AuthKind::kLogin, config::AuthKind::kPlain,
+        config::AuthKind::kXoauth2, config::AuthKind::kOauthBearer}) {
     if (name == config::AuthKindName(k)) return k;
   }
   return config::AuthKind::kAuto;
@@ -151,8 +150,7 @@ engine::FolderResult FromProto(const pb::FolderResult& in) {
 void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   out->set_status_code(static_cast<int32_t>(in.status.code()));
   out->set_status_message(std::string(in.status.message()));
-  for (const engine::FolderResult& f : in.folders)
-    ToProto(f, out->add_folders());
+  for (const engine::FolderResult& f : in.folders) ToProto(f, out->add_folders());
   pb::Counters* c = out->mutable_counters();
   c->set_folders_done(in.folders.size());
   c->set_folders_total(in.folders.size());
@@ -165,8 +163,7 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
 engine::AccountResult FromProto(const pb::TaskResult& in) {
   engine::AccountResult out;
   out.status = StatusFromProto(in.status_code(), in.status_message());
-  for (const pb::FolderResult& f : in.folders())
-    out.folders.push_back(FromProto(f));
+  for (const pb::FolderResult& f : in.folders()) out.folders.push_back(FromProto(f));
   out.messages = in.counters().messages_done();
   out.bytes = in.counters().bytes_done();
   out.skipped = in.counters().skipped();
@@ -194,8 +191,7 @@ pb::WorkerMessage RegisterMessage(const Registration& in) {
 }
 
 Registration FromProto(const pb::Register& in) {
-  return Registration{in.worker_id(), in.host(), in.pid(), in.max_parallel(),
-                      in.version()};
+  return Registration{in.worker_id(), in.host(), in.pid(), in.max_parallel(), in.version()};
 }
 
 pb::WorkerMessage RequestTaskMessage() {
@@ -204,8 +200,7 @@ pb::WorkerMessage RequestTaskMessage() {
   return m;
 }
 
-pb::WorkerMessage HeartbeatMessage(uint64_t seq,
-                                   const std::vector<Lease>& leases) {
+pb::WorkerMessage HeartbeatMessage(uint64_t seq, const std::vector<Lease>& leases) {
   pb::WorkerMessage m;
   pb::Heartbeat* hb = m.mutable_heartbeat();
   hb->set_seq(seq);
@@ -219,13 +214,11 @@ pb::WorkerMessage HeartbeatMessage(uint64_t seq,
 
 std::vector<Lease> LeasesFromProto(const pb::Heartbeat& in) {
   std::vector<Lease> out;
-  for (const pb::TaskLease& l : in.leases())
-    out.emplace_back(l.task_id(), l.epoch());
+  for (const pb::TaskLease& l : in.leases()) out.emplace_back(l.task_id(), l.epoch());
   return out;
 }
 
-pb::WorkerMessage ProgressMessage(const Lease& task,
-                                  const engine::Progress& progress) {
+pb::WorkerMessage ProgressMessage(const Lease& task, const engine::Progress& progress) {
   pb::WorkerMessage m;
   pb::Progress* p = m.mutable_progress();
   ToProto(progress, p);
@@ -234,8 +227,7 @@ pb::WorkerMessage ProgressMessage(const Lease& task,
   return m;
 }
 
-pb::WorkerMessage ResultMessage(const Lease& task,
-                                const engine::AccountResult& result,
+pb::WorkerMessage ResultMessage(const Lease& task, const engine::AccountResult& result,
                                 absl::Duration elapsed) {
   pb::WorkerMessage m;
   pb::TaskResult* r = m.mutable_result();
@@ -268,14 +260,13 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.resync_missing = in.resync_missing();
   out->task.min_free_gb = in.min_free_gb();
   out->data_location = in.data_location();
-  return mode_ok ? absl::OkStatus()
-                 : absl::InvalidArgumentError("task without a valid mode");
+  return mode_ok ? absl::OkStatus() : absl::InvalidArgumentError("task without a valid mode");
 }
 
 void ToProto(const SessionTerms& in, pb::Welcome* out) {
   out->set_job_id(in.job_id);
-  out->set_heartbeat_interval_ms(static_cast<uint32_t>(
-      absl::ToInt64Milliseconds(in.heartbeat_interval)));
+  out->set_heartbeat_interval_ms(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(in.heartbeat_interval)));
   out->set_lease_ms(static_cast<uint64_t>(absl::ToInt64Milliseconds(in.lease)));
 }
 

@@ -47,10 +47,8 @@ pb::WorkerMessage RegisterMessage(const Registration& in);
 pb::WorkerMessage RequestTaskMessage();
 // Heartbeat `seq`, naming every task the worker runs with its epoch.
 pb::WorkerMessage HeartbeatMessage(uint64_t seq, const std::vector<Lease>& leases);
-pb::WorkerMessage ProgressMessage(const Lease& task,
-                                  const engine::Progress& progress);
-pb::WorkerMessage ResultMessage(const Lease& task,
-                                const engine::AccountResult& result,
+pb::WorkerMessage ProgressMessage(const Lease& task, const engine::Progress& progress);
+pb::WorkerMessage ResultMessage(const Lease& task, const engine::AccountResult& result,
                                 absl::Duration elapsed);
 Registration FromProto(const pb::Register& in);
 std::vector<Lease> LeasesFromProto(const pb::Heartbeat& in);

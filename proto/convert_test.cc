@@ -95,8 +95,7 @@ TEST(ConvertTest, ResultRoundTrip) {
   in.bytes = 300;
   in.skipped = 1;
   in.notes = {"login ok"};
-  migrator::v1::WorkerMessage m =
-      fleetproto::ResultMessage({7, 3}, in, absl::Milliseconds(1500));
+  migrator::v1::WorkerMessage m = fleetproto::ResultMessage({7, 3}, in, absl::Milliseconds(1500));
   ASSERT_TRUE(m.has_result());
   EXPECT_EQ(m.result().task_id(), 7u);
   EXPECT_EQ(m.result().epoch(), 3u);
@@ -159,8 +158,7 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
 }
 
 TEST(ConvertTest, WelcomeAndCancelRoundTrip) {
-  fleetproto::SessionTerms terms{"job-1", absl::Milliseconds(6000),
-                                 absl::Seconds(30)};
+  fleetproto::SessionTerms terms{"job-1", absl::Milliseconds(6000), absl::Seconds(30)};
   migrator::v1::Welcome welcome;
   fleetproto::ToProto(terms, &welcome);
   fleetproto::SessionTerms back = fleetproto::FromProto(welcome);

@@ -32,22 +32,19 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/log/log.h"
 #include "common/cli/flags.h"
 #include "common/cli/tls_flags.h"
+#include "common/log/log.h"
 #include "common/rpc/health_server.h"
 #include "common/sys/signals.h"
 #include "worker/worker_client.h"
 
-ABSL_FLAG(std::string, coordinator, "",
-          "coordinator address: unix:/path or host:port");
+ABSL_FLAG(std::string, coordinator, "", "coordinator address: unix:/path or host:port");
 ABSL_FLAG(int, max_workers, 4, "accounts this worker moves at once");
-ABSL_FLAG(std::string, id, "",
-          "worker id (default: <hostname>-<pid>); unique per job");
+ABSL_FLAG(std::string, id, "", "worker id (default: <hostname>-<pid>); unique per job");
 ABSL_FLAG(absl::Duration, retry_for, absl::Seconds(60),
           "give up after the coordinator has been unreachable this long");
-ABSL_FLAG(std::string, log_file, "",
-          "also append log lines to this file (0600)");
+ABSL_FLAG(std::string, log_file, "", "also append log lines to this file (0600)");
 ABSL_FLAG(std::string, health_listen, "",
           "also serve grpc.health.v1 alone, plaintext, on this address (host:port)");
 
@@ -110,13 +107,10 @@ int main(int argc, char** argv) {
   worker::WorkerClientOptions opts;
   opts.coordinator = absl::GetFlag(FLAGS_coordinator);
   opts.max_parallel = absl::GetFlag(FLAGS_max_workers);
-  opts.worker_id =
-      absl::GetFlag(FLAGS_id).empty() ? DefaultId() : absl::GetFlag(FLAGS_id);
+  opts.worker_id = absl::GetFlag(FLAGS_id).empty() ? DefaultId() : absl::GetFlag(FLAGS_id);
   opts.retry_for = absl::GetFlag(FLAGS_retry_for);
   if (opts.coordinator.empty() || opts.max_parallel < 1) {
-    std::fprintf(stderr,
-                 "worker: --coordinator is required and --max-workers >= 1\n%s",
-                 kUsage);
+    std::fprintf(stderr, "worker: --coordinator is required and --max-workers >= 1\n%s", kUsage);
     return worker::kWorkerUsage;
   }
   logging::SetProcessTag("worker-" + opts.worker_id);

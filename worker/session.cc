@@ -15,12 +15,10 @@ WorkerSession::WorkerSession(SessionOptions options, SessionOutput* output)
 
 WorkerSession::~WorkerSession() { runner_.reset(); }
 
-void WorkerSession::Start(absl::Duration heartbeat_interval,
-                          absl::Duration lease, absl::Time now) {
+void WorkerSession::Start(absl::Duration heartbeat_interval, absl::Duration lease, absl::Time now) {
   {
     absl::MutexLock lock(&mu_);
-    if (heartbeat_interval > absl::ZeroDuration())
-      heartbeat_interval_ = heartbeat_interval;
+    if (heartbeat_interval > absl::ZeroDuration()) heartbeat_interval_ = heartbeat_interval;
     lease_ = lease;
     acked_sent_at_ = now;
     next_heartbeat_ = now + heartbeat_interval_;
@@ -41,10 +39,8 @@ void WorkerSession::OnTask(TaskSpec spec, const absl::Status& valid) {
     OnTaskDone(spec, refused, absl::ZeroDuration());
     return;
   }
-  LOG(INFO) << "task " << spec.task_id << ": account "
-            << spec.task.account.email << " ("
-            << engine::ModeName(spec.task.mode) << ", attempt " << spec.attempt
-            << ")";
+  LOG(INFO) << "task " << spec.task_id << ": account " << spec.task.account.email << " ("
+            << engine::ModeName(spec.task.mode) << ", attempt " << spec.attempt << ")";
   absl::Status st = valid.ok() ? runner_->Start(spec) : valid;
   if (!st.ok()) {
     engine::AccountResult failed;
@@ -54,16 +50,13 @@ void WorkerSession::OnTask(TaskSpec spec, const absl::Status& valid) {
 }
 
 void WorkerSession::OnCancel(const fleetproto::CancelRequest& cancel) {
-  LOG(INFO) << "task " << cancel.task_id << ": cancel (" << cancel.reason
-            << ")";
+  LOG(INFO) << "task " << cancel.task_id << ": cancel (" << cancel.reason << ")";
   runner_->Cancel(cancel.task_id, cancel.epoch);
 }
 
 void WorkerSession::OnNoMoreTasks() { NoMoreWork(false, "no more tasks"); }
 
-void WorkerSession::OnShutdown(const std::string& reason) {
-  NoMoreWork(true, reason);
-}
+void WorkerSession::OnShutdown(const std::string& reason) { NoMoreWork(true, reason); }
 
 void WorkerSession::OnStop(const std::string& reason) {
   {
@@ -89,8 +82,7 @@ void WorkerSession::NoMoreWork(bool shutdown, const std::string& reason) {
 }
 
 void WorkerSession::OnStreamBroken() {
-  LOG(WARNING) << "stream to the coordinator broke; cancelling "
-               << runner_->running()
+  LOG(WARNING) << "stream to the coordinator broke; cancelling " << runner_->running()
                << " running task(s) (the coordinator reassigns them)";
   runner_->CancelAll();
 }
@@ -104,20 +96,16 @@ void WorkerSession::CloseWritesOnce() {
   output_->CloseWrites();
 }
 
-void WorkerSession::OnTaskProgress(const TaskSpec& spec,
-                                   const engine::Progress& progress) {
+void WorkerSession::OnTaskProgress(const TaskSpec& spec, const engine::Progress& progress) {
   output_->Progress(spec, progress);
 }
 
-void WorkerSession::OnTaskDone(const TaskSpec& spec,
-                               const engine::AccountResult& result,
+void WorkerSession::OnTaskDone(const TaskSpec& spec, const engine::AccountResult& result,
                                absl::Duration elapsed) {
-  LOG(INFO) << "task " << spec.task_id << ": account "
-            << spec.task.account.email << ": "
-            << (result.status.ok() ? std::string("ok")
-                                   : result.status.ToString())
-            << ", " << result.messages << " message(s), " << result.bytes
-            << " byte(s) in " << absl::FormatDuration(elapsed);
+  LOG(INFO) << "task " << spec.task_id << ": account " << spec.task.account.email << ": "
+            << (result.status.ok() ? std::string("ok") : result.status.ToString()) << ", "
+            << result.messages << " message(s), " << result.bytes << " byte(s) in "
+            << absl::FormatDuration(elapsed);
   output_->Result(spec, result, elapsed);
   bool close = false;
   bool request = false;
@@ -157,8 +145,7 @@ void WorkerSession::Tick(absl::Time now) {
     next_heartbeat_ = now + heartbeat_interval_;
     seq = ++heartbeat_seq_;
     heartbeat_sent_[seq] = now;
-    while (heartbeat_sent_.size() > 64)
-      heartbeat_sent_.erase(heartbeat_sent_.begin());
+    while (heartbeat_sent_.size() > 64) heartbeat_sent_.erase(heartbeat_sent_.begin());
   }
   output_->Heartbeat(seq, runner_->RunningLeases());
   FenceIfLeaseLost(now);
@@ -187,9 +174,8 @@ void WorkerSession::FenceIfLeaseLost(absl::Time now) {
     fenced_ = true;
   }
   LOG(WARNING) << "lease lost: no heartbeat acknowledged for "
-               << absl::FormatDuration(
-                      absl::Trunc(silent, absl::Milliseconds(1)))
-               << "; stopping " << runner_->running()
+               << absl::FormatDuration(absl::Trunc(silent, absl::Milliseconds(1))) << "; stopping "
+               << runner_->running()
                << " task(s) at a clean point (the coordinator reassigns them)";
   runner_->CancelAll();
 }

@@ -41,10 +41,8 @@ class SessionOutput {
  public:
   virtual ~SessionOutput() = default;
   virtual void RequestTask() = 0;
-  virtual void Heartbeat(uint64_t seq,
-                         const std::vector<fleetproto::Lease>& leases) = 0;
-  virtual void Progress(const TaskSpec& spec,
-                        const engine::Progress& progress) = 0;
+  virtual void Heartbeat(uint64_t seq, const std::vector<fleetproto::Lease>& leases) = 0;
+  virtual void Progress(const TaskSpec& spec, const engine::Progress& progress) = 0;
   virtual void Result(const TaskSpec& spec, const engine::AccountResult& result,
                       absl::Duration elapsed) = 0;
   // Nothing more to send: ends the stream cleanly. Called at most once.
@@ -66,8 +64,7 @@ class WorkerSession : private TaskReporter {
   // The coordinator welcomed us at `now`: the lease clock starts and one task
   // is asked for per slot. A zero heartbeat interval keeps the default (5 s); a
   // zero lease turns self-fencing off.
-  void Start(absl::Duration heartbeat_interval, absl::Duration lease,
-             absl::Time now);
+  void Start(absl::Duration heartbeat_interval, absl::Duration lease, absl::Time now);
 
   // A Task; `valid` is what reading it said (a task without a valid mode fails
   // at once, as does one that runs here already at that epoch).
@@ -97,8 +94,7 @@ class WorkerSession : private TaskReporter {
 
  private:
   // TaskReporter (task threads).
-  void OnTaskProgress(const TaskSpec& spec,
-                      const engine::Progress& progress) override;
+  void OnTaskProgress(const TaskSpec& spec, const engine::Progress& progress) override;
   void OnTaskDone(const TaskSpec& spec, const engine::AccountResult& result,
                   absl::Duration elapsed) override;
   void NoMoreWork(bool shutdown, const std::string& reason);

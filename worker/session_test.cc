@@ -35,8 +35,7 @@ class Recorder : public SessionOutput {
     heartbeats_.push_back({seq, leases});
   }
   void Progress(const TaskSpec&, const engine::Progress&) override {}
-  void Result(const TaskSpec& spec, const engine::AccountResult& result,
-              absl::Duration) override {
+  void Result(const TaskSpec& spec, const engine::AccountResult& result, absl::Duration) override {
     absl::MutexLock lock(&mu_);
     results_.push_back({{spec.task_id, spec.epoch}, result.status.code()});
   }
@@ -281,8 +280,7 @@ TEST_F(SessionTest, ABrokenStreamStopsEveryTask) {
   session_.OnTask(Spec(8, 1), absl::OkStatus());
   session_.OnStreamBroken();
   ASSERT_TRUE(session_.WaitIdle(kWait));
-  for (const auto& r : out_.results())
-    EXPECT_EQ(r.code, absl::StatusCode::kCancelled);
+  for (const auto& r : out_.results()) EXPECT_EQ(r.code, absl::StatusCode::kCancelled);
   EXPECT_EQ(out_.results().size(), 2u);
 }
 

@@ -13,8 +13,7 @@ namespace {
 // Forwards engine progress to the reporter, at most once per interval.
 class RateLimitedListener : public engine::ProgressListener {
  public:
-  RateLimitedListener(const TaskSpec& spec, TaskReporter* reporter,
-                      absl::Duration every)
+  RateLimitedListener(const TaskSpec& spec, TaskReporter* reporter, absl::Duration every)
       : spec_(spec), reporter_(reporter), every_(every) {}
   void OnProgress(const engine::Progress& progress) override {
     absl::Time now = absl::Now();
@@ -36,15 +35,13 @@ class RateLimitedListener : public engine::ProgressListener {
 
 }  // namespace
 
-engine::AccountResult RunOnEngine(const TaskSpec& spec,
-                                  engine::ProgressListener* progress,
+engine::AccountResult RunOnEngine(const TaskSpec& spec, engine::ProgressListener* progress,
                                   const engine::CancelToken& cancel) {
   auto store = storage::OpenStore(spec.data_location);
   if (!store.ok()) {
     engine::AccountResult result;
-    result.status = absl::Status(
-        store.status().code(),
-        absl::StrCat("opening the data location: ", store.status().message()));
+    result.status = absl::Status(store.status().code(), absl::StrCat("opening the data location: ",
+                                                                     store.status().message()));
     return result;
   }
   return engine::RunAccount(spec.task, **store, progress, cancel);
@@ -69,8 +66,8 @@ absl::Status TaskRunner::Start(TaskSpec spec) {
   absl::MutexLock lock(&mu_);
   JoinFinishedLocked();
   if (slots_.count({spec.task_id, spec.epoch}) != 0) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "task ", spec.task_id, " epoch ", spec.epoch, " is running"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("task ", spec.task_id, " epoch ", spec.epoch, " is running"));
   }
   for (auto& [key, old] : slots_) {
     if (key.first == spec.task_id && !old->finished) old->cancel.Cancel();
@@ -80,17 +77,14 @@ absl::Status TaskRunner::Start(TaskSpec spec) {
   Slot* raw = slot.get();
   slots_[{spec.task_id, spec.epoch}] = std::move(slot);
   ++running_;
-  raw->thread =
-      std::thread([this, spec = std::move(spec), raw] { RunOne(spec, raw); });
+  raw->thread = std::thread([this, spec = std::move(spec), raw] { RunOne(spec, raw); });
   return absl::OkStatus();
 }
 
 void TaskRunner::WaitForOlderEpochs(const TaskSpec& spec) {
   auto older_done = [this, &spec]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (const auto& [key, slot] : slots_) {
-      if (key.first == spec.task_id && key.second < spec.epoch &&
-          !slot->finished)
-        return false;
+      if (key.first == spec.task_id && key.second < spec.epoch && !slot->finished) return false;
     }
     return true;
   };
@@ -155,8 +149,7 @@ int TaskRunner::running() const {
 
 bool TaskRunner::WaitIdle(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto idle = [this]()
-                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return running_ == 0; };
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return running_ == 0; };
   return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 

@@ -34,32 +34,26 @@ class TaskReporter {
  public:
   virtual ~TaskReporter() = default;
   // Rate-limited by the runner (see TaskRunnerOptions::min_progress_interval).
-  virtual void OnTaskProgress(const TaskSpec& spec,
-                              const engine::Progress& progress) = 0;
+  virtual void OnTaskProgress(const TaskSpec& spec, const engine::Progress& progress) = 0;
   // Exactly once per started task, from its thread, when it has finished.
-  virtual void OnTaskDone(const TaskSpec& spec,
-                          const engine::AccountResult& result,
+  virtual void OnTaskDone(const TaskSpec& spec, const engine::AccountResult& result,
                           absl::Duration elapsed) = 0;
 };
 
 // Runs one account to its end (or until `cancel`, at a clean point), on the
 // task's thread, reporting progress to `progress` (rate-limited by the runner).
 using AccountRunner = std::function<engine::AccountResult(
-    const TaskSpec& spec, engine::ProgressListener* progress,
-    const engine::CancelToken& cancel)>;
+    const TaskSpec& spec, engine::ProgressListener* progress, const engine::CancelToken& cancel)>;
 
 // The production AccountRunner: opens the task's data location and runs the
 // transfer engine on it.
-engine::AccountResult RunOnEngine(const TaskSpec& spec,
-                                  engine::ProgressListener* progress,
+engine::AccountResult RunOnEngine(const TaskSpec& spec, engine::ProgressListener* progress,
                                   const engine::CancelToken& cancel);
 
 struct TaskRunnerOptions {
-  explicit TaskRunnerOptions(AccountRunner run = RunOnEngine)
-      : run_account(std::move(run)) {}
+  explicit TaskRunnerOptions(AccountRunner run = RunOnEngine) : run_account(std::move(run)) {}
   AccountRunner run_account;
-  absl::Duration min_progress_interval =
-      absl::Milliseconds(500);  // ≤ 2/s per task
+  absl::Duration min_progress_interval = absl::Milliseconds(500);  // ≤ 2/s per task
 };
 
 class TaskRunner {
@@ -103,8 +97,7 @@ class TaskRunner {
   TaskReporter* const reporter_;
   mutable absl::Mutex mu_;
   // By (task_id, epoch).
-  std::map<std::pair<uint64_t, uint64_t>, std::unique_ptr<Slot>> slots_
-      ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<uint64_t, uint64_t>, std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
   int running_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

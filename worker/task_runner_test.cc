@@ -13,8 +13,7 @@ namespace {
 class Recorder : public TaskReporter {
  public:
   void OnTaskProgress(const TaskSpec&, const engine::Progress&) override {}
-  void OnTaskDone(const TaskSpec& spec, const engine::AccountResult& r,
-                  absl::Duration) override {
+  void OnTaskDone(const TaskSpec& spec, const engine::AccountResult& r, absl::Duration) override {
     absl::MutexLock lock(&mu_);
     done_.emplace_back(spec.task_id, r.status);
   }
@@ -60,8 +59,7 @@ TEST(TaskRunnerTest, RunsEachTaskAndReportsOnce) {
   }
   auto done = rec.done();
   ASSERT_EQ(done.size(), 2u);
-  for (auto& [id, st] : done)
-    EXPECT_FALSE(st.ok());  // whatever the engine says
+  for (auto& [id, st] : done) EXPECT_FALSE(st.ok());  // whatever the engine says
 }
 
 TEST(TaskRunnerTest, HeldTaskStopsOnCancel) {
@@ -72,8 +70,7 @@ TEST(TaskRunnerTest, HeldTaskStopsOnCancel) {
   EXPECT_TRUE(absl::IsAlreadyExists(runner.Start(Spec(7))));
   EXPECT_FALSE(runner.WaitIdle(absl::Milliseconds(50)));
   EXPECT_EQ(runner.RunningIds(), std::vector<uint64_t>{7});
-  EXPECT_EQ(runner.RunningLeases(),
-            (std::vector<std::pair<uint64_t, uint64_t>>{{7, 1}}));
+  EXPECT_EQ(runner.RunningLeases(), (std::vector<std::pair<uint64_t, uint64_t>>{{7, 1}}));
   EXPECT_FALSE(runner.Cancel(7, /*epoch=*/2));  // another assignment's cancel
   EXPECT_EQ(runner.running(), 1);
   EXPECT_TRUE(runner.Cancel(7, /*epoch=*/1));

@@ -25,8 +25,7 @@ namespace worker {
 namespace {
 
 namespace pb = ::migrator::v1;
-using Stream =
-    grpc::ClientReaderWriter<pb::WorkerMessage, pb::CoordinatorMessage>;
+using Stream = grpc::ClientReaderWriter<pb::WorkerMessage, pb::CoordinatorMessage>;
 
 enum class SessionEnd { kDone, kBroken, kRejected };
 
@@ -41,8 +40,8 @@ std::string HostName() {
 // (serialised by write_mu_).
 class GrpcSession : public SessionOutput {
  public:
-  GrpcSession(const std::shared_ptr<grpc::Channel>& channel,
-              const WorkerClientOptions& opts, StopRequest* stop)
+  GrpcSession(const std::shared_ptr<grpc::Channel>& channel, const WorkerClientOptions& opts,
+              StopRequest* stop)
       : opts_(opts), stop_(stop), stub_(pb::Coordinator::NewStub(channel)) {
     SessionOptions so;
     so.max_parallel = opts.max_parallel;
@@ -55,12 +54,10 @@ class GrpcSession : public SessionOutput {
 
   // SessionOutput
   void RequestTask() override { Send(fleetproto::RequestTaskMessage()); }
-  void Heartbeat(uint64_t seq,
-                 const std::vector<fleetproto::Lease>& leases) override {
+  void Heartbeat(uint64_t seq, const std::vector<fleetproto::Lease>& leases) override {
     Send(fleetproto::HeartbeatMessage(seq, leases));
   }
-  void Progress(const TaskSpec& spec,
-                const engine::Progress& progress) override {
+  void Progress(const TaskSpec& spec, const engine::Progress& progress) override {
     Send(fleetproto::ProgressMessage({spec.task_id, spec.epoch}, progress));
   }
   void Result(const TaskSpec& spec, const engine::AccountResult& result,
@@ -96,15 +93,14 @@ class GrpcSession : public SessionOutput {
 SessionEnd GrpcSession::Run() {
   stream_ = stub_->WorkerSession(&ctx_);
   pb::CoordinatorMessage msg;
-  if (!Send(fleetproto::RegisterMessage(
-          {opts_.worker_id, HostName(), static_cast<int>(getpid()),
-           opts_.max_parallel, "migrator-worker/1"})) ||
+  if (!Send(fleetproto::RegisterMessage({opts_.worker_id, HostName(), static_cast<int>(getpid()),
+                                         opts_.max_parallel, "migrator-worker/1"})) ||
       !stream_->Read(&msg) || !msg.has_welcome())
     return End(false);
   welcomed_ = true;
   fleetproto::SessionTerms terms = fleetproto::FromProto(msg.welcome());
-  LOG(INFO) << "registered with coordinator " << opts_.coordinator << " (job "
-            << terms.job_id << ", " << opts_.max_parallel << " slot(s))";
+  LOG(INFO) << "registered with coordinator " << opts_.coordinator << " (job " << terms.job_id
+            << ", " << opts_.max_parallel << " slot(s))";
   session_->Start(terms.heartbeat_interval, terms.lease, absl::Now());
   std::thread heartbeat([this] { HeartbeatLoop(); });
   if (stop_ != nullptr) {
@@ -188,9 +184,7 @@ void GrpcSession::Handle(const pb::CoordinatorMessage& m) {
 }
 
 void GrpcSession::HeartbeatLoop() {
-  auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stop_heartbeat_;
-  };
+  auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_heartbeat_; };
   while (true) {
     absl::Duration wait = session_->NextHeartbeat() - absl::Now();
     {

@@ -32,9 +32,9 @@ struct WorkerClientOptions {
 
 // Process exit codes of the worker.
 enum WorkerExit {
-  kWorkerDone = 0,            // the coordinator said there is no more work (or shutdown)
-  kWorkerUsage = 2,           // bad flags
-  kWorkerNoCoordinator = 3,   // unreachable / gone for longer than retry_for, or refused
+  kWorkerDone = 0,           // the coordinator said there is no more work (or shutdown)
+  kWorkerUsage = 2,          // bad flags
+  kWorkerNoCoordinator = 3,  // unreachable / gone for longer than retry_for, or refused
   kWorkerInternal = 4,
   kWorkerStopped = 128 + 15,  // stopped on request (SIGTERM) before the work was done
 };

@@ -25,8 +25,7 @@ enum class ParseResult { kOk, kHelp, kError };
 inline ParseResult ParseFlags(int argc, char** argv, std::string* error) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h" || arg == "--helpfull")
-      return ParseResult::kHelp;
+    if (arg == "--help" || arg == "-h" || arg == "--helpfull") return ParseResult::kHelp;
     if (!absl::StartsWith(arg, "--")) {
       *error = "unexpected argument '" + arg + "'";
       return ParseResult::kError;

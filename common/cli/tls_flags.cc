@@ -1,9 +1,10 @@
 // --tls-cert, --tls-key, --tls-ca, --insecure: shared by the coordinator (server) and its
 // clients (worker, migratectl).
+#include "common/cli/tls_flags.h"
+
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "common/cli/tls_flags.h"
 
 ABSL_FLAG(std::string, tls_cert, "",
           "certificate (PEM): the coordinator's server certificate for --listen, or a "

@@ -137,8 +137,7 @@ class Obj {
     bool ok = it->is_number_integer() && it->get<int64_t>() >= lo && it->get<int64_t>() <= hi;
     if (it->is_number_unsigned()) ok = it->get<uint64_t>() <= static_cast<uint64_t>(hi) && ok;
     if (!ok) {
-      Error(name, absl::StrFormat("must be an integer from %d to %d, got %s", lo, hi,
-                                  Shown(*it)));
+      Error(name, absl::StrFormat("must be an integer from %d to %d, got %s", lo, hi, Shown(*it)));
       return false;
     }
     *out = static_cast<int>(it->get<int64_t>());
@@ -149,8 +148,8 @@ class Obj {
   void WarnUnknown(std::initializer_list<const char*> known) const {
     for (auto it = j_.begin(); it != j_.end(); ++it) {
       const std::string& key = it.key();
-      if (std::find_if(known.begin(), known.end(),
-                       [&](const char* k) { return key == k; }) != known.end()) {
+      if (std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) !=
+          known.end()) {
         continue;
       }
       std::string problem = "unknown field (ignored)";
@@ -171,9 +170,8 @@ class Obj {
 };
 
 bool HasControl(absl::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 // Empty when `email` is usable as an identity and a directory name, else the problem.
@@ -225,8 +223,7 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
     report->Warn("server", "neither ssl nor starttls: passwords are sent in clear text");
   }
   if (!s->tls_verify) {
-    report->Warn("server.tls_verify",
-                 "false: server certificates and host names are not verified");
+    report->Warn("server.tls_verify", "false: server certificates and host names are not verified");
   }
 }
 
@@ -234,8 +231,10 @@ bool ParseAuth(const Obj& o, AuthKind* kind) {
   std::string text;
   if (!o.String("auth", &text, kPlain)) return false;
   static const std::pair<const char*, AuthKind> kKinds[] = {
-      {"login", AuthKind::kLogin}, {"plain", AuthKind::kPlain},
-      {"xoauth2", AuthKind::kXoauth2}, {"oauthbearer", AuthKind::kOauthBearer}};
+      {"login", AuthKind::kLogin},
+      {"plain", AuthKind::kPlain},
+      {"xoauth2", AuthKind::kXoauth2},
+      {"oauthbearer", AuthKind::kOauthBearer}};
   for (const auto& [name, k] : kKinds) {
     if (absl::AsciiStrToLower(text) == name) {
       *kind = k;
@@ -397,9 +396,9 @@ absl::Status SyntaxError(absl::string_view text, const std::string& path,
   size_t line_start = text.rfind('\n', pos == 0 ? 0 : pos - 1);
   if (pos == 0 || line_start == absl::string_view::npos) line_start = static_cast<size_t>(-1);
   size_t column = pos - (line_start + 1) + 1;
-  return absl::InvalidArgumentError(
-      absl::StrFormat("%s: invalid JSON at line %d, column %d: %s", path, line, column,
-                      SafeSyntaxProblem(e.what())));
+  return absl::InvalidArgumentError(absl::StrFormat("%s: invalid JSON at line %d, column %d: %s",
+                                                    path, line, column,
+                                                    SafeSyntaxProblem(e.what())));
 }
 
 bool HasInlineSecrets(const Config& c) {
@@ -452,8 +451,8 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
     const char* how = (st.st_mode & 044) != 0 ? "readable" : "accessible";
     config.warnings.insert(
         config.warnings.begin(),
-        absl::StrFormat("%s: %s by others (mode %04o); it holds passwords: chmod 600 %s", path,
-                        how, st.st_mode & 07777, path));
+        absl::StrFormat("%s: %s by others (mode %04o); it holds passwords: chmod 600 %s", path, how,
+                        st.st_mode & 07777, path));
   }
   return config;
 }
@@ -466,11 +465,16 @@ std::string DefaultConfigPath(absl::string_view mode) {
 
 const char* AuthKindName(AuthKind kind) {
   switch (kind) {
-    case AuthKind::kAuto: return "auto";
-    case AuthKind::kLogin: return "login";
-    case AuthKind::kPlain: return "plain";
-    case AuthKind::kXoauth2: return "xoauth2";
-    case AuthKind::kOauthBearer: return "oauthbearer";
+    case AuthKind::kAuto:
+      return "auto";
+    case AuthKind::kLogin:
+      return "login";
+    case AuthKind::kPlain:
+      return "plain";
+    case AuthKind::kXoauth2:
+      return "xoauth2";
+    case AuthKind::kOauthBearer:
+      return "oauthbearer";
   }
   return "auto";
 }

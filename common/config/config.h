@@ -44,11 +44,11 @@ namespace config {
 
 struct ServerConfig {
   std::string host;
-  int port = 993;          // default: 993 when ssl, else 143
-  bool ssl = true;         // implicit TLS
-  bool starttls = false;   // plain connect, then STARTTLS (exclusive with ssl)
-  std::string ca_file;     // PEM bundle for verification; empty = system CAs
-  bool tls_verify = true;  // false: no certificate / host-name checks (warns)
+  int port = 993;                       // default: 993 when ssl, else 143
+  bool ssl = true;                      // implicit TLS
+  bool starttls = false;                // plain connect, then STARTTLS (exclusive with ssl)
+  std::string ca_file;                  // PEM bundle for verification; empty = system CAs
+  bool tls_verify = true;               // false: no certificate / host-name checks (warns)
   int max_connections_per_account = 4;  // IMAP connections one account may use at once
   // Turn on COMPRESS=DEFLATE (RFC 4978) after login when the server offers it: fewer bytes
   // on a slow or far link for some CPU on both ends.
@@ -58,16 +58,16 @@ struct ServerConfig {
 enum class AuthKind { kAuto, kLogin, kPlain, kXoauth2, kOauthBearer };
 
 struct Account {
-  int index = 0;              // position in "accounts", for messages
-  std::string email;          // the account's identity and its directory name
-  std::string login;          // user name to log in with; defaults to email
-  std::string password;       // secret: never logged
+  int index = 0;         // position in "accounts", for messages
+  std::string email;     // the account's identity and its directory name
+  std::string login;     // user name to log in with; defaults to email
+  std::string password;  // secret: never logged
   AuthKind auth = AuthKind::kAuto;
-  std::string authzid;        // authorization identity (admin/proxy logins, PLAIN)
-  std::string oauth2_token;   // secret: inline token (discouraged)
+  std::string authzid;       // authorization identity (admin/proxy logins, PLAIN)
+  std::string oauth2_token;  // secret: inline token (discouraged)
   std::string oauth2_token_file;
   std::string oauth2_token_command;
-  int max_connections = 0;    // 0: server.max_connections_per_account
+  int max_connections = 0;  // 0: server.max_connections_per_account
 };
 
 struct Config {

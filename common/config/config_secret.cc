@@ -17,9 +17,7 @@ namespace {
 
 constexpr absl::Duration kTokenCommandTimeout = absl::Seconds(60);
 
-std::string Who(const Account& a) {
-  return absl::StrFormat("accounts[%d] (%s)", a.index, a.email);
-}
+std::string Who(const Account& a) { return absl::StrFormat("accounts[%d] (%s)", a.index, a.email); }
 
 // The trimmed token; an error (without the content) when empty or multi-line.
 absl::StatusOr<std::string> CleanToken(std::string raw, const std::string& where) {
@@ -27,8 +25,8 @@ absl::StatusOr<std::string> CleanToken(std::string raw, const std::string& where
   if (token.empty()) return absl::FailedPreconditionError(where + ": no token (empty)");
   for (char c : token) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return absl::FailedPreconditionError(
-          where + ": token contains a line break or control character");
+      return absl::FailedPreconditionError(where +
+                                           ": token contains a line break or control character");
     }
   }
   return token;
@@ -43,8 +41,8 @@ absl::StatusOr<std::string> RunTokenCommand(const Account& a) {
   options.stdout_to = sys::Redirect::Pipe();
   options.new_process_group = true;
   absl::StatusOr<sys::RunResult> run =
-      sys::RunAndWait({"/bin/sh", "-c", a.oauth2_token_command}, options,
-                      kTokenCommandTimeout, internal::kMaxTokenBytes);
+      sys::RunAndWait({"/bin/sh", "-c", a.oauth2_token_command}, options, kTokenCommandTimeout,
+                      internal::kMaxTokenBytes);
   if (!run.ok()) return status::Annotate(run.status(), where);
   if (run->exit.signal != 0 || run->exit.code != 0) {
     return absl::UnavailableError(absl::StrCat(where, ": ", run->exit.Describe()));

@@ -62,8 +62,7 @@ void WriteFile(const std::string& path, const std::string& text, mode_t mode) {
 // A valid config whose server block and first account can be replaced.
 std::string WithServer(const std::string& server) {
   return absl::StrCat(R"({"server": )", server,
-                      R"(, "accounts": [{"email": "a@x.com", "password": ")", kSecret,
-                      R"("}]})");
+                      R"(, "accounts": [{"email": "a@x.com", "password": ")", kSecret, R"("}]})");
 }
 std::string WithAccount(const std::string& account) {
   return absl::StrCat(R"({"server": {"host": "h"}, "accounts": [)", account, "]}");
@@ -154,18 +153,17 @@ TEST(ConfigTest, ClearTextAndNoVerifyWarn) {
 }
 
 TEST(ConfigTest, MissingFieldsNameTheirPath) {
-  std::string four = absl::StrCat(
-      R"({"server": {"host": "h"}, "accounts": [)",
-      R"({"email": "a@x", "password": "p"}, {"email": "b@x", "password": "p"},)",
-      R"({"email": "c@x", "password": "p"}, {"password": "p"}]})");
+  std::string four =
+      absl::StrCat(R"({"server": {"host": "h"}, "accounts": [)",
+                   R"({"email": "a@x", "password": "p"}, {"email": "b@x", "password": "p"},)",
+                   R"({"email": "c@x", "password": "p"}, {"password": "p"}]})");
   EXPECT_EQ(ParseConfig(four, "export.pass.config.json").status().message(),
             "export.pass.config.json: accounts[3].email: missing");
   EXPECT_EQ(ErrorOf(R"({"accounts": [{"email": "a@x", "password": "p"}]})"),
             "x.json: server: missing");
   EXPECT_EQ(ErrorOf(R"({"server": {"host": "h"}})"), "x.json: accounts: missing");
   EXPECT_EQ(ErrorOf(WithServer(R"({"port": 993})")), "x.json: server.host: missing");
-  EXPECT_EQ(ErrorOf(WithAccount(R"({"email": "a@x"})")),
-            "x.json: accounts[0].password: missing");
+  EXPECT_EQ(ErrorOf(WithAccount(R"({"email": "a@x"})")), "x.json: accounts[0].password: missing");
   EXPECT_EQ(ErrorOf(R"({"server": {"host": "h"}, "accounts": []})"),
             "x.json: accounts: must list at least one account");
 }
@@ -186,8 +184,7 @@ TEST(ConfigTest, TypeErrorsEchoNonSecretValues) {
             "x.json: server.ssl: must be true or false, got \"yes\"");
   EXPECT_EQ(ErrorOf(WithServer(R"({"host": "h", "starttls": 1})")),
             "x.json: server.starttls: must be true or false, got 1");
-  EXPECT_EQ(ErrorOf(WithServer(R"({"host": 5})")),
-            "x.json: server.host: must be a string, got 5");
+  EXPECT_EQ(ErrorOf(WithServer(R"({"host": 5})")), "x.json: server.host: must be a string, got 5");
   EXPECT_EQ(ErrorOf(WithServer(R"({"host": "imaps://h"})")),
             "x.json: server.host: must be a host name or address, got \"imaps://h\"");
   EXPECT_EQ(ErrorOf(WithServer(R"([])")), "x.json: server: must be an object, got an array");
@@ -205,9 +202,8 @@ TEST(ConfigTest, MaxConnectionsRange) {
             "got 0");
   EXPECT_EQ(ErrorOf(WithAccount(R"({"email": "a@x", "password": "p", "max_connections": 65})")),
             "x.json: accounts[0].max_connections: must be an integer from 1 to 64, got 65");
-  absl::StatusOr<Config> c =
-      ParseConfig(WithAccount(R"({"email": "a@x", "password": "p", "max_connections": 64})"),
-                  "x.json");
+  absl::StatusOr<Config> c = ParseConfig(
+      WithAccount(R"({"email": "a@x", "password": "p", "max_connections": 64})"), "x.json");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->accounts[0].max_connections, 64);
 }
@@ -227,9 +223,9 @@ TEST(ConfigTest, EmailRules) {
 }
 
 TEST(ConfigTest, DuplicateEmailNamesBothIndexes) {
-  std::string json = WithAccount(
-      R"({"email": "a@x.com", "password": "p"}, {"email": "b@x.com", "password": "p"},)"
-      R"({"email": "A@X.com", "password": "p"})");
+  std::string json =
+      WithAccount(R"({"email": "a@x.com", "password": "p"}, {"email": "b@x.com", "password": "p"},)"
+                  R"({"email": "A@X.com", "password": "p"})");
   EXPECT_EQ(ErrorOf(json),
             "x.json: accounts[2].email: duplicate of accounts[0].email (\"A@X.com\", "
             "case-insensitive)");
@@ -252,24 +248,24 @@ TEST(ConfigTest, AuthRules) {
                                     "oauth2_token_file": "f"})")),
             "x.json: accounts[0].oauth2_token_file: only used with \"auth\": \"xoauth2\" or "
             "\"oauthbearer\"");
-  absl::StatusOr<Config> c = ParseConfig(
-      WithAccount(R"({"email": "a@x", "auth": "oauthbearer", "oauth2_token": "t",
+  absl::StatusOr<Config> c =
+      ParseConfig(WithAccount(R"({"email": "a@x", "auth": "oauthbearer", "oauth2_token": "t",
                       "password": "p"})"),
-      "x.json");
+                  "x.json");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->accounts[0].auth, AuthKind::kOauthBearer);
   ASSERT_EQ(c->warnings.size(), 1u);
-  EXPECT_EQ(c->warnings[0],
-            "x.json: accounts[0].password: ignored with \"auth\": \"oauthbearer\"");
+  EXPECT_EQ(c->warnings[0], "x.json: accounts[0].password: ignored with \"auth\": \"oauthbearer\"");
 }
 
 TEST(ConfigTest, SecretsAreNeverEchoed) {
   // Wrong types and misplaced secrets: the message names the field, not the value.
-  EXPECT_EQ(ErrorOf(WithAccount(absl::StrCat(R"({"email": "a@x", "password": [")", kSecret,
-                                             R"("]})"))),
-            "x.json: accounts[0].password: must be a string");
+  EXPECT_EQ(
+      ErrorOf(WithAccount(absl::StrCat(R"({"email": "a@x", "password": [")", kSecret, R"("]})"))),
+      "x.json: accounts[0].password: must be a string");
   EXPECT_EQ(ErrorOf(WithAccount(absl::StrCat(R"({"email": "a@x", "auth": "xoauth2",
-      "oauth2_token": {"v": ")", kSecret, R"("}})"))),
+      "oauth2_token": {"v": ")",
+                                             kSecret, R"("}})"))),
             "x.json: accounts[0].oauth2_token: must be a string");
   EXPECT_EQ(ErrorOf(WithAccount(absl::StrCat(R"({"email": "a@x", "auth": "xoauth2",
       "oauth2_token_command": 7})"))),
@@ -280,10 +276,10 @@ TEST(ConfigTest, SecretsAreNeverEchoed) {
   ErrorOf(absl::StrCat(R"({"server": {"host": "h"}, "accounts": [{"email": "a@x", )",
                        R"("password": ")", kSecret, "\n\"}]}"));
   // A misspelled field holding the secret: the warning names the field only.
-  absl::StatusOr<Config> c = ParseConfig(
-      WithAccount(absl::StrCat(R"({"email": "a@x", "password": "p", "pasword": ")", kSecret,
-                               R"("})")),
-      "x.json");
+  absl::StatusOr<Config> c =
+      ParseConfig(WithAccount(absl::StrCat(R"({"email": "a@x", "password": "p", "pasword": ")",
+                                           kSecret, R"("})")),
+                  "x.json");
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_EQ(c->warnings.size(), 1u);
   EXPECT_EQ(c->warnings[0],
@@ -298,8 +294,7 @@ TEST(ConfigTest, UnknownFieldsWarn) {
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_EQ(c->warnings.size(), 2u);
   EXPECT_EQ(c->warnings[0], "x.json: comment: unknown field (ignored)");
-  EXPECT_EQ(c->warnings[1],
-            "x.json: server.prot: unknown field (ignored); did you mean \"port\"?");
+  EXPECT_EQ(c->warnings[1], "x.json: server.prot: unknown field (ignored); did you mean \"port\"?");
 }
 
 TEST(ConfigTest, DuplicateKeysAreErrors) {
@@ -324,8 +319,7 @@ TEST(ConfigTest, SyntaxErrorsNameLineAndColumn) {
   EXPECT_THAT(ErrorOf(text), HasSubstr("x.json: invalid JSON at line 3, column 17: "));
   EXPECT_THAT(ErrorOf("{\"a\": 1,\n"), HasSubstr("x.json: invalid JSON at line 2, column 1: "));
   EXPECT_THAT(ErrorOf(""), HasSubstr("x.json: invalid JSON at line 1, column 1: "));
-  EXPECT_THAT(ErrorOf("{\"server\" 1}"),
-              HasSubstr("x.json: invalid JSON at line 1, column 11: "));
+  EXPECT_THAT(ErrorOf("{\"server\" 1}"), HasSubstr("x.json: invalid JSON at line 1, column 11: "));
   // The offending token is not echoed.
   EXPECT_THAT(ErrorOf("{\"a\": tru3zzz}"), Not(HasSubstr("zzz")));
 }
@@ -360,8 +354,10 @@ TEST_F(ConfigFileTest, WorldReadableFileWarns) {
   absl::StatusOr<Config> c = LoadConfig(path);
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_EQ(c->warnings.size(), 1u);
-  EXPECT_EQ(c->warnings[0], path + ": readable by others (mode 0644); it holds passwords: "
-                                   "chmod 600 " + path);
+  EXPECT_EQ(c->warnings[0], path +
+                                ": readable by others (mode 0644); it holds passwords: "
+                                "chmod 600 " +
+                                path);
   WriteFile(path, kSeedExport, 0600);
   c = LoadConfig(path);
   ASSERT_TRUE(c.ok()) << c.status();
@@ -407,13 +403,14 @@ TEST_F(ConfigFileTest, TemplateLooksLikeTheSeedExample) {
   ASSERT_TRUE(c.ok()) << c.status();
   c->server.host = "imap.serverB.com";
   std::string expected = absl::StrReplaceAll(kSeedExport, {{"serverA", "serverB"}});
-  expected = absl::StrReplaceAll(expected, {{"{ \"email\": \"sales@c23.com\", \"password\": \"123\" }",
-                                             "{\n      \"email\": \"sales@c23.com\",\n      "
-                                             "\"password\": \"123\"\n    }"},
-                                            {"{ \"email\": \"support@c23.com\", \"password\": "
-                                             "\"123\" }",
-                                             "{\n      \"email\": \"support@c23.com\",\n      "
-                                             "\"password\": \"123\"\n    }"}});
+  expected =
+      absl::StrReplaceAll(expected, {{"{ \"email\": \"sales@c23.com\", \"password\": \"123\" }",
+                                      "{\n      \"email\": \"sales@c23.com\",\n      "
+                                      "\"password\": \"123\"\n    }"},
+                                     {"{ \"email\": \"support@c23.com\", \"password\": "
+                                      "\"123\" }",
+                                      "{\n      \"email\": \"support@c23.com\",\n      "
+                                      "\"password\": \"123\"\n    }"}});
   EXPECT_EQ(ConfigToJson(*c), expected + "\n");
   std::string path = dir_ + "/import.pass.config.json";
   ASSERT_TRUE(WriteConfigIfAbsent(*c, path).ok());

@@ -22,11 +22,16 @@ imap::SessionOptions SessionOptionsFor(const config::ServerConfig& server) {
 namespace {
 imap::AuthMethod MethodFor(config::AuthKind kind) {
   switch (kind) {
-    case config::AuthKind::kLogin: return imap::AuthMethod::kLogin;
-    case config::AuthKind::kPlain: return imap::AuthMethod::kPlain;
-    case config::AuthKind::kXoauth2: return imap::AuthMethod::kXoauth2;
-    case config::AuthKind::kOauthBearer: return imap::AuthMethod::kOauthBearer;
-    case config::AuthKind::kAuto: break;
+    case config::AuthKind::kLogin:
+      return imap::AuthMethod::kLogin;
+    case config::AuthKind::kPlain:
+      return imap::AuthMethod::kPlain;
+    case config::AuthKind::kXoauth2:
+      return imap::AuthMethod::kXoauth2;
+    case config::AuthKind::kOauthBearer:
+      return imap::AuthMethod::kOauthBearer;
+    case config::AuthKind::kAuto:
+      break;
   }
   return imap::AuthMethod::kAuto;
 }

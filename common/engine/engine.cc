@@ -13,10 +13,14 @@ namespace engine {
 
 const char* ModeName(Mode mode) {
   switch (mode) {
-    case Mode::kExport: return "export";
-    case Mode::kImport: return "import";
-    case Mode::kValidate: return "validate";
-    case Mode::kTest: return "test";
+    case Mode::kExport:
+      return "export";
+    case Mode::kImport:
+      return "import";
+    case Mode::kValidate:
+      return "validate";
+    case Mode::kTest:
+      return "test";
   }
   return "?";
 }
@@ -31,8 +35,8 @@ bool ParseMode(absl::string_view text, Mode* mode) {
   return false;
 }
 
-AccountResult RunAccount(const AccountTask& task, storage::Store& store,
-                         ProgressListener* progress, const CancelToken& cancel) {
+AccountResult RunAccount(const AccountTask& task, storage::Store& store, ProgressListener* progress,
+                         const CancelToken& cancel) {
   internal::Context ctx{task, store, cancel, "", internal::ProgressTracker(progress)};
   auto secret = config::ResolveSecret(task.account);
   if (!secret.ok()) {
@@ -42,10 +46,14 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store,
   }
   ctx.secret = std::move(*secret);
   switch (task.mode) {
-    case Mode::kExport: return internal::RunExport(ctx);
-    case Mode::kImport: return internal::RunImport(ctx);
-    case Mode::kValidate: return internal::RunValidate(ctx);
-    case Mode::kTest: return internal::RunTest(ctx);
+    case Mode::kExport:
+      return internal::RunExport(ctx);
+    case Mode::kImport:
+      return internal::RunImport(ctx);
+    case Mode::kValidate:
+      return internal::RunValidate(ctx);
+    case Mode::kTest:
+      return internal::RunTest(ctx);
   }
   AccountResult r;
   r.status = absl::InvalidArgumentError("unknown mode");
@@ -94,7 +102,7 @@ absl::StatusOr<std::unique_ptr<imap::Session>> Context::Connect() const {
 }
 
 size_t Context::Connections(size_t items) const {
-  int cap = task.max_connections > 0 ? task.max_connections
+  int cap = task.max_connections > 0           ? task.max_connections
             : task.account.max_connections > 0 ? task.account.max_connections
                                                : task.server.max_connections_per_account;
   return std::max<size_t>(1, std::min<size_t>(items, std::max(1, cap)));

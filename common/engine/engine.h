@@ -29,7 +29,7 @@ struct AccountTask {
 
 // One folder's outcome.
 struct FolderResult {
-  std::string name;          // UTF-8 folder name as on the source (or the export)
+  std::string name;              // UTF-8 folder name as on the source (or the export)
   uint64_t source_messages = 0;  // messages on the source side (server A / the export)
   uint64_t target_messages = 0;  // messages on the target side (export / server B)
   uint64_t transferred = 0;      // messages written (export) or appended (import) now
@@ -44,7 +44,7 @@ struct AccountResult {
   std::vector<FolderResult> folders;
   uint64_t messages = 0;  // transferred now (all folders)
   uint64_t bytes = 0;
-  uint64_t skipped = 0;   // already present (incremental / idempotent)
+  uint64_t skipped = 0;            // already present (incremental / idempotent)
   std::vector<std::string> notes;  // test mode: capability summary, checks done
 };
 
@@ -76,8 +76,8 @@ class CancelToken {
 
 // Runs `task` for one account against `store` (the export root). Never throws; every
 // failure is in the result's status, named with account, folder and cause.
-AccountResult RunAccount(const AccountTask& task, storage::Store& store,
-                         ProgressListener* progress, const CancelToken& cancel);
+AccountResult RunAccount(const AccountTask& task, storage::Store& store, ProgressListener* progress,
+                         const CancelToken& cancel);
 
 }  // namespace engine
 

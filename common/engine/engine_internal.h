@@ -107,8 +107,8 @@ struct ExportedFolder {
 absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& store,
                                                                 const std::string& email);
 // Message metadata of a folder's exported messages (those with a .json), by base name.
-absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(
-    storage::Store& store, const std::string& prefix);
+absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage::Store& store,
+                                                                        const std::string& prefix);
 
 // Identity of a message for idempotent import and validation: the INTERNALDATE instant
 // with the Message-ID, or with the size for a message without one.
@@ -116,8 +116,7 @@ std::string IdentityKey(absl::string_view message_id, uint64_t size,
                         absl::string_view internaldate);
 // Compares a folder's export (`local`, by base name) with the identities `present` on
 // server B: fills `missing` (what B lacks) and r's target_messages, missing and extra.
-void DiffFolder(const std::map<std::string, MessageMeta>& local,
-                std::multiset<std::string> present,
+void DiffFolder(const std::map<std::string, MessageMeta>& local, std::multiset<std::string> present,
                 std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r);
 // A mailbox of server B as selected, with the identities of its messages (a multiset).
 struct ScannedFolder {

@@ -4,8 +4,8 @@
 #include <set>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/crypto/sha256.h"
 #include "common/engine/engine_internal.h"
 #include "common/log/log.h"
@@ -90,9 +90,9 @@ absl::Status ExportSink::CheckFreeSpace() {
   if (ctx_.task.min_free_gb <= 0 || (since_check_ += 1) % 100 != 1) return absl::OkStatus();
   int64_t free = ctx_.store.FreeBytes();
   if (free >= 0 && free < ctx_.task.min_free_gb * 1e9) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "free space at ", ctx_.store.Describe(), " is ", free / 1000000, " MB, below --min-free-gb ",
-        ctx_.task.min_free_gb));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("free space at ", ctx_.store.Describe(), " is ", free / 1000000,
+                     " MB, below --min-free-gb ", ctx_.task.min_free_gb));
   }
   return absl::OkStatus();
 }
@@ -100,8 +100,8 @@ absl::Status ExportSink::CheckFreeSpace() {
 absl::Status ExportSink::OnMessage(const imap::FetchedMessage& m) {
   if (!m.has_body) return absl::OkStatus();  // an unsolicited flag update
   if (!writer_ || m.seq != seq_ || m.uid == 0) {
-    return absl::DataLossError(absl::StrCat("FETCH response for message ", m.seq,
-                                            " without UID or body"));
+    return absl::DataLossError(
+        absl::StrCat("FETCH response for message ", m.seq, " without UID or body"));
   }
   std::unique_ptr<storage::Writer> writer = std::move(writer_);
   const std::string sha = hash_.HexDigest();
@@ -286,9 +286,9 @@ absl::Status ExportFolder(Context& ctx, imap::Session& session, FolderJob& job) 
 absl::Status CheckFreeBeforeStart(Context& ctx) {
   int64_t free = ctx.store.FreeBytes();
   if (ctx.task.min_free_gb > 0 && free >= 0 && free < ctx.task.min_free_gb * 1e9) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "free space at ", ctx.store.Describe(), " is ", free / 1000000,
-        " MB, below --min-free-gb ", ctx.task.min_free_gb));
+    return absl::ResourceExhaustedError(absl::StrCat("free space at ", ctx.store.Describe(), " is ",
+                                                     free / 1000000, " MB, below --min-free-gb ",
+                                                     ctx.task.min_free_gb));
   }
   return absl::OkStatus();
 }

@@ -33,8 +33,8 @@ class StoreLiteralSource : public imap::LiteralSource {
       }
       std::vector<char> skip(64 * 1024);
       while (pos_ < offset) {
-        ASSIGN_OR_RETURN(size_t n, reader_->Read(skip.data(),
-                                                 std::min<uint64_t>(skip.size(), offset - pos_)));
+        ASSIGN_OR_RETURN(
+            size_t n, reader_->Read(skip.data(), std::min<uint64_t>(skip.size(), offset - pos_)));
         if (n == 0) break;
         pos_ += n;
       }
@@ -88,8 +88,8 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
       imap::AppendMessage m;
       m.flags = AllowedFlags(meta.flags, box, &dropped);
       m.internaldate = meta.internaldate;
-      m.body = std::make_shared<StoreLiteralSource>(ctx.store, folder.prefix + base + ".eml",
-                                                    meta.size);
+      m.body =
+          std::make_shared<StoreLiteralSource>(ctx.store, folder.prefix + base + ".eml", meta.size);
       bytes += meta.size;
       batch.push_back(std::move(m));
     }
@@ -101,8 +101,8 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     }
   }
   if (dropped > 0) {
-    LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': "
-                 << dropped << " flag(s) not kept by server B (PERMANENTFLAGS)";
+    LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': " << dropped
+                 << " flag(s) not kept by server B (PERMANENTFLAGS)";
   }
   return absl::OkStatus();
 }
@@ -154,8 +154,8 @@ AccountResult RunImport(Context& ctx) {
   AccountResult result;
   auto folders = ListExportedFolders(ctx.store, ctx.email());
   if (folders.ok() && folders->empty()) {
-    folders = absl::NotFoundError(absl::StrCat("no export found for it in ",
-                                               ctx.store.Describe(), " (run export first)"));
+    folders = absl::NotFoundError(
+        absl::StrCat("no export found for it in ", ctx.store.Describe(), " (run export first)"));
   }
   // More connections open alongside the first one and log in once it has, while it reads
   // server B's folders.
@@ -179,8 +179,7 @@ AccountResult RunImport(Context& ctx) {
                            const ExportedFolder& f = (*folders)[i];
                            result.folders[i] = FolderResult();
                            result.folders[i].name = f.meta.name;
-                           absl::Status st =
-                               TargetFolder(ctx, s, *target, f, &result.folders[i]);
+                           absl::Status st = TargetFolder(ctx, s, *target, f, &result.folders[i]);
                            return status::Annotate(st, absl::StrCat("folder '", f.meta.name, "'"));
                          });
   for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];

@@ -19,17 +19,23 @@ constexpr size_t kMaxComponent = 200;
 bool MustEscape(unsigned char c) {
   if (c < 0x20 || c == 0x7f) return true;
   switch (c) {
-    case '%': case '/': case '\\': case ':': case '*': case '?': case '"': case '<':
-    case '>': case '|':
+    case '%':
+    case '/':
+    case '\\':
+    case ':':
+    case '*':
+    case '?':
+    case '"':
+    case '<':
+    case '>':
+    case '|':
       return true;
     default:
       return false;
   }
 }
 
-void AppendEscaped(std::string* out, unsigned char c) {
-  absl::StrAppendFormat(out, "%%%02X", c);
-}
+void AppendEscaped(std::string* out, unsigned char c) { absl::StrAppendFormat(out, "%%%02X", c); }
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -73,8 +79,7 @@ std::string EscapeComponent(absl::string_view component) {
                      (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80)) {
     --cut;
   }
-  return absl::StrCat(out.substr(0, cut), "%~",
-                      crypto::Sha256Hex(component).substr(0, 16));
+  return absl::StrCat(out.substr(0, cut), "%~", crypto::Sha256Hex(component).substr(0, 16));
 }
 
 absl::StatusOr<std::string> UnescapeComponent(absl::string_view escaped) {

@@ -8,9 +8,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/engine/engine_internal.h"
 #include "common/imap/date.h"
 #include "common/imap/mutf7.h"
-#include "common/engine/engine_internal.h"
 #include "common/status/status_macros.h"
 
 namespace engine::internal {
@@ -43,8 +43,8 @@ absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& 
   return out;
 }
 
-absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(
-    storage::Store& store, const std::string& prefix) {
+absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage::Store& store,
+                                                                        const std::string& prefix) {
   ASSIGN_OR_RETURN(auto objects, store.List(prefix));
   std::map<std::string, MessageMeta> out;
   for (const storage::ObjectInfo& o : objects) {
@@ -114,8 +114,7 @@ absl::Status ScanIdentities(imap::Session& session, const std::vector<std::strin
   return absl::OkStatus();
 }
 
-void DiffFolder(const std::map<std::string, MessageMeta>& local,
-                std::multiset<std::string> present,
+void DiffFolder(const std::map<std::string, MessageMeta>& local, std::multiset<std::string> present,
                 std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r) {
   r->target_messages = present.size();
   missing->clear();

@@ -15,16 +15,15 @@ AccountResult RunTest(Context& ctx) {
     return result;
   }
   imap::Session& s = **session;
-  std::vector<std::string> wanted = {"IMAP4rev1",  "IMAP4rev2",  "LITERAL+",  "MULTIAPPEND",
-                                     "UIDPLUS",    "SPECIAL-USE", "NAMESPACE", "CONDSTORE",
-                                     "COMPRESS=DEFLATE", "MOVE", "ID"};
+  std::vector<std::string> wanted = {"IMAP4rev1",        "IMAP4rev2",   "LITERAL+",  "MULTIAPPEND",
+                                     "UIDPLUS",          "SPECIAL-USE", "NAMESPACE", "CONDSTORE",
+                                     "COMPRESS=DEFLATE", "MOVE",        "ID"};
   std::vector<std::string> have, lack;
   for (const std::string& c : wanted) (s.HasCapability(c) ? have : lack).push_back(c);
   result.notes.push_back(absl::StrCat("login ok as ", ctx.email(), " at ", s.peer()));
-  result.notes.push_back(absl::StrCat("capabilities: ", absl::StrJoin(have, " "),
-                                      lack.empty() ? "" : absl::StrCat(" (lacks ",
-                                                                       absl::StrJoin(lack, " "),
-                                                                       ")")));
+  result.notes.push_back(
+      absl::StrCat("capabilities: ", absl::StrJoin(have, " "),
+                   lack.empty() ? "" : absl::StrCat(" (lacks ", absl::StrJoin(lack, " "), ")")));
   auto list = imap::List(s);
   if (!list.ok()) {
     result.status = status::Annotate(list.status(), absl::StrCat("account ", ctx.email()));

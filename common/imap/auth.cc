@@ -11,12 +11,12 @@ namespace imap {
 namespace {
 
 // Turns a failed login into kUnauthenticated naming the user; keeps kUnavailable etc.
-absl::Status LoginFailure(const Session& session, const CommandResult& r,
-                          const Credentials& c, absl::string_view method) {
+absl::Status LoginFailure(const Session& session, const CommandResult& r, const Credentials& c,
+                          absl::string_view method) {
   absl::Status st = session.ResultToStatus(r, method);
   if (absl::IsUnavailable(st) || absl::IsResourceExhausted(st)) return st;
-  return absl::UnauthenticatedError(absl::StrCat("IMAP ", session.peer(), ": login as '",
-                                                 c.user, "' failed (", st.message(), ")"));
+  return absl::UnauthenticatedError(absl::StrCat("IMAP ", session.peer(), ": login as '", c.user,
+                                                 "' failed (", st.message(), ")"));
 }
 
 // Sends AUTHENTICATE `mechanism` with an initial response: inline with SASL-IR, else after
@@ -46,26 +46,25 @@ absl::StatusOr<CommandResult> SaslExchange(Session& session, absl::string_view m
   return session.Wait(tag);
 }
 
-absl::StatusOr<CommandResult> RunAuth(Session& session, const Credentials& c,
-                                      AuthMethod method, std::string* name) {
+absl::StatusOr<CommandResult> RunAuth(Session& session, const Credentials& c, AuthMethod method,
+                                      std::string* name) {
   switch (method) {
     case AuthMethod::kPlain:
       *name = "AUTHENTICATE PLAIN";
-      return SaslExchange(session, "PLAIN",
-                          absl::StrCat(c.authzid, std::string(1, '\0'), c.user,
-                                       std::string(1, '\0'), c.secret));
+      return SaslExchange(
+          session, "PLAIN",
+          absl::StrCat(c.authzid, std::string(1, '\0'), c.user, std::string(1, '\0'), c.secret));
     case AuthMethod::kXoauth2:
       *name = "AUTHENTICATE XOAUTH2";
-      return SaslExchange(session, "XOAUTH2",
-                          absl::StrCat("user=", c.user, "\x01", "auth=Bearer ", c.secret,
-                                       "\x01\x01"));
+      return SaslExchange(
+          session, "XOAUTH2",
+          absl::StrCat("user=", c.user, "\x01", "auth=Bearer ", c.secret, "\x01\x01"));
     case AuthMethod::kOauthBearer: {
       *name = "AUTHENTICATE OAUTHBEARER";
       const auto& o = session.options().connect;
       return SaslExchange(session, "OAUTHBEARER",
-                          absl::StrCat("n,a=", c.user, ",\x01", "host=", o.host, "\x01",
-                                       "port=", o.port, "\x01", "auth=Bearer ", c.secret,
-                                       "\x01\x01"));
+                          absl::StrCat("n,a=", c.user, ",\x01", "host=", o.host, "\x01", "port=",
+                                       o.port, "\x01", "auth=Bearer ", c.secret, "\x01\x01"));
     }
     default: {
       *name = "LOGIN";
@@ -86,14 +85,14 @@ absl::Status Authenticate(Session& session, const Credentials& c) {
     method = session.HasCapability("AUTH=PLAIN") ? AuthMethod::kPlain : AuthMethod::kLogin;
   }
   if (method == AuthMethod::kLogin && session.HasCapability("LOGINDISABLED")) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "IMAP ", session.peer(), ": server disabled LOGIN (LOGINDISABLED); use TLS"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("IMAP ", session.peer(), ": server disabled LOGIN (LOGINDISABLED); use TLS"));
   }
   if (!c.authzid.empty() && method != AuthMethod::kPlain) {
     return absl::InvalidArgumentError("an authorization identity needs AUTHENTICATE PLAIN");
   }
-  const char* mech = method == AuthMethod::kPlain     ? "AUTH=PLAIN"
-                     : method == AuthMethod::kXoauth2 ? "AUTH=XOAUTH2"
+  const char* mech = method == AuthMethod::kPlain         ? "AUTH=PLAIN"
+                     : method == AuthMethod::kXoauth2     ? "AUTH=XOAUTH2"
                      : method == AuthMethod::kOauthBearer ? "AUTH=OAUTHBEARER"
                                                           : nullptr;
   if (mech != nullptr && !session.HasCapability(mech)) {

@@ -12,7 +12,14 @@ namespace {
 bool IsAtomChar(unsigned char c) {
   if (c <= 0x1f || c >= 0x7f) return false;
   switch (c) {
-    case '(': case ')': case '{': case ' ': case '%': case '*': case '"': case '\\':
+    case '(':
+    case ')':
+    case '{':
+    case ' ':
+    case '%':
+    case '*':
+    case '"':
+    case '\\':
     case ']':
       return false;
     default:
@@ -30,8 +37,7 @@ bool IsQuotable(absl::string_view s) {
 
 }  // namespace
 
-absl::StatusOr<size_t> StringLiteralSource::ReadAt(uint64_t offset, char* buf,
-                                                   size_t max) const {
+absl::StatusOr<size_t> StringLiteralSource::ReadAt(uint64_t offset, char* buf, size_t max) const {
   if (offset >= data_.size()) return 0;
   size_t n = std::min<uint64_t>(max, data_.size() - offset);
   std::memcpy(buf, data_.data() + offset, n);

@@ -73,8 +73,7 @@ struct MailboxInfo {
   std::string special_use() const;  // "\Sent", "\Drafts", ... or "" (RFC 6154)
 };
 // LIST reference pattern (with RETURN (SPECIAL-USE) when advertised).
-absl::StatusOr<std::vector<MailboxInfo>> List(Session& session,
-                                              absl::string_view pattern = "*");
+absl::StatusOr<std::vector<MailboxInfo>> List(Session& session, absl::string_view pattern = "*");
 
 // NAMESPACE (when advertised) and LIST "" "*" pipelined: one round trip for
 // both. With `with_status` and LIST-STATUS advertised, each mailbox also
@@ -101,8 +100,7 @@ struct SelectedMailbox {
   bool read_only = false;
 };
 // SELECT, or EXAMINE when `read_only` (nothing on the server changes).
-absl::StatusOr<SelectedMailbox> Select(Session& session, absl::string_view mailbox,
-                                       bool read_only);
+absl::StatusOr<SelectedMailbox> Select(Session& session, absl::string_view mailbox, bool read_only);
 
 absl::Status Create(Session& session, absl::string_view mailbox);
 
@@ -121,11 +119,11 @@ struct FetchedMessage {
   uint64_t seq = 0;
   uint32_t uid = 0;
   std::vector<std::string> flags;  // without \Recent (session state, not a flag)
-  std::string internaldate;  // as sent: "17-Jul-1996 02:44:25 -0700"
-  uint64_t size = 0;         // RFC822.SIZE
-  bool has_body = false;     // the body was delivered through BodyBegin/Data/End
+  std::string internaldate;        // as sent: "17-Jul-1996 02:44:25 -0700"
+  uint64_t size = 0;               // RFC822.SIZE
+  bool has_body = false;           // the body was delivered through BodyBegin/Data/End
   uint64_t body_size = 0;
-  std::string message_id;    // from the Message-ID header field, when asked for
+  std::string message_id;  // from the Message-ID header field, when asked for
 };
 
 // Receives fetched messages. For each message with a body: BodyBegin, BodyData*, BodyEnd,

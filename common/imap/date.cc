@@ -50,7 +50,8 @@ absl::StatusOr<absl::Time> ParseInternalDate(absl::string_view text) {
     return bad();
   }
   if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zone % 100 > 59) return bad();
-  const int offset_secs = ((zone / 100) * 3600 + (zone % 100) * 60) * (s[dash + 19] == '-' ? -1 : 1);
+  const int offset_secs =
+      ((zone / 100) * 3600 + (zone % 100) * 60) * (s[dash + 19] == '-' ? -1 : 1);
   absl::CivilSecond cs(year, month, day, hh, mm, ss);
   if (cs.day() != day) return bad();  // e.g. 31-Feb normalised away
   return absl::FromCivil(cs, absl::UTCTimeZone()) - absl::Seconds(offset_secs);

@@ -153,8 +153,7 @@ absl::Status UidFetch(Session& session, const std::vector<uint32_t>& uids,
     return absl::OkStatus();
   };
   for (size_t i = 0; i < uids.size(); i += per) {
-    std::vector<uint32_t> chunk(uids.begin() + i,
-                                uids.begin() + std::min(uids.size(), i + per));
+    std::vector<uint32_t> chunk(uids.begin() + i, uids.begin() + std::min(uids.size(), i + per));
     while (pending.size() >= window) RETURN_IF_ERROR(collect());
     Command cmd("UID FETCH");
     cmd.Atom(FormatSequenceSet(chunk)).Atom(items);
@@ -256,8 +255,8 @@ absl::Status SelectAndFetchMany(Session& session, std::vector<MailboxFetch>& req
     Command select(r.read_only ? "EXAMINE" : "SELECT");
     select.AString(r.mailbox);
     ASSIGN_OR_RETURN(p->select_tag, session.Send(select, &p->select));
-    p->gate = std::make_unique<SelectedGate>(session, r.mailbox, p->select_tag, p->select,
-                                             r.sink, r.on_selected ? r.on_selected : NoCallback());
+    p->gate = std::make_unique<SelectedGate>(session, r.mailbox, p->select_tag, p->select, r.sink,
+                                             r.on_selected ? r.on_selected : NoCallback());
     p->fetch = std::make_unique<FetchHandler>(p->gate.get(), session.peer());
     Command fetch("UID FETCH");
     fetch.Atom(r.uid_set).Atom(FetchItems(r.options));
@@ -277,8 +276,8 @@ absl::Status SelectAndFetchMany(Session& session, std::vector<MailboxFetch>& req
     ASSIGN_OR_RETURN(CommandResult fetch_result, std::move(fetched));
     if (!opened.ok()) continue;
     absl::Status st = session.ResultToStatus(fetch_result, "UID FETCH");
-    r.result = st.ok() || p.gate->box().exists == 0 ? absl::StatusOr<SelectedMailbox>(p.gate->box())
-                                                    : st;
+    r.result =
+        st.ok() || p.gate->box().exists == 0 ? absl::StatusOr<SelectedMailbox>(p.gate->box()) : st;
     r.ran = true;
   }
   return absl::OkStatus();

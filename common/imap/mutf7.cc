@@ -18,8 +18,7 @@
 namespace imap {
 namespace {
 
-constexpr char kBase64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 int Base64Value(unsigned char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -59,8 +58,7 @@ absl::StatusOr<uint32_t> DecodeUtf8(absl::string_view s, size_t* i) {
   if (s.size() - at < len) return Error("modified UTF-7: truncated UTF-8", at);
   for (size_t k = 1; k < len; ++k) {
     unsigned char c = static_cast<unsigned char>(s[at + k]);
-    if ((c & 0xc0) != 0x80)
-      return Error("modified UTF-7: invalid UTF-8", at + k);
+    if ((c & 0xc0) != 0x80) return Error("modified UTF-7: invalid UTF-8", at + k);
     cp = (cp << 6) | (c & 0x3f);
   }
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
@@ -110,10 +108,8 @@ class RunDecoder {
   absl::Status Unit(uint16_t u, size_t pos) {
     ++units_;
     if (high_ != 0) {
-      if (u < 0xdc00 || u > 0xdfff)
-        return Error("modified UTF-7: unpaired surrogate", pos);
-      AppendUtf8(0x10000 + ((uint32_t{high_} - 0xd800) << 10) + (u - 0xdc00),
-                 out_);
+      if (u < 0xdc00 || u > 0xdfff) return Error("modified UTF-7: unpaired surrogate", pos);
+      AppendUtf8(0x10000 + ((uint32_t{high_} - 0xd800) << 10) + (u - 0xdc00), out_);
       high_ = 0;
     } else if (u >= 0xd800 && u <= 0xdbff) {
       high_ = u;
@@ -146,8 +142,7 @@ absl::Status DecodeRun(absl::string_view s, size_t* i, std::string* out) {
   size_t p = start + 1;
   for (; p < s.size() && s[p] != '-'; ++p) {
     int v = Base64Value(static_cast<unsigned char>(s[p]));
-    if (v < 0)
-      return Error("modified UTF-7: invalid character in encoded run", p);
+    if (v < 0) return Error("modified UTF-7: invalid character in encoded run", p);
     bits = (bits << 6) | static_cast<uint32_t>(v);
     nbits += 6;
     if (nbits >= 16) {
@@ -156,15 +151,11 @@ absl::Status DecodeRun(absl::string_view s, size_t* i, std::string* out) {
       bits &= (1u << nbits) - 1;
     }
   }
-  if (p >= s.size())
-    return Error("modified UTF-7: unterminated encoded run", start);
-  if (decoder.units() == 0)
-    return Error("modified UTF-7: empty encoded run", start);
-  if (nbits >= 6)
-    return Error("modified UTF-7: superfluous base64 characters", p);
+  if (p >= s.size()) return Error("modified UTF-7: unterminated encoded run", start);
+  if (decoder.units() == 0) return Error("modified UTF-7: empty encoded run", start);
+  if (nbits >= 6) return Error("modified UTF-7: superfluous base64 characters", p);
   if (bits != 0) return Error("modified UTF-7: non-zero padding bits", p);
-  if (decoder.pending_high())
-    return Error("modified UTF-7: unpaired surrogate", p);
+  if (decoder.pending_high()) return Error("modified UTF-7: unpaired surrogate", p);
   ++p;  // '-'
   if (p + 1 < s.size() && s[p] == '&' && s[p + 1] != '-') {
     return Error("modified UTF-7: adjacent encoded runs", p);

@@ -31,8 +31,7 @@ TEST(Mutf7Test, AmpersandAndAscii) {
   ExpectPair("&&", "&-&-");
   ExpectPair("", "");
   ExpectPair("INBOX/Sent Items", "INBOX/Sent Items");
-  ExpectPair("~!@#$%^*()_+-=[]{}|;':\",./<>?`\\",
-             "~!@#$%^*()_+-=[]{}|;':\",./<>?`\\");
+  ExpectPair("~!@#$%^*()_+-=[]{}|;':\",./<>?`\\", "~!@#$%^*()_+-=[]{}|;':\",./<>?`\\");
 }
 
 TEST(Mutf7Test, CommonNames) {

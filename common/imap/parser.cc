@@ -99,8 +99,7 @@ struct Parser::State {
   }
 };
 
-Parser::Parser(const Limits& limits)
-    : limits_(limits), state_(std::make_unique<State>(limits)) {}
+Parser::Parser(const Limits& limits) : limits_(limits), state_(std::make_unique<State>(limits)) {}
 
 Parser::~Parser() = default;
 
@@ -115,8 +114,7 @@ size_t Parser::buffered() const { return state_->available(); }
 
 bool Parser::DiscardBuffered() {
   State& s = *state_;
-  if (s.mode == State::Mode::kInlineLiteral ||
-      s.mode == State::Mode::kStreaming) {
+  if (s.mode == State::Mode::kInlineLiteral || s.mode == State::Mode::kStreaming) {
     return false;
   }
   Release(&s.buf);
@@ -180,12 +178,11 @@ absl::StatusOr<bool> Parser::State::NextLine(absl::string_view* line) {
       return true;
     }
     if (c == '\0') {
-      size_t from = std::max(s.pos, i + 1 > limits_.error_excerpt
-                                        ? i + 1 - limits_.error_excerpt
-                                        : size_t{0});
+      size_t from = std::max(
+          s.pos, i + 1 > limits_.error_excerpt ? i + 1 - limits_.error_excerpt : size_t{0});
       absl::string_view seg(s.buf.data() + from, i + 1 - from);
-      return ErrorAt(absl::StatusCode::kDataLoss, "NUL byte in a line", seg,
-                     seg.size(), limits_.error_excerpt);
+      return ErrorAt(absl::StatusCode::kDataLoss, "NUL byte in a line", seg, seg.size(),
+                     limits_.error_excerpt);
     }
     if (k > max) return LineTooLong(k);  // already max + 1 bytes before any CR
   }
@@ -195,33 +192,26 @@ absl::StatusOr<bool> Parser::State::NextLine(absl::string_view* line) {
 
 absl::Status Parser::State::LineTooLong(size_t seen) const {
   const State& s = *this;
-  absl::string_view seg(s.buf.data() + s.pos,
-                        std::min(seen, limits_.error_excerpt));
-  return ErrorAt(
-      absl::StatusCode::kOutOfRange,
-      absl::StrCat("line longer than ", limits_.max_line_length, " bytes"), seg,
-      0, limits_.error_excerpt);
+  absl::string_view seg(s.buf.data() + s.pos, std::min(seen, limits_.error_excerpt));
+  return ErrorAt(absl::StatusCode::kOutOfRange,
+                 absl::StrCat("line longer than ", limits_.max_line_length, " bytes"), seg, 0,
+                 limits_.error_excerpt);
 }
 
-absl::StatusOr<absl::optional<Event>> Parser::State::OnLine(
-    absl::string_view line) {
+absl::StatusOr<absl::optional<Event>> Parser::State::OnLine(absl::string_view line) {
   State& s = *this;
   if (!s.in_response) {
     ASSIGN_OR_RETURN(s.header, parser_internal::ParseHeader(line, limits_));
     s.in_response = true;
   }
-  if (s.text.size() + s.literal_data.size() + line.size() >
-      limits_.max_response_bytes) {
+  if (s.text.size() + s.literal_data.size() + line.size() > limits_.max_response_bytes) {
     return ResponseTooLarge(line);
   }
   s.text.append(line.data(), line.size());
-  if (s.header.type != ResponseType::kUntagged ||
-      s.header.status != StatusKind::kNone) {
-    return absl::optional<Event>(
-        FinishStatus());  // status text holds no literals
+  if (s.header.type != ResponseType::kUntagged || s.header.status != StatusKind::kNone) {
+    return absl::optional<Event>(FinishStatus());  // status text holds no literals
   }
-  ASSIGN_OR_RETURN(LiteralMarker marker,
-                   parser_internal::FindLiteralMarker(line, limits_));
+  ASSIGN_OR_RETURN(LiteralMarker marker, parser_internal::FindLiteralMarker(line, limits_));
   if (!marker.present) {
     ASSIGN_OR_RETURN(Event event, FinishData());
     return absl::optional<Event>(std::move(event));
@@ -231,8 +221,7 @@ absl::StatusOr<absl::optional<Event>> Parser::State::OnLine(
   record.size = marker.size;
   s.literal_remaining = marker.size;
   if (marker.size <= limits_.max_inline_literal) {
-    if (s.text.size() + s.literal_data.size() + marker.size >
-        limits_.max_response_bytes) {
+    if (s.text.size() + s.literal_data.size() + marker.size > limits_.max_response_bytes) {
       return ResponseTooLarge(line);
     }
     record.data_offset = s.literal_data.size();
@@ -254,16 +243,14 @@ absl::StatusOr<absl::optional<Event>> Parser::State::OnLine(
 
 absl::Status Parser::State::ResponseTooLarge(absl::string_view line) const {
   return ErrorAt(absl::StatusCode::kOutOfRange,
-                 absl::StrCat("response larger than ",
-                              limits_.max_response_bytes, " bytes"),
-                 line, 0, limits_.error_excerpt);
+                 absl::StrCat("response larger than ", limits_.max_response_bytes, " bytes"), line,
+                 0, limits_.error_excerpt);
 }
 
 // Copies what has arrived of an inline literal; true when it is complete.
 bool Parser::State::TakeInlineLiteral() {
   State& s = *this;
-  size_t n = static_cast<size_t>(
-      std::min<uint64_t>(s.available(), s.literal_remaining));
+  size_t n = static_cast<size_t>(std::min<uint64_t>(s.available(), s.literal_remaining));
   s.literal_data.append(s.buf.data() + s.pos, n);
   s.pos += n;
   s.scan = s.pos;
@@ -282,8 +269,8 @@ Event Parser::State::StreamLiteral() {
     return event;
   }
   if (s.available() == 0) return event;  // kNeedMore
-  size_t n = static_cast<size_t>(std::min<uint64_t>(
-      std::min(s.available(), limits_.literal_chunk), s.literal_remaining));
+  size_t n = static_cast<size_t>(
+      std::min<uint64_t>(std::min(s.available(), limits_.literal_chunk), s.literal_remaining));
   event.type = Event::Type::kLiteralData;
   event.data = absl::string_view(s.buf.data() + s.pos, n);
   s.pos += n;
@@ -301,8 +288,7 @@ Event Parser::State::FinishStatus() {
   r.tag = std::move(s.header.tag);
   r.status = s.header.status;
   absl::string_view rest(s.text);
-  parser_internal::ParseStatusText(
-      rest.substr(std::min(s.header.rest, rest.size())), limits_, &r);
+  parser_internal::ParseStatusText(rest.substr(std::min(s.header.rest, rest.size())), limits_, &r);
   s.ResetResponse();
   return event;
 }
@@ -315,10 +301,8 @@ absl::StatusOr<Event> Parser::State::FinishData() {
   r.type = ResponseType::kUntagged;
   r.number = s.header.number;
   r.name = std::move(s.header.name);
-  parser_internal::Tokenizer tokenizer(s.text, limits_, &s.literals,
-                                       s.literal_data);
-  RETURN_IF_ERROR(
-      tokenizer.Parse(std::min(s.header.rest, s.text.size()), &r.values));
+  parser_internal::Tokenizer tokenizer(s.text, limits_, &s.literals, s.literal_data);
+  RETURN_IF_ERROR(tokenizer.Parse(std::min(s.header.rest, s.text.size()), &r.values));
   s.ResetResponse();
   return event;
 }
@@ -333,8 +317,7 @@ absl::string_view Value::text() const {
 }
 
 absl::optional<uint64_t> Value::AsNumber() const {
-  if (type != Type::kAtom || str.empty() || str.size() > 20)
-    return absl::nullopt;
+  if (type != Type::kAtom || str.empty() || str.size() > 20) return absl::nullopt;
   uint64_t value = 0;
   for (char c : str) {
     if (c < '0' || c > '9') return absl::nullopt;
@@ -345,8 +328,7 @@ absl::optional<uint64_t> Value::AsNumber() const {
   return value;
 }
 
-absl::StatusOr<Response> ParseOne(absl::string_view text,
-                                  const Limits& limits) {
+absl::StatusOr<Response> ParseOne(absl::string_view text, const Limits& limits) {
   Parser parser(limits);
   parser.Feed(text);
   ASSIGN_OR_RETURN(Event event, parser.Next());
@@ -355,13 +337,11 @@ absl::StatusOr<Response> ParseOne(absl::string_view text,
                    limits.error_excerpt);
   }
   if (event.type != Event::Type::kResponse) {
-    return ErrorAt(absl::StatusCode::kInvalidArgument,
-                   "ParseOne cannot return a streamed literal", text, 0,
-                   limits.error_excerpt);
+    return ErrorAt(absl::StatusCode::kInvalidArgument, "ParseOne cannot return a streamed literal",
+                   text, 0, limits.error_excerpt);
   }
   if (parser.buffered() != 0) {
-    return ErrorAt(absl::StatusCode::kInvalidArgument,
-                   "bytes after the response", text,
+    return ErrorAt(absl::StatusCode::kInvalidArgument, "bytes after the response", text,
                    text.size() - parser.buffered(), limits.error_excerpt);
   }
   return std::move(event.response);

@@ -44,8 +44,8 @@ struct Value {
     kStreamedLiteral,  // a literal delivered through literal events; size in literal_size
   };
   Type type = Type::kNil;
-  std::string str;          // kAtom: as received; kString: the contents
-  std::vector<Value> list;  // kList
+  std::string str;            // kAtom: as received; kString: the contents
+  std::vector<Value> list;    // kList
   uint64_t literal_size = 0;  // kStreamedLiteral
 
   bool is_atom() const { return type == Type::kAtom; }

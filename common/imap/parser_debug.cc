@@ -61,14 +61,13 @@ std::string DebugString(const Value& value) {
 
 std::string DebugString(const Response& r) {
   std::string out = TypeName(r.type);
-  if (r.type == ResponseType::kTagged)
-    absl::StrAppend(&out, " tag=", Quote(r.tag));
+  if (r.type == ResponseType::kTagged) absl::StrAppend(&out, " tag=", Quote(r.tag));
   if (r.status != StatusKind::kNone) {
     absl::StrAppend(&out, " status=", StatusKindName(r.status));
   }
   if (r.code.has_value()) {
-    absl::StrAppend(&out, " code=[", Quote(r.code->name),
-                    " raw=", Quote(r.code->raw_args), " args=(");
+    absl::StrAppend(&out, " code=[", Quote(r.code->name), " raw=", Quote(r.code->raw_args),
+                    " args=(");
     for (size_t i = 0; i < r.code->args.size(); ++i) {
       if (i > 0) out.push_back(' ');
       AppendValue(r.code->args[i], &out);
@@ -99,11 +98,8 @@ std::string DebugString(const Event& e) {
       return absl::StrCat("response: ", DebugString(e.response));
     case Event::Type::kLiteralBegin:
       return absl::StrCat("literal-begin size=", e.literal_size, " number=",
-                          e.literal_number.has_value()
-                              ? absl::StrCat(*e.literal_number)
-                              : "none",
-                          " name=", Quote(e.literal_response_name),
-                          " key=", Quote(e.literal_key));
+                          e.literal_number.has_value() ? absl::StrCat(*e.literal_number) : "none",
+                          " name=", Quote(e.literal_response_name), " key=", Quote(e.literal_key));
     case Event::Type::kLiteralData:
       return absl::StrCat("literal-data ", Quote(e.data));
     case Event::Type::kLiteralEnd:

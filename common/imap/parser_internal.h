@@ -27,12 +27,10 @@ namespace parser_internal {
 
 // A literal of the response being assembled.
 struct LiteralRecord {
-  size_t end_pos =
-      0;  // offset in the response text just after the '}' of its marker
+  size_t end_pos = 0;  // offset in the response text just after the '}' of its marker
   bool streamed = false;
   uint64_t size = 0;
-  size_t data_offset =
-      0;  // inline only: offset of its bytes in the literal data store
+  size_t data_offset = 0;  // inline only: offset of its bytes in the literal data store
 };
 
 // `bytes` (at most `max_len` of them) made printable: \r \n \t \\ and \xHH
@@ -41,8 +39,8 @@ std::string Excerpt(absl::string_view bytes, size_t max_len);
 
 // "IMAP response: <what> near \"<excerpt>\"", the excerpt starting a little
 // before `pos`.
-absl::Status ErrorAt(absl::StatusCode code, absl::string_view what,
-                     absl::string_view text, size_t pos, size_t excerpt_len);
+absl::Status ErrorAt(absl::StatusCode code, absl::string_view what, absl::string_view text,
+                     size_t pos, size_t excerpt_len);
 
 // ATOM-CHAR, leniently: any byte above SP except DEL, '(', ')', '{' and '"'.
 // Flags ('\'), list wildcards, ']' and 8-bit bytes (UTF8=ACCEPT) are accepted.
@@ -57,8 +55,7 @@ class Tokenizer {
   // `literals` may be null (no literals allowed). All referenced data must
   // outlive Parse().
   Tokenizer(absl::string_view text, const Limits& limits,
-            const std::vector<LiteralRecord>* literals,
-            absl::string_view literal_data);
+            const std::vector<LiteralRecord>* literals, absl::string_view literal_data);
 
   // Appends the values of text[start..] to `out`.
   absl::Status Parse(size_t start, std::vector<Value>* out);
@@ -93,18 +90,16 @@ struct Header {
   StatusKind status = StatusKind::kNone;
   absl::optional<uint64_t> number;
   std::string name;  // data responses, upper-cased
-  size_t rest = 0;  // offset of what follows the status word, the name, or "+ "
+  size_t rest = 0;   // offset of what follows the status word, the name, or "+ "
 };
 
 // Parses the first line segment of a response. kDataLoss when it is not a
 // response.
-absl::StatusOr<Header> ParseHeader(absl::string_view line,
-                                   const Limits& limits);
+absl::StatusOr<Header> ParseHeader(absl::string_view line, const Limits& limits);
 
 // Fills response->code and response->text from the text after the status word
 // (or "+").
-void ParseStatusText(absl::string_view rest, const Limits& limits,
-                     Response* response);
+void ParseStatusText(absl::string_view rest, const Limits& limits, Response* response);
 
 // A literal marker ("{n}", "{n+}", "~{n}") ending a line segment.
 struct LiteralMarker {
@@ -116,8 +111,7 @@ struct LiteralMarker {
 // Finds the marker at the end of `line`. kOutOfRange when its size exceeds
 // max_literal_size. A malformed marker ("{abc}") is not a marker here; the
 // tokenizer reports it.
-absl::StatusOr<LiteralMarker> FindLiteralMarker(absl::string_view line,
-                                                const Limits& limits);
+absl::StatusOr<LiteralMarker> FindLiteralMarker(absl::string_view line, const Limits& limits);
 
 // The atom just before the marker starting at `marker_begin` ("BODY[]<0>"), or
 // empty.

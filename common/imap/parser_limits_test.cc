@@ -23,13 +23,12 @@ Limits SmallInline() {
 
 TEST(ParserStreamTest, LargeLiteralIsStreamedInChunks) {
   std::string body = "0123456789abcdefghijklmnopqrstuvwxyz";  // 36 > 8
-  std::string input = "* 7 FETCH (UID 9 BODY[]<0> {36}\r\n" + body +
-                      " FLAGS (\\Seen))\r\nA1 OK done\r\n";
+  std::string input =
+      "* 7 FETCH (UID 9 BODY[]<0> {36}\r\n" + body + " FLAGS (\\Seen))\r\nA1 OK done\r\n";
   Transcript t = RunAll(input, SmallInline());
   ASSERT_TRUE(t.status.ok()) << t.status;
   ASSERT_EQ(t.events.size(), 5u);
-  EXPECT_EQ(t.events[0],
-            "literal-begin size=36 number=7 name=\"FETCH\" key=\"BODY[]<0>\"");
+  EXPECT_EQ(t.events[0], "literal-begin size=36 number=7 name=\"FETCH\" key=\"BODY[]<0>\"");
   EXPECT_EQ(t.events[1], "data:" + body);
   EXPECT_EQ(t.events[2], "literal-end");
   EXPECT_LE(t.max_chunk, 5u);
@@ -52,13 +51,10 @@ TEST(ParserStreamTest, StreamedLiteralKeysAndMixedInline) {
   Transcript t = RunAll(input, SmallInline());
   ASSERT_TRUE(t.status.ok()) << t.status;
   ASSERT_EQ(t.events.size(), 8u);
-  EXPECT_EQ(t.events[0],
-            "literal-begin size=20 number=none name=\"LIST\" key=\"\"");
-  EXPECT_EQ(t.events[4],
-            "literal-begin size=20 number=8 name=\"FETCH\" key=\"BINARY[1]\"");
-  EXPECT_EQ(
-      DebugString(t.responses[1].values[0]),
-      "(BODY[HEADER.FIELDS (SUBJECT FROM)] \"abc\" BINARY[1] {20}~streamed)");
+  EXPECT_EQ(t.events[0], "literal-begin size=20 number=none name=\"LIST\" key=\"\"");
+  EXPECT_EQ(t.events[4], "literal-begin size=20 number=8 name=\"FETCH\" key=\"BINARY[1]\"");
+  EXPECT_EQ(DebugString(t.responses[1].values[0]),
+            "(BODY[HEADER.FIELDS (SUBJECT FROM)] \"abc\" BINARY[1] {20}~streamed)");
 }
 
 TEST(ParserStreamTest, ZeroLengthLiterals) {
@@ -71,8 +67,7 @@ TEST(ParserStreamTest, ZeroLengthLiterals) {
   ASSERT_TRUE(t.status.ok());
   ASSERT_EQ(t.events.size(), 4u);
   EXPECT_EQ(t.events[1], "data:z");
-  EXPECT_EQ(DebugString(t.responses.at(0).values[0]),
-            "(BODY[] \"\" BODY[1] {1}~streamed)");
+  EXPECT_EQ(DebugString(t.responses.at(0).values[0]), "(BODY[] \"\" BODY[1] {1}~streamed)");
 }
 
 TEST(ParserStreamTest, GibibyteLiteralStreamsWithBoundedBuffer) {
@@ -104,8 +99,7 @@ TEST(ParserStreamTest, GibibyteLiteralStreamsWithBoundedBuffer) {
 
 TEST(ParserStreamTest, DiscardBuffered) {
   Parser parser;
-  parser.Feed(
-      "A1 OK Begin TLS now\r\n* OK injected before TLS\r\n* 1 FETCH (BODY");
+  parser.Feed("A1 OK Begin TLS now\r\n* OK injected before TLS\r\n* 1 FETCH (BODY");
   absl::StatusOr<Event> e = parser.Next();
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->response.tag, "A1");
@@ -131,8 +125,8 @@ TEST(ParserStreamTest, DiscardBuffered) {
 
 // Expects `input` to fail with `code` and a message containing `what`, the same
 // way for every split, and the parser to stay failed.
-void ExpectError(absl::string_view input, absl::StatusCode code,
-                 absl::string_view what, const Limits& limits = Limits()) {
+void ExpectError(absl::string_view input, absl::StatusCode code, absl::string_view what,
+                 const Limits& limits = Limits()) {
   Transcript t = RunAll(input, limits);
   EXPECT_EQ(t.status.code(), code) << input << " -> " << t.status;
   EXPECT_TRUE(absl::StrContains(t.status.message(), what)) << t.status;
@@ -145,37 +139,32 @@ TEST(ParserLimitsTest, EveryLimitIsOutOfRange) {
   l.max_line_length = 20;
   ExpectError("* 1 FETCH (UID 1234567890)\r\n", absl::StatusCode::kOutOfRange,
               "line longer than 20", l);
-  ExpectError(std::string(5000, 'a'), absl::StatusCode::kOutOfRange,
-              "line longer", l);
-  ExpectError("* SEARCH 1 2 3 4 5 6 7 8 9 10\r\n",
-              absl::StatusCode::kOutOfRange, "line longer", l);
+  ExpectError(std::string(5000, 'a'), absl::StatusCode::kOutOfRange, "line longer", l);
+  ExpectError("* SEARCH 1 2 3 4 5 6 7 8 9 10\r\n", absl::StatusCode::kOutOfRange, "line longer", l);
   EXPECT_TRUE(RunAll("* SEARCH 1 2 3 4 567\r\n", l).status.ok());  // exactly 20
   EXPECT_TRUE(RunAll("* SEARCH 1 2 3 4 567\n", l).status.ok());
 
   l = Limits();
   l.max_nesting_depth = 3;
   EXPECT_TRUE(RunAll("* X (((a)))\r\n", l).status.ok());
-  ExpectError("* X ((((a))))\r\n", absl::StatusCode::kOutOfRange,
-              "nested too deeply", l);
-  ExpectError("* X " + std::string(100000, '(') + "\r\n",
-              absl::StatusCode::kOutOfRange, "nested", Limits());
+  ExpectError("* X ((((a))))\r\n", absl::StatusCode::kOutOfRange, "nested too deeply", l);
+  ExpectError("* X " + std::string(100000, '(') + "\r\n", absl::StatusCode::kOutOfRange, "nested",
+              Limits());
 
   l = Limits();
   l.max_values = 5;
   EXPECT_TRUE(RunAll("* X (a b) c d\r\n", l).status.ok());
-  ExpectError("* X (a b) c d e\r\n", absl::StatusCode::kOutOfRange,
-              "too many values", l);
+  ExpectError("* X (a b) c d e\r\n", absl::StatusCode::kOutOfRange, "too many values", l);
 
   l = Limits();
   l.max_literal_size = 100;
-  ExpectError("* 1 FETCH (BODY[] {101}\r\n", absl::StatusCode::kOutOfRange,
-              "literal larger", l);
-  ExpectError("* 1 FETCH (BODY[] {99999999999999999999999}\r\n",
-              absl::StatusCode::kOutOfRange, "literal larger");
+  ExpectError("* 1 FETCH (BODY[] {101}\r\n", absl::StatusCode::kOutOfRange, "literal larger", l);
+  ExpectError("* 1 FETCH (BODY[] {99999999999999999999999}\r\n", absl::StatusCode::kOutOfRange,
+              "literal larger");
   // Announced far beyond the limit: rejected before a byte of it is read or
   // allocated.
-  ExpectError("* 1 FETCH (BODY[] {18446744073709551615}\r\nabc",
-              absl::StatusCode::kOutOfRange, "literal larger");
+  ExpectError("* 1 FETCH (BODY[] {18446744073709551615}\r\nabc", absl::StatusCode::kOutOfRange,
+              "literal larger");
 
   l = Limits();
   l.max_response_bytes = 40;
@@ -186,8 +175,7 @@ TEST(ParserLimitsTest, EveryLimitIsOutOfRange) {
   ExpectError("* 1 FETCH (A {1}\r\nB C {1}\r\nD E {1}\r\nF G {1}\r\nH)\r\n",
               absl::StatusCode::kOutOfRange, "response larger", l);
   l.max_inline_literal = 10;  // streamed literals do not count
-  Transcript t =
-      RunAll("* 1 FETCH (BODY[] {25}\r\n" + std::string(25, 'q') + ")\r\n", l);
+  Transcript t = RunAll("* 1 FETCH (BODY[] {25}\r\n" + std::string(25, 'q') + ")\r\n", l);
   EXPECT_TRUE(t.status.ok()) << t.status;
 }
 
@@ -195,15 +183,11 @@ TEST(ParserMalformedTest, CleanErrors) {
   const auto kDataLoss = absl::StatusCode::kDataLoss;
   ExpectError("* 1 FETCH (UID 1\r\n", kDataLoss, "unbalanced '('");
   ExpectError("* 1 FETCH UID 1)\r\n", kDataLoss, "unbalanced ')'");
-  ExpectError("* 1 FETCH (BODY[] {abc}\r\nxyz)\r\n", kDataLoss,
-              "malformed literal");
-  ExpectError("* 1 FETCH (BODY[] {5} x)\r\n", kDataLoss,
-              "literal not at the end");
-  ExpectError("* LIST () \"/\" \"abc\"def\r\n", kDataLoss,
-              "unexpected bytes after");
+  ExpectError("* 1 FETCH (BODY[] {abc}\r\nxyz)\r\n", kDataLoss, "malformed literal");
+  ExpectError("* 1 FETCH (BODY[] {5} x)\r\n", kDataLoss, "literal not at the end");
+  ExpectError("* LIST () \"/\" \"abc\"def\r\n", kDataLoss, "unexpected bytes after");
   ExpectError("* LIST () \"/\" \"abc\r\n", kDataLoss, "unterminated quoted");
-  ExpectError("* LIST () \"/\" \"abc {3}\r\nxyz\"\r\n", kDataLoss,
-              "unterminated quoted");
+  ExpectError("* LIST () \"/\" \"abc {3}\r\nxyz\"\r\n", kDataLoss, "unterminated quoted");
   ExpectError("* LIST () \"/\" a\0b\r\n"s, kDataLoss, "NUL byte");
   ExpectError("A1 OK \0\r\n"s, kDataLoss, "NUL byte");
   ExpectError("* 1 FETCH (BODY[HEADER x)\r\n", kDataLoss, "unterminated '['");
@@ -214,13 +198,11 @@ TEST(ParserMalformedTest, CleanErrors) {
   ExpectError("A1 BYE x\r\n", kDataLoss, "without OK, NO or BAD");
   ExpectError("(A1 OK\r\n", kDataLoss, "bad tag");
   ExpectError(" OK\r\n", kDataLoss, "bad tag");
-  ExpectError("* 99999999999999999999999 EXISTS\r\n", kDataLoss,
-              "bad message number");
+  ExpectError("* 99999999999999999999999 EXISTS\r\n", kDataLoss, "bad message number");
   ExpectError("* 5\r\n", kDataLoss, "bad response name");
   ExpectError("* 5 FE(TCH\r\n", kDataLoss, "bad response name");
-  ExpectError(
-      "* 1 FETCH (BODY[HEADER.FIELDS ({7}\r\nSubject)] x)\r\n", kDataLoss,
-      "unterminated '['");  // literals inside a section spec: not supported
+  ExpectError("* 1 FETCH (BODY[HEADER.FIELDS ({7}\r\nSubject)] x)\r\n", kDataLoss,
+              "unterminated '['");  // literals inside a section spec: not supported
 }
 
 TEST(ParserMalformedTest, ExcerptIsPrintableAndShort) {

@@ -39,8 +39,8 @@ TEST(ParserTest, FetchWithLiteralAndMoreItems) {
   std::string input =
       "* 5 FETCH (UID 10 FLAGS (\\Seen) INTERNALDATE "
       "\"17-Jul-1996 02:44:25 -0700\" RFC822.SIZE " +
-      std::to_string(body.size()) + " BODY[] {" + std::to_string(body.size()) +
-      "}\r\n" + body + ")\r\n";
+      std::to_string(body.size()) + " BODY[] {" + std::to_string(body.size()) + "}\r\n" + body +
+      ")\r\n";
   Response r = One(input);
   EXPECT_EQ(r.type, ResponseType::kUntagged);
   EXPECT_EQ(r.status, StatusKind::kNone);
@@ -62,8 +62,7 @@ TEST(ParserTest, FetchWithLiteralAndMoreItems) {
 }
 
 TEST(ParserTest, LiteralFollowedByMoreItemsAndSeveralLiterals) {
-  Response r = One(
-      "* 1 FETCH (BODY[HEADER] {5}\r\nhello BODY[TEXT] ~{3}\r\na\0b UID 7)\r\n"s);
+  Response r = One("* 1 FETCH (BODY[HEADER] {5}\r\nhello BODY[TEXT] ~{3}\r\na\0b UID 7)\r\n"s);
   EXPECT_EQ(Values(r), "(BODY[HEADER] \"hello\" BODY[TEXT] \"a\\x00b\" UID 7)");
 }
 
@@ -208,8 +207,8 @@ TEST(ParserTest, ResponseCodes) {
   r = One("* OK [PERMANENTFLAGS (\\Seen \\*)] Limited\r\n");
   ASSERT_EQ(r.code->args.size(), 1u);
   EXPECT_EQ(DebugString(r.code->args[0]), "(\\\\Seen \\\\*)");
-  for (const char* name : {"LIMIT", "OVERQUOTA", "UNAVAILABLE", "THROTTLED",
-                           "ALERT", "TRYCREATE"}) {
+  for (const char* name :
+       {"LIMIT", "OVERQUOTA", "UNAVAILABLE", "THROTTLED", "ALERT", "TRYCREATE"}) {
     r = One(std::string("A5 NO [") + name + "] Try later\r\n");
     EXPECT_EQ(r.code->name, name);
     EXPECT_EQ(r.text, "Try later");
@@ -256,8 +255,7 @@ TEST(ParserTest, QuotedStringEscapesAnd8Bit) {
 }
 
 TEST(ParserTest, LfOnlyLineEnds) {
-  Transcript t =
-      RunAll("* 1 EXISTS\nA1 OK done\n* 1 FETCH (BODY[] {3}\nabc)\n");
+  Transcript t = RunAll("* 1 EXISTS\nA1 OK done\n* 1 FETCH (BODY[] {3}\nabc)\n");
   ASSERT_TRUE(t.status.ok()) << t.status;
   ASSERT_EQ(t.responses.size(), 3u);
   EXPECT_EQ(t.responses[1].text, "done");
@@ -310,16 +308,13 @@ TEST(ParseOneTest, CompleteIncompleteAndTrailing) {
   absl::StatusOr<Response> r = ParseOne("* 1 FETCH (BODY[] {2}\r\nab)\r\n");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->values[0].list[1].str, "ab");
-  EXPECT_EQ(ParseOne("* 1 FETCH (BODY[] {2}\r\na").status().code(),
-            absl::StatusCode::kDataLoss);
-  EXPECT_EQ(ParseOne("A1 OK\r\nA2 OK\r\n").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseOne("* 1 FETCH (BODY[] {2}\r\na").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ParseOne("A1 OK\r\nA2 OK\r\n").status().code(), absl::StatusCode::kInvalidArgument);
   Limits small;
   small.max_inline_literal = 1;
   EXPECT_EQ(ParseOne("* 1 FETCH (BODY[] {2}\r\nab)\r\n", small).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ParseOne("* 1 FETCH (\r\n").status().code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ParseOne("* 1 FETCH (\r\n").status().code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

@@ -20,8 +20,7 @@ namespace testing_util {
 // Everything a parser said about an input. Consecutive literal chunks are
 // merged, so the transcript does not depend on how the input was split.
 struct Transcript {
-  std::vector<std::string>
-      events;  // DebugString of each event (kNeedMore omitted)
+  std::vector<std::string> events;  // DebugString of each event (kNeedMore omitted)
   std::vector<Response> responses;
   absl::Status status;  // the error that ended parsing, or OK
   size_t max_chunk = 0;
@@ -29,8 +28,7 @@ struct Transcript {
   size_t final_buffered = 0;
 
   bool operator==(const Transcript& o) const {
-    return events == o.events && status == o.status &&
-           final_buffered == o.final_buffered;
+    return events == o.events && status == o.status && final_buffered == o.final_buffered;
   }
 };
 
@@ -60,8 +58,8 @@ inline void Drain(Parser* parser, Transcript* t) {
 
 enum class Split { kWhole, kBytes, kRandom };
 
-inline Transcript Run(absl::string_view input, const Limits& limits,
-                      Split split, uint32_t seed = 1) {
+inline Transcript Run(absl::string_view input, const Limits& limits, Split split,
+                      uint32_t seed = 1) {
   Parser parser(limits);
   Transcript t;
   std::mt19937 rng(seed);
@@ -86,13 +84,11 @@ inline Transcript Run(absl::string_view input, const Limits& limits,
 
 // Runs `input` whole, byte by byte and in random pieces; expects identical
 // transcripts and returns the whole-input one.
-inline Transcript RunAll(absl::string_view input,
-                         const Limits& limits = Limits()) {
+inline Transcript RunAll(absl::string_view input, const Limits& limits = Limits()) {
   Transcript whole = Run(input, limits, Split::kWhole);
   Transcript bytes = Run(input, limits, Split::kBytes);
-  EXPECT_TRUE(whole == bytes)
-      << "input: " << input << "\nwhole status: " << whole.status
-      << "\nbytes status: " << bytes.status;
+  EXPECT_TRUE(whole == bytes) << "input: " << input << "\nwhole status: " << whole.status
+                              << "\nbytes status: " << bytes.status;
   for (uint32_t seed = 1; seed <= 3; ++seed) {
     Transcript random = Run(input, limits, Split::kRandom, seed);
     EXPECT_TRUE(whole == random) << "seed " << seed << " input: " << input;

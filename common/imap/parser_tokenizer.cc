@@ -86,13 +86,13 @@ std::string Excerpt(absl::string_view bytes, size_t max_len) {
   return out;
 }
 
-absl::Status ErrorAt(absl::StatusCode code, absl::string_view what,
-                     absl::string_view text, size_t pos, size_t excerpt_len) {
+absl::Status ErrorAt(absl::StatusCode code, absl::string_view what, absl::string_view text,
+                     size_t pos, size_t excerpt_len) {
   pos = std::min(pos, text.size());
   size_t before = std::min(pos, excerpt_len / 3);
   absl::string_view shown = text.substr(pos - before);
-  return absl::Status(code, absl::StrCat("IMAP response: ", what, " near \"",
-                                         Excerpt(shown, excerpt_len), "\""));
+  return absl::Status(
+      code, absl::StrCat("IMAP response: ", what, " near \"", Excerpt(shown, excerpt_len), "\""));
 }
 
 bool IsAtomChar(unsigned char c) {
@@ -101,15 +101,10 @@ bool IsAtomChar(unsigned char c) {
 }
 
 Tokenizer::Tokenizer(absl::string_view text, const Limits& limits,
-                     const std::vector<LiteralRecord>* literals,
-                     absl::string_view literal_data)
-    : text_(text),
-      limits_(limits),
-      literals_(literals),
-      literal_data_(literal_data) {}
+                     const std::vector<LiteralRecord>* literals, absl::string_view literal_data)
+    : text_(text), limits_(limits), literals_(literals), literal_data_(literal_data) {}
 
-absl::Status Tokenizer::Error(absl::StatusCode code,
-                              absl::string_view what) const {
+absl::Status Tokenizer::Error(absl::StatusCode code, absl::string_view what) const {
   return ErrorAt(code, what, text_, pos_, limits_.error_excerpt);
 }
 
@@ -171,8 +166,7 @@ absl::Status Tokenizer::Parse(size_t start, std::vector<Value>* out) {
     (open.empty() ? *out : open.back().list).push_back(std::move(value));
   }
   if (!open.empty()) {
-    return Error(absl::StatusCode::kDataLoss,
-                 "unbalanced '(': list not closed");
+    return Error(absl::StatusCode::kDataLoss, "unbalanced '(': list not closed");
   }
   if (literals_ != nullptr && next_literal_ != literals_->size()) {
     pos_ = (*literals_)[next_literal_].end_pos;
@@ -184,8 +178,7 @@ absl::Status Tokenizer::Parse(size_t start, std::vector<Value>* out) {
 absl::StatusOr<Value> Tokenizer::ParseScalar() {
   char c = text_[pos_];
   if (c == '"') return ParseQuoted();
-  if (c == '{' ||
-      (c == '~' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '{')) {
+  if (c == '{' || (c == '~' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '{')) {
     return ParseLiteral();
   }
   return ParseAtom();
@@ -206,8 +199,7 @@ absl::StatusOr<Value> Tokenizer::ParseQuoted() {
     if (c == '\r' || c == '\n') {
       return Error(absl::StatusCode::kDataLoss, "CR or LF in a quoted string");
     }
-    if (c == '\\' && pos_ + 1 < bound &&
-        (text_[pos_ + 1] == '"' || text_[pos_ + 1] == '\\')) {
+    if (c == '\\' && pos_ + 1 < bound && (text_[pos_ + 1] == '"' || text_[pos_ + 1] == '\\')) {
       ++pos_;  // a quoted-special escape; any other backslash is kept as is
       c = text_[pos_];
     }
@@ -224,8 +216,7 @@ absl::StatusOr<Value> Tokenizer::ParseLiteral() {
   ++pos_;  // '{'
   size_t digits_start = pos_;
   while (pos_ < text_.size() && IsDigit(text_[pos_])) ++pos_;
-  absl::optional<uint64_t> size =
-      ParseNumber(text_.substr(digits_start, pos_ - digits_start));
+  absl::optional<uint64_t> size = ParseNumber(text_.substr(digits_start, pos_ - digits_start));
   if (pos_ < text_.size() && text_[pos_] == '+') ++pos_;
   if (!size.has_value() || pos_ >= text_.size() || text_[pos_] != '}') {
     pos_ = start;
@@ -235,8 +226,7 @@ absl::StatusOr<Value> Tokenizer::ParseLiteral() {
   if (literals_ == nullptr || next_literal_ >= literals_->size() ||
       (*literals_)[next_literal_].end_pos != pos_) {
     pos_ = start;
-    return Error(absl::StatusCode::kDataLoss,
-                 "literal not at the end of a line");
+    return Error(absl::StatusCode::kDataLoss, "literal not at the end of a line");
   }
   const LiteralRecord& record = (*literals_)[next_literal_++];
   Value value;
@@ -245,8 +235,7 @@ absl::StatusOr<Value> Tokenizer::ParseLiteral() {
     value.literal_size = record.size;
   } else {
     value.type = Value::Type::kString;
-    value.str =
-        std::string(literal_data_.substr(record.data_offset, record.size));
+    value.str = std::string(literal_data_.substr(record.data_offset, record.size));
   }
   return value;
 }
@@ -302,8 +291,7 @@ absl::Status Tokenizer::SkipBracket(size_t bound) {
   return Error(absl::StatusCode::kDataLoss, "unterminated '[' in an atom");
 }
 
-absl::StatusOr<Header> ParseHeader(absl::string_view line,
-                                   const Limits& limits) {
+absl::StatusOr<Header> ParseHeader(absl::string_view line, const Limits& limits) {
   Header header;
   if (!line.empty() && line[0] == '+') {
     header.type = ResponseType::kContinuation;
@@ -311,13 +299,11 @@ absl::StatusOr<Header> ParseHeader(absl::string_view line,
     return header;
   }
   auto bad = [&](absl::string_view what) {
-    return ErrorAt(absl::StatusCode::kDataLoss, what, line, 0,
-                   limits.error_excerpt);
+    return ErrorAt(absl::StatusCode::kDataLoss, what, line, 0, limits.error_excerpt);
   };
   size_t pos = 0;
   absl::string_view tag = NextWord(line, &pos);
-  if (tag != "*" && !IsValidWord(tag, /*allow_plus=*/false))
-    return bad("bad tag");
+  if (tag != "*" && !IsValidWord(tag, /*allow_plus=*/false)) return bad("bad tag");
   if (tag.size() == line.size()) return bad("response without status or name");
   absl::string_view word = NextWord(line, &pos);
   header.rest = pos;
@@ -344,8 +330,7 @@ absl::StatusOr<Header> ParseHeader(absl::string_view line,
   return header;
 }
 
-void ParseStatusText(absl::string_view rest, const Limits& limits,
-                     Response* response) {
+void ParseStatusText(absl::string_view rest, const Limits& limits, Response* response) {
   size_t text_start = 0;
   size_t close = rest.find(']');
   if (!rest.empty() && rest[0] == '[' && close != absl::string_view::npos) {
@@ -366,8 +351,7 @@ void ParseStatusText(absl::string_view rest, const Limits& limits,
   response->text = std::string(rest.substr(text_start));
 }
 
-absl::StatusOr<LiteralMarker> FindLiteralMarker(absl::string_view line,
-                                                const Limits& limits) {
+absl::StatusOr<LiteralMarker> FindLiteralMarker(absl::string_view line, const Limits& limits) {
   LiteralMarker marker;
   if (line.empty() || line.back() != '}') return marker;
   size_t i = line.size() - 1;
@@ -379,8 +363,8 @@ absl::StatusOr<LiteralMarker> FindLiteralMarker(absl::string_view line,
   marker.begin = (brace > 0 && line[brace - 1] == '~') ? brace - 1 : brace;
   absl::optional<uint64_t> size = ParseNumber(line.substr(i, digits_end - i));
   if (!size.has_value() || *size > limits.max_literal_size) {
-    return ErrorAt(absl::StatusCode::kOutOfRange, "literal larger than allowed",
-                   line, marker.begin, limits.error_excerpt);
+    return ErrorAt(absl::StatusCode::kOutOfRange, "literal larger than allowed", line, marker.begin,
+                   limits.error_excerpt);
   }
   marker.present = true;
   marker.size = *size;

@@ -62,15 +62,13 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Connect(const SessionOptions& 
 }
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Open(std::unique_ptr<net::ByteStream> stream,
-                                                      const SessionOptions& options) {
+                                                       const SessionOptions& options) {
   std::unique_ptr<Session> session(new Session(std::move(stream), nullptr, options));
   RETURN_IF_ERROR(session->ReadGreeting());
   return session;
 }
 
-net::ByteStream* Session::stream() const {
-  return deflate_ ? deflate_.get() : owned_stream_.get();
-}
+net::ByteStream* Session::stream() const { return deflate_ ? deflate_.get() : owned_stream_.get(); }
 
 absl::Status Session::ReadGreeting() {
   while (!greeting_seen_) RETURN_IF_ERROR(Pump());
@@ -89,9 +87,7 @@ void Session::SetCapabilities(const std::vector<Value>& atoms) {
   }
 }
 
-absl::Status Session::RefreshCapabilities() {
-  return Execute(Command("CAPABILITY"));
-}
+absl::Status Session::RefreshCapabilities() { return Execute(Command("CAPABILITY")); }
 
 absl::Status Session::Fail(absl::Status status) {
   if (fatal_.ok()) {
@@ -105,8 +101,8 @@ absl::Status Session::Fail(absl::Status status) {
 void Session::Close() {
   if (closed_) return;
   closed_ = true;
-  if (fatal_.ok()) fatal_ = absl::FailedPreconditionError(absl::StrCat("IMAP ", peer_,
-                                                                       ": session closed"));
+  if (fatal_.ok())
+    fatal_ = absl::FailedPreconditionError(absl::StrCat("IMAP ", peer_, ": session closed"));
   owned_stream_->Close();
 }
 
@@ -123,11 +119,11 @@ absl::Status Session::WriteLiteral(const LiteralSource& source) {
   uint64_t sent = 0;
   std::vector<char> buf(std::min<uint64_t>(size, 256 * 1024));
   while (sent < size) {
-    ASSIGN_OR_RETURN(size_t n, source.ReadAt(sent, buf.data(),
-                                                std::min<uint64_t>(buf.size(), size - sent)));
+    ASSIGN_OR_RETURN(size_t n,
+                     source.ReadAt(sent, buf.data(), std::min<uint64_t>(buf.size(), size - sent)));
     if (n == 0) {
-      return absl::DataLossError(absl::StrCat("literal source ended after ", sent, " of ",
-                                              size, " bytes"));
+      return absl::DataLossError(
+          absl::StrCat("literal source ended after ", sent, " of ", size, " bytes"));
     }
     absl::Status st = stream()->Write(absl::string_view(buf.data(), n));
     if (!st.ok()) return Fail(st);
@@ -220,8 +216,7 @@ absl::StatusOr<std::string> Session::WaitContinuation(const std::string& tag) {
   }
 }
 
-absl::Status Session::Execute(const Command& cmd, ResponseHandler* handler,
-                              CommandResult* result) {
+absl::Status Session::Execute(const Command& cmd, ResponseHandler* handler, CommandResult* result) {
   ASSIGN_OR_RETURN(std::string tag, Send(cmd, handler));
   ASSIGN_OR_RETURN(CommandResult r, Wait(tag));
   absl::Status st = ResultToStatus(r, cmd.name());
@@ -342,8 +337,8 @@ absl::Status Session::ExecuteBarrier(const Command& cmd) {
 
 absl::Status Session::StartTls() {
   if (connection_ == nullptr || connection_->IsTls()) {
-    return absl::FailedPreconditionError(absl::StrCat("IMAP ", peer_,
-                                                      ": STARTTLS is not possible here"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("IMAP ", peer_, ": STARTTLS is not possible here"));
   }
   if (!HasCapability("STARTTLS")) {
     return Fail(absl::FailedPreconditionError(
@@ -374,8 +369,8 @@ absl::Status Session::ResultToStatus(const CommandResult& result, absl::string_v
   if (result.status == StatusKind::kOk) return absl::OkStatus();
   std::string detail = result.code ? absl::StrCat("[", result.code->name, "] ") : "";
   absl::StrAppend(&detail, Truncate(result.text, 300));
-  std::string msg = absl::StrCat("IMAP ", peer_, ": ", what, " failed: ",
-                                 StatusKindName(result.status), " ", detail);
+  std::string msg = absl::StrCat("IMAP ", peer_, ": ", what,
+                                 " failed: ", StatusKindName(result.status), " ", detail);
   if (result.status == StatusKind::kBad) return absl::InvalidArgumentError(msg);
   return absl::Status(CodeForNo(result.code), msg);
 }

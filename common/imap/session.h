@@ -71,7 +71,7 @@ class Session {
   // Over an already-open stream (tests drive a scripted peer this way). `connection` may
   // be null when `stream` is not upgradable. Reads the greeting and capabilities.
   static absl::StatusOr<std::unique_ptr<Session>> Open(std::unique_ptr<net::ByteStream> stream,
-                                                      const SessionOptions& options);
+                                                       const SessionOptions& options);
 
   ~Session();
   Session(const Session&) = delete;
@@ -168,9 +168,9 @@ class Session {
   std::vector<char> read_buf_;
   std::set<std::string> capabilities_;
   uint64_t next_tag_ = 1;
-  std::deque<Pending> in_flight_;                // commands sent, oldest first
+  std::deque<Pending> in_flight_;                  // commands sent, oldest first
   std::map<std::string, CommandResult> finished_;  // completed, not yet collected by Wait
-  bool continuation_ = false;                    // a "+" arrived and was not consumed
+  bool continuation_ = false;                      // a "+" arrived and was not consumed
   std::string continuation_text_;
   bool greeting_seen_ = false;
   bool preauth_ = false;

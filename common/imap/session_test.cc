@@ -68,8 +68,7 @@ TEST(SessionTest, PlainWithoutSaslIrWaitsForContinuationAndSendsAuthzid) {
     received = p.ReadLine();
     p.Send("A1 OK done\r\n* CAPABILITY IMAP4rev1 X-AFTER\r\n");  // untagged after: ignored
     std::string cap = p.ReadCommand();
-    p.Send(absl::StrCat("* CAPABILITY IMAP4rev1 X-AFTER\r\n", ScriptedPeer::TagOf(cap),
-                        " OK\r\n"));
+    p.Send(absl::StrCat("* CAPABILITY IMAP4rev1 X-AFTER\r\n", ScriptedPeer::TagOf(cap), " OK\r\n"));
   });
   auto s = OpenOrDie(peer);
   ASSERT_TRUE(s);
@@ -239,16 +238,16 @@ TEST(SessionTest, NoCodesMapToStatusCodes) {
   }
 }
 
-
 TEST(SessionTest, FetchStreamsLargeBodyBeforeUidAndKeepsSmallOnesInline) {
   const std::string big(300 * 1024, 'x');
   ScriptedPeer peer([&](ScriptedPeer& p) {
     p.Send(kGreeting);
     std::string cmd = p.ReadCommand();
     EXPECT_TRUE(absl::StartsWith(cmd, "A1 UID FETCH 7,9 (UID FLAGS")) << cmd;
-    p.Send(absl::StrCat("* 1 FETCH (FLAGS (\\Seen $Forwarded) BODY[] {", big.size(), "}\r\n",
-                        big, " UID 7 INTERNALDATE \"01-Jan-2020 10:00:00 +0000\" "
-                        "RFC822.SIZE ", big.size(), ")\r\n"));
+    p.Send(absl::StrCat("* 1 FETCH (FLAGS (\\Seen $Forwarded) BODY[] {", big.size(), "}\r\n", big,
+                        " UID 7 INTERNALDATE \"01-Jan-2020 10:00:00 +0000\" "
+                        "RFC822.SIZE ",
+                        big.size(), ")\r\n"));
     p.Send("* 2 FETCH (UID 9 FLAGS () RFC822.SIZE 5 BODY[] {5}\r\nhello)\r\n");
     p.Send("* 2 EXISTS\r\nA1 OK done\r\n");
   });

@@ -46,10 +46,14 @@ Sink& GetSink() {
 
 char LevelChar(Level level) {
   switch (level) {
-    case Level::kDebug: return 'D';
-    case Level::kInfo: return 'I';
-    case Level::kWarning: return 'W';
-    case Level::kError: return 'E';
+    case Level::kDebug:
+      return 'D';
+    case Level::kInfo:
+      return 'I';
+    case Level::kWarning:
+      return 'W';
+    case Level::kError:
+      return 'E';
   }
   return '?';
 }
@@ -94,9 +98,9 @@ void Write(Level level, const char* file, int line, absl::string_view message) {
   base = base ? base + 1 : file;
   Sink& sink = GetSink();
   std::lock_guard<std::mutex> lock(sink.mu);
-  std::string out = absl::StrCat(ts, " ", std::string(1, LevelChar(level)), " ",
-                                 sink.tag.empty() ? "" : sink.tag + " ", base, ":", line,
-                                 "] ", message, "\n");
+  std::string out =
+      absl::StrCat(ts, " ", std::string(1, LevelChar(level)), " ",
+                   sink.tag.empty() ? "" : sink.tag + " ", base, ":", line, "] ", message, "\n");
   sys::WriteAll(2, out);
   if (sink.file_fd >= 0) sys::WriteAll(sink.file_fd, out);
 }

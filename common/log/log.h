@@ -53,12 +53,10 @@ struct Voidify {
 #define MIGRATOR_LOG_LEVEL_WARNING ::logging::Level::kWarning
 #define MIGRATOR_LOG_LEVEL_ERROR ::logging::Level::kError
 
-#define LOG(severity)                                                   \
-  !(MIGRATOR_LOG_LEVEL_##severity >= ::logging::MinLevel())             \
-      ? (void)0                                                         \
-      : ::logging::Voidify() &                                          \
-            ::logging::LogMessage(MIGRATOR_LOG_LEVEL_##severity, __FILE__, \
-                                  __LINE__)                             \
-                .stream()
+#define LOG(severity)                                       \
+  !(MIGRATOR_LOG_LEVEL_##severity >= ::logging::MinLevel()) \
+      ? (void)0                                             \
+      : ::logging::Voidify() &                              \
+            ::logging::LogMessage(MIGRATOR_LOG_LEVEL_##severity, __FILE__, __LINE__).stream()
 
 #endif  // MIGRATOR_COMMON_LOG_LOG_H_

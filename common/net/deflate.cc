@@ -29,9 +29,7 @@ class DeflateStream final : public ByteStream {
   absl::Status Flush() override;
   // Ends this wrapper; the inner stream stays open (its owner closes it).
   void Close() override;
-  std::string Describe() const override {
-    return absl::StrCat(inner_->Describe(), " +DEFLATE");
-  }
+  std::string Describe() const override { return absl::StrCat(inner_->Describe(), " +DEFLATE"); }
 
  private:
   absl::Status CheckOpen() const;
@@ -47,22 +45,19 @@ class DeflateStream final : public ByteStream {
   z_stream in_{};   // decompressor
   bool out_init_ = false;
   bool in_init_ = false;
-  bool dirty_ = false;  // bytes written since the last sync flush
-  bool in_ended_ =
-      false;  // the peer finished its deflate stream (Z_STREAM_END)
+  bool dirty_ = false;     // bytes written since the last sync flush
+  bool in_ended_ = false;  // the peer finished its deflate stream (Z_STREAM_END)
   bool closed_ = false;
   char out_buf_[kChunk];
   char in_buf_[kChunk];
 };
 
 absl::Status DeflateStream::Init() {
-  if (deflateInit2(&out_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&out_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     return absl::InternalError("deflateInit2 failed");
   }
   out_init_ = true;
-  if (inflateInit2(&in_, -15) != Z_OK)
-    return absl::InternalError("inflateInit2 failed");
+  if (inflateInit2(&in_, -15) != Z_OK) return absl::InternalError("inflateInit2 failed");
   in_init_ = true;
   in_.next_in = reinterpret_cast<Bytef*>(in_buf_);
   in_.avail_in = 0;
@@ -86,8 +81,7 @@ absl::Status DeflateStream::Deflate(int flush) {
       return absl::InternalError(absl::StrCat("deflate failed: ", rc));
     }
     const size_t produced = kChunk - out_.avail_out;
-    if (produced > 0)
-      RETURN_IF_ERROR(inner_->Write(absl::string_view(out_buf_, produced)));
+    if (produced > 0) RETURN_IF_ERROR(inner_->Write(absl::string_view(out_buf_, produced)));
     // Done when deflate had room to spare: all input consumed and all output
     // emitted.
     if (out_.avail_out != 0 && out_.avail_in == 0) return absl::OkStatus();
@@ -97,8 +91,7 @@ absl::Status DeflateStream::Deflate(int flush) {
 absl::Status DeflateStream::Write(absl::string_view data) {
   RETURN_IF_ERROR(CheckOpen());
   while (!data.empty()) {
-    const size_t take = std::min<size_t>(
-        data.size(), std::numeric_limits<unsigned int>::max() / 2);
+    const size_t take = std::min<size_t>(data.size(), std::numeric_limits<unsigned int>::max() / 2);
     out_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
     out_.avail_in = static_cast<unsigned int>(take);
     absl::Status s = Deflate(Z_NO_FLUSH);
@@ -140,8 +133,7 @@ absl::StatusOr<size_t> DeflateStream::Read(char* buf, size_t max) {
     }
     if (in_ended_) {
       return absl::DataLossError(
-          absl::StrCat("data after the end of the deflate stream from ",
-                       inner_->Describe()));
+          absl::StrCat("data after the end of the deflate stream from ", inner_->Describe()));
     }
     in_.next_out = reinterpret_cast<Bytef*>(buf);
     in_.avail_out = static_cast<unsigned int>(max);
@@ -149,12 +141,10 @@ absl::StatusOr<size_t> DeflateStream::Read(char* buf, size_t max) {
     const size_t produced = max - in_.avail_out;
     if (rc == Z_STREAM_END) in_ended_ = true;
     if (rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_STREAM_ERROR) {
-      return absl::DataLossError(
-          absl::StrCat("corrupt deflate data from ", inner_->Describe(), ": ",
-                       in_.msg ? in_.msg : "invalid data"));
+      return absl::DataLossError(absl::StrCat("corrupt deflate data from ", inner_->Describe(),
+                                              ": ", in_.msg ? in_.msg : "invalid data"));
     }
-    if (rc == Z_MEM_ERROR)
-      return absl::ResourceExhaustedError("inflate: out of memory");
+    if (rc == Z_MEM_ERROR) return absl::ResourceExhaustedError("inflate: out of memory");
     if (produced > 0) return produced;
     // Z_OK without output (a block header, an empty sync block) or Z_BUF_ERROR
     // (needs input): loop, reading more when the input is used up.

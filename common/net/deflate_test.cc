@@ -47,8 +47,7 @@ std::string TestData(size_t n, unsigned seed) {
   out.reserve(n);
   while (out.size() < n) {
     if (rng() % 2 == 0) {
-      absl::StrAppend(&out, "* ", rng() % 100000, " FETCH (UID ", rng(),
-                      " FLAGS (\\Seen))\r\n");
+      absl::StrAppend(&out, "* ", rng() % 100000, " FETCH (UID ", rng(), " FLAGS (\\Seen))\r\n");
     } else {
       for (int i = 0; i < 64; ++i) out.push_back(static_cast<char>(rng()));
     }
@@ -154,8 +153,7 @@ TEST(DeflateTest, CorruptInputIsDataLoss) {
   char buf[64];
   auto r = cb->Read(buf, sizeof(buf));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
-  EXPECT_THAT(std::string(r.status().message()),
-              HasSubstr("imap.example:993 (TLS)"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("imap.example:993 (TLS)"));
 }
 
 TEST(DeflateTest, DataAfterTheEndOfTheStreamIsDataLoss) {
@@ -186,8 +184,7 @@ TEST(DeflateTest, EndOfStreamAndErrorsPassThrough) {
     auto cb = WrapDeflate(b.get());
     a->Abort(absl::UnavailableError("connection reset"));
     char c;
-    EXPECT_EQ(cb->Read(&c, 1).status(),
-              absl::UnavailableError("connection reset"));
+    EXPECT_EQ(cb->Read(&c, 1).status(), absl::UnavailableError("connection reset"));
     EXPECT_EQ(cb->Write("x").code(),
               absl::StatusCode::kOk);  // buffered in zlib
     EXPECT_EQ(cb->Flush(), absl::UnavailableError("connection reset"));

@@ -17,25 +17,22 @@ class MemoryPipeState {
   struct Inbox {       // bytes flowing towards one end
     std::string data;  // unread bytes start at read_pos
     size_t read_pos = 0;
-    bool writer_closed =
-        false;  // the other end closed or half-closed: EOF once drained
-    absl::Status failure;  // non-OK: the other end aborted with this status
+    bool writer_closed = false;  // the other end closed or half-closed: EOF once drained
+    absl::Status failure;        // non-OK: the other end aborted with this status
     size_t available() const { return data.size() - read_pos; }
   };
 
   absl::Mutex mu;
   absl::CondVar changed;
   Inbox inbox[2] ABSL_GUARDED_BY(mu);
-  std::string unflushed[2] ABSL_GUARDED_BY(
-      mu);  // written by end i, not yet delivered
+  std::string unflushed[2] ABSL_GUARDED_BY(mu);  // written by end i, not yet delivered
   bool closed[2] ABSL_GUARDED_BY(mu) = {false, false};
 };
 
 namespace {
 
 // Moves end `side`'s unflushed bytes into the peer's inbox.
-void Deliver(MemoryPipeState& st, int side)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(st.mu) {
+void Deliver(MemoryPipeState& st, int side) ABSL_EXCLUSIVE_LOCKS_REQUIRED(st.mu) {
   if (st.unflushed[side].empty()) return;
   st.inbox[1 - side].data += st.unflushed[side];
   st.unflushed[side].clear();
@@ -55,23 +52,20 @@ absl::StatusOr<size_t> MemoryStream::Read(char* buf, size_t max) {
   MemoryPipeState& st = *state_;
   const bool timed = options_.read_timeout.count() > 0;
   const absl::Time deadline =
-      timed ? absl::Now() + absl::FromChrono(options_.read_timeout)
-            : absl::InfiniteFuture();
+      timed ? absl::Now() + absl::FromChrono(options_.read_timeout) : absl::InfiniteFuture();
   absl::MutexLock lock(&st.mu);
   MemoryPipeState::Inbox& in = st.inbox[side_];
   for (;;) {
     if (st.closed[side_]) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(options_.name, ": stream is closed"));
+      return absl::FailedPreconditionError(absl::StrCat(options_.name, ": stream is closed"));
     }
     if (!in.failure.ok()) return in.failure;
     if (in.available() > 0) break;
     if (in.writer_closed) return 0;
-    if (st.changed.WaitWithDeadline(&st.mu, deadline) &&
-        absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "read from ", options_.name, " timed out after ",
-          absl::FormatDuration(absl::FromChrono(options_.read_timeout))));
+    if (st.changed.WaitWithDeadline(&st.mu, deadline) && absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("read from ", options_.name, " timed out after ",
+                       absl::FormatDuration(absl::FromChrono(options_.read_timeout))));
     }
   }
   size_t n = std::min(max, in.available());
@@ -92,18 +86,15 @@ absl::Status MemoryStream::Write(absl::string_view data) {
   MemoryPipeState& st = *state_;
   absl::MutexLock lock(&st.mu);
   if (st.closed[side_]) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(options_.name, ": stream is closed"));
+    return absl::FailedPreconditionError(absl::StrCat(options_.name, ": stream is closed"));
   }
   if (!st.inbox[side_].failure.ok()) return st.inbox[side_].failure;
   MemoryPipeState::Inbox& out = st.inbox[1 - side_];
   if (out.writer_closed) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(options_.name, ": write side is closed"));
+    return absl::FailedPreconditionError(absl::StrCat(options_.name, ": write side is closed"));
   }
   if (st.closed[1 - side_]) {
-    return absl::UnavailableError(
-        absl::StrCat("connection closed by the peer of ", options_.name));
+    return absl::UnavailableError(absl::StrCat("connection closed by the peer of ", options_.name));
   }
   st.unflushed[side_].append(data.data(), data.size());
   if (!options_.deliver_on_flush) Deliver(st, side_);
@@ -114,8 +105,7 @@ absl::Status MemoryStream::Flush() {
   MemoryPipeState& st = *state_;
   absl::MutexLock lock(&st.mu);
   if (st.closed[side_]) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(options_.name, ": stream is closed"));
+    return absl::FailedPreconditionError(absl::StrCat(options_.name, ": stream is closed"));
   }
   if (!st.inbox[side_].failure.ok()) return st.inbox[side_].failure;
   Deliver(st, side_);
@@ -149,8 +139,7 @@ void MemoryStream::Abort(const absl::Status& status) {
   MemoryPipeState::Inbox& peer = st.inbox[1 - side_];
   peer.data.clear();
   peer.read_pos = 0;
-  peer.failure =
-      status.ok() ? absl::UnavailableError("connection aborted") : status;
+  peer.failure = status.ok() ? absl::UnavailableError("connection aborted") : status;
   st.changed.SignalAll();
 }
 
@@ -159,9 +148,8 @@ size_t MemoryStream::PendingForPeer() const {
   return state_->inbox[1 - side_].available();
 }
 
-std::pair<std::unique_ptr<MemoryStream>, std::unique_ptr<MemoryStream>>
-CreateMemoryPipe(const MemoryStreamOptions& first,
-                 const MemoryStreamOptions& second) {
+std::pair<std::unique_ptr<MemoryStream>, std::unique_ptr<MemoryStream>> CreateMemoryPipe(
+    const MemoryStreamOptions& first, const MemoryStreamOptions& second) {
   auto state = std::make_shared<MemoryPipeState>();
   std::unique_ptr<MemoryStream> a(new MemoryStream(state, 0, first));
   std::unique_ptr<MemoryStream> b(new MemoryStream(state, 1, second));

@@ -74,10 +74,9 @@ class MemoryStream final : public ByteStream {
   size_t PendingForPeer() const;
 
  private:
-  friend std::pair<std::unique_ptr<MemoryStream>, std::unique_ptr<MemoryStream>>
-  CreateMemoryPipe(const MemoryStreamOptions&, const MemoryStreamOptions&);
-  MemoryStream(std::shared_ptr<MemoryPipeState> state, int side,
-               MemoryStreamOptions options);
+  friend std::pair<std::unique_ptr<MemoryStream>, std::unique_ptr<MemoryStream>> CreateMemoryPipe(
+      const MemoryStreamOptions&, const MemoryStreamOptions&);
+  MemoryStream(std::shared_ptr<MemoryPipeState> state, int side, MemoryStreamOptions options);
 
   const std::shared_ptr<MemoryPipeState> state_;
   const int side_;  // 0 or 1: index of this end in the shared state
@@ -86,9 +85,8 @@ class MemoryStream final : public ByteStream {
 
 // Creates two connected ends: what `first` writes, `second` reads, and vice
 // versa.
-std::pair<std::unique_ptr<MemoryStream>, std::unique_ptr<MemoryStream>>
-CreateMemoryPipe(const MemoryStreamOptions& first = {},
-                 const MemoryStreamOptions& second = {});
+std::pair<std::unique_ptr<MemoryStream>, std::unique_ptr<MemoryStream>> CreateMemoryPipe(
+    const MemoryStreamOptions& first = {}, const MemoryStreamOptions& second = {});
 
 }  // namespace net
 

@@ -66,8 +66,7 @@ TEST(MemoryStreamTest, DeliverOnFlushHoldsWritesBack) {
   ASSERT_TRUE(a->Write("a1 NOOP\r\n").ok());
   EXPECT_EQ(a->PendingForPeer(), 0u);
   char c;
-  EXPECT_EQ(b->Read(&c, 1).status().code(),
-            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(b->Read(&c, 1).status().code(), absl::StatusCode::kDeadlineExceeded);
   ASSERT_TRUE(a->Flush().ok());
   EXPECT_EQ(a->PendingForPeer(), 9u);
   EXPECT_EQ(ReadSome(*b), "a1 NOOP\r\n");
@@ -85,8 +84,7 @@ TEST(MemoryStreamTest, CloseGivesEndOfStreamAfterTheData) {
   EXPECT_EQ(*r, 0u);
   EXPECT_EQ(b->Write("x").code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(a->Write("x").code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(a->Read(&c, 1).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(a->Read(&c, 1).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(MemoryStreamTest, CloseWakesABlockedReader) {
@@ -122,8 +120,7 @@ TEST(MemoryStreamTest, AbortFailsThePeer) {
   ASSERT_TRUE(a->Write("unread").ok());
   a->Abort(absl::UnavailableError("connection reset by peer"));
   char c;
-  EXPECT_EQ(b->Read(&c, 1).status(),
-            absl::UnavailableError("connection reset by peer"));
+  EXPECT_EQ(b->Read(&c, 1).status(), absl::UnavailableError("connection reset by peer"));
   EXPECT_EQ(b->Write("x"), absl::UnavailableError("connection reset by peer"));
 }
 
@@ -132,15 +129,13 @@ TEST(MemoryStreamTest, ReadTimeout) {
   o.read_timeout = std::chrono::milliseconds(20);
   auto [a, b] = CreateMemoryPipe(o, o);
   char c;
-  EXPECT_EQ(a->Read(&c, 1).status().code(),
-            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(a->Read(&c, 1).status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
 TEST(MemoryStreamTest, LargeTransferBetweenThreads) {
   auto [a, b] = CreateMemoryPipe();
   std::string data(3 << 20, '\0');
-  for (size_t i = 0; i < data.size(); ++i)
-    data[i] = static_cast<char>(i * 7 + (i >> 11));
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + (i >> 11));
   std::thread writer([&, a = a.get()] {
     for (size_t i = 0; i < data.size(); i += 4096) {
       ASSERT_TRUE(a->Write(absl::string_view(data).substr(i, 4096)).ok());

@@ -24,13 +24,11 @@ namespace {
 std::string AddressText(const sockaddr* sa) {
   char buf[INET6_ADDRSTRLEN] = {0};
   if (sa->sa_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf,
-              sizeof(buf));
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof(buf));
     return buf;
   }
   if (sa->sa_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr,
-              buf, sizeof(buf));
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof(buf));
     return absl::StrCat("[", buf, "]");
   }
   return "?";
@@ -41,10 +39,9 @@ enum class AttemptResult { kConnected, kFailed, kTimedOut };
 // One non-blocking connect attempt. On kConnected `*fd_out` holds the socket;
 // otherwise
 // `*error` describes the failure.
-AttemptResult ConnectOne(const addrinfo* ai, std::chrono::milliseconds timeout,
-                         int* fd_out, std::string* error) {
-  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                  ai->ai_protocol);
+AttemptResult ConnectOne(const addrinfo* ai, std::chrono::milliseconds timeout, int* fd_out,
+                         std::string* error) {
+  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
   if (fd < 0) {
     *error = strerror(errno);
     return AttemptResult::kFailed;
@@ -68,8 +65,7 @@ AttemptResult ConnectOne(const addrinfo* ai, std::chrono::milliseconds timeout,
     }
     int so_error = 0;
     socklen_t len = sizeof(so_error);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0)
-      so_error = errno;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) so_error = errno;
     if (so_error != 0) {
       *error = strerror(so_error);
       close(fd);
@@ -85,8 +81,7 @@ AttemptResult ConnectOne(const addrinfo* ai, std::chrono::milliseconds timeout,
 }  // namespace
 
 std::string HostPort(absl::string_view host, int port) {
-  if (host.find(':') != absl::string_view::npos && !host.empty() &&
-      host.front() != '[') {
+  if (host.find(':') != absl::string_view::npos && !host.empty() && host.front() != '[') {
     return absl::StrCat("[", host, "]:", port);
   }
   return absl::StrCat(host, ":", port);
@@ -94,8 +89,7 @@ std::string HostPort(absl::string_view host, int port) {
 
 bool IsIpLiteral(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-         inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 std::string StripBrackets(absl::string_view host) {
@@ -106,15 +100,11 @@ std::string StripBrackets(absl::string_view host) {
   return std::string(host);
 }
 
-std::string FormatMs(std::chrono::milliseconds ms) {
-  return absl::StrCat(ms.count(), "ms");
-}
+std::string FormatMs(std::chrono::milliseconds ms) { return absl::StrCat(ms.count(), "ms"); }
 
-absl::StatusOr<bool> PollUntil(int fd, short events,
-                               Clock::time_point deadline) {
+absl::StatusOr<bool> PollUntil(int fd, short events, Clock::time_point deadline) {
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - Clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     // Round up so a sub-millisecond remainder still waits instead of spinning.
     int wait_ms = left.count() <= 0 ? 0 : static_cast<int>(left.count()) + 1;
     pollfd p{fd, events, 0};
@@ -125,8 +115,7 @@ absl::StatusOr<bool> PollUntil(int fd, short events,
       continue;
     }
     if (errno == EINTR) continue;
-    return absl::UnavailableError(
-        absl::StrCat("poll failed: ", strerror(errno)));
+    return absl::UnavailableError(absl::StrCat("poll failed: ", strerror(errno)));
   }
 }
 
@@ -142,13 +131,10 @@ absl::StatusOr<int> ConnectTcp(const std::string& host, int port,
   hints.ai_protocol = IPPROTO_TCP;
   addrinfo* res = nullptr;
   const std::string port_text = std::to_string(port);
-  int gai =
-      getaddrinfo(StripBrackets(host).c_str(), port_text.c_str(), &hints, &res);
+  int gai = getaddrinfo(StripBrackets(host).c_str(), port_text.c_str(), &hints, &res);
   if (gai != 0) {
-    std::string reason =
-        gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai);
-    return absl::UnavailableError(
-        absl::StrCat("cannot resolve ", where, ": ", reason));
+    std::string reason = gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai);
+    return absl::UnavailableError(absl::StrCat("cannot resolve ", where, ": ", reason));
   }
   std::vector<std::string> errors;
   bool all_timed_out = true;
@@ -168,8 +154,7 @@ absl::StatusOr<int> ConnectTcp(const std::string& host, int port,
     return absl::DeadlineExceededError(
         absl::StrCat("connect to ", where, " timed out (", detail, ")"));
   }
-  return absl::UnavailableError(
-      absl::StrCat("cannot connect to ", where, ": ", detail));
+  return absl::UnavailableError(absl::StrCat("cannot connect to ", where, ": ", detail));
 }
 
 }  // namespace internal

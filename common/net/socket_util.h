@@ -31,8 +31,7 @@ std::string StripBrackets(absl::string_view host);
 // Returns true when ready (also on POLLERR/POLLHUP: the next I/O call reports
 // the error), false on timeout, kUnavailable when poll() itself fails. Retries
 // on EINTR.
-absl::StatusOr<bool> PollUntil(int fd, short events,
-                               Clock::time_point deadline);
+absl::StatusOr<bool> PollUntil(int fd, short events, Clock::time_point deadline);
 
 // Resolves `host` (IPv4 and IPv6) and connects to each address in turn, each
 // attempt bounded by `timeout`. Returns a connected, non-blocking,

@@ -22,13 +22,9 @@ struct CtxDeleter {
 };
 using CtxPtr = std::unique_ptr<SSL_CTX, CtxDeleter>;
 
-bool IsRetriableErrno(int e) {
-  return e == EAGAIN || e == EWOULDBLOCK || e == EINTR;
-}
+bool IsRetriableErrno(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
 
-int FdOf(BIO* bio) {
-  return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio)));
-}
+int FdOf(BIO* bio) { return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio))); }
 
 // A socket BIO writing with send(MSG_NOSIGNAL) so that a peer reset never
 // raises SIGPIPE. The descriptor is kept in the BIO's num field and never
@@ -50,8 +46,7 @@ int SockRead(BIO* bio, char* data, int len) {
 long SockCtrl(BIO* bio, int cmd, long num, void* ptr) {
   switch (cmd) {
     case BIO_C_SET_FD:
-      BIO_set_data(bio, reinterpret_cast<void*>(
-                            static_cast<intptr_t>(*static_cast<int*>(ptr))));
+      BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(*static_cast<int*>(ptr))));
       BIO_set_init(bio, 1);
       return 1;
     case BIO_C_GET_FD: {
@@ -72,9 +67,8 @@ int SockPuts(BIO* bio, const char* str) {
 
 const BIO_METHOD* NoSigpipeSocketMethod() {
   static const BIO_METHOD* method = [] {
-    BIO_METHOD* m = BIO_meth_new(
-        BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
-        "mig_socket");
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                 "mig_socket");
     BIO_meth_set_write(m, SockWrite);
     BIO_meth_set_read(m, SockRead);
     BIO_meth_set_puts(m, SockPuts);
@@ -84,16 +78,13 @@ const BIO_METHOD* NoSigpipeSocketMethod() {
   return method;
 }
 
-absl::StatusOr<CtxPtr> NewClientContext(const TlsOptions& options,
-                                        const std::string& where) {
+absl::StatusOr<CtxPtr> NewClientContext(const TlsOptions& options, const std::string& where) {
   CtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (ctx == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("SSL_CTX_new: ", OpenSslErrorText()));
+    return absl::InternalError(absl::StrCat("SSL_CTX_new: ", OpenSslErrorText()));
   }
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_AUTO_RETRY |
-                                  SSL_MODE_ENABLE_PARTIAL_WRITE |
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_AUTO_RETRY | SSL_MODE_ENABLE_PARTIAL_WRITE |
                                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (!options.verify) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
@@ -101,11 +92,9 @@ absl::StatusOr<CtxPtr> NewClientContext(const TlsOptions& options,
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   if (!options.ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(),
-                                      nullptr) != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot load CA file ", options.ca_file, " for ", where,
-                       ": ", OpenSslErrorText()));
+    if (SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot load CA file ", options.ca_file,
+                                                     " for ", where, ": ", OpenSslErrorText()));
     }
   } else if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
     return absl::InternalError(
@@ -128,8 +117,7 @@ std::string OpenSslErrorText() {
   return text;
 }
 
-absl::StatusOr<SslPtr> NewClientSsl(int fd, const TlsOptions& options,
-                                    const std::string& host,
+absl::StatusOr<SslPtr> NewClientSsl(int fd, const TlsOptions& options, const std::string& host,
                                     const std::string& where) {
   ERR_clear_error();
   absl::StatusOr<CtxPtr> ctx = NewClientContext(options, where);
@@ -142,11 +130,9 @@ absl::StatusOr<SslPtr> NewClientSsl(int fd, const TlsOptions& options,
   }
   BIO_set_fd(bio, fd, BIO_NOCLOSE);
   SSL_set_bio(ssl.get(), bio, bio);  // the SSL owns the BIO
-  const std::string name =
-      StripBrackets(options.server_name.empty() ? host : options.server_name);
+  const std::string name = StripBrackets(options.server_name.empty() ? host : options.server_name);
   const bool ip = IsIpLiteral(name);
-  if (!ip && !name.empty() &&
-      SSL_set_tlsext_host_name(ssl.get(), name.c_str()) != 1) {
+  if (!ip && !name.empty() && SSL_set_tlsext_host_name(ssl.get(), name.c_str()) != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid TLS server name '", name, "' for ", where));
   }

@@ -33,8 +33,7 @@ std::string OpenSslErrorText();
 // `host` when empty). `where` ("host:port") is used in messages. Logs a warning
 // when verification is off. A ca_file that cannot be loaded is
 // kInvalidArgument.
-absl::StatusOr<SslPtr> NewClientSsl(int fd, const TlsOptions& options,
-                                    const std::string& host,
+absl::StatusOr<SslPtr> NewClientSsl(int fd, const TlsOptions& options, const std::string& host,
                                     const std::string& where);
 
 }  // namespace internal

@@ -46,9 +46,7 @@ class SocketConnection final : public Connection {
   absl::Status Write(absl::string_view data) override;
   absl::Status Flush() override;
   void Close() override;
-  std::string Describe() const override {
-    return absl::StrCat(where_, " (", mode_, ")");
-  }
+  std::string Describe() const override { return absl::StrCat(where_, " (", mode_, ")"); }
   absl::Status StartTls(const TlsOptions& options) override;
   bool IsTls() const override { return ssl_ != nullptr; }
 
@@ -60,8 +58,7 @@ class SocketConnection final : public Connection {
   absl::Status CheckOpen() const;
   // Waits for `events` until `deadline`; kDeadlineExceeded "<what> timed out
   // after N".
-  absl::Status Wait(short events, absl::string_view what,
-                    Clock::time_point deadline,
+  absl::Status Wait(short events, absl::string_view what, Clock::time_point deadline,
                     std::chrono::milliseconds timeout);
   // Runs `op` (an SSL call, > 0 on success) until it completes, polling on
   // WANT_READ and WANT_WRITE. Sets `*ssl_error` to SSL_ERROR_NONE or the final
@@ -84,33 +81,26 @@ class SocketConnection final : public Connection {
   const std::chrono::milliseconds io_timeout_;
   const char* mode_ = "plain";
   internal::SslPtr ssl_;
-  bool ssl_failed_ =
-      false;  // a fatal SSL error happened: no close_notify on Close
+  bool ssl_failed_ = false;  // a fatal SSL error happened: no close_notify on Close
   bool closed_ = false;
   std::string write_buffer_;  // at most kMaxWriteBuffer bytes
 };
 
 absl::Status SocketConnection::CheckOpen() const {
-  if (closed_)
-    return absl::FailedPreconditionError(
-        absl::StrCat(where_, ": stream is closed"));
+  if (closed_) return absl::FailedPreconditionError(absl::StrCat(where_, ": stream is closed"));
   return absl::OkStatus();
 }
 
 absl::Status SocketConnection::Wait(short events, absl::string_view what,
-                                    Clock::time_point deadline,
-                                    std::chrono::milliseconds timeout) {
+                                    Clock::time_point deadline, std::chrono::milliseconds timeout) {
   ASSIGN_OR_RETURN(bool ready, internal::PollUntil(fd_, events, deadline));
   if (ready) return absl::OkStatus();
-  return absl::DeadlineExceededError(
-      absl::StrCat(what, " timed out after ", FormatMs(timeout)));
+  return absl::DeadlineExceededError(absl::StrCat(what, " timed out after ", FormatMs(timeout)));
 }
 
 template <typename Op>
-absl::Status SocketConnection::RunSsl(Op op, absl::string_view what,
-                                      Clock::time_point deadline,
-                                      std::chrono::milliseconds timeout,
-                                      int* ssl_error) {
+absl::Status SocketConnection::RunSsl(Op op, absl::string_view what, Clock::time_point deadline,
+                                      std::chrono::milliseconds timeout, int* ssl_error) {
   for (;;) {
     ERR_clear_error();
     errno = 0;
@@ -121,8 +111,7 @@ absl::Status SocketConnection::RunSsl(Op op, absl::string_view what,
     }
     int err = SSL_get_error(ssl_.get(), ret);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      RETURN_IF_ERROR(Wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, what,
-                           deadline, timeout));
+      RETURN_IF_ERROR(Wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, what, deadline, timeout));
       continue;
     }
     *ssl_error = err;
@@ -130,33 +119,26 @@ absl::Status SocketConnection::RunSsl(Op op, absl::string_view what,
   }
 }
 
-absl::Status SocketConnection::SslIoError(int ssl_error,
-                                          absl::string_view what) {
+absl::Status SocketConnection::SslIoError(int ssl_error, absl::string_view what) {
   const int saved_errno = errno;
   ssl_failed_ = true;
   const bool handshake = what == "handshake with";
   const unsigned long first = ERR_peek_error();
   std::string text = OpenSslErrorText();
-  const bool unexpected_eof =
-      (ssl_error == SSL_ERROR_SYSCALL && first == 0 && saved_errno == 0) ||
-      (ERR_GET_LIB(first) == ERR_LIB_SSL &&
-       ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+  const bool unexpected_eof = (ssl_error == SSL_ERROR_SYSCALL && first == 0 && saved_errno == 0) ||
+                              (ERR_GET_LIB(first) == ERR_LIB_SSL &&
+                               ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
   if (unexpected_eof) {
-    return absl::UnavailableError(
-        absl::StrCat("connection closed by ", where_,
-                     handshake ? " during the TLS handshake" : ""));
+    return absl::UnavailableError(absl::StrCat("connection closed by ", where_,
+                                               handshake ? " during the TLS handshake" : ""));
   }
-  if (text.empty())
-    text = saved_errno != 0 ? strerror(saved_errno) : "unknown error";
-  return absl::UnavailableError(
-      absl::StrCat("TLS ", what, " ", where_, " failed: ", text));
+  if (text.empty()) text = saved_errno != 0 ? strerror(saved_errno) : "unknown error";
+  return absl::UnavailableError(absl::StrCat("TLS ", what, " ", where_, " failed: ", text));
 }
 
-absl::Status SocketConnection::Handshake(const TlsOptions& options,
-                                         const char* mode) {
+absl::Status SocketConnection::Handshake(const TlsOptions& options, const char* mode) {
   RETURN_IF_ERROR(CheckOpen());
-  absl::StatusOr<internal::SslPtr> ssl =
-      internal::NewClientSsl(fd_, options, host_, where_);
+  absl::StatusOr<internal::SslPtr> ssl = internal::NewClientSsl(fd_, options, host_, where_);
   if (!ssl.ok()) {
     Close();
     return ssl.status();
@@ -164,18 +146,17 @@ absl::Status SocketConnection::Handshake(const TlsOptions& options,
   ssl_ = std::move(*ssl);
   int err = SSL_ERROR_NONE;
   const std::string what = absl::StrCat("TLS handshake with ", where_);
-  absl::Status s =
-      RunSsl([this] { return SSL_connect(ssl_.get()); }, what,
-             Clock::now() + connect_timeout_, connect_timeout_, &err);
+  absl::Status s = RunSsl([this] { return SSL_connect(ssl_.get()); }, what,
+                          Clock::now() + connect_timeout_, connect_timeout_, &err);
   if (s.ok() && err == SSL_ERROR_NONE) {
     mode_ = mode;
     return absl::OkStatus();
   }
   const long verify_result = SSL_get_verify_result(ssl_.get());
   if (s.ok() && options.verify && verify_result != X509_V_OK) {
-    s = absl::UnauthenticatedError(
-        absl::StrCat("TLS certificate verification failed for ", where_, ": ",
-                     X509_verify_cert_error_string(verify_result)));
+    s = absl::UnauthenticatedError(absl::StrCat("TLS certificate verification failed for ", where_,
+                                                ": ",
+                                                X509_verify_cert_error_string(verify_result)));
   } else if (s.ok()) {
     s = SslIoError(err, "handshake with");
   }
@@ -188,8 +169,7 @@ absl::Status SocketConnection::Handshake(const TlsOptions& options,
 absl::Status SocketConnection::StartTls(const TlsOptions& options) {
   RETURN_IF_ERROR(CheckOpen());
   if (ssl_ != nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(where_, " already uses TLS"));
+    return absl::FailedPreconditionError(absl::StrCat(where_, " already uses TLS"));
   }
   RETURN_IF_ERROR(Flush());
   return Handshake(options, "STARTTLS");
@@ -210,16 +190,13 @@ absl::StatusOr<size_t> SocketConnection::ReadPlain(char* buf, size_t max) {
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      RETURN_IF_ERROR(Wait(POLLIN, absl::StrCat("read from ", where_), deadline,
-                           io_timeout_));
+      RETURN_IF_ERROR(Wait(POLLIN, absl::StrCat("read from ", where_), deadline, io_timeout_));
       continue;
     }
     if (errno == ECONNRESET) {
-      return absl::UnavailableError(
-          absl::StrCat("connection reset by ", where_));
+      return absl::UnavailableError(absl::StrCat("connection reset by ", where_));
     }
-    return absl::UnavailableError(
-        absl::StrCat("read from ", where_, " failed: ", strerror(errno)));
+    return absl::UnavailableError(absl::StrCat("read from ", where_, " failed: ", strerror(errno)));
   }
 }
 
@@ -228,23 +205,19 @@ absl::StatusOr<size_t> SocketConnection::ReadTls(char* buf, size_t max) {
   int err = SSL_ERROR_NONE;
   // SSL_read_ex serves records OpenSSL already holds (SSL_pending) before
   // touching the socket, so we only poll when it asks for more input.
-  RETURN_IF_ERROR(
-      RunSsl([&] { return SSL_read_ex(ssl_.get(), buf, max, &got); },
-             absl::StrCat("read from ", where_), Clock::now() + io_timeout_,
-             io_timeout_, &err));
+  RETURN_IF_ERROR(RunSsl([&] { return SSL_read_ex(ssl_.get(), buf, max, &got); },
+                         absl::StrCat("read from ", where_), Clock::now() + io_timeout_,
+                         io_timeout_, &err));
   if (err == SSL_ERROR_NONE) return got;
-  if (err == SSL_ERROR_ZERO_RETURN)
-    return 0;  // close_notify: orderly end of stream
+  if (err == SSL_ERROR_ZERO_RETURN) return 0;  // close_notify: orderly end of stream
   return SslIoError(err, "read from");
 }
 
 absl::Status SocketConnection::Write(absl::string_view data) {
   RETURN_IF_ERROR(CheckOpen());
   while (!data.empty()) {
-    if (write_buffer_.empty() && data.size() >= kMaxWriteBuffer)
-      return SendAll(data);
-    const size_t take =
-        std::min(kMaxWriteBuffer - write_buffer_.size(), data.size());
+    if (write_buffer_.empty() && data.size() >= kMaxWriteBuffer) return SendAll(data);
+    const size_t take = std::min(kMaxWriteBuffer - write_buffer_.size(), data.size());
     write_buffer_.append(data.data(), take);
     data.remove_prefix(take);
     if (write_buffer_.size() >= kMaxWriteBuffer) RETURN_IF_ERROR(Flush());
@@ -262,8 +235,7 @@ absl::Status SocketConnection::Flush() {
 
 absl::Status SocketConnection::SendAll(absl::string_view data) {
   while (!data.empty()) {
-    absl::StatusOr<size_t> n =
-        ssl_ != nullptr ? SendSomeTls(data) : SendSomePlain(data);
+    absl::StatusOr<size_t> n = ssl_ != nullptr ? SendSomeTls(data) : SendSomePlain(data);
     if (!n.ok()) return n.status();
     data.remove_prefix(*n);
   }
@@ -277,16 +249,13 @@ absl::StatusOr<size_t> SocketConnection::SendSomePlain(absl::string_view data) {
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      RETURN_IF_ERROR(Wait(POLLOUT, absl::StrCat("write to ", where_), deadline,
-                           io_timeout_));
+      RETURN_IF_ERROR(Wait(POLLOUT, absl::StrCat("write to ", where_), deadline, io_timeout_));
       continue;
     }
     if (errno == EPIPE || errno == ECONNRESET) {
-      return absl::UnavailableError(
-          absl::StrCat("connection closed by ", where_));
+      return absl::UnavailableError(absl::StrCat("connection closed by ", where_));
     }
-    return absl::UnavailableError(
-        absl::StrCat("write to ", where_, " failed: ", strerror(errno)));
+    return absl::UnavailableError(absl::StrCat("write to ", where_, " failed: ", strerror(errno)));
   }
 }
 
@@ -295,12 +264,9 @@ absl::StatusOr<size_t> SocketConnection::SendSomeTls(absl::string_view data) {
   int err = SSL_ERROR_NONE;
   // Partial writes are enabled: each successful call is progress and restarts
   // the timeout.
-  RETURN_IF_ERROR(RunSsl(
-      [&] {
-        return SSL_write_ex(ssl_.get(), data.data(), data.size(), &written);
-      },
-      absl::StrCat("write to ", where_), Clock::now() + io_timeout_,
-      io_timeout_, &err));
+  RETURN_IF_ERROR(
+      RunSsl([&] { return SSL_write_ex(ssl_.get(), data.data(), data.size(), &written); },
+             absl::StrCat("write to ", where_), Clock::now() + io_timeout_, io_timeout_, &err));
   if (err == SSL_ERROR_NONE) return written;
   return SslIoError(err, "write to");
 }
@@ -322,10 +288,9 @@ void SocketConnection::Close() {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Connection>> Connect(
-    const ConnectOptions& options) {
-  ASSIGN_OR_RETURN(int fd, internal::ConnectTcp(options.host, options.port,
-                                                options.connect_timeout));
+absl::StatusOr<std::unique_ptr<Connection>> Connect(const ConnectOptions& options) {
+  ASSIGN_OR_RETURN(int fd,
+                   internal::ConnectTcp(options.host, options.port, options.connect_timeout));
   auto conn = std::make_unique<SocketConnection>(fd, options);
   if (options.tls == TlsMode::kImplicit) {
     RETURN_IF_ERROR(conn->Handshake(options.tls_options, "TLS"));

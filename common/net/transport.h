@@ -84,8 +84,7 @@ class Connection : public ByteStream {
 // port, unreadable ca_file). Certificate or host-name verification failures are
 // kUnauthenticated (do not retry: the server is not who it should be) with "TLS
 // certificate verification failed for HOST:PORT: <reason>" in the message.
-absl::StatusOr<std::unique_ptr<Connection>> Connect(
-    const ConnectOptions& options);
+absl::StatusOr<std::unique_ptr<Connection>> Connect(const ConnectOptions& options);
 
 }  // namespace net
 

@@ -88,8 +88,7 @@ TEST_F(TransportTest, PlainEcho) {
   auto conn = Connect(Options(server->port()));
   ASSERT_TRUE(conn.ok()) << conn.status();
   EXPECT_FALSE((*conn)->IsTls());
-  EXPECT_EQ((*conn)->Describe(),
-            absl::StrCat("127.0.0.1:", server->port(), " (plain)"));
+  EXPECT_EQ((*conn)->Describe(), absl::StrCat("127.0.0.1:", server->port(), " (plain)"));
   ExpectEcho(**conn, "a1 CAPABILITY\r\n");
   ExpectEcho(**conn, "a2 NOOP\r\n");
 }
@@ -99,8 +98,7 @@ TEST_F(TransportTest, ImplicitTlsWithCaFileByIpAddress) {
   auto conn = Connect(Options(server->port(), TlsMode::kImplicit));
   ASSERT_TRUE(conn.ok()) << conn.status();
   EXPECT_TRUE((*conn)->IsTls());
-  EXPECT_EQ((*conn)->Describe(),
-            absl::StrCat("127.0.0.1:", server->port(), " (TLS)"));
+  EXPECT_EQ((*conn)->Describe(), absl::StrCat("127.0.0.1:", server->port(), " (TLS)"));
   ExpectEcho(**conn, "a1 LOGIN user pass\r\n");
 }
 
@@ -116,8 +114,7 @@ TEST_F(TransportTest, ImplicitTlsByHostNameTriesEveryAddress) {
 TEST_F(TransportTest, LargeTransferBothWays) {
   const size_t kSize = 4 << 20;
   std::string payload(kSize, '\0');
-  for (size_t i = 0; i < kSize; ++i)
-    payload[i] = static_cast<char>((i * 131) ^ (i >> 9));
+  for (size_t i = 0; i < kSize; ++i) payload[i] = static_cast<char>((i * 131) ^ (i >> 9));
   auto server = StartServer([&](ServerConn& c) {
     if (!c.StartTls(pki_->localhost())) return;
     std::string got;
@@ -143,22 +140,20 @@ TEST_F(TransportTest, WrongHostNameIsUnauthenticated) {
   auto server = StartServer(testing::TlsEchoHandler(pki_->other_host()));
   auto conn = Connect(Options(server->port(), TlsMode::kImplicit, "localhost"));
   ASSERT_FALSE(conn.ok());
-  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnauthenticated)
-      << conn.status();
+  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnauthenticated) << conn.status();
   EXPECT_EQ(conn.status().message(),
-            absl::StrCat("TLS certificate verification failed for localhost:",
-                         server->port(), ": hostname mismatch"));
+            absl::StrCat("TLS certificate verification failed for localhost:", server->port(),
+                         ": hostname mismatch"));
 }
 
 TEST_F(TransportTest, WrongIpAddressIsUnauthenticated) {
   auto server = StartServer(testing::TlsEchoHandler(pki_->other_host()));
   auto conn = Connect(Options(server->port(), TlsMode::kImplicit));
   ASSERT_FALSE(conn.ok());
-  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnauthenticated)
-      << conn.status();
+  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnauthenticated) << conn.status();
   EXPECT_EQ(conn.status().message(),
-            absl::StrCat("TLS certificate verification failed for 127.0.0.1:",
-                         server->port(), ": IP address mismatch"));
+            absl::StrCat("TLS certificate verification failed for 127.0.0.1:", server->port(),
+                         ": IP address mismatch"));
 }
 
 TEST_F(TransportTest, WrongHostNameAcceptedWithoutVerification) {
@@ -186,12 +181,10 @@ TEST_F(TransportTest, SelfSignedWithoutCaFileIsUnauthenticated) {
   o.tls_options.ca_file.clear();  // the system store does not know it
   auto conn = Connect(o);
   ASSERT_FALSE(conn.ok());
-  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnauthenticated)
-      << conn.status();
+  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnauthenticated) << conn.status();
   EXPECT_THAT(std::string(conn.status().message()),
-              StartsWith(absl::StrCat(
-                  "TLS certificate verification failed for localhost:",
-                  server->port(), ": self-signed certificate")));
+              StartsWith(absl::StrCat("TLS certificate verification failed for localhost:",
+                                      server->port(), ": self-signed certificate")));
 }
 
 TEST_F(TransportTest, CertificateFromAnotherCaIsUnauthenticated) {
@@ -201,8 +194,7 @@ TEST_F(TransportTest, CertificateFromAnotherCaIsUnauthenticated) {
   o.tls_options.ca_file.clear();
   auto conn = Connect(o);
   ASSERT_FALSE(conn.ok());
-  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnauthenticated)
-      << conn.status();
+  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnauthenticated) << conn.status();
 }
 
 TEST_F(TransportTest, MissingCaFileIsInvalidArgument) {
@@ -211,8 +203,7 @@ TEST_F(TransportTest, MissingCaFileIsInvalidArgument) {
   o.tls_options.ca_file = "/nonexistent/ca.pem";
   auto conn = Connect(o);
   ASSERT_FALSE(conn.ok());
-  EXPECT_EQ(conn.status().code(), absl::StatusCode::kInvalidArgument)
-      << conn.status();
+  EXPECT_EQ(conn.status().code(), absl::StatusCode::kInvalidArgument) << conn.status();
 }
 
 TEST_F(TransportTest, TlsClientAgainstPlainServerIsUnavailable) {
@@ -222,8 +213,7 @@ TEST_F(TransportTest, TlsClientAgainstPlainServerIsUnavailable) {
   });
   auto conn = Connect(Options(server->port(), TlsMode::kImplicit));
   ASSERT_FALSE(conn.ok());
-  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnavailable)
-      << conn.status();
+  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnavailable) << conn.status();
   EXPECT_THAT(std::string(conn.status().message()),
               HasSubstr(absl::StrCat("127.0.0.1:", server->port())));
 }
@@ -231,16 +221,13 @@ TEST_F(TransportTest, TlsClientAgainstPlainServerIsUnavailable) {
 // Plain greeting, STARTTLS, then the same socket speaks TLS.
 void StartTlsServer(ServerConn& c, const CertKey& cert) {
   std::string line;
-  if (!c.WriteAll("* OK ready\r\n") || !c.ReadLine(&line) ||
-      line != "a1 STARTTLS\r\n")
-    return;
+  if (!c.WriteAll("* OK ready\r\n") || !c.ReadLine(&line) || line != "a1 STARTTLS\r\n") return;
   if (!c.WriteAll("a1 OK begin TLS\r\n") || !c.StartTls(cert)) return;
   testing::EchoHandler(c);
 }
 
 TEST_F(TransportTest, StartTlsUpgradesInPlace) {
-  auto server =
-      StartServer([](ServerConn& c) { StartTlsServer(c, pki_->localhost()); });
+  auto server = StartServer([](ServerConn& c) { StartTlsServer(c, pki_->localhost()); });
   auto conn = Connect(Options(server->port(), TlsMode::kStartTls, "localhost"));
   ASSERT_TRUE(conn.ok()) << conn.status();
   EXPECT_FALSE((*conn)->IsTls());
@@ -252,16 +239,13 @@ TEST_F(TransportTest, StartTlsUpgradesInPlace) {
   tls.ca_file = pki_->ca_file();
   ASSERT_TRUE((*conn)->StartTls(tls).ok());
   EXPECT_TRUE((*conn)->IsTls());
-  EXPECT_EQ((*conn)->Describe(),
-            absl::StrCat("localhost:", server->port(), " (STARTTLS)"));
+  EXPECT_EQ((*conn)->Describe(), absl::StrCat("localhost:", server->port(), " (STARTTLS)"));
   ExpectEcho(**conn, "a2 LOGIN u p\r\n");
-  EXPECT_EQ((*conn)->StartTls(tls).code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*conn)->StartTls(tls).code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(TransportTest, StartTlsVerificationFailureIsUnauthenticated) {
-  auto server =
-      StartServer([](ServerConn& c) { StartTlsServer(c, pki_->other_host()); });
+  auto server = StartServer([](ServerConn& c) { StartTlsServer(c, pki_->other_host()); });
   auto conn = Connect(Options(server->port(), TlsMode::kStartTls, "localhost"));
   ASSERT_TRUE(conn.ok()) << conn.status();
   EXPECT_EQ(ReadN(**conn, 12), "* OK ready\r\n");
@@ -271,12 +255,10 @@ TEST_F(TransportTest, StartTlsVerificationFailureIsUnauthenticated) {
   tls.ca_file = pki_->ca_file();
   absl::Status s = (*conn)->StartTls(tls);
   EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated) << s;
-  EXPECT_EQ(s.message(),
-            absl::StrCat("TLS certificate verification failed for localhost:",
-                         server->port(), ": hostname mismatch"));
+  EXPECT_EQ(s.message(), absl::StrCat("TLS certificate verification failed for localhost:",
+                                      server->port(), ": hostname mismatch"));
   char c;
-  EXPECT_EQ((*conn)->Read(&c, 1).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*conn)->Read(&c, 1).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 // A port bound but not listening refuses connections.
@@ -292,10 +274,8 @@ TEST_F(TransportTest, ConnectionRefusedIsUnavailable) {
   auto conn = Connect(Options(port));
   close(fd);
   ASSERT_FALSE(conn.ok());
-  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnavailable)
-      << conn.status();
-  EXPECT_THAT(std::string(conn.status().message()),
-              HasSubstr(absl::StrCat("127.0.0.1:", port)));
+  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnavailable) << conn.status();
+  EXPECT_THAT(std::string(conn.status().message()), HasSubstr(absl::StrCat("127.0.0.1:", port)));
   EXPECT_THAT(std::string(conn.status().message()), HasSubstr("refused"));
 }
 
@@ -314,11 +294,9 @@ TEST_F(TransportTest, SilentServerGivesReadDeadlineExceeded) {
   const auto start = std::chrono::steady_clock::now();
   auto r = (*conn)->Read(buf, sizeof(buf));
   const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
-      << r.status();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
   EXPECT_EQ(r.status().message(),
-            absl::StrCat("read from 127.0.0.1:", server->port(),
-                         " timed out after 200ms"));
+            absl::StrCat("read from 127.0.0.1:", server->port(), " timed out after 200ms"));
   EXPECT_GE(elapsed, std::chrono::milliseconds(190));
   EXPECT_LT(elapsed, std::chrono::seconds(3));
 }
@@ -333,10 +311,8 @@ TEST_F(TransportTest, SilentTlsServerGivesReadDeadlineExceeded) {
   ASSERT_TRUE(conn.ok()) << conn.status();
   char buf[16];
   auto r = (*conn)->Read(buf, sizeof(buf));
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
-      << r.status();
-  EXPECT_THAT(std::string(r.status().message()),
-              HasSubstr("read from 127.0.0.1:"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("read from 127.0.0.1:"));
 }
 
 // A server that never reads: the socket buffers fill and Write/Flush time out.
@@ -379,8 +355,7 @@ TEST_F(TransportTest, TlsCloseWithoutCloseNotifyIsUnavailable) {
   char c;
   auto r = (*conn)->Read(&c, 1);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
-  EXPECT_EQ(r.status().message(),
-            absl::StrCat("connection closed by 127.0.0.1:", server->port()));
+  EXPECT_EQ(r.status().message(), absl::StrCat("connection closed by 127.0.0.1:", server->port()));
 }
 
 // Writing to a peer that has gone must give an error, not kill the process with
@@ -409,8 +384,7 @@ TEST_F(TransportTest, CloseIsIdempotentAndLaterCallsFail) {
   (*conn)->Close();
   (*conn)->Close();
   char c;
-  EXPECT_EQ((*conn)->Read(&c, 1).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*conn)->Read(&c, 1).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ((*conn)->Write("x").code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ((*conn)->Flush().code(), absl::StatusCode::kFailedPrecondition);
 }
@@ -439,11 +413,9 @@ TEST_F(TransportTest, ConnectTimeoutIsDeadlineExceeded) {
     queued.push_back(std::move(*conn));
   }
   ASSERT_FALSE(conn.ok()) << "the accept queue never filled";
-  EXPECT_EQ(conn.status().code(), absl::StatusCode::kDeadlineExceeded)
-      << conn.status();
-  EXPECT_THAT(
-      std::string(conn.status().message()),
-      HasSubstr(absl::StrCat("connect to 127.0.0.1:", port, " timed out")));
+  EXPECT_EQ(conn.status().code(), absl::StatusCode::kDeadlineExceeded) << conn.status();
+  EXPECT_THAT(std::string(conn.status().message()),
+              HasSubstr(absl::StrCat("connect to 127.0.0.1:", port, " timed out")));
   close(lfd);
 }
 

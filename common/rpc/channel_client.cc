@@ -5,12 +5,10 @@
 
 namespace rpc {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
-                                           const TlsMaterial& tls) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const TlsMaterial& tls) {
   grpc::ChannelArguments args;
   if (!tls.tls) {
-    return grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), args);
+    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   }
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = tls.ca_pem;

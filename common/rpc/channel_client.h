@@ -19,8 +19,7 @@ namespace rpc {
 // verified against ca_pem and its name against the address's host (or
 // server_name when set); cert_pem/key_pem are presented as the client
 // certificate when set.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
-                                           const TlsMaterial& tls);
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const TlsMaterial& tls);
 
 }  // namespace rpc
 

@@ -3,11 +3,11 @@
 #include <string>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 
 namespace rpc {
 namespace {
@@ -33,7 +33,8 @@ grpc::Status Call(const std::string& address, const std::string& method,
   std::vector<grpc::Slice> slices;
   if (status.ok() && out.Dump(&slices).ok()) {
     std::string bytes;
-    for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    for (const grpc::Slice& s : slices)
+      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
     reply->ParseFromString(bytes);
   }
   return status;
@@ -57,8 +58,8 @@ TEST(HealthServerTest, ServesHealthOnlyAndFollowsSetServing) {
   grpc::health::v1::HealthCheckResponse unused;
   EXPECT_EQ(Call(address, "/migrator.v1.StatusService/GetStatus", request, &unused).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_EQ(Call(address, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                 request, &unused)
+  EXPECT_EQ(Call(address, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", request,
+                 &unused)
                 .error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
 }

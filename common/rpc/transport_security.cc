@@ -39,30 +39,25 @@ bool IsLoopbackHost(const std::string& host) {
     return (ntohl(v4.s_addr) >> 24) == 127;
   }
   in6_addr v6;
-  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 &&
-         IN6_IS_ADDR_LOOPBACK(&v6);
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
-absl::StatusOr<std::string> ReadPem(const std::string& path,
-                                    const std::string& flag, bool secret,
+absl::StatusOr<std::string> ReadPem(const std::string& path, const std::string& flag, bool secret,
                                     std::string* warning) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::string why = std::strerror(errno);
     std::string msg = absl::StrCat(flag, " ", path, ": ", why);
-    return errno == EACCES ? absl::PermissionDeniedError(msg)
-                           : absl::NotFoundError(msg);
+    return errno == EACCES ? absl::PermissionDeniedError(msg) : absl::NotFoundError(msg);
   }
   std::ostringstream text;
   text << in.rdbuf();
   if (!absl::StrContains(text.str(), "-----BEGIN")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, " ", path, ": not a PEM file"));
+    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": not a PEM file"));
   }
   struct stat st;
   if (secret && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
-    *warning = absl::StrCat(flag, " ", path,
-                            " is readable by other users (chmod 600 it)");
+    *warning = absl::StrCat(flag, " ", path, " is readable by other users (chmod 600 it)");
   }
   return text.str();
 }
@@ -76,15 +71,13 @@ absl::Status CheckCombination(const TlsFlags& f, Role role) {
   if (f.cert_file.empty() != f.key_file.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
-  if (role == Role::kServer && any &&
-      (f.cert_file.empty() || f.ca_file.empty())) {
+  if (role == Role::kServer && any && (f.cert_file.empty() || f.ca_file.empty())) {
     return absl::InvalidArgumentError(
         "TLS on the coordinator needs --tls-cert, --tls-key and --tls-ca (the "
         "CA that signs the workers' client certificates)");
   }
   if (role == Role::kClient && any && f.ca_file.empty()) {
-    return absl::InvalidArgumentError(
-        "TLS needs --tls-ca to verify the coordinator's certificate");
+    return absl::InvalidArgumentError("TLS needs --tls-ca to verify the coordinator's certificate");
   }
   if (role == Role::kServer && !f.server_name.empty()) {
     return absl::InvalidArgumentError("--tls-server-name is for clients");
@@ -95,16 +88,14 @@ absl::Status CheckCombination(const TlsFlags& f, Role role) {
 }  // namespace
 
 bool IsLocalAddress(const std::string& address) {
-  if (absl::StartsWith(address, "unix:") ||
-      absl::StartsWith(address, "unix-abstract:")) {
+  if (absl::StartsWith(address, "unix:") || absl::StartsWith(address, "unix-abstract:")) {
     return true;
   }
   return IsLoopbackHost(HostOf(address));
 }
 
 absl::StatusOr<TlsMaterial> ResolveTransport(const TlsFlags& f, Role role,
-                                             const std::string& address,
-                                             std::string* warning) {
+                                             const std::string& address, std::string* warning) {
   warning->clear();
   if (absl::Status st = CheckCombination(f, role); !st.ok()) return st;
   TlsMaterial m;
@@ -112,18 +103,18 @@ absl::StatusOr<TlsMaterial> ResolveTransport(const TlsFlags& f, Role role,
   if (!m.tls) {
     if (IsLocalAddress(address)) return m;
     if (!f.insecure) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          address, " is not a Unix socket or loopback address: account "
-                   "passwords would cross the network in clear. Give "
-                   "--tls-cert, --tls-key and --tls-ca (mutual TLS), or "
-                   "--insecure to accept that risk"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(address,
+                       " is not a Unix socket or loopback address: account "
+                       "passwords would cross the network in clear. Give "
+                       "--tls-cert, --tls-key and --tls-ca (mutual TLS), or "
+                       "--insecure to accept that risk"));
     }
     *warning = absl::StrCat(
         "INSECURE: plaintext gRPC on ", address,
         " (--insecure): account passwords travel UNENCRYPTED and anyone who "
         "can reach it can ",
-        role == Role::kServer ? "pose as a worker and receive them"
-                              : "pose as the coordinator");
+        role == Role::kServer ? "pose as a worker and receive them" : "pose as the coordinator");
     return m;
   }
   std::string key_warning;

@@ -48,8 +48,7 @@ bool IsLocalAddress(const std::string& address);
 // when the caller must warn loudly (--insecure in effect off loopback, a
 // private key readable by others).
 absl::StatusOr<TlsMaterial> ResolveTransport(const TlsFlags& flags, Role role,
-                                             const std::string& address,
-                                             std::string* warning);
+                                             const std::string& address, std::string* warning);
 
 }  // namespace rpc
 

@@ -31,8 +31,7 @@ std::string WriteTemp(const std::string& text, int mode) {
   char path[] = "/tmp/tls-test-XXXXXX";
   int fd = ::mkstemp(path);
   EXPECT_GE(fd, 0);
-  EXPECT_EQ(::write(fd, text.data(), text.size()),
-            static_cast<ssize_t>(text.size()));
+  EXPECT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
   ::fchmod(fd, mode);
   ::close(fd);
   return path;

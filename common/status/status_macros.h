@@ -22,9 +22,9 @@
 #define MIGRATOR_STATUS_CONCAT_INNER_(a, b) a##b
 #define MIGRATOR_STATUS_CONCAT_(a, b) MIGRATOR_STATUS_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                                   \
-  do {                                                          \
-    ::absl::Status migrator_status_tmp_ = (expr);               \
+#define RETURN_IF_ERROR(expr)                                    \
+  do {                                                           \
+    ::absl::Status migrator_status_tmp_ = (expr);                \
     if (!migrator_status_tmp_.ok()) return migrator_status_tmp_; \
   } while (0)
 
@@ -33,9 +33,8 @@
   if (!tmp.ok()) return std::move(tmp).status();        \
   lhs = std::move(tmp).value()
 
-#define ASSIGN_OR_RETURN(lhs, expr)                                                 \
-  MIGRATOR_ASSIGN_OR_RETURN_IMPL_(                                                  \
-      MIGRATOR_STATUS_CONCAT_(migrator_statusor_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN(lhs, expr) \
+  MIGRATOR_ASSIGN_OR_RETURN_IMPL_(MIGRATOR_STATUS_CONCAT_(migrator_statusor_, __LINE__), lhs, expr)
 
 namespace status {
 

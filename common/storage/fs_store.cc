@@ -27,19 +27,35 @@ constexpr char kTmpPrefix[] = ".tmp.";
 
 absl::StatusCode CodeForErrno(int err) {
   switch (err) {
-    case ENOSPC: case EDQUOT: case EFBIG: case EMFILE: case ENFILE: case ENOMEM:
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
       return absl::StatusCode::kResourceExhausted;
-    case EACCES: case EPERM: case EROFS:
+    case EACCES:
+    case EPERM:
+    case EROFS:
       return absl::StatusCode::kPermissionDenied;
     case ENOENT:
       return absl::StatusCode::kNotFound;
     case EEXIST:
       return absl::StatusCode::kAlreadyExists;
-    case ENOTDIR: case EISDIR: case ENOTEMPTY: case ELOOP:
+    case ENOTDIR:
+    case EISDIR:
+    case ENOTEMPTY:
+    case ELOOP:
       return absl::StatusCode::kFailedPrecondition;
-    case ENAMETOOLONG: case EINVAL:
+    case ENAMETOOLONG:
+    case EINVAL:
       return absl::StatusCode::kInvalidArgument;
-    case EAGAIN: case EINTR: case ETIMEDOUT: case ESTALE: case EBUSY: case ENOLCK:
+    case EAGAIN:
+    case EINTR:
+    case ETIMEDOUT:
+    case ESTALE:
+    case EBUSY:
+    case ENOLCK:
       return absl::StatusCode::kUnavailable;
     default:
       return absl::StatusCode::kInternal;
@@ -192,7 +208,7 @@ FsStore::FsStore(std::string root, FsStoreOptions options)
     : root_(std::move(root)), options_(options) {}
 
 absl::StatusOr<std::unique_ptr<FsStore>> FsStore::Create(const std::string& root,
-                                                       FsStoreOptions options) {
+                                                         FsStoreOptions options) {
   if (root.empty()) return absl::InvalidArgumentError("empty store directory");
   std::string abs = AbsoluteRoot(root);
   std::string path;
@@ -239,7 +255,8 @@ absl::StatusOr<std::unique_ptr<Writer>> FsStore::NewWriter(const std::string& ke
 
 absl::Status FsStore::Committed(absl::string_view key) {
   std::string parent = ParentOf(key);
-  if (options_.fsync_dir) return FsyncDir(parent.empty() ? root_ + "/" : PathOf(parent), parent, *this);
+  if (options_.fsync_dir)
+    return FsyncDir(parent.empty() ? root_ + "/" : PathOf(parent), parent, *this);
   absl::MutexLock lock(&mu_);
   dirty_dirs_.insert(std::move(parent));
   return absl::OkStatus();
@@ -282,8 +299,7 @@ absl::StatusOr<std::unique_ptr<Reader>> FsStore::Open(const std::string& key) {
     ::close(fd);
     return absl::NotFoundError(absl::StrCat(Describe(), ": open ", key, ": not an object"));
   }
-  return std::unique_ptr<Reader>(
-      new FsReader(fd, static_cast<uint64_t>(st.st_size), key, root_));
+  return std::unique_ptr<Reader>(new FsReader(fd, static_cast<uint64_t>(st.st_size), key, root_));
 }
 
 absl::StatusOr<std::string> FsStore::Get(const std::string& key) {

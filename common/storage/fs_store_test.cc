@@ -31,7 +31,6 @@ std::string TmpBase() {
   return base;
 }
 
-
 std::string MakeTempDir() {
   std::string tmpl = TmpBase() + "/fs_store_test.XXXXXX";
   EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
@@ -98,7 +97,7 @@ TEST_F(FsStoreTest, PutGetExistsDelete) {
   EXPECT_EQ(*store_->Get("empty"), "");
   ASSERT_TRUE(store_->Delete(key).ok());
   EXPECT_FALSE(*store_->Exists(key));
-  EXPECT_TRUE(store_->Delete(key).ok());  // idempotent
+  EXPECT_TRUE(store_->Delete(key).ok());           // idempotent
   EXPECT_FALSE(*store_->Exists("a@x.com/INBOX"));  // a directory is not an object
   EXPECT_EQ(store_->Get("a@x.com/INBOX").status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(store_->Sync().ok());
@@ -200,8 +199,8 @@ TEST_F(FsStoreTest, ConcurrentWritersToDifferentKeys) {
       for (int i = 0; i < kPerThread; ++i) {
         std::string key = absl::StrCat("u", i % 3, "@x/F", i % 5, "/t", t, "-", i, ".eml");
         auto w = store_->NewWriter(key);
-        bool ok = w.ok() && (*w)->Append(key).ok() && (*w)->Append("|end").ok() &&
-                  (*w)->Commit().ok();
+        bool ok =
+            w.ok() && (*w)->Append(key).ok() && (*w)->Append("|end").ok() && (*w)->Commit().ok();
         if (!ok) failures++;
       }
     });
@@ -220,10 +219,23 @@ TEST_F(FsStoreTest, ConcurrentWritersToDifferentKeys) {
 }
 
 TEST_F(FsStoreTest, InvalidKeysAreRejected) {
-  const std::vector<std::string> bad = {
-      "", "../x", "a/../../x", "a//b", "/abs", "a/./b", ".", "..", "a/", "a/..",
-      std::string("a\0b", 3), "a\x01z", "a\nb", "a\x7f", ".tmp.x", "a/.tmp.b/c",
-      std::string(1025, 'k')};
+  const std::vector<std::string> bad = {"",
+                                        "../x",
+                                        "a/../../x",
+                                        "a//b",
+                                        "/abs",
+                                        "a/./b",
+                                        ".",
+                                        "..",
+                                        "a/",
+                                        "a/..",
+                                        std::string("a\0b", 3),
+                                        "a\x01z",
+                                        "a\nb",
+                                        "a\x7f",
+                                        ".tmp.x",
+                                        "a/.tmp.b/c",
+                                        std::string(1025, 'k')};
   for (const std::string& key : bad) {
     SCOPED_TRACE(key);
     EXPECT_EQ(ValidateKey(key).code(), absl::StatusCode::kInvalidArgument);
@@ -235,8 +247,9 @@ TEST_F(FsStoreTest, InvalidKeysAreRejected) {
   }
   EXPECT_THAT(RawFiles(dir_), IsEmpty());
   EXPECT_THAT(std::string(ValidateKey("a\x01z").message()), HasSubstr("\"a\\x01z\""));
-  for (const std::string& key : std::vector<std::string>{"a@x.com/INBOX/1.eml", "\xc3\xa9t\xc3\xa9/x", ".hidden",
-                                "...", "a b/c~d", std::string(1024, 'k').substr(0, 200)}) {
+  for (const std::string& key :
+       std::vector<std::string>{"a@x.com/INBOX/1.eml", "\xc3\xa9t\xc3\xa9/x", ".hidden", "...",
+                                "a b/c~d", std::string(1024, 'k').substr(0, 200)}) {
     EXPECT_TRUE(ValidateKey(key).ok()) << key;
     EXPECT_TRUE(store_->Put(key, "ok").ok()) << key;
   }
@@ -285,8 +298,7 @@ TEST_F(FsStoreTest, CreatesRootWithParentsAndRejectsAFile) {
   struct stat st;
   EXPECT_EQ(::stat((dir_ + "/x/y/z").c_str(), &st), 0);
   ASSERT_TRUE(store_->Put("file", "x").ok());
-  EXPECT_EQ(FsStore::Create(dir_ + "/file").status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(FsStore::Create(dir_ + "/file").status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(FsStoreTest, PerCommitDirectoryFsyncOption) {
@@ -316,8 +328,7 @@ TEST_F(FsStoreTest, PermissionDenied) {
 TEST(ErrnoStatusTest, MapsErrnoByMeaning) {
   absl::Status s = ErrnoStatus(ENOSPC, "commit", "a@x/INBOX/1.eml", "/data");
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(s.message(),
-            "dir:/data: commit a@x/INBOX/1.eml: disk full (No space left on device)");
+  EXPECT_EQ(s.message(), "dir:/data: commit a@x/INBOX/1.eml: disk full (No space left on device)");
   s = ErrnoStatus(EDQUOT, "write", "k", "/data");
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(s.message()), HasSubstr("write k: disk full ("));
@@ -325,8 +336,7 @@ TEST(ErrnoStatusTest, MapsErrnoByMeaning) {
   EXPECT_EQ(ErrnoStatus(EPERM, "create", "k", "/r").code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(ErrnoStatus(EROFS, "create", "k", "/r").code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(ErrnoStatus(ENOENT, "open", "k", "/r").code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(ErrnoStatus(EISDIR, "commit", "k", "/r").code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrnoStatus(EISDIR, "commit", "k", "/r").code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ErrnoStatus(EMFILE, "open", "k", "/r").code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(ErrnoStatus(ESTALE, "open", "k", "/r").code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(ErrnoStatus(EIO, "write", "k", "/r").code(), absl::StatusCode::kInternal);

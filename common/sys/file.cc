@@ -17,18 +17,15 @@
 namespace sys {
 namespace {
 
-constexpr size_t kMaxTempBaseBytes =
-    200;  // keeps ".tmp.<base>.<16 hex>" under 255
+constexpr size_t kMaxTempBaseBytes = 200;  // keeps ".tmp.<base>.<16 hex>" under 255
 constexpr int kTempNameAttempts = 16;
 
 void SetErr(int* err, int value) {
   if (err != nullptr) *err = value;
 }
 
-absl::Status WriteError(const std::string& path, absl::string_view step,
-                        int err) {
-  std::string msg =
-      absl::StrCat("cannot write ", path, ": ", step, ": ", std::strerror(err));
+absl::Status WriteError(const std::string& path, absl::string_view step, int err) {
+  std::string msg = absl::StrCat("cannot write ", path, ": ", step, ": ", std::strerror(err));
   switch (err) {
     case EACCES:
     case EPERM:
@@ -79,15 +76,13 @@ bool ReadAll(int fd, size_t max_bytes, std::string* out, int* err) {
   }
 }
 
-int CreateTempFile(const std::string& dir, absl::string_view base, mode_t mode,
-                   std::string* path, int* err) {
+int CreateTempFile(const std::string& dir, absl::string_view base, mode_t mode, std::string* path,
+                   int* err) {
   absl::BitGen gen;
   base = base.substr(0, kMaxTempBaseBytes);
   for (int attempt = 0; attempt < kTempNameAttempts; ++attempt) {
-    *path = absl::StrFormat("%s/.tmp.%s.%016x", dir, base,
-                            absl::Uniform<uint64_t>(gen));
-    int fd =
-        ::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    *path = absl::StrFormat("%s/.tmp.%s.%016x", dir, base, absl::Uniform<uint64_t>(gen));
+    int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd >= 0) return fd;
     if (errno != EEXIST) break;
   }
@@ -119,8 +114,7 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view data,
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
                                  const AtomicWriteOptions& options) {
   const std::string dir = DirName(path);
   std::string tmp;
@@ -129,14 +123,12 @@ absl::Status WriteFileAtomically(const std::string& path,
   int fd = CreateTempFile(dir, BaseName(path), options.mode, &tmp, &err);
   if (fd < 0) {
     if (err == EEXIST) {
-      return absl::InternalError(
-          absl::StrCat("cannot write ", path, ": no free temporary name"));
+      return absl::InternalError(absl::StrCat("cannot write ", path, ": no free temporary name"));
     }
     return WriteError(path, "create temporary file", err);
   }
   bool ok = true;
-  if (::fchmod(fd, options.mode) != 0 || !WriteAll(fd, data, &err) ||
-      ::fsync(fd) != 0) {
+  if (::fchmod(fd, options.mode) != 0 || !WriteAll(fd, data, &err) || ::fsync(fd) != 0) {
     ok = false;
     if (err == 0) err = errno;
   }
@@ -148,19 +140,17 @@ absl::Status WriteFileAtomically(const std::string& path,
     ::unlink(tmp.c_str());
     return WriteError(path, "write temporary file", err);
   }
-  int rc = options.overwrite ? ::rename(tmp.c_str(), path.c_str())
-                             : ::link(tmp.c_str(), path.c_str());
+  int rc =
+      options.overwrite ? ::rename(tmp.c_str(), path.c_str()) : ::link(tmp.c_str(), path.c_str());
   err = errno;
   if (rc != 0 || !options.overwrite) ::unlink(tmp.c_str());
   if (rc != 0) {
     if (!options.overwrite && err == EEXIST) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("cannot write ", path, ": already exists"));
+      return absl::AlreadyExistsError(absl::StrCat("cannot write ", path, ": already exists"));
     }
     return WriteError(path, options.overwrite ? "rename" : "link", err);
   }
-  SyncDirectory(
-      dir);  // best effort: the data is safe, this makes the new name durable
+  SyncDirectory(dir);  // best effort: the data is safe, this makes the new name durable
   return absl::OkStatus();
 }
 

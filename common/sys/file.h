@@ -32,8 +32,8 @@ bool ReadAll(int fd, size_t max_bytes, std::string* out, int* err = nullptr);
 // names while they exist. `base` is cut to 200 bytes so the name stays under
 // NAME_MAX. Returns the descriptor and sets `*path`; -1 with the errno in
 // `*err` (EEXIST: no free name).
-int CreateTempFile(const std::string& dir, absl::string_view base, mode_t mode,
-                   std::string* path, int* err);
+int CreateTempFile(const std::string& dir, absl::string_view base, mode_t mode, std::string* path,
+                   int* err);
 
 // fsync(2) of a directory, which makes the names created in it durable. False
 // with the errno in `*err` (when non-null) when it cannot be opened or synced.
@@ -44,8 +44,7 @@ std::string DirName(const std::string& path);
 std::string BaseName(const std::string& path);
 
 struct AtomicWriteOptions {
-  mode_t mode =
-      0600;  // exactly this mode (set with fchmod: the umask does not apply)
+  mode_t mode = 0600;  // exactly this mode (set with fchmod: the umask does not apply)
   // true: rename(2) over whatever is at the path. false: link(2) into place, so
   // an existing file is never replaced (then kAlreadyExists).
   bool overwrite = true;
@@ -60,8 +59,7 @@ struct AtomicWriteOptions {
 // kNotFound, ENOSPC/EDQUOT kResourceExhausted, anything else kInternal; "cannot
 // write <path>: already exists" (kAlreadyExists) when `overwrite` is false and
 // the path exists.
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view data,
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
                                  const AtomicWriteOptions& options = {});
 
 }  // namespace sys

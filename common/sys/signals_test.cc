@@ -26,15 +26,16 @@ TEST(SignalThreadTest, TakesEachStopSignalOnItsThreadUntilDestroyed) {
     ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
     {
       absl::MutexLock lock(&mu);
-      ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(
-                                          +[](std::vector<int>* v) { return v->size() == 1; }, &seen),
-                                      absl::Seconds(10)));
+      ASSERT_TRUE(
+          mu.AwaitWithTimeout(absl::Condition(
+                                  +[](std::vector<int>* v) { return v->size() == 1; }, &seen),
+                              absl::Seconds(10)));
     }
     ASSERT_EQ(::kill(::getpid(), SIGINT), 0);
     absl::MutexLock lock(&mu);
-    ASSERT_TRUE(mu.AwaitWithTimeout(
-        absl::Condition(+[](std::vector<int>* v) { return v->size() == 2; }, &seen),
-        absl::Seconds(10)));
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                        +[](std::vector<int>* v) { return v->size() == 2; }, &seen),
+                                    absl::Seconds(10)));
   }  // the destructor stops the thread
   EXPECT_EQ(seen, (std::vector<int>{SIGTERM, SIGINT}));
 }

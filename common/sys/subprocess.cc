@@ -43,21 +43,18 @@ absl::Status ErrnoError(absl::string_view what, int err) {
 }
 
 std::string TimeoutMessage(absl::Duration timeout) {
-  return absl::StrFormat("did not finish within %g s",
-                         absl::ToDoubleSeconds(timeout));
+  return absl::StrFormat("did not finish within %g s", absl::ToDoubleSeconds(timeout));
 }
 
 // The parent's environment with `overrides` set.
-std::vector<std::string> Environment(
-    const std::map<std::string, std::string>& overrides) {
+std::vector<std::string> Environment(const std::map<std::string, std::string>& overrides) {
   std::vector<std::string> out;
   for (char** e = environ; *e != nullptr; ++e) {
     absl::string_view entry(*e);
     std::string name(entry.substr(0, entry.find('=')));
     if (overrides.count(name) == 0) out.emplace_back(entry);
   }
-  for (const auto& [name, value] : overrides)
-    out.push_back(absl::StrCat(name, "=", value));
+  for (const auto& [name, value] : overrides) out.push_back(absl::StrCat(name, "=", value));
   return out;
 }
 
@@ -90,25 +87,21 @@ struct Plumbing {
       case Redirect::Kind::kInherit:
         return absl::OkStatus();
       case Redirect::Kind::kStdout:
-        if (target != 2)
-          return absl::InvalidArgumentError("only stderr can go to stdout");
+        if (target != 2) return absl::InvalidArgumentError("only stderr can go to stdout");
         stderr_to_stdout = true;
         return absl::OkStatus();
       case Redirect::Kind::kNull:
       case Redirect::Kind::kFile: {
-        const std::string path =
-            r.kind == Redirect::Kind::kNull ? "/dev/null" : r.path;
+        const std::string path = r.kind == Redirect::Kind::kNull ? "/dev/null" : r.path;
         int flags = input ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC;
         child_fd[target] = ::open(path.c_str(), flags | O_CLOEXEC, 0600);
-        if (child_fd[target] < 0)
-          return ErrnoError(absl::StrCat("cannot open ", path), errno);
+        if (child_fd[target] < 0) return ErrnoError(absl::StrCat("cannot open ", path), errno);
         return absl::OkStatus();
       }
       case Redirect::Kind::kPipe: {
         // Only one pipe is read at a time: a stderr pipe could fill up and
         // block the child.
-        if (target == 2)
-          return absl::InvalidArgumentError("stderr cannot be a pipe");
+        if (target == 2) return absl::InvalidArgumentError("stderr cannot be a pipe");
         int fds[2];
         if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("pipe", errno);
         child_fd[target] = input ? fds[0] : fds[1];
@@ -121,9 +114,8 @@ struct Plumbing {
 };
 
 // The child, between fork and exec: async-signal-safe calls only.
-[[noreturn]] void RunChild(const SpawnOptions& o, pid_t parent,
-                           const Plumbing& p, const char* program, char** argv,
-                           char** envp) {
+[[noreturn]] void RunChild(const SpawnOptions& o, pid_t parent, const Plumbing& p,
+                           const char* program, char** argv, char** envp) {
   if (o.new_process_group) ::setpgid(0, 0);
   if (o.die_with_parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -155,8 +147,7 @@ struct Plumbing {
 
 std::string FindInPath(const std::string& name) {
   const char* path = std::getenv("PATH");
-  for (absl::string_view dir :
-       absl::StrSplit(path != nullptr ? path : "", ':')) {
+  for (absl::string_view dir : absl::StrSplit(path != nullptr ? path : "", ':')) {
     if (dir.empty()) continue;
     std::string candidate = absl::StrCat(dir, "/", name);
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
@@ -207,21 +198,18 @@ absl::StatusOr<ExitStatus> WaitPid(int pid, absl::Duration timeout) {
   absl::Duration nap = absl::Milliseconds(1);
   while (!TryReap(pid, &status)) {
     absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration())
-      return absl::DeadlineExceededError(TimeoutMessage(timeout));
-    absl::SleepFor(
-        std::min(nap, left));  // polling: a short first nap, then every 20 ms
+    if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError(TimeoutMessage(timeout));
+    absl::SleepFor(std::min(nap, left));  // polling: a short first nap, then every 20 ms
     nap = std::min(nap * 2, absl::Milliseconds(20));
   }
   return status;
 }
 
-absl::StatusOr<Subprocess> Subprocess::Start(
-    const std::vector<std::string>& argv, const SpawnOptions& options) {
+absl::StatusOr<Subprocess> Subprocess::Start(const std::vector<std::string>& argv,
+                                             const SpawnOptions& options) {
   if (argv.empty()) return absl::InvalidArgumentError("no program to run");
   Plumbing plumbing;
-  const Redirect* redirects[3] = {&options.stdin_from, &options.stdout_to,
-                                  &options.stderr_to};
+  const Redirect* redirects[3] = {&options.stdin_from, &options.stdout_to, &options.stderr_to};
   for (int target = 0; target < 3; ++target) {
     absl::Status s = plumbing.Set(target, *redirects[target]);
     if (!s.ok()) return s;
@@ -246,8 +234,7 @@ absl::StatusOr<Subprocess> Subprocess::Start(
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("fork", errno);
-  if (pid == 0)
-    RunChild(options, parent, plumbing, program.c_str(), arg_ptrs.data(), envp);
+  if (pid == 0) RunChild(options, parent, plumbing, program.c_str(), arg_ptrs.data(), envp);
   Subprocess child;
   child.pid_ = pid;
   child.group_ = options.new_process_group;
@@ -256,9 +243,7 @@ absl::StatusOr<Subprocess> Subprocess::Start(
   return child;
 }
 
-Subprocess::Subprocess(Subprocess&& other) noexcept {
-  *this = std::move(other);
-}
+Subprocess::Subprocess(Subprocess&& other) noexcept { *this = std::move(other); }
 
 Subprocess& Subprocess::operator=(Subprocess&& other) noexcept {
   if (this != &other) {
@@ -287,10 +272,8 @@ void Subprocess::CloseStdin() {
   stdin_fd_ = -1;
 }
 
-absl::Status Subprocess::ReadStdout(std::string* out, size_t max_bytes,
-                                    absl::Duration timeout) {
-  if (stdout_fd_ < 0)
-    return absl::FailedPreconditionError("stdout is not a pipe");
+absl::Status Subprocess::ReadStdout(std::string* out, size_t max_bytes, absl::Duration timeout) {
+  if (stdout_fd_ < 0) return absl::FailedPreconditionError("stdout is not a pipe");
   absl::Time deadline = absl::Now() + timeout;
   char buf[4096];
   size_t got = 0;
@@ -298,10 +281,8 @@ absl::Status Subprocess::ReadStdout(std::string* out, size_t max_bytes,
     int wait_ms = -1;
     if (timeout != absl::InfiniteDuration()) {
       absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration())
-        return absl::DeadlineExceededError(TimeoutMessage(timeout));
-      wait_ms = static_cast<int>(
-          std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 1 << 30));
+      if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError(TimeoutMessage(timeout));
+      wait_ms = static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 1 << 30));
     }
     struct pollfd p = {stdout_fd_, POLLIN, 0};
     int r = ::poll(&p, 1, wait_ms);
@@ -318,8 +299,7 @@ absl::Status Subprocess::ReadStdout(std::string* out, size_t max_bytes,
     }
     got += static_cast<size_t>(n);
     if (got > max_bytes) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("printed more than ", max_bytes, " bytes"));
+      return absl::ResourceExhaustedError(absl::StrCat("printed more than ", max_bytes, " bytes"));
     }
     out->append(buf, static_cast<size_t>(n));
   }
@@ -332,8 +312,7 @@ bool Subprocess::TryWait(ExitStatus* status) {
 }
 
 absl::StatusOr<ExitStatus> Subprocess::Wait(absl::Duration timeout) {
-  if (reaped_ || pid_ <= 0)
-    return absl::FailedPreconditionError("no child to wait for");
+  if (reaped_ || pid_ <= 0) return absl::FailedPreconditionError("no child to wait for");
   absl::StatusOr<ExitStatus> s = WaitPid(pid_, timeout);
   if (s.ok()) reaped_ = true;
   return s;
@@ -358,8 +337,7 @@ int Subprocess::Release() {
 }
 
 absl::StatusOr<RunResult> RunAndWait(const std::vector<std::string>& argv,
-                                     const SpawnOptions& options,
-                                     absl::Duration timeout,
+                                     const SpawnOptions& options, absl::Duration timeout,
                                      size_t max_output) {
   absl::Time deadline = absl::Now() + timeout;
   absl::StatusOr<Subprocess> child = Subprocess::Start(argv, options);
@@ -372,10 +350,9 @@ absl::StatusOr<RunResult> RunAndWait(const std::vector<std::string>& argv,
       return read;
     }
   }
-  absl::Duration left =
-      timeout == absl::InfiniteDuration()
-          ? timeout
-          : std::max(deadline - absl::Now(), absl::ZeroDuration());
+  absl::Duration left = timeout == absl::InfiniteDuration()
+                            ? timeout
+                            : std::max(deadline - absl::Now(), absl::ZeroDuration());
   absl::StatusOr<ExitStatus> exit = child->Wait(left);
   if (!exit.ok()) {
     child->Kill();

@@ -37,16 +37,13 @@ struct Redirect {
   // Opened by the parent (relative to its working directory): read-only for
   // stdin, else created or truncated, mode 0600.
   static Redirect File(std::string p) { return {Kind::kFile, std::move(p)}; }
-  static Redirect ToStdout() {
-    return {Kind::kStdout, ""};
-  }  // stderr only: 2>&1
+  static Redirect ToStdout() { return {Kind::kStdout, ""}; }  // stderr only: 2>&1
 };
 
 struct SpawnOptions {
   Redirect stdin_from, stdout_to, stderr_to;
-  std::string cwd;  // "" keeps the parent's
-  std::map<std::string, std::string>
-      env;  // set on top of the parent's environment
+  std::string cwd;                         // "" keeps the parent's
+  std::map<std::string, std::string> env;  // set on top of the parent's environment
   // argv[0] without a slash is looked up in $PATH (by the parent, before the
   // fork).
   bool search_path = false;
@@ -80,8 +77,7 @@ std::string FindInPath(const std::string& name);
 bool TryReap(int pid, ExitStatus* status);
 // Waits for `pid` to end, at most `timeout`: kDeadlineExceeded when it still
 // runs (it is left running).
-absl::StatusOr<ExitStatus> WaitPid(
-    int pid, absl::Duration timeout = absl::InfiniteDuration());
+absl::StatusOr<ExitStatus> WaitPid(int pid, absl::Duration timeout = absl::InfiniteDuration());
 
 class Subprocess {
  public:
@@ -114,8 +110,7 @@ class Subprocess {
   // Reaps the child if it has ended (non-blocking): true then, with `*status`.
   bool TryWait(ExitStatus* status);
   // Waits at most `timeout`; kDeadlineExceeded leaves it running.
-  absl::StatusOr<ExitStatus> Wait(
-      absl::Duration timeout = absl::InfiniteDuration());
+  absl::StatusOr<ExitStatus> Wait(absl::Duration timeout = absl::InfiniteDuration());
   // Sends `sig` to the child (to its group with new_process_group) unless
   // reaped.
   void Signal(int sig);
@@ -143,10 +138,10 @@ struct RunResult {
 // the child is killed (SIGKILL; its whole group with new_process_group) and
 // reaped, and the status is the one of ReadStdout ("did not finish within ..."
 // covers the wait too).
-absl::StatusOr<RunResult> RunAndWait(
-    const std::vector<std::string>& argv, const SpawnOptions& options,
-    absl::Duration timeout = absl::InfiniteDuration(),
-    size_t max_output = std::numeric_limits<size_t>::max());
+absl::StatusOr<RunResult> RunAndWait(const std::vector<std::string>& argv,
+                                     const SpawnOptions& options,
+                                     absl::Duration timeout = absl::InfiniteDuration(),
+                                     size_t max_output = std::numeric_limits<size_t>::max());
 
 }  // namespace sys
 

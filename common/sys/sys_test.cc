@@ -47,8 +47,7 @@ class SysFileTest : public ::testing::Test {
   }
   static int Mode(const std::string& path) {
     struct stat st;
-    return ::stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777)
-                                          : -1;
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777) : -1;
   }
   std::string dir_;
 };
@@ -79,8 +78,7 @@ TEST_F(SysFileTest, AtomicWriteErrorsNameThePath) {
   std::string path = dir_ + "/missing/c";
   absl::Status s = WriteFileAtomically(path, "x");
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(absl::StartsWith(s.message(), "cannot write " + path + ": "))
-      << s;
+  EXPECT_TRUE(absl::StartsWith(s.message(), "cannot write " + path + ": ")) << s;
   if (::geteuid() != 0) {  // root ignores directory permissions
     ASSERT_EQ(::chmod(dir_.c_str(), 0500), 0);
     s = WriteFileAtomically(dir_ + "/d", "x");
@@ -165,10 +163,8 @@ TEST(SubprocessTest, EnvironmentDirectoryAndStderrToStdout) {
   o.cwd = "/";
   o.env = {{"SYS_TEST_VALUE", "v1"}};
   o.stderr_to = Redirect::ToStdout();
-  absl::StatusOr<RunResult> r = RunAndWait(
-      {"sh", "-c",
-       "printf '%s %s ' \"$SYS_TEST_VALUE\" \"$(pwd)\"; printf e >&2"},
-      o);
+  absl::StatusOr<RunResult> r =
+      RunAndWait({"sh", "-c", "printf '%s %s ' \"$SYS_TEST_VALUE\" \"$(pwd)\"; printf e >&2"}, o);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->output, "v1 / e");
   EXPECT_TRUE(r->exit.ok());
@@ -179,17 +175,16 @@ TEST(SubprocessTest, TimeoutKillsTheWholeGroup) {
   o.new_process_group = true;
   absl::Time start = absl::Now();
   // The grandchild keeps stdout open: only killing the group ends the read.
-  absl::StatusOr<RunResult> r = RunAndWait({"sh", "-c", "sleep 30 & sleep 30"},
-                                           o, absl::Milliseconds(300));
+  absl::StatusOr<RunResult> r =
+      RunAndWait({"sh", "-c", "sleep 30 & sleep 30"}, o, absl::Milliseconds(300));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(r.status().message(), "did not finish within 0.3 s");
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
 TEST(SubprocessTest, OutputBound) {
-  absl::StatusOr<RunResult> r =
-      RunAndWait({"sh", "-c", "head -c 10000 /dev/zero | tr '\\0' x"},
-                 Capture(), absl::Seconds(30), 100);
+  absl::StatusOr<RunResult> r = RunAndWait({"sh", "-c", "head -c 10000 /dev/zero | tr '\\0' x"},
+                                           Capture(), absl::Seconds(30), 100);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(r.status().message(), "printed more than 100 bytes");
 }
@@ -201,8 +196,7 @@ TEST(SubprocessTest, WaitWithTimeoutThenKill) {
   ASSERT_TRUE(p.ok()) << p.status();
   ExitStatus status;
   EXPECT_FALSE(p->TryWait(&status));
-  EXPECT_EQ(p->Wait(absl::Milliseconds(50)).status().code(),
-            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(p->Wait(absl::Milliseconds(50)).status().code(), absl::StatusCode::kDeadlineExceeded);
   p->Signal(SIGTERM);
   absl::StatusOr<ExitStatus> done = p->Wait(absl::Seconds(10));
   ASSERT_TRUE(done.ok()) << done.status();
@@ -230,8 +224,7 @@ TEST(SubprocessTest, StdinFromFileAndOutputToFile) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->exit.ok());
   std::ifstream f(out);
-  std::string text((std::istreambuf_iterator<char>(f)),
-                   std::istreambuf_iterator<char>());
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text, "abc");
   ::unlink(in.c_str());
   ::unlink(out.c_str());

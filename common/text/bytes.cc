@@ -11,8 +11,7 @@ std::string HumanBytes(double bytes) {
     bytes /= 1000;
     ++u;
   }
-  return u == 0 ? absl::StrFormat("%.0f B", bytes)
-                : absl::StrFormat("%.1f %s", bytes, units[u]);
+  return u == 0 ? absl::StrFormat("%.0f B", bytes) : absl::StrFormat("%.1f %s", bytes, units[u]);
 }
 
 }  // namespace text

@@ -6,10 +6,10 @@
 #include <string>
 
 #include "common/log/log.h"
+#include "common/sys/signals.h"
 #include "coordinator/app/exit_codes.h"
 #include "coordinator/app/options.h"
 #include "coordinator/app/run.h"
-#include "common/sys/signals.h"
 
 int main(int argc, char** argv) {
   sys::SignalThread::BlockStopSignals();

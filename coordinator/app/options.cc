@@ -101,8 +101,8 @@ absl::StatusOr<rpc::TlsMaterial> ResolveSecurity(const Options& o, std::string* 
   if (o.listen.empty() && (any || f.insecure)) {
     return absl::InvalidArgumentError("--tls-* and --insecure apply to --listen");
   }
-  auto m = rpc::ResolveTransport(f, rpc::Role::kServer, o.listen.empty() ? "unix:" : o.listen,
-                                 warning);
+  auto m =
+      rpc::ResolveTransport(f, rpc::Role::kServer, o.listen.empty() ? "unix:" : o.listen, warning);
   if (!m.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("refusing to start: ", m.status().message()));
   }

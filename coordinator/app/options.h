@@ -35,8 +35,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv);
 
 // Mutual TLS for --listen, or plaintext where allowed (a Unix socket, loopback, or
 // --insecure, which sets `*warning`). kInvalidArgument when refused.
-absl::StatusOr<rpc::TlsMaterial> ResolveSecurity(const Options& options,
-                                                 std::string* warning);
+absl::StatusOr<rpc::TlsMaterial> ResolveSecurity(const Options& options, std::string* warning);
 
 }  // namespace coordinator
 

@@ -73,9 +73,7 @@ bool Writes(engine::Mode mode) {
   return mode == engine::Mode::kExport || mode == engine::Mode::kTest;
 }
 
-std::string DataLocation(const Options& o) {
-  return Writes(o.mode) ? o.output_dir : o.input_dir;
-}
+std::string DataLocation(const Options& o) { return Writes(o.mode) ? o.output_dir : o.input_dir; }
 
 // A private 0700 directory for the Unix socket.
 absl::StatusOr<std::string> MakeSocketDir() {
@@ -187,7 +185,7 @@ std::unique_ptr<WorkerPool> StartPool(const Run& run, const std::string& address
 // local workers are spawned, a private Unix socket for them (they hold no client
 // certificate); local workers use the last one.
 absl::StatusOr<std::vector<CoordinatorServer::Endpoint>> Endpoints(Run* run,
-                                                                  const std::string& address) {
+                                                                   const std::string& address) {
   std::vector<CoordinatorServer::Endpoint> out;
   out.push_back({address, run->tls});
   if (run->tls.tls && run->opts.workers > 0 && run->socket_dir.empty()) {
@@ -229,11 +227,10 @@ absl::Status Conclude(Run* run, const JobSnapshot& snapshot) {
   if (!details.empty()) std::fputs(("\n" + details + "\n").c_str(), stdout);
   std::fputs(table.c_str(), stdout);
   logging::AppendToFile(details + table);  // the run log keeps the table, stderr does not
-  absl::Status written = WriteJsonReport(
-      BuildJsonReport(snapshot, run->info, ExitCodeFor(outcome)), run->info.report_path);
+  absl::Status written = WriteJsonReport(BuildJsonReport(snapshot, run->info, ExitCodeFor(outcome)),
+                                         run->info.report_path);
   if (!written.ok()) LOG(ERROR) << written.message();
-  std::printf("log: %s\nreport: %s\n", run->info.log_path.c_str(),
-              run->info.report_path.c_str());
+  std::printf("log: %s\nreport: %s\n", run->info.log_path.c_str(), run->info.report_path.c_str());
   if (run->opts.mode == engine::Mode::kExport) WriteImportTemplate(*run);
   std::fflush(stdout);
   absl::Status result = written.ok() ? outcome : written;
@@ -247,8 +244,7 @@ absl::Status Linger(Run* run, Job& job, const std::string& address, SignalWatche
   run->info.finished = absl::Now();
   absl::Status outcome = Conclude(run, job.Snapshot());
   LOG(INFO) << "job finished (exit code " << ExitCodeFor(outcome)
-            << "); --linger: serving the status API on " << address
-            << " until SIGINT/SIGTERM";
+            << "); --linger: serving the status API on " << address << " until SIGINT/SIGTERM";
   std::fprintf(stderr,
                "coordinator: job finished; --linger: serving the status API on %s until "
                "SIGINT/SIGTERM\n",
@@ -266,9 +262,9 @@ void LogStart(const Run& run, const Job& job, const CoordinatorServer& server) {
               << ": workers need a client certificate from --tls-ca";
   }
   LOG(INFO) << "job " << job.options().job_id << ": " << o.mode_name << ", "
-            << run.cfg.accounts.size() << " account(s) from " << o.config_path << ", "
-            << o.workers << " local worker(s) x " << o.max_workers << ", data "
-            << job.options().data_location << ", listening on " << server.address();
+            << run.cfg.accounts.size() << " account(s) from " << o.config_path << ", " << o.workers
+            << " local worker(s) x " << o.max_workers << ", data " << job.options().data_location
+            << ", listening on " << server.address();
 }
 
 // Serves, spawns, waits for the job, drains, concludes.
@@ -306,9 +302,15 @@ absl::Status Execute(Run* run) {
     return server.status();
   }
   LogStart(*run, job, **server);
-  run->info = RunInfo{o.mode_name,    o.config_path,       job.options().data_location,
-                      run->stem + ".log", run->stem + ".report.json", o.workers,
-                      o.max_workers,  o.ignore_errors,     absl::Now(),
+  run->info = RunInfo{o.mode_name,
+                      o.config_path,
+                      job.options().data_location,
+                      run->stem + ".log",
+                      run->stem + ".report.json",
+                      o.workers,
+                      o.max_workers,
+                      o.ignore_errors,
+                      absl::Now(),
                       absl::Time()};
   std::unique_ptr<WorkerPool> pool;
   absl::Status spawned;

@@ -29,8 +29,7 @@ SchedulerOptions MakeSchedulerOptions(const JobOptions& o) {
 
 // How often the ticker looks at leases and backoffs.
 absl::Duration TickInterval(absl::Duration lease) {
-  return std::clamp(lease / 10, absl::Milliseconds(50),
-                    absl::Milliseconds(500));
+  return std::clamp(lease / 10, absl::Milliseconds(50), absl::Milliseconds(500));
 }
 
 }  // namespace
@@ -56,8 +55,7 @@ void Job::Restore() {
   absl::MutexLock lock(&mu_);
   uint64_t min_epoch = options_.min_epoch;
   for (const StoredAccount& r : options_.restored) {
-    if (r.index < 0 || static_cast<size_t>(r.index) >= accounts_.size())
-      continue;
+    if (r.index < 0 || static_cast<size_t>(r.index) >= accounts_.size()) continue;
     uint64_t id = static_cast<uint64_t>(r.index) + 1;
     min_epoch = std::max(min_epoch, r.epoch);
     if (r.size > 0) scheduler_.SetSize(id, r.size);
@@ -74,9 +72,7 @@ void Job::TickerLoop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return ticker_stop_;
-      };
+      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ticker_stop_; };
       if (mu_.AwaitWithTimeout(absl::Condition(&stop), every)) return;
     }
     Tick();
@@ -88,8 +84,7 @@ absl::Duration HeartbeatInterval(absl::Duration lease) {
 }
 
 absl::Status Job::Connect(const WorkerHello& hello, WorkerLink* link) {
-  if (hello.worker_id.empty())
-    return absl::InvalidArgumentError("empty worker id");
+  if (hello.worker_id.empty()) return absl::InvalidArgumentError("empty worker id");
   absl::MutexLock lock(&mu_);
   WorkerState& w = workers_[hello.worker_id];
   if (w.link != nullptr || w.dead) {
@@ -103,9 +98,8 @@ absl::Status Job::Connect(const WorkerHello& hello, WorkerLink* link) {
   w.view.connected_at = w.view.last_seen = Now();
   w.link = link;
   w.parked_requests = 0;
-  LOG(INFO) << "worker " << hello.worker_id << " connected (host " << hello.host
-            << ", pid " << hello.pid << ", " << hello.max_parallel
-            << " slot(s))";
+  LOG(INFO) << "worker " << hello.worker_id << " connected (host " << hello.host << ", pid "
+            << hello.pid << ", " << hello.max_parallel << " slot(s))";
   AfterChangeLocked();
   return absl::OkStatus();
 }
@@ -159,8 +153,8 @@ void Job::Heartbeat(const std::string& worker_id, uint64_t seq,
     const TaskInfo* t = scheduler_.Find(task_id);
     if (t != nullptr && t->epoch == epoch && IsTerminal(t->state))
       continue;  // its result is on the way or in: nothing to stop
-    LOG(WARNING) << "worker " << worker_id << " still runs task " << task_id << " epoch "
-                 << epoch << " whose lease is gone; telling it to stop";
+    LOG(WARNING) << "worker " << worker_id << " still runs task " << task_id << " epoch " << epoch
+                 << " whose lease is gone; telling it to stop";
     cancels.push_back(
         CancelOrder{worker_id, task_id, epoch, "lease lost: the account was reassigned"});
   }
@@ -188,8 +182,8 @@ void Job::Tick() {
   AfterChangeLocked();
 }
 
-void Job::Progress(const std::string& worker_id, uint64_t task_id,
-                   uint64_t epoch, const engine::Progress& progress) {
+void Job::Progress(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
+                   const engine::Progress& progress) {
   absl::MutexLock lock(&mu_);
   const TaskInfo* t = scheduler_.Find(task_id);
   if (!scheduler_.IsCurrent(task_id, epoch) || t->worker_id != worker_id) {
@@ -200,9 +194,8 @@ void Job::Progress(const std::string& worker_id, uint64_t task_id,
   scheduler_.Renew(task_id, epoch, worker_id, now);
   AccountState& a = accounts_[t->account_index];
   if (!progress.folder.empty() && progress.folder != a.progress.folder) {
-    LOG(INFO) << "account " << t->email << ": folder " << progress.folder
-              << " (" << progress.folders_done << "/" << progress.folders_total
-              << ")";
+    LOG(INFO) << "account " << t->email << ": folder " << progress.folder << " ("
+              << progress.folders_done << "/" << progress.folders_total << ")";
   }
   a.progress = progress;
   if (progress.messages_total > 0 && progress.messages_total != t->size) {
@@ -216,8 +209,7 @@ void Job::Progress(const std::string& worker_id, uint64_t task_id,
 }
 
 void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
-                 const engine::AccountResult& result,
-                 absl::Duration /*worker_elapsed*/) {
+                 const engine::AccountResult& result, absl::Duration /*worker_elapsed*/) {
   absl::MutexLock lock(&mu_);
   const TaskInfo* t = scheduler_.Find(task_id);
   if (!scheduler_.IsCurrent(task_id, epoch) || t->worker_id != worker_id) {
@@ -230,8 +222,7 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   if (w != workers_.end()) w->second.view.last_seen = now;
   bool was_stopping = scheduler_.stopping();
   std::vector<CancelOrder> cancels;
-  Scheduler::Outcome outcome =
-      scheduler_.Complete(task_id, epoch, result.status, now, &cancels);
+  Scheduler::Outcome outcome = scheduler_.Complete(task_id, epoch, result.status, now, &cancels);
   AccountState& a = accounts_[t->account_index];
   a.result = result;
   a.elapsed = now - a.started;
@@ -252,30 +243,27 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   AfterChangeLocked();
 }
 
-void Job::RejectLocked(const std::string& worker_id, uint64_t task_id,
-                       uint64_t epoch, bool result) {
+void Job::RejectLocked(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
+                       bool result) {
   const TaskInfo* t = scheduler_.Find(task_id);
   std::string now_held = "unknown task";
   if (t != nullptr && t->state == TaskState::kRunning) {
-    now_held = absl::StrCat("account ", t->email, " now runs at epoch ",
-                            t->epoch, " on ", t->worker_id);
+    now_held =
+        absl::StrCat("account ", t->email, " now runs at epoch ", t->epoch, " on ", t->worker_id);
   } else if (t != nullptr) {
-    now_held = absl::StrCat("account ", t->email, " is ",
-                            TaskStateName(t->state), " since its lease ended");
+    now_held = absl::StrCat("account ", t->email, " is ", TaskStateName(t->state),
+                            " since its lease ended");
   }
   if (result) {
     ++fleet_.rejected_results;
-    LOG(WARNING) << "rejected a stale result for task " << task_id << " epoch "
-                 << epoch << " from worker " << worker_id << " (" << now_held
-                 << ")";
+    LOG(WARNING) << "rejected a stale result for task " << task_id << " epoch " << epoch
+                 << " from worker " << worker_id << " (" << now_held << ")";
   } else {
     ++fleet_.rejected_progress;
-    if (t != nullptr &&
-        accounts_[t->account_index].logged_stale_epoch != epoch) {
+    if (t != nullptr && accounts_[t->account_index].logged_stale_epoch != epoch) {
       accounts_[t->account_index].logged_stale_epoch = epoch;
-      LOG(WARNING) << "rejected stale progress for task " << task_id
-                   << " epoch " << epoch << " from worker " << worker_id << " ("
-                   << now_held << ")";
+      LOG(WARNING) << "rejected stale progress for task " << task_id << " epoch " << epoch
+                   << " from worker " << worker_id << " (" << now_held << ")";
     }
   }
   auto it = workers_.find(worker_id);
@@ -304,8 +292,8 @@ void Job::LocalWorkerStarted(const std::string& worker_id, int pid) {
   AfterChangeLocked();
 }
 
-bool Job::LocalWorkerExited(const std::string& worker_id,
-                            const std::string& how, bool can_respawn) {
+bool Job::LocalWorkerExited(const std::string& worker_id, const std::string& how,
+                            bool can_respawn) {
   absl::MutexLock lock(&mu_);
   WorkerState& w = workers_[worker_id];
   bool respawn = false;
@@ -322,11 +310,9 @@ bool Job::LocalWorkerExited(const std::string& worker_id,
     if (scheduler_.finished()) {
       LOG(INFO) << "worker " << worker_id << " " << how;
     } else {
-      LOG(WARNING) << "worker " << worker_id << " " << how
-                   << " while the job runs";
+      LOG(WARNING) << "worker " << worker_id << " " << how << " while the job runs";
     }
-    LoseWorkerLocked(worker_id,
-                     absl::StrCat("worker died (", worker_id, " ", how, ")"));
+    LoseWorkerLocked(worker_id, absl::StrCat("worker died (", worker_id, " ", how, ")"));
     respawn = can_respawn && !scheduler_.finished() && !scheduler_.stopping();
     w.respawning = respawn;
     local_respawning_ += respawn ? 1 : 0;
@@ -377,8 +363,7 @@ void Job::ShutdownWorkers(const std::string& reason) {
   }
 }
 
-void Job::LoseWorkerLocked(const std::string& worker_id,
-                           const std::string& why) {
+void Job::LoseWorkerLocked(const std::string& worker_id, const std::string& why) {
   std::vector<CancelOrder> cancels;
   bool was_stopping = scheduler_.stopping();
   LogLostLocked(scheduler_.WorkerLost(worker_id, why, Now(), &cancels));
@@ -395,8 +380,7 @@ void Job::LogLostLocked(const std::vector<uint64_t>& ids) {
     bool requeued = t.state == TaskState::kPending;
     if (requeued) ++fleet_.retries;
     LOG(WARNING) << "account " << t.email << ": " << t.last_error
-                 << (requeued ? ""
-                              : absl::StrCat(" -> ", TaskStateName(t.state)));
+                 << (requeued ? "" : absl::StrCat(" -> ", TaskStateName(t.state)));
     RecordLocked(id);
     TouchLocked(id);
   }
@@ -404,16 +388,12 @@ void Job::LogLostLocked(const std::vector<uint64_t>& ids) {
 
 void Job::CheckLivenessLocked() {
   if (options_.local_workers <= 0 || scheduler_.finished()) return;
-  if (local_alive_ + local_respawning_ > 0 ||
-      local_started_ < options_.local_workers)
-    return;
+  if (local_alive_ + local_respawning_ > 0 || local_started_ < options_.local_workers) return;
   for (const auto& [id, w] : workers_) {
-    if (w.link != nullptr && !w.dead)
-      return;  // a remote worker is still connected
+    if (w.link != nullptr && !w.dead) return;  // a remote worker is still connected
   }
-  std::string reason =
-      absl::StrCat("no live workers: all ", options_.local_workers,
-                   " local worker process(es) exited");
+  std::string reason = absl::StrCat("no live workers: all ", options_.local_workers,
+                                    " local worker process(es) exited");
   LOG(ERROR) << reason << "; failing the remaining accounts";
   scheduler_.FailRemaining(reason);
   for (const TaskInfo& t : scheduler_.tasks()) {
@@ -427,8 +407,7 @@ void Job::CheckLivenessLocked() {
 void Job::SendCancelsLocked(const std::vector<CancelOrder>& cancels) {
   for (const CancelOrder& c : cancels) {
     auto it = workers_.find(c.worker_id);
-    if (it != workers_.end() && it->second.link != nullptr &&
-        !it->second.dead) {
+    if (it != workers_.end() && it->second.link != nullptr && !it->second.dead) {
       it->second.link->SendCancel(c.task_id, c.epoch, c.reason);
     }
   }
@@ -443,8 +422,7 @@ void Job::DispatchLocked() {
     bool first = !no_more_sent_;
     no_more_sent_ = true;
     for (auto& [id, w] : workers_) {
-      if (w.link != nullptr && (first || w.parked_requests > 0))
-        w.link->SendNoMoreTasks();
+      if (w.link != nullptr && (first || w.parked_requests > 0)) w.link->SendNoMoreTasks();
       w.parked_requests = 0;
     }
     return;
@@ -475,8 +453,7 @@ bool Job::HoldingStartLocked(absl::Time now) {
   int settled = 0;
   for (const auto& [id, w] : workers_) {
     if (!w.view.local) continue;
-    bool ready = w.link != nullptr &&
-                 w.parked_requests >= std::max(1, w.view.hello.max_parallel);
+    bool ready = w.link != nullptr && w.parked_requests >= std::max(1, w.view.hello.max_parallel);
     // A worker that died once does not hold the start again.
     settled += w.dead || ready || w.respawns > 0 ? 1 : 0;
   }
@@ -492,8 +469,7 @@ bool Job::HoldingStartLocked(absl::Time now) {
                  << "; handing out work to the connected ones";
   } else if (expected > 0) {
     LOG(INFO) << "all " << expected << " local worker(s) ready after "
-              << absl::FormatDuration(
-                     absl::Trunc(now - started_, absl::Milliseconds(1)))
+              << absl::FormatDuration(absl::Trunc(now - started_, absl::Milliseconds(1)))
               << "; handing out work";
   }
   return false;
@@ -519,9 +495,8 @@ bool Job::AssignLocked(WorkerState& w) {
   acc.progress = engine::Progress();
   acc.result = engine::AccountResult();
   acc.started = now;
-  LOG(INFO) << "account " << order.task.account.email << ": started on worker "
-            << id << " (attempt " << a->attempt << ", epoch " << a->epoch
-            << ")";
+  LOG(INFO) << "account " << order.task.account.email << ": started on worker " << id
+            << " (attempt " << a->attempt << ", epoch " << a->epoch << ")";
   RecordLocked(a->task_id);
   w.link->SendTask(order);
   TouchLocked(a->task_id);
@@ -539,18 +514,16 @@ void Job::RecordLocked(uint64_t task_id) {
 void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
                           absl::Duration elapsed) {
   for (const engine::FolderResult& f : r.folders) {
-    LOG(INFO) << "account " << t.email << ": folder " << f.name << ": "
-              << f.transferred << " transferred, " << f.bytes
-              << " bytes, source " << f.source_messages << ", target "
-              << f.target_messages
+    LOG(INFO) << "account " << t.email << ": folder " << f.name << ": " << f.transferred
+              << " transferred, " << f.bytes << " bytes, source " << f.source_messages
+              << ", target " << f.target_messages
               << (f.missing ? absl::StrCat(", missing ", f.missing) : "")
               << (f.error.empty() ? "" : ", error: " + f.error);
   }
-  std::string head =
-      absl::StrCat("account ", t.email, ": ", TaskStateName(t.state));
-  std::string tail = absl::StrCat(
-      r.messages, " message(s), ", r.bytes, " byte(s) in ",
-      absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))));
+  std::string head = absl::StrCat("account ", t.email, ": ", TaskStateName(t.state));
+  std::string tail =
+      absl::StrCat(r.messages, " message(s), ", r.bytes, " byte(s) in ",
+                   absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))));
   if (t.state == TaskState::kSucceeded) {
     LOG(INFO) << head << " (" << tail << ")";
   } else {

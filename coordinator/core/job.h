@@ -56,8 +56,7 @@ class WorkerLink {
  public:
   virtual ~WorkerLink() = default;
   virtual void SendTask(const TaskOrder& order) = 0;
-  virtual void SendCancel(uint64_t task_id, uint64_t epoch,
-                          const std::string& reason) = 0;
+  virtual void SendCancel(uint64_t task_id, uint64_t epoch, const std::string& reason) = 0;
   virtual void SendNoMoreTasks() = 0;
   virtual void SendShutdown(const std::string& reason) = 0;
   // The heartbeat `seq` was received (the worker measures its lease from it).
@@ -90,7 +89,7 @@ struct JobOptions {
   std::vector<StoredAccount> restored;  // rows of a resumed job (may be empty)
   uint64_t min_epoch = 0;               // epochs start above this
   std::function<absl::Time()> clock;    // empty: absl::Now
-  bool run_ticker = true;  // false: nobody calls Tick() but the caller
+  bool run_ticker = true;               // false: nobody calls Tick() but the caller
 };
 
 // Fencing and failover counters, for the status API and the report.
@@ -149,12 +148,10 @@ class Job {
   // exited and is not being respawned); kInvalidArgument for an empty id.
   absl::Status Connect(const WorkerHello& hello, WorkerLink* link);
   // Ignored unless `link` is the worker's current link (nullptr: any link).
-  void Disconnect(const std::string& worker_id,
-                  const WorkerLink* link = nullptr);
+  void Disconnect(const std::string& worker_id, const WorkerLink* link = nullptr);
   void RequestTask(const std::string& worker_id);
   // Renews the listed leases held by this worker, cancels stale ones, acks.
-  void Heartbeat(const std::string& worker_id, uint64_t seq,
-                 const std::vector<HeldLease>& held);
+  void Heartbeat(const std::string& worker_id, uint64_t seq, const std::vector<HeldLease>& held);
   // Expires leases and starts tasks whose backoff has passed.
   void Tick();
   void Progress(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
@@ -200,13 +197,11 @@ class Job {
     absl::Time started;
     absl::Duration elapsed;
     uint64_t version = 0;
-    AccountTotals earlier;  // counters of an earlier run (restored accounts)
+    AccountTotals earlier;            // counters of an earlier run (restored accounts)
     uint64_t logged_stale_epoch = 0;  // last stale progress epoch logged
   };
 
-  absl::Time Now() const {
-    return options_.clock ? options_.clock() : absl::Now();
-  }
+  absl::Time Now() const { return options_.clock ? options_.clock() : absl::Now(); }
   void Restore();
   void TickerLoop();
   void DispatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -214,12 +209,10 @@ class Job {
   bool AssignLocked(WorkerState& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool ResponsiveLocked(const WorkerState& w, absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RejectLocked(const std::string& worker_id, uint64_t task_id,
-                    uint64_t epoch, bool result)
+  void RejectLocked(const std::string& worker_id, uint64_t task_id, uint64_t epoch, bool result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordLocked(uint64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void LogLostLocked(const std::vector<uint64_t>& ids)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LogLostLocked(const std::vector<uint64_t>& ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendCancelsLocked(const std::vector<CancelOrder>& cancels)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LoseWorkerLocked(const std::string& worker_id, const std::string& why)
@@ -227,8 +220,7 @@ class Job {
   void CheckLivenessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AfterChangeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TouchLocked(uint64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
-                       absl::Duration elapsed)
+  void LogResultLocked(const TaskInfo& t, const engine::AccountResult& r, absl::Duration elapsed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   AccountView ViewLocked(const TaskInfo& t, absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

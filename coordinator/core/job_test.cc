@@ -57,11 +57,9 @@ TEST(JobTest, DispatchesOnRequestAndEndsWithNoMoreTasks) {
   EXPECT_EQ(link.tasks[0].task.account.email, "u0@x");
   job.RequestTask("w1");  // parked: nothing pending
   EXPECT_EQ(link.tasks.size(), 2u);
-  job.Result("w1", link.tasks[0].task_id, link.tasks[0].epoch, Ok(),
-             absl::ZeroDuration());
+  job.Result("w1", link.tasks[0].task_id, link.tasks[0].epoch, Ok(), absl::ZeroDuration());
   EXPECT_EQ(link.no_more, 0);
-  job.Result("w1", link.tasks[1].task_id, link.tasks[1].epoch, Ok(),
-             absl::ZeroDuration());
+  job.Result("w1", link.tasks[1].task_id, link.tasks[1].epoch, Ok(), absl::ZeroDuration());
   EXPECT_EQ(link.no_more, 1);
   EXPECT_TRUE(job.finished());
   JobSnapshot s = job.Snapshot();
@@ -87,11 +85,9 @@ TEST(JobTest, LostWorkerTasksGoToAnotherWorker) {
   ASSERT_EQ(l2.tasks.size(), 1u);
   EXPECT_EQ(l2.tasks[0].attempt, 2u);
   // The old assignment's result is stale.
-  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Ok(),
-             absl::ZeroDuration());
+  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Ok(), absl::ZeroDuration());
   EXPECT_FALSE(job.finished());
-  job.Result("w2", l2.tasks[0].task_id, l2.tasks[0].epoch, Ok(),
-             absl::ZeroDuration());
+  job.Result("w2", l2.tasks[0].task_id, l2.tasks[0].epoch, Ok(), absl::ZeroDuration());
   EXPECT_TRUE(job.finished());
 }
 
@@ -105,8 +101,7 @@ TEST(JobTest, NoLiveLocalWorkersFailsTheRest) {
   EXPECT_TRUE(job.finished());
   JobSnapshot s = job.Snapshot();
   EXPECT_EQ(s.Count(TaskState::kFailed), 2u);
-  EXPECT_NE(s.accounts[0].task.last_error.find("worker died"),
-            std::string::npos);
+  EXPECT_NE(s.accounts[0].task.last_error.find("worker died"), std::string::npos);
   job.Disconnect("w1");  // the stream break arrives later: harmless
 }
 
@@ -118,15 +113,13 @@ TEST(JobTest, FailFastSendsCancel) {
   job.RequestTask("w1");
   engine::AccountResult bad;
   bad.status = absl::UnauthenticatedError("login failed for u0@x");
-  job.Result("w1", link.tasks[0].task_id, link.tasks[0].epoch, bad,
-             absl::ZeroDuration());
+  job.Result("w1", link.tasks[0].task_id, link.tasks[0].epoch, bad, absl::ZeroDuration());
   ASSERT_EQ(link.cancels.size(), 1u);
   EXPECT_EQ(link.cancels[0], link.tasks[1].task_id);
   EXPECT_FALSE(job.finished());
   engine::AccountResult cancelled;
   cancelled.status = absl::CancelledError("cancelled");
-  job.Result("w1", link.tasks[1].task_id, link.tasks[1].epoch, cancelled,
-             absl::ZeroDuration());
+  job.Result("w1", link.tasks[1].task_id, link.tasks[1].epoch, cancelled, absl::ZeroDuration());
   EXPECT_TRUE(job.finished());
   JobSnapshot s = job.Snapshot();
   EXPECT_EQ(s.Count(TaskState::kFailed), 1u);
@@ -241,8 +234,7 @@ TEST(JobLeaseTest, StaleResultIsRejectedCountedAndCancelled) {
   EXPECT_EQ(s.fleet.leases_expired, 1u);
   EXPECT_EQ(s.accounts[0].task.state, TaskState::kRunning);
   EXPECT_EQ(s.accounts[0].task.size, 0u);  // stale progress taught nothing
-  job.Result("w2", l2.tasks[0].task_id, l2.tasks[0].epoch, Ok(),
-             absl::ZeroDuration());
+  job.Result("w2", l2.tasks[0].task_id, l2.tasks[0].epoch, Ok(), absl::ZeroDuration());
   EXPECT_TRUE(job.finished());
 }
 
@@ -272,8 +264,7 @@ TEST(JobLeaseTest, UnresponsiveWorkerGetsNoNewWork) {
   ASSERT_EQ(l1.tasks.size(), 2u);
   engine::AccountResult retry;
   retry.status = absl::UnavailableError("server said BYE");
-  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, retry,
-             absl::ZeroDuration());
+  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, retry, absl::ZeroDuration());
   job.RequestTask("w1");  // parked: the retry waits for its backoff
   EXPECT_EQ(l1.tasks.size(), 2u);
   fake_now += absl::Seconds(20);  // silent for longer than the lease
@@ -304,8 +295,7 @@ TEST(JobLeaseTest, JournalSeesEveryTransitionAndRestoreSkipsDoneAccounts) {
   ASSERT_EQ(l1.tasks.size(), 2u);
   EXPECT_EQ(l1.tasks[0].task.account.email, "u2@x");  // largest first
   EXPECT_GT(l1.tasks[0].epoch, 17u);
-  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Ok(),
-             absl::ZeroDuration());
+  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Ok(), absl::ZeroDuration());
   ASSERT_FALSE(journal.records.empty());
   EXPECT_EQ(journal.records.back().first.state, TaskState::kSucceeded);
   EXPECT_TRUE(journal.records.back().second);
@@ -340,8 +330,7 @@ TEST(JobLocalExitTest, ExitRequeuesItsTasksWithoutWaitingForTheLease) {
   ASSERT_EQ(s.accounts.size(), 1u);
   EXPECT_EQ(s.accounts[0].task.state, TaskState::kPending);
   EXPECT_EQ(s.accounts[0].task.attempts, 1u);
-  EXPECT_NE(s.accounts[0].task.last_error.find("worker died (w1 killed by"),
-            std::string::npos)
+  EXPECT_NE(s.accounts[0].task.last_error.find("worker died (w1 killed by"), std::string::npos)
       << s.accounts[0].task.last_error;
   EXPECT_EQ(s.fleet.retries, 1u);
   fake_now += absl::Seconds(1);  // the retry backoff; the lease is 10 s
@@ -350,13 +339,11 @@ TEST(JobLocalExitTest, ExitRequeuesItsTasksWithoutWaitingForTheLease) {
   ASSERT_EQ(l2.tasks.size(), 1u);
   EXPECT_EQ(l2.tasks[0].attempt, 2u);
   EXPECT_GT(l2.tasks[0].epoch, l1.tasks[0].epoch);
-  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Ok(),
-             absl::ZeroDuration());
+  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Ok(), absl::ZeroDuration());
   EXPECT_FALSE(job.finished());
   EXPECT_EQ(job.Snapshot().fleet.rejected_results, 1u);
   EXPECT_TRUE(l1.cancels.empty()) << "the dead worker's link was used";
-  job.Result("w2", l2.tasks[0].task_id, l2.tasks[0].epoch, Ok(),
-             absl::ZeroDuration());
+  job.Result("w2", l2.tasks[0].task_id, l2.tasks[0].epoch, Ok(), absl::ZeroDuration());
   EXPECT_TRUE(job.finished());
 }
 
@@ -406,8 +393,7 @@ TEST(JobLocalExitTest, NoRespawnOnceFinishedAndAFailedRespawnEndsTheJob) {
   EXPECT_FALSE(job.LocalWorkerExited("w1", "could not be respawned: fork"));
   EXPECT_TRUE(job.finished());
   JobSnapshot s = job.Snapshot();
-  EXPECT_NE(s.accounts[0].task.last_error.find("no live workers"),
-            std::string::npos);
+  EXPECT_NE(s.accounts[0].task.last_error.find("no live workers"), std::string::npos);
   EXPECT_FALSE(job.LocalWorkerExited("w1", "killed by signal 9", true));
 }
 

@@ -35,9 +35,7 @@ bool Job::finished() const {
 
 bool Job::WaitFinished(absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
-  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return scheduler_.finished();
-  };
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return scheduler_.finished(); };
   return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
 }
 
@@ -54,9 +52,7 @@ bool Job::WaitNoConnectedWorkers(absl::Duration timeout) const {
 
 uint64_t Job::WaitChange(uint64_t seen, absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
-  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return version_ != seen;
-  };
+  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return version_ != seen; };
   mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
   return version_;
 }

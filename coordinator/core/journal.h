@@ -40,8 +40,7 @@ class JobJournal {
   // After any change of `task` (assigned, requeued, finished, size learnt).
   // `terminal` is true when the task reached a final state: the write must be
   // durable before this returns (a coordinator killed right after keeps it).
-  virtual void Record(const TaskInfo& task, const AccountTotals& totals,
-                      bool terminal) = 0;
+  virtual void Record(const TaskInfo& task, const AccountTotals& totals, bool terminal) = 0;
 };
 
 }  // namespace coordinator

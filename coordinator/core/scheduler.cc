@@ -47,8 +47,7 @@ absl::Duration Backoff(const SchedulerOptions& options, uint32_t attempts) {
   return std::min(d, options.backoff_max);
 }
 
-Scheduler::Scheduler(const std::vector<std::string>& emails,
-                     SchedulerOptions options)
+Scheduler::Scheduler(const std::vector<std::string>& emails, SchedulerOptions options)
     : options_(options) {
   tasks_.reserve(emails.size());
   for (size_t i = 0; i < emails.size(); ++i) {
@@ -121,9 +120,7 @@ void Scheduler::RestoreSucceeded(uint64_t task_id, const std::string& note) {
   t->last_error = note;
 }
 
-void Scheduler::SetMinEpoch(uint64_t epoch) {
-  next_epoch_ = std::max(next_epoch_, epoch + 1);
-}
+void Scheduler::SetMinEpoch(uint64_t epoch) { next_epoch_ = std::max(next_epoch_, epoch + 1); }
 
 void Scheduler::SetSize(uint64_t task_id, uint64_t size) {
   TaskInfo* t = Mutable(task_id);
@@ -135,8 +132,7 @@ void Scheduler::SetSize(uint64_t task_id, uint64_t size) {
 
 bool Scheduler::HasReady(absl::Time now) const {
   if (stopping_) return false;
-  return !ready_.empty() ||
-         (!delayed_.empty() && delayed_.begin()->first <= now);
+  return !ready_.empty() || (!delayed_.empty() && delayed_.begin()->first <= now);
 }
 
 absl::Time Scheduler::NextDeadline() const {
@@ -148,8 +144,7 @@ absl::Time Scheduler::NextDeadline() const {
   return next;
 }
 
-std::optional<Assignment> Scheduler::Next(const std::string& worker_id,
-                                          absl::Time now) {
+std::optional<Assignment> Scheduler::Next(const std::string& worker_id, absl::Time now) {
   if (stopping_) return std::nullopt;
   PromoteDue(now);
   if (ready_.empty()) return std::nullopt;
@@ -163,18 +158,16 @@ std::optional<Assignment> Scheduler::Next(const std::string& worker_id,
   return Assignment{t.task_id, t.epoch, t.attempts, t.account_index};
 }
 
-bool Scheduler::Renew(uint64_t task_id, uint64_t epoch,
-                      const std::string& worker_id, absl::Time now) {
+bool Scheduler::Renew(uint64_t task_id, uint64_t epoch, const std::string& worker_id,
+                      absl::Time now) {
   TaskInfo* t = Mutable(task_id);
   if (!IsCurrent(task_id, epoch) || t->worker_id != worker_id) return false;
   t->lease_expires = std::max(t->lease_expires, now + options_.lease);
   return true;
 }
 
-Scheduler::Outcome Scheduler::Complete(uint64_t task_id, uint64_t epoch,
-                                       const absl::Status& status,
-                                       absl::Time now,
-                                       std::vector<CancelOrder>* cancels) {
+Scheduler::Outcome Scheduler::Complete(uint64_t task_id, uint64_t epoch, const absl::Status& status,
+                                       absl::Time now, std::vector<CancelOrder>* cancels) {
   if (!IsCurrent(task_id, epoch)) return Outcome::kStale;
   TaskInfo& t = *Mutable(task_id);
   if (status.ok()) {
@@ -182,8 +175,8 @@ Scheduler::Outcome Scheduler::Complete(uint64_t task_id, uint64_t epoch,
     t.last_error.clear();
     return Outcome::kSucceeded;
   }
-  std::string reason = absl::StrCat(absl::StatusCodeToString(status.code()),
-                                    ": ", status.message());
+  std::string reason =
+      absl::StrCat(absl::StatusCodeToString(status.code()), ": ", status.message());
   if (absl::IsCancelled(status) && stopping_) {
     SetState(t, TaskState::kCancelled);
     t.last_error = reason;
@@ -191,15 +184,13 @@ Scheduler::Outcome Scheduler::Complete(uint64_t task_id, uint64_t epoch,
   }
   if (IsRetriable(status, stopping_) && t.attempts < options_.max_attempts) {
     absl::Duration wait = Backoff(options_, t.attempts);
-    t.last_error = absl::StrCat(reason, " (attempt ", t.attempts, " of ",
-                                options_.max_attempts, "; retry in ",
-                                absl::FormatDuration(wait), ")");
+    t.last_error = absl::StrCat(reason, " (attempt ", t.attempts, " of ", options_.max_attempts,
+                                "; retry in ", absl::FormatDuration(wait), ")");
     Enqueue(t, now + wait, now);
     return Outcome::kRetry;
   }
   if (IsRetriable(status, stopping_)) {
-    absl::StrAppend(&reason, " (attempt ", t.attempts, " of ",
-                    options_.max_attempts, ")");
+    absl::StrAppend(&reason, " (attempt ", t.attempts, " of ", options_.max_attempts, ")");
   }
   FailTask(t, reason, cancels);
   return Outcome::kFailed;
@@ -223,41 +214,34 @@ void Scheduler::Lose(TaskInfo& t, const std::string& why, absl::Time now,
     t.last_error = absl::StrCat(why, " while the job was stopping");
   } else if (t.attempts < options_.max_attempts) {
     absl::Duration wait = Backoff(options_, t.attempts);
-    t.last_error = absl::StrCat(why, " (attempt ", t.attempts, " of ",
-                                options_.max_attempts, "; requeued)");
+    t.last_error =
+        absl::StrCat(why, " (attempt ", t.attempts, " of ", options_.max_attempts, "; requeued)");
     Enqueue(t, now + wait, now);
   } else {
-    FailTask(t,
-             absl::StrCat(why, " (attempt ", t.attempts, " of ",
-                          options_.max_attempts, ")"),
+    FailTask(t, absl::StrCat(why, " (attempt ", t.attempts, " of ", options_.max_attempts, ")"),
              cancels);
   }
 }
 
-std::vector<uint64_t> Scheduler::ExpireLeases(
-    absl::Time now, std::vector<CancelOrder>* cancels) {
+std::vector<uint64_t> Scheduler::ExpireLeases(absl::Time now, std::vector<CancelOrder>* cancels) {
   std::vector<uint64_t> touched;
   for (TaskInfo& t : tasks_) {
     if (t.state != TaskState::kRunning || t.lease_expires > now) continue;
     touched.push_back(t.task_id);
     // The old holder is told to stop, should it still be listening.
     if (cancels != nullptr) {
-      cancels->push_back(
-          CancelOrder{t.worker_id, t.task_id, t.epoch, "lease expired"});
+      cancels->push_back(CancelOrder{t.worker_id, t.task_id, t.epoch, "lease expired"});
     }
     Lose(t,
-         absl::StrCat("worker died (", t.worker_id,
-                      ": lease expired, no heartbeat for ",
+         absl::StrCat("worker died (", t.worker_id, ": lease expired, no heartbeat for ",
                       absl::FormatDuration(options_.lease), ")"),
          now, cancels);
   }
   return touched;
 }
 
-std::vector<uint64_t> Scheduler::WorkerLost(const std::string& worker_id,
-                                            const std::string& why,
-                                            absl::Time now,
-                                            std::vector<CancelOrder>* cancels) {
+std::vector<uint64_t> Scheduler::WorkerLost(const std::string& worker_id, const std::string& why,
+                                            absl::Time now, std::vector<CancelOrder>* cancels) {
   std::vector<uint64_t> touched;
   for (TaskInfo& t : tasks_) {
     if (t.state != TaskState::kRunning || t.worker_id != worker_id) continue;
@@ -267,8 +251,7 @@ std::vector<uint64_t> Scheduler::WorkerLost(const std::string& worker_id,
   return touched;
 }
 
-void Scheduler::Stop(const std::string& reason,
-                     std::vector<CancelOrder>* cancels) {
+void Scheduler::Stop(const std::string& reason, std::vector<CancelOrder>* cancels) {
   if (stopping_) return;
   stopping_ = true;
   stop_reason_ = reason;
@@ -277,8 +260,7 @@ void Scheduler::Stop(const std::string& reason,
     SetState(t, TaskState::kCancelled);
     t.last_error = t.last_error.empty()
                        ? absl::StrCat("not started: ", reason)
-                       : absl::StrCat("not restarted: ", reason,
-                                      "; before: ", t.last_error);
+                       : absl::StrCat("not restarted: ", reason, "; before: ", t.last_error);
   }
   ready_.clear();
   delayed_.clear();
@@ -294,9 +276,7 @@ void Scheduler::FailRemaining(const std::string& reason) {
   delayed_.clear();
   for (TaskInfo& t : tasks_) {
     if (IsTerminal(t.state)) continue;
-    t.last_error = t.last_error.empty()
-                       ? reason
-                       : absl::StrCat(reason, "; before: ", t.last_error);
+    t.last_error = t.last_error.empty() ? reason : absl::StrCat(reason, "; before: ", t.last_error);
     SetState(t, TaskState::kFailed);
   }
   if (!stopping_) {

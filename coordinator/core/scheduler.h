@@ -98,23 +98,20 @@ class Scheduler {
   // running, or not at `epoch`. A retriable failure requeues the task with
   // backoff while attempts remain. A final failure under fail-fast stops the
   // job and appends cancel orders for the other running tasks.
-  Outcome Complete(uint64_t task_id, uint64_t epoch, const absl::Status& status,
-                   absl::Time now, std::vector<CancelOrder>* cancels);
+  Outcome Complete(uint64_t task_id, uint64_t epoch, const absl::Status& status, absl::Time now,
+                   std::vector<CancelOrder>* cancels);
 
   // Extends the lease of task_id@epoch held by `worker_id`; false when stale.
-  bool Renew(uint64_t task_id, uint64_t epoch, const std::string& worker_id,
-             absl::Time now);
+  bool Renew(uint64_t task_id, uint64_t epoch, const std::string& worker_id, absl::Time now);
 
   // Every running task whose lease has expired is lost (see Lose). Returns the
   // ids it touched.
-  std::vector<uint64_t> ExpireLeases(absl::Time now,
-                                     std::vector<CancelOrder>* cancels);
+  std::vector<uint64_t> ExpireLeases(absl::Time now, std::vector<CancelOrder>* cancels);
 
   // The worker is certainly gone (its process exited): each of its running
   // tasks is lost now. Returns the ids it touched.
-  std::vector<uint64_t> WorkerLost(const std::string& worker_id,
-                                   const std::string& why, absl::Time now,
-                                   std::vector<CancelOrder>* cancels);
+  std::vector<uint64_t> WorkerLost(const std::string& worker_id, const std::string& why,
+                                   absl::Time now, std::vector<CancelOrder>* cancels);
 
   // No new work: pending tasks become cancelled ("not started: <reason>");
   // running ones get cancel orders. Idempotent (the first reason is kept).
@@ -148,10 +145,8 @@ class Scheduler {
   void Enqueue(TaskInfo& t, absl::Time not_before, absl::Time now);
   void Dequeue(const TaskInfo& t);
   void PromoteDue(absl::Time now);
-  void Lose(TaskInfo& t, const std::string& why, absl::Time now,
-            std::vector<CancelOrder>* cancels);
-  void FailTask(TaskInfo& t, const std::string& reason,
-                std::vector<CancelOrder>* cancels);
+  void Lose(TaskInfo& t, const std::string& why, absl::Time now, std::vector<CancelOrder>* cancels);
+  void FailTask(TaskInfo& t, const std::string& reason, std::vector<CancelOrder>* cancels);
 
   const SchedulerOptions options_;
   std::vector<TaskInfo> tasks_;

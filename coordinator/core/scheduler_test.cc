@@ -21,8 +21,7 @@ SchedulerOptions Options(bool fail_fast, uint32_t max_attempts = 3) {
 
 Scheduler Make(size_t n, bool fail_fast, uint32_t max_attempts = 3) {
   std::vector<std::string> emails;
-  for (size_t i = 0; i < n; ++i)
-    emails.push_back("u" + std::to_string(i) + "@x");
+  for (size_t i = 0; i < n; ++i) emails.push_back("u" + std::to_string(i) + "@x");
   return Scheduler(emails, Options(fail_fast, max_attempts));
 }
 
@@ -51,8 +50,7 @@ TEST(SchedulerTest, StaleResultsAreIgnored) {
   std::vector<CancelOrder> c;
   EXPECT_EQ(s.Complete(a->task_id, a->epoch + 1, absl::OkStatus(), kT0, &c),
             Scheduler::Outcome::kStale);
-  EXPECT_EQ(s.Complete(99, 1, absl::OkStatus(), kT0, &c),
-            Scheduler::Outcome::kStale);
+  EXPECT_EQ(s.Complete(99, 1, absl::OkStatus(), kT0, &c), Scheduler::Outcome::kStale);
   EXPECT_EQ(s.tasks()[0].state, TaskState::kRunning);
 }
 
@@ -61,8 +59,7 @@ TEST(SchedulerTest, FailFastCancelsRunningAndPending) {
   auto a = s.Next("w1", kT0);
   auto b = s.Next("w2", kT0);
   std::vector<CancelOrder> c;
-  s.Complete(a->task_id, a->epoch, absl::UnauthenticatedError("bad login"), kT0,
-             &c);
+  s.Complete(a->task_id, a->epoch, absl::UnauthenticatedError("bad login"), kT0, &c);
   EXPECT_TRUE(s.stopping());
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].worker_id, "w2");
@@ -78,15 +75,12 @@ TEST(SchedulerTest, FailFastCancelsRunningAndPending) {
 }
 
 TEST(SchedulerTest, NonRetriableFailuresFailAtOnce) {
-  for (absl::Status st :
-       {absl::UnauthenticatedError("x"), absl::InvalidArgumentError("x"),
-        absl::PermissionDeniedError("x"), absl::ResourceExhaustedError("x")}) {
+  for (absl::Status st : {absl::UnauthenticatedError("x"), absl::InvalidArgumentError("x"),
+                          absl::PermissionDeniedError("x"), absl::ResourceExhaustedError("x")}) {
     Scheduler s = Make(1, false);
     auto a = s.Next("w1", kT0);
     std::vector<CancelOrder> c;
-    EXPECT_EQ(s.Complete(a->task_id, a->epoch, st, kT0, &c),
-              Scheduler::Outcome::kFailed)
-        << st;
+    EXPECT_EQ(s.Complete(a->task_id, a->epoch, st, kT0, &c), Scheduler::Outcome::kFailed) << st;
     EXPECT_EQ(s.tasks()[0].attempts, 1u);
     EXPECT_TRUE(s.finished());
   }
@@ -96,13 +90,11 @@ TEST(SchedulerTest, RetriableFailuresRetryWithCappedBackoffThenFail) {
   Scheduler s = Make(1, true, /*max_attempts=*/4);
   std::vector<CancelOrder> c;
   absl::Time now = kT0;
-  absl::Duration expected[] = {absl::Seconds(1), absl::Seconds(2),
-                               absl::Seconds(4)};
+  absl::Duration expected[] = {absl::Seconds(1), absl::Seconds(2), absl::Seconds(4)};
   for (absl::Duration wait : expected) {
     auto a = s.Next("w1", now);
     ASSERT_TRUE(a);
-    EXPECT_EQ(s.Complete(a->task_id, a->epoch,
-                         absl::UnavailableError("server gone"), now, &c),
+    EXPECT_EQ(s.Complete(a->task_id, a->epoch, absl::UnavailableError("server gone"), now, &c),
               Scheduler::Outcome::kRetry);
     EXPECT_FALSE(s.stopping());  // fail-fast waits for the last attempt
     EXPECT_FALSE(s.Next("w1", now + wait - absl::Milliseconds(1)));
@@ -114,8 +106,7 @@ TEST(SchedulerTest, RetriableFailuresRetryWithCappedBackoffThenFail) {
   auto last = s.Next("w1", now);
   ASSERT_TRUE(last);
   EXPECT_EQ(last->attempt, 4u);
-  EXPECT_EQ(s.Complete(last->task_id, last->epoch,
-                       absl::DeadlineExceededError("timeout"), now, &c),
+  EXPECT_EQ(s.Complete(last->task_id, last->epoch, absl::DeadlineExceededError("timeout"), now, &c),
             Scheduler::Outcome::kFailed);
   EXPECT_TRUE(s.stopping());
   EXPECT_NE(s.tasks()[0].last_error.find("attempt 4 of 4"), std::string::npos);
@@ -148,8 +139,7 @@ TEST(SchedulerTest, LeaseExpiresUnlessRenewed) {
   EXPECT_EQ(b2->attempt, 2u);
   EXPECT_GT(b2->epoch, b->epoch);
   EXPECT_FALSE(s.Renew(b->task_id, b->epoch, "w2", kT0 + absl::Seconds(31)));
-  EXPECT_EQ(s.Complete(b->task_id, b->epoch, absl::OkStatus(),
-                       kT0 + absl::Seconds(31), &c),
+  EXPECT_EQ(s.Complete(b->task_id, b->epoch, absl::OkStatus(), kT0 + absl::Seconds(31), &c),
             Scheduler::Outcome::kStale);
   EXPECT_TRUE(s.ExpireLeases(kT0 + absl::Seconds(49), &c).size() == 0);
   EXPECT_EQ(s.ExpireLeases(kT0 + absl::Seconds(50), &c).size(), 1u);  // a
@@ -224,8 +214,7 @@ TEST(SchedulerTest, CancelledWithoutStopIsRetried) {
   Scheduler s = Make(1, true);
   auto a = s.Next("w1", kT0);
   std::vector<CancelOrder> c;
-  EXPECT_EQ(s.Complete(a->task_id, a->epoch,
-                       absl::CancelledError("worker shutting down"), kT0, &c),
+  EXPECT_EQ(s.Complete(a->task_id, a->epoch, absl::CancelledError("worker shutting down"), kT0, &c),
             Scheduler::Outcome::kRetry);
   EXPECT_FALSE(s.stopping());
 }

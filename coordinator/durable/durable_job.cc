@@ -5,17 +5,18 @@
 
 namespace coordinator {
 
-std::string StatePath(const DurableJobFlags& flags, engine::Mode mode,
-                      const std::string& log_dir) {
+std::string StatePath(const DurableJobFlags& flags, engine::Mode mode, const std::string& log_dir) {
   if (flags.state == "none") return "";
   if (!flags.state.empty()) return flags.state;
   if (mode != engine::Mode::kExport && mode != engine::Mode::kImport) return "";
   return absl::StrCat(log_dir, "/", engine::ModeName(mode), ".state.sqlite");
 }
 
-absl::StatusOr<std::unique_ptr<StateStore>> OpenDurableJob(
-    const DurableJobFlags& flags, engine::Mode mode, const config::Config& config,
-    const std::string& data_location, const std::string& log_dir) {
+absl::StatusOr<std::unique_ptr<StateStore>> OpenDurableJob(const DurableJobFlags& flags,
+                                                           engine::Mode mode,
+                                                           const config::Config& config,
+                                                           const std::string& data_location,
+                                                           const std::string& log_dir) {
   if (flags.max_attempts < 1 || flags.lease_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--max-attempts must be >= 1 and --lease-timeout > 0");
   }
@@ -47,11 +48,9 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenDurableJob(
   return store;
 }
 
-void ApplyDurableJob(const DurableJobFlags& flags, StateStore* store,
-                     JobOptions* options) {
+void ApplyDurableJob(const DurableJobFlags& flags, StateStore* store, JobOptions* options) {
   options->lease_timeout = flags.lease_timeout;
-  options->max_attempts =
-      static_cast<uint32_t>(std::max(1, flags.max_attempts));
+  options->max_attempts = static_cast<uint32_t>(std::max(1, flags.max_attempts));
   if (store == nullptr) return;
   options->journal = store;
   options->restored = store->accounts();

@@ -26,20 +26,20 @@ struct DurableJobFlags {
 // The state file for this run, or "" when the job is not durable: --state if
 // given; else <log-dir>/<mode>.state.sqlite for export and import (the modes
 // that move mail); test and validate are checks that run in full each time.
-std::string StatePath(const DurableJobFlags& flags, engine::Mode mode,
-                      const std::string& log_dir);
+std::string StatePath(const DurableJobFlags& flags, engine::Mode mode, const std::string& log_dir);
 
 // Opens the state, or returns null when the job is not durable. When the earlier run of
 // the same job finished, the state starts over (a new pass). Errors: kInvalidArgument for
 // bad flags, kAlreadyExists when the state holds another job (the message names both and
 // --fresh), kUnavailable when it cannot be opened.
-absl::StatusOr<std::unique_ptr<StateStore>> OpenDurableJob(
-    const DurableJobFlags& flags, engine::Mode mode, const config::Config& config,
-    const std::string& data_location, const std::string& log_dir);
+absl::StatusOr<std::unique_ptr<StateStore>> OpenDurableJob(const DurableJobFlags& flags,
+                                                           engine::Mode mode,
+                                                           const config::Config& config,
+                                                           const std::string& data_location,
+                                                           const std::string& log_dir);
 
 // Leases, attempts and (when `store`) the journal and restored rows.
-void ApplyDurableJob(const DurableJobFlags& flags, StateStore* store,
-                     JobOptions* options);
+void ApplyDurableJob(const DurableJobFlags& flags, StateStore* store, JobOptions* options);
 
 }  // namespace coordinator
 

@@ -32,26 +32,20 @@ constexpr char kSchema[] =
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
-      s_ = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
   }
   ~Stmt() { sqlite3_finalize(s_); }
   sqlite3_stmt* get() const { return s_; }
   bool ok() const { return s_ != nullptr; }
   void Text(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()),
-                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
-  void Int(int i, uint64_t v) {
-    sqlite3_bind_int64(s_, i, static_cast<sqlite3_int64>(v));
-  }
+  void Int(int i, uint64_t v) { sqlite3_bind_int64(s_, i, static_cast<sqlite3_int64>(v)); }
   std::string Col(int i) const {
     const unsigned char* t = sqlite3_column_text(s_, i);
     return t ? reinterpret_cast<const char*>(t) : "";
   }
-  uint64_t ColInt(int i) const {
-    return static_cast<uint64_t>(sqlite3_column_int64(s_, i));
-  }
+  uint64_t ColInt(int i) const { return static_cast<uint64_t>(sqlite3_column_int64(s_, i)); }
 
  private:
   sqlite3_stmt* s_ = nullptr;
@@ -74,33 +68,28 @@ std::string AuthName(config::AuthKind k) {
 }
 
 std::string Now() {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", absl::Now(),
-                          absl::LocalTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", absl::Now(), absl::LocalTimeZone());
 }
 
 }  // namespace
 
 TaskState ParseStoredState(const std::string& name) {
   if (name == "ok") return TaskState::kSucceeded;  // written before the rename
-  for (TaskState s :
-       {TaskState::kSucceeded, TaskState::kFailed, TaskState::kCancelled}) {
+  for (TaskState s : {TaskState::kSucceeded, TaskState::kFailed, TaskState::kCancelled}) {
     if (name == TaskStateName(s)) return s;
   }
   return TaskState::kPending;
 }
 
 std::string JobIdentity::Describe() const {
-  return absl::StrCat(mode, " of config ", hash.substr(0, 12), " with data ",
-                      data_location);
+  return absl::StrCat(mode, " of config ", hash.substr(0, 12), " with data ", data_location);
 }
 
 JobIdentity MakeJobIdentity(engine::Mode mode, const config::Config& c,
                             const std::string& data_location) {
   // Length-prefixed fields, so no two lists share an encoding. No secrets.
   std::string text;
-  auto add = [&text](const std::string& v) {
-    absl::StrAppend(&text, v.size(), ":", v, ";");
-  };
+  auto add = [&text](const std::string& v) { absl::StrAppend(&text, v.size(), ":", v, ";"); };
   add(c.server.host);
   add(std::to_string(c.server.port));
   add(c.server.ssl ? "ssl" : "");
@@ -111,27 +100,25 @@ JobIdentity MakeJobIdentity(engine::Mode mode, const config::Config& c,
     add(AuthName(a.auth));
     add(a.authzid);
   }
-  return JobIdentity{engine::ModeName(mode), data_location,
-                     crypto::Sha256Hex(text)};
+  return JobIdentity{engine::ModeName(mode), data_location, crypto::Sha256Hex(text)};
 }
 
-absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
-    const std::string& path, const JobIdentity& identity,
-    const std::vector<std::string>& emails, bool fresh) {
+absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
+                                                             const JobIdentity& identity,
+                                                             const std::vector<std::string>& emails,
+                                                             bool fresh) {
   // Create it private before SQLite does (SQLite honours the umask only).
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot open the job state ", path, ": ", std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot open the job state ", path, ": ", std::strerror(errno)));
   }
   ::close(fd);
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
-    return absl::UnavailableError(
-        absl::StrCat("cannot open the job state ", path, ": ", why));
+    return absl::UnavailableError(absl::StrCat("cannot open the job state ", path, ": ", why));
   }
   sqlite3_busy_timeout(db, 5000);
   std::unique_ptr<StateStore> store(new StateStore(db, path));
@@ -144,22 +131,19 @@ StateStore::~StateStore() { sqlite3_close(db_); }
 
 absl::Status StateStore::Exec(const std::string& sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) == SQLITE_OK)
-    return absl::OkStatus();
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) == SQLITE_OK) return absl::OkStatus();
   std::string why = err ? err : sqlite3_errmsg(db_);
   sqlite3_free(err);
   return absl::UnavailableError(absl::StrCat("job state ", path_, ": ", why));
 }
 
-absl::Status StateStore::Init(const JobIdentity& identity,
-                              const std::vector<std::string>& emails,
+absl::Status StateStore::Init(const JobIdentity& identity, const std::vector<std::string>& emails,
                               bool fresh) {
   absl::Status st = Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
   if (!st.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat(st.message(),
-                     " (is it a SQLite file? --fresh does not overwrite "
-                     "other files: give another --state)"));
+    return absl::UnavailableError(absl::StrCat(st.message(),
+                                               " (is it a SQLite file? --fresh does not overwrite "
+                                               "other files: give another --state)"));
   }
   st = Exec(kSchema);
   if (!st.ok()) return st;
@@ -192,19 +176,17 @@ absl::Status StateStore::CheckIdentity(const JobIdentity& id, bool* empty) {
   *empty = hash.empty();
   if (*empty) return absl::OkStatus();
   JobIdentity stored{mode, data, hash};
-  if (format == kFormat && mode == id.mode && data == id.data_location &&
-      hash == id.hash) {
+  if (format == kFormat && mode == id.mode && data == id.data_location && hash == id.hash) {
     return absl::OkStatus();
   }
-  return absl::AlreadyExistsError(absl::StrCat(
-      "the job state ", path_, " belongs to another job (", stored.Describe(),
-      "); this run is ", id.Describe(),
-      ". Give another --state, or --fresh to discard that state and start "
-      "this job over"));
+  return absl::AlreadyExistsError(
+      absl::StrCat("the job state ", path_, " belongs to another job (", stored.Describe(),
+                   "); this run is ", id.Describe(),
+                   ". Give another --state, or --fresh to discard that state and start "
+                   "this job over"));
 }
 
-absl::Status StateStore::Create(const JobIdentity& id,
-                                const std::vector<std::string>& emails) {
+absl::Status StateStore::Create(const JobIdentity& id, const std::vector<std::string>& emails) {
   absl::Status st = Exec("BEGIN; DELETE FROM job; DELETE FROM accounts;");
   if (!st.ok()) return st;
   Stmt kv(db_, "INSERT INTO job(key, value) VALUES (?, ?)");
@@ -212,18 +194,17 @@ absl::Status StateStore::Create(const JobIdentity& id,
            "INSERT INTO accounts(idx, email, state, updated) VALUES "
            "(?, ?, 'pending', ?)");
   auto fail = [this]() {
-    absl::Status why = absl::UnavailableError(
-        absl::StrCat("job state ", path_, ": ", sqlite3_errmsg(db_)));
+    absl::Status why =
+        absl::UnavailableError(absl::StrCat("job state ", path_, ": ", sqlite3_errmsg(db_)));
     Exec("ROLLBACK").IgnoreError();
     return why;
   };
   if (!kv.ok() || !row.ok()) return fail();
-  std::pair<const char*, std::string> keys[] = {
-      {"format", kFormat},
-      {"mode", id.mode},
-      {"data_location", id.data_location},
-      {"hash", id.hash},
-      {"created", Now()}};
+  std::pair<const char*, std::string> keys[] = {{"format", kFormat},
+                                                {"mode", id.mode},
+                                                {"data_location", id.data_location},
+                                                {"hash", id.hash},
+                                                {"created", Now()}};
   for (const auto& [k, v] : keys) {
     kv.Text(1, k);
     kv.Text(2, v);
@@ -272,16 +253,12 @@ uint64_t StateStore::max_epoch() const {
 }
 
 size_t StateStore::CountState(TaskState state) const {
-  return std::count_if(
-      accounts_.begin(), accounts_.end(),
-      [state](const StoredAccount& a) { return a.state == state; });
+  return std::count_if(accounts_.begin(), accounts_.end(),
+                       [state](const StoredAccount& a) { return a.state == state; });
 }
 
-void StateStore::Record(const TaskInfo& t, const AccountTotals& totals,
-                        bool terminal) {
-  if (t.account_index < 0 ||
-      static_cast<size_t>(t.account_index) >= accounts_.size())
-    return;
+void StateStore::Record(const TaskInfo& t, const AccountTotals& totals, bool terminal) {
+  if (t.account_index < 0 || static_cast<size_t>(t.account_index) >= accounts_.size()) return;
   uint32_t before = accounts_[t.account_index].attempts;
   if (terminal) Exec("PRAGMA synchronous=FULL;").IgnoreError();
   Stmt u(db_,
@@ -306,8 +283,7 @@ void StateStore::Record(const TaskInfo& t, const AccountTotals& totals,
   if (terminal) Exec("PRAGMA synchronous=NORMAL;").IgnoreError();
   if (!ok && !write_failed_) {
     write_failed_ = true;
-    LOG(ERROR) << "cannot write the job state " << path_ << ": "
-               << sqlite3_errmsg(db_)
+    LOG(ERROR) << "cannot write the job state " << path_ << ": " << sqlite3_errmsg(db_)
                << " (the job goes on; a resume may redo some accounts)";
   }
 }

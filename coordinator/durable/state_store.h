@@ -48,9 +48,10 @@ class StateStore : public JobJournal {
   // kAlreadyExists (its message names both jobs and --fresh) unless
   // `fresh`, which starts the file over. kUnavailable when it cannot be opened
   // or written.
-  static absl::StatusOr<std::unique_ptr<StateStore>> Open(
-      const std::string& path, const JobIdentity& identity,
-      const std::vector<std::string>& emails, bool fresh);
+  static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& path,
+                                                          const JobIdentity& identity,
+                                                          const std::vector<std::string>& emails,
+                                                          bool fresh);
   ~StateStore() override;
 
   const std::string& path() const { return path_; }
@@ -61,17 +62,15 @@ class StateStore : public JobJournal {
   uint64_t max_epoch() const;
   size_t CountState(TaskState state) const;
 
-  void Record(const TaskInfo& task, const AccountTotals& totals,
-              bool terminal) override;
+  void Record(const TaskInfo& task, const AccountTotals& totals, bool terminal) override;
 
  private:
   StateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   absl::Status Exec(const std::string& sql);
-  absl::Status Init(const JobIdentity& identity,
-                    const std::vector<std::string>& emails, bool fresh);
+  absl::Status Init(const JobIdentity& identity, const std::vector<std::string>& emails,
+                    bool fresh);
   absl::Status CheckIdentity(const JobIdentity& identity, bool* empty);
-  absl::Status Create(const JobIdentity& identity,
-                      const std::vector<std::string>& emails);
+  absl::Status Create(const JobIdentity& identity, const std::vector<std::string>& emails);
   absl::Status Load();
 
   sqlite3* db_;

@@ -35,14 +35,12 @@ std::vector<std::string> Emails(const config::Config& c) {
 class StateStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = ::testing::TempDir() + "/state_store_test_" +
-            std::to_string(::getpid()) + ".sqlite";
+    path_ = ::testing::TempDir() + "/state_store_test_" + std::to_string(::getpid()) + ".sqlite";
     Cleanup();
   }
   void TearDown() override { Cleanup(); }
   void Cleanup() {
-    for (const char* suffix : {"", "-wal", "-shm"})
-      ::unlink((path_ + suffix).c_str());
+    for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path_ + suffix).c_str());
   }
   std::string path_;
 };
@@ -130,8 +128,8 @@ TEST_F(StateStoreTest, NotASqliteFileIsAnError) {
     out << "this is not a database, just some text that is long enough\n";
   }
   config::Config c = MakeConfig("pw");
-  auto r = StateStore::Open(
-      path_, MakeJobIdentity(engine::Mode::kExport, c, "/d"), Emails(c), false);
+  auto r =
+      StateStore::Open(path_, MakeJobIdentity(engine::Mode::kExport, c, "/d"), Emails(c), false);
   EXPECT_FALSE(r.ok());
 }
 

@@ -51,16 +51,16 @@ CheckResult Reachable(const config::ServerConfig& server) {
   const std::string where = absl::StrCat(server.host, ":", server.port);
   std::string imapsync = sys::FindInPath("imapsync");
   if (!imapsync.empty()) {
-    std::vector<std::string> argv = {imapsync, "--justconnect", "--host1", server.host,
-                                     "--port1", absl::StrCat(server.port), "--host2",
-                                     server.host, "--port2", absl::StrCat(server.port)};
+    std::vector<std::string> argv = {imapsync,  "--justconnect",           "--host1", server.host,
+                                     "--port1", absl::StrCat(server.port), "--host2", server.host,
+                                     "--port2", absl::StrCat(server.port)};
     if (server.ssl) argv.insert(argv.end(), {"--ssl1", "--ssl2"});
     if (server.starttls) argv.insert(argv.end(), {"--tls1", "--tls2"});
     int code = RunQuiet(argv);
-    return {"imapsync --justconnect", code == 0,
-            code == 0 ? absl::StrCat(where, " reachable")
-                      : absl::StrCat(where, " failed, exit ", code),
-            false};
+    return {
+        "imapsync --justconnect", code == 0,
+        code == 0 ? absl::StrCat(where, " reachable") : absl::StrCat(where, " failed, exit ", code),
+        false};
   }
   auto session = imap::Session::Connect(engine::SessionOptionsFor(server));
   if (!session.ok()) {

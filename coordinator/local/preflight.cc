@@ -20,16 +20,14 @@ absl::Status MakeDirs(const std::string& path, int mode) {
     pos = path.find('/', pos + 1);
     partial = path.substr(0, pos);
     if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), static_cast<mode_t>(mode)) != 0 &&
-        errno != EEXIST) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "cannot create directory ", partial, ": ", std::strerror(errno)));
+    if (::mkdir(partial.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create directory ", partial, ": ", std::strerror(errno)));
     }
   }
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, " is not a directory"));
+    return absl::FailedPreconditionError(absl::StrCat(path, " is not a directory"));
   }
   return absl::OkStatus();
 }
@@ -39,12 +37,11 @@ absl::StatusOr<uint64_t> FreeBytesAt(const std::string& path) {
   while (true) {
     struct statvfs st;
     if (::statvfs(p.c_str(), &st) == 0) {
-      return static_cast<uint64_t>(st.f_bavail) *
-             static_cast<uint64_t>(st.f_frsize);
+      return static_cast<uint64_t>(st.f_bavail) * static_cast<uint64_t>(st.f_frsize);
     }
     if (errno != ENOENT) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot stat filesystem of ", p, ": ", std::strerror(errno)));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot stat filesystem of ", p, ": ", std::strerror(errno)));
     }
     size_t slash = p.find_last_of('/');
     if (slash == std::string::npos) {
@@ -60,8 +57,7 @@ absl::StatusOr<uint64_t> FreeBytesAt(const std::string& path) {
 namespace {
 
 absl::Status CheckFreeSpace(const std::string& dir, double min_free_gb) {
-  if (min_free_gb <= 0 || absl::StartsWith(dir, "s3://"))
-    return absl::OkStatus();
+  if (min_free_gb <= 0 || absl::StartsWith(dir, "s3://")) return absl::OkStatus();
   absl::StatusOr<uint64_t> free = FreeBytesAt(dir);
   if (!free.ok()) return free.status();
   double free_gb = static_cast<double>(*free) / 1e9;
@@ -89,9 +85,9 @@ absl::Status Preflight(const PreflightInput& in) {
       if (absl::StartsWith(in.input_dir, "s3://")) return absl::OkStatus();
       struct stat st;
       if (::stat(in.input_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        return absl::NotFoundError(absl::StrCat(
-            "input directory ", in.input_dir,
-            " does not exist (run an export first, or pass --input-dir)"));
+        return absl::NotFoundError(
+            absl::StrCat("input directory ", in.input_dir,
+                         " does not exist (run an export first, or pass --input-dir)"));
       }
       return absl::OkStatus();
     }

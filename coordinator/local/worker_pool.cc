@@ -20,9 +20,8 @@ absl::StatusOr<std::string> FindWorkerBinary() {
   std::string self(buf, static_cast<size_t>(n));
   std::string path = self.substr(0, self.rfind('/') + 1) + "worker";
   if (::access(path.c_str(), X_OK) != 0) {
-    return absl::NotFoundError(
-        absl::StrCat("worker executable not found at ", path,
-                     " (it must sit next to the coordinator)"));
+    return absl::NotFoundError(absl::StrCat("worker executable not found at ", path,
+                                            " (it must sit next to the coordinator)"));
   }
   return path;
 }
@@ -37,11 +36,8 @@ std::string ShortHow(const std::string& how) {
 
 }  // namespace
 
-WorkerPool::WorkerPool(LocalWorkerSpec spec, StartCallback on_start,
-                       ExitCallback on_exit)
-    : spec_(std::move(spec)),
-      on_start_(std::move(on_start)),
-      on_exit_(std::move(on_exit)) {
+WorkerPool::WorkerPool(LocalWorkerSpec spec, StartCallback on_start, ExitCallback on_exit)
+    : spec_(std::move(spec)), on_start_(std::move(on_start)), on_exit_(std::move(on_exit)) {
   reaper_ = std::thread([this] { ReapLoop(); });
 }
 
@@ -59,8 +55,7 @@ WorkerPool::~WorkerPool() {
 absl::Status WorkerPool::Spawn(int n) {
   for (int i = 1; i <= n; ++i) {
     std::string id = absl::StrCat("w", i);
-    absl::MutexLock lock(
-        &mu_);  // the reaper cannot report the child before on_start_
+    absl::MutexLock lock(&mu_);  // the reaper cannot report the child before on_start_
     absl::StatusOr<int> pid = SpawnOne(id);
     if (!pid.ok()) return pid.status();
     alive_[*pid] = id;
@@ -100,8 +95,7 @@ void WorkerPool::ReapLoop() {
       if (stop_ && alive_.empty()) return;
       RespawnDueLocked(&exited);
       if (!ReapLocked(&exited) && exited.empty()) {
-        auto wake = [this]()
-                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+        auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
         mu_.AwaitWithTimeout(absl::Condition(&wake), absl::Milliseconds(50));
         continue;
       }
@@ -116,8 +110,7 @@ bool WorkerPool::ReapLocked(std::vector<WorkerExit>* exited) {
     sys::ExitStatus status;
     if (sys::TryReap(it->first, &status)) {
       bool can = !status.ok() && respawns_[it->second] < kMaxRespawns;
-      exited->push_back(
-          WorkerExit{it->second, it->first, status.Describe(), can});
+      exited->push_back(WorkerExit{it->second, it->first, status.Describe(), can});
       it = alive_.erase(it);
       any = true;
     } else {
@@ -138,12 +131,9 @@ void WorkerPool::RespawnDueLocked(std::vector<WorkerExit>* failed) {
     it = respawn_due_.erase(it);
     absl::StatusOr<int> pid = SpawnOne(id);
     if (!pid.ok()) {
-      LOG(ERROR) << "cannot respawn worker " << id << ": "
-                 << pid.status().message();
+      LOG(ERROR) << "cannot respawn worker " << id << ": " << pid.status().message();
       failed->push_back(WorkerExit{
-          id, 0,
-          absl::StrCat("could not be respawned: ", pid.status().message()),
-          false});
+          id, 0, absl::StrCat("could not be respawned: ", pid.status().message()), false});
       continue;
     }
     alive_[*pid] = id;
@@ -157,9 +147,8 @@ void WorkerPool::Report(const WorkerExit& exit) {
   absl::MutexLock lock(&mu_);
   if (stop_) return;
   int n = ++respawns_[exit.id];
-  LOG(WARNING) << "worker " << exit.id << " (pid " << exit.pid << ") died ("
-               << ShortHow(exit.how) << "); respawning (" << n << " of "
-               << kMaxRespawns << ")";
+  LOG(WARNING) << "worker " << exit.id << " (pid " << exit.pid << ") died (" << ShortHow(exit.how)
+               << "); respawning (" << n << " of " << kMaxRespawns << ")";
   respawn_due_[exit.id] = absl::Now() + kRespawnBackoff;
 }
 

@@ -63,8 +63,7 @@ class WorkerPool {
   // reaped.
   using StartCallback = std::function<void(const std::string&, int)>;
 
-  WorkerPool(LocalWorkerSpec spec, StartCallback on_start,
-             ExitCallback on_exit);
+  WorkerPool(LocalWorkerSpec spec, StartCallback on_start, ExitCallback on_exit);
   // Kills (SIGKILL) and reaps whatever still runs.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
@@ -82,11 +81,9 @@ class WorkerPool {
   absl::StatusOr<int> SpawnOne(const std::string& id);
   void ReapLoop();
   // Reaps the children that ended; true when some did.
-  bool ReapLocked(std::vector<WorkerExit>* exited)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ReapLocked(std::vector<WorkerExit>* exited) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts the respawns that are due; a failed one is reported in `failed`.
-  void RespawnDueLocked(std::vector<WorkerExit>* failed)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RespawnDueLocked(std::vector<WorkerExit>* failed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reports an exit and schedules its respawn when asked for.
   void Report(const WorkerExit& exit);
 

@@ -20,20 +20,18 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "coordinator/migratectl/migratectl_client.h"
-#include "coordinator/migratectl/status_format.h"
 #include "common/cli/flags.h"
 #include "common/cli/tls_flags.h"
+#include "coordinator/migratectl/migratectl_client.h"
+#include "coordinator/migratectl/status_format.h"
 
 ABSL_FLAG(std::string, coordinator, "", "coordinator: host:port or unix:/path");
 ABSL_FLAG(bool, json, false, "print JSON (stable field names) instead of tables");
 ABSL_FLAG(std::string, state, "",
           "accounts: only this state (pending, running, succeeded, failed, "
           "cancelled)");
-ABSL_FLAG(absl::Duration, interval, absl::Seconds(1),
-          "watch: at most one update per interval");
-ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
-          "how long to wait for the coordinator");
+ABSL_FLAG(absl::Duration, interval, absl::Seconds(1), "watch: at most one update per interval");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "how long to wait for the coordinator");
 namespace {
 
 namespace pb = ::migrator::v1;
@@ -67,16 +65,13 @@ int Status(migratectl::StatusClient& client, bool json) {
   pb::GetStatusResponse s;
   absl::Status st = client.GetStatus(absl::GetFlag(FLAGS_timeout), &s);
   if (!st.ok()) return CallFailed(st);
-  Print(json ? statusfmt::StatusJson(s).dump(2) + "\n"
-             : statusfmt::StatusText(s));
+  Print(json ? statusfmt::StatusJson(s).dump(2) + "\n" : statusfmt::StatusText(s));
   return kOk;
 }
 
-int Accounts(migratectl::StatusClient& client, bool json,
-             pb::AccountState state) {
+int Accounts(migratectl::StatusClient& client, bool json, pb::AccountState state) {
   pb::ListAccountsResponse r;
-  absl::Status st =
-      client.ListAccounts(state, absl::GetFlag(FLAGS_timeout), &r);
+  absl::Status st = client.ListAccounts(state, absl::GetFlag(FLAGS_timeout), &r);
   if (!st.ok()) return CallFailed(st);
   Print(json ? statusfmt::AccountsJson(r.accounts()).dump(2) + "\n"
              : statusfmt::AccountsTable(r.accounts()));
@@ -90,8 +85,7 @@ int Watch(migratectl::StatusClient& client, bool json) {
       static_cast<uint32_t>(ms > 0 ? ms : 1), absl::GetFlag(FLAGS_timeout),
       [&](const pb::WatchEvent& e) {
         last = e.status();
-        Print(json ? statusfmt::WatchEventJson(e).dump() + "\n"
-                   : statusfmt::WatchText(e));
+        Print(json ? statusfmt::WatchEventJson(e).dump() + "\n" : statusfmt::WatchText(e));
         return true;
       });
   if (!st.ok()) return CallFailed(st);
@@ -130,11 +124,9 @@ int main(int argc, char** argv) {
     return Usage("--state: unknown state '" + state_text + "'");
   rpc::TlsFlags tls = cli::ClientTlsFlags();  // --tls-* and --insecure, as the worker's
   std::string warning;
-  auto material =
-      rpc::ResolveTransport(tls, rpc::Role::kClient, address, &warning);
+  auto material = rpc::ResolveTransport(tls, rpc::Role::kClient, address, &warning);
   if (!material.ok()) return Usage(std::string(material.status().message()));
-  if (!warning.empty())
-    std::fprintf(stderr, "migratectl: warning: %s\n", warning.c_str());
+  if (!warning.empty()) std::fprintf(stderr, "migratectl: warning: %s\n", warning.c_str());
   migratectl::StatusClient client(address, *material);
   bool json = absl::GetFlag(FLAGS_json);
   if (command == "status") return Status(client, json);

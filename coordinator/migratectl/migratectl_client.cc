@@ -37,8 +37,7 @@ struct StatusClient::Impl {
   }
 };
 
-StatusClient::StatusClient(const std::string& address,
-                           const rpc::TlsMaterial& tls)
+StatusClient::StatusClient(const std::string& address, const rpc::TlsMaterial& tls)
     : impl_(std::make_unique<Impl>()) {
   impl_->address = address;
   impl_->channel = rpc::MakeChannel(address, tls);
@@ -47,15 +46,13 @@ StatusClient::StatusClient(const std::string& address,
 
 StatusClient::~StatusClient() = default;
 
-absl::Status StatusClient::GetStatus(absl::Duration timeout,
-                                     pb::GetStatusResponse* out) {
+absl::Status StatusClient::GetStatus(absl::Duration timeout, pb::GetStatusResponse* out) {
   grpc::ClientContext ctx;
   impl_->Prepare(&ctx, timeout);
   return impl_->Error(impl_->stub->GetStatus(&ctx, pb::GetStatusRequest(), out));
 }
 
-absl::Status StatusClient::ListAccounts(pb::AccountState state,
-                                        absl::Duration timeout,
+absl::Status StatusClient::ListAccounts(pb::AccountState state, absl::Duration timeout,
                                         pb::ListAccountsResponse* out) {
   grpc::ClientContext ctx;
   impl_->Prepare(&ctx, timeout);
@@ -64,13 +61,11 @@ absl::Status StatusClient::ListAccounts(pb::AccountState state,
   return impl_->Error(impl_->stub->ListAccounts(&ctx, req, out));
 }
 
-absl::Status StatusClient::Watch(
-    uint32_t min_interval_ms, absl::Duration connect_timeout,
-    const std::function<bool(const pb::WatchEvent&)>& on_event) {
+absl::Status StatusClient::Watch(uint32_t min_interval_ms, absl::Duration connect_timeout,
+                                 const std::function<bool(const pb::WatchEvent&)>& on_event) {
   if (!impl_->channel->WaitForConnected(Deadline(connect_timeout))) {
     return absl::UnavailableError(absl::StrCat(
-        impl_->address, ": cannot connect within ",
-        absl::FormatDuration(connect_timeout),
+        impl_->address, ": cannot connect within ", absl::FormatDuration(connect_timeout),
         " (is the coordinator running there, and do TLS settings match?)"));
   }
   grpc::ClientContext ctx;

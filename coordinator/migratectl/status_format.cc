@@ -26,9 +26,8 @@ const char* StateName(pb::AccountState state) {
 
 bool ParseState(const std::string& text, pb::AccountState* state) {
   for (pb::AccountState s :
-       {pb::ACCOUNT_STATE_PENDING, pb::ACCOUNT_STATE_RUNNING,
-        pb::ACCOUNT_STATE_SUCCEEDED, pb::ACCOUNT_STATE_FAILED,
-        pb::ACCOUNT_STATE_CANCELLED}) {
+       {pb::ACCOUNT_STATE_PENDING, pb::ACCOUNT_STATE_RUNNING, pb::ACCOUNT_STATE_SUCCEEDED,
+        pb::ACCOUNT_STATE_FAILED, pb::ACCOUNT_STATE_CANCELLED}) {
     if (text == StateName(s)) {
       *state = s;
       return true;
@@ -88,15 +87,11 @@ nlohmann::json StatusJson(const pb::GetStatusResponse& s) {
   j["stopping"] = s.stopping();
   j["stop_reason"] = s.stop_reason();
   j["elapsed_ms"] = s.elapsed_ms();
-  j["accounts"] = {{"total", s.accounts_total()},
-                   {"pending", s.accounts_pending()},
-                   {"running", s.accounts_running()},
-                   {"succeeded", s.accounts_succeeded()},
-                   {"failed", s.accounts_failed()},
-                   {"cancelled", s.accounts_cancelled()}};
-  j["messages"] = {{"done", s.messages()},
-                   {"total", s.messages_total()},
-                   {"skipped", s.messages_skipped()}};
+  j["accounts"] = {{"total", s.accounts_total()},     {"pending", s.accounts_pending()},
+                   {"running", s.accounts_running()}, {"succeeded", s.accounts_succeeded()},
+                   {"failed", s.accounts_failed()},   {"cancelled", s.accounts_cancelled()}};
+  j["messages"] = {
+      {"done", s.messages()}, {"total", s.messages_total()}, {"skipped", s.messages_skipped()}};
   j["bytes"] = {{"done", s.bytes()}, {"total", s.bytes_total()}};
   j["totals_known"] = s.totals_known();
   j["rate"] = {{"messages_per_second", s.messages_per_second()},
@@ -171,8 +166,7 @@ std::string OfTotal(uint64_t done, uint64_t total, bool bytes) {
   };
   if (total == 0) return fmt(done);
   return absl::StrFormat("%s / %s (%.0f%%)", fmt(done), fmt(total),
-                         100.0 * static_cast<double>(done) /
-                             static_cast<double>(total));
+                         100.0 * static_cast<double>(done) / static_cast<double>(total));
 }
 
 std::string Eta(const pb::GetStatusResponse& s) {
@@ -182,13 +176,11 @@ std::string Eta(const pb::GetStatusResponse& s) {
 }
 
 std::string WorkersText(const pb::GetStatusResponse& s) {
-  std::string out = absl::StrFormat("workers:   %d connected\n",
-                                    s.workers_connected());
+  std::string out = absl::StrFormat("workers:   %d connected\n", s.workers_connected());
   for (const pb::WorkerInfo& w : s.workers()) {
-    out += absl::StrFormat(
-        "  %-24s %-16s pid %-7d %u/%d running  last seen %s ago\n",
-        w.worker_id(), w.host().empty() ? "-" : w.host(), w.pid(), w.running(),
-        w.max_parallel(), HumanDuration(w.last_seen_ms_ago()));
+    out += absl::StrFormat("  %-24s %-16s pid %-7d %u/%d running  last seen %s ago\n",
+                           w.worker_id(), w.host().empty() ? "-" : w.host(), w.pid(), w.running(),
+                           w.max_parallel(), HumanDuration(w.last_seen_ms_ago()));
   }
   return out;
 }
@@ -197,48 +189,41 @@ std::string WorkersText(const pb::GetStatusResponse& s) {
 
 std::string StatusText(const pb::GetStatusResponse& s) {
   std::string out = absl::StrFormat(
-      "job %s (%s): %s%s, elapsed %s\n", s.job_id(), ModeName(s.mode()),
-      JobState(s), s.stop_reason().empty() ? "" : " - " + s.stop_reason(),
-      HumanDuration(s.elapsed_ms()));
+      "job %s (%s): %s%s, elapsed %s\n", s.job_id(), ModeName(s.mode()), JobState(s),
+      s.stop_reason().empty() ? "" : " - " + s.stop_reason(), HumanDuration(s.elapsed_ms()));
   out += absl::StrFormat(
       "accounts:  %u total: %u pending, %u running, %u succeeded, %u failed, "
       "%u cancelled\n",
-      s.accounts_total(), s.accounts_pending(), s.accounts_running(),
-      s.accounts_succeeded(), s.accounts_failed(), s.accounts_cancelled());
+      s.accounts_total(), s.accounts_pending(), s.accounts_running(), s.accounts_succeeded(),
+      s.accounts_failed(), s.accounts_cancelled());
   std::string known = s.totals_known() ? "" : " (totals so far)";
   out += absl::StrFormat("messages:  %s%s, %d already present\n",
-                         OfTotal(s.messages(), s.messages_total(), false),
-                         known, s.messages_skipped());
-  out += absl::StrFormat("bytes:     %s\n",
-                         OfTotal(s.bytes(), s.bytes_total(), true));
-  out += absl::StrFormat(
-      "rate:      %.1f msg/s, %s/s, %.1f accounts/min (last %s)\n",
-      s.messages_per_second(), HumanBytes(s.bytes_per_second()),
-      s.accounts_per_minute(), HumanDuration(s.rate_window_ms()));
+                         OfTotal(s.messages(), s.messages_total(), false), known,
+                         s.messages_skipped());
+  out += absl::StrFormat("bytes:     %s\n", OfTotal(s.bytes(), s.bytes_total(), true));
+  out += absl::StrFormat("rate:      %.1f msg/s, %s/s, %.1f accounts/min (last %s)\n",
+                         s.messages_per_second(), HumanBytes(s.bytes_per_second()),
+                         s.accounts_per_minute(), HumanDuration(s.rate_window_ms()));
   out += absl::StrFormat("eta:       %s\n", Eta(s));
   return out + WorkersText(s);
 }
 
 std::string AccountsTable(const Accounts& accounts) {
-  std::string out = absl::StrFormat(
-      "%-32s %-9s %-16s %3s %-18s %-10s %s\n", "ACCOUNT", "STATE", "WORKER",
-      "TRY", "MESSAGES", "BYTES", "FOLDER / LAST ERROR");
+  std::string out = absl::StrFormat("%-32s %-9s %-16s %3s %-18s %-10s %s\n", "ACCOUNT", "STATE",
+                                    "WORKER", "TRY", "MESSAGES", "BYTES", "FOLDER / LAST ERROR");
   for (const pb::AccountStatus& a : accounts) {
     const pb::Counters& c = a.counters();
-    std::string folders = c.folders_total() > 0
-                              ? absl::StrFormat(" [%d/%d folders]",
-                                                c.folders_done(),
-                                                c.folders_total())
-                              : "";
-    std::string tail = !a.last_error().empty() ? a.last_error()
-                       : a.state() == pb::ACCOUNT_STATE_RUNNING
-                           ? a.current_folder() + folders
-                           : folders;
-    out += absl::StrFormat(
-        "%-32s %-9s %-16s %3d %-18s %-10s %s\n", a.email(),
-        StateName(a.state()), a.worker_id().empty() ? "-" : a.worker_id(),
-        a.attempts(), OfTotal(c.messages_done(), c.messages_total(), false),
-        HumanBytes(static_cast<double>(c.bytes_done())), tail);
+    std::string folders =
+        c.folders_total() > 0
+            ? absl::StrFormat(" [%d/%d folders]", c.folders_done(), c.folders_total())
+            : "";
+    std::string tail = !a.last_error().empty()                  ? a.last_error()
+                       : a.state() == pb::ACCOUNT_STATE_RUNNING ? a.current_folder() + folders
+                                                                : folders;
+    out += absl::StrFormat("%-32s %-9s %-16s %3d %-18s %-10s %s\n", a.email(), StateName(a.state()),
+                           a.worker_id().empty() ? "-" : a.worker_id(), a.attempts(),
+                           OfTotal(c.messages_done(), c.messages_total(), false),
+                           HumanBytes(static_cast<double>(c.bytes_done())), tail);
   }
   return out;
 }
@@ -249,15 +234,13 @@ std::string WatchText(const pb::WatchEvent& e) {
       "[%s] %s: %u/%u accounts done (%u failed), %u running, %s messages, "
       "%s, %.1f msg/s, eta %s, %u worker(s)\n",
       HumanDuration(s.elapsed_ms()), JobState(s),
-      s.accounts_succeeded() + s.accounts_failed() + s.accounts_cancelled(),
-      s.accounts_total(), s.accounts_failed(), s.accounts_running(),
-      OfTotal(s.messages(), s.messages_total(), false),
-      HumanBytes(static_cast<double>(s.bytes())), s.messages_per_second(),
-      Eta(s), s.workers_connected());
+      s.accounts_succeeded() + s.accounts_failed() + s.accounts_cancelled(), s.accounts_total(),
+      s.accounts_failed(), s.accounts_running(), OfTotal(s.messages(), s.messages_total(), false),
+      HumanBytes(static_cast<double>(s.bytes())), s.messages_per_second(), Eta(s),
+      s.workers_connected());
   for (const pb::AccountStatus& a : e.changed()) {
     bool final = a.state() == pb::ACCOUNT_STATE_SUCCEEDED ||
-                 a.state() == pb::ACCOUNT_STATE_FAILED ||
-                 a.state() == pb::ACCOUNT_STATE_CANCELLED;
+                 a.state() == pb::ACCOUNT_STATE_FAILED || a.state() == pb::ACCOUNT_STATE_CANCELLED;
     if (!final) continue;
     out += absl::StrFormat("  %s: %s%s\n", a.email(), StateName(a.state()),
                            a.last_error().empty() ? "" : " - " + a.last_error());

@@ -13,9 +13,7 @@ double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
 // Whole milliseconds, as the status API counts them (0 for a negative span).
 uint64_t Ms(absl::Duration d) {
-  return d <= absl::ZeroDuration()
-             ? 0
-             : static_cast<uint64_t>(absl::ToInt64Milliseconds(d));
+  return d <= absl::ZeroDuration() ? 0 : static_cast<uint64_t>(absl::ToInt64Milliseconds(d));
 }
 
 double Rate(double amount, absl::Duration d) {
@@ -42,30 +40,26 @@ size_t EmailWidth(const JobSnapshot& s) {
 
 std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
   const int ew = static_cast<int>(EmailWidth(s));
-  std::string out = absl::StrFormat(
-      "%-*s  %-9s  %7s  %9s  %10s  %8s  %9s  %s\n", ew, "ACCOUNT", "STATE",
-      "FOLDERS", "MESSAGES", "BYTES", "TIME", "MSG/S", "REASON");
+  std::string out =
+      absl::StrFormat("%-*s  %-9s  %7s  %9s  %10s  %8s  %9s  %s\n", ew, "ACCOUNT", "STATE",
+                      "FOLDERS", "MESSAGES", "BYTES", "TIME", "MSG/S", "REASON");
   for (const AccountView& a : s.accounts) {
     absl::StrAppend(
-        &out,
-        absl::StrFormat("%-*s  %-9s  %7d  %9d  %10s  %7.1fs  %9.1f  %s\n", ew,
-                        Shorten(a.task.email, ew), TaskStateName(a.task.state),
-                        a.folders.size(), a.messages, HumanBytes(a.bytes),
-                        Seconds(a.elapsed), Rate(a.messages, a.elapsed),
-                        Shorten(a.task.last_error, 100)));
+        &out, absl::StrFormat("%-*s  %-9s  %7d  %9d  %10s  %7.1fs  %9.1f  %s\n", ew,
+                              Shorten(a.task.email, ew), TaskStateName(a.task.state),
+                              a.folders.size(), a.messages, HumanBytes(a.bytes), Seconds(a.elapsed),
+                              Rate(a.messages, a.elapsed), Shorten(a.task.last_error, 100)));
   }
   absl::Duration elapsed = run.finished - run.started;
   uint64_t msgs = s.TotalMessages();
   uint64_t bytes = s.TotalBytes();
-  absl::StrAppend(
-      &out, absl::StrFormat("total: %d account(s): %d succeeded, %d failed, "
-                            "%d cancelled; %d message(s), "
-                            "%s in %.1fs: %.1f msg/s, %.2f MB/s\n",
-                            s.accounts.size(), s.Count(TaskState::kSucceeded),
-                            s.Count(TaskState::kFailed),
-                            s.Count(TaskState::kCancelled), msgs,
-                            HumanBytes(bytes), Seconds(elapsed),
-                            Rate(msgs, elapsed), Rate(bytes / 1e6, elapsed)));
+  absl::StrAppend(&out, absl::StrFormat("total: %d account(s): %d succeeded, %d failed, "
+                                        "%d cancelled; %d message(s), "
+                                        "%s in %.1fs: %.1f msg/s, %.2f MB/s\n",
+                                        s.accounts.size(), s.Count(TaskState::kSucceeded),
+                                        s.Count(TaskState::kFailed), s.Count(TaskState::kCancelled),
+                                        msgs, HumanBytes(bytes), Seconds(elapsed),
+                                        Rate(msgs, elapsed), Rate(bytes / 1e6, elapsed)));
   if (s.stopping && !s.stop_reason.empty()) {
     absl::StrAppend(&out, "stopped: ", s.stop_reason, "\n");
   }
@@ -76,8 +70,8 @@ namespace {
 
 std::string ValidateDetails(const JobSnapshot& s) {
   const int ew = static_cast<int>(EmailWidth(s));
-  std::string out = absl::StrFormat("%-*s  %-30s  %9s  %9s  %8s  %8s\n", ew, "ACCOUNT",
-                                    "FOLDER", "EXPORTED", "SERVER-B", "MISSING", "EXTRA");
+  std::string out = absl::StrFormat("%-*s  %-30s  %9s  %9s  %8s  %8s\n", ew, "ACCOUNT", "FOLDER",
+                                    "EXPORTED", "SERVER-B", "MISSING", "EXTRA");
   for (const AccountView& a : s.accounts) {
     uint64_t src = 0, dst = 0, missing = 0, extra = 0;
     for (const engine::FolderResult& f : a.folders) {
@@ -86,14 +80,14 @@ std::string ValidateDetails(const JobSnapshot& s) {
       missing += f.missing;
       extra += f.extra;
       if (f.missing == 0 && f.extra == 0) continue;
-      absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d\n", ew,
-                                            Shorten(a.task.email, ew), Shorten(f.name, 30),
-                                            f.source_messages, f.target_messages, f.missing,
-                                            f.extra));
+      absl::StrAppend(
+          &out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d\n", ew, Shorten(a.task.email, ew),
+                                Shorten(f.name, 30), f.source_messages, f.target_messages,
+                                f.missing, f.extra));
     }
-    absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d\n", ew,
-                                          Shorten(a.task.email, ew), "(all folders)", src, dst,
-                                          missing, extra));
+    absl::StrAppend(
+        &out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d\n", ew, Shorten(a.task.email, ew),
+                              "(all folders)", src, dst, missing, extra));
   }
   return out;
 }
@@ -142,8 +136,7 @@ nlohmann::json AccountJson(const AccountView& a) {
 
 }  // namespace
 
-nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run,
-                               int exit_code) {
+nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exit_code) {
   absl::Duration elapsed = run.finished - run.started;
   nlohmann::json accounts = nlohmann::json::array();
   for (const AccountView& a : s.accounts) accounts.push_back(AccountJson(a));
@@ -181,8 +174,7 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run,
           {"accounts", accounts}};
 }
 
-absl::Status WriteJsonReport(const nlohmann::json& report,
-                             const std::string& path) {
+absl::Status WriteJsonReport(const nlohmann::json& report, const std::string& path) {
   return sys::WriteFileAtomically(path, report.dump(2) + "\n", {0600, /*overwrite=*/true});
 }
 

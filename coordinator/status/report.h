@@ -41,12 +41,10 @@ std::string FormatDetails(const JobSnapshot& snapshot);
 
 // The JSON report (README "The JSON report"): the status API's field names,
 // units (milliseconds, bytes) and state words.
-nlohmann::json BuildJsonReport(const JobSnapshot& snapshot, const RunInfo& run,
-                               int exit_code);
+nlohmann::json BuildJsonReport(const JobSnapshot& snapshot, const RunInfo& run, int exit_code);
 
 // Writes `report` to `path` (mode 0600, atomically via a temporary file).
-absl::Status WriteJsonReport(const nlohmann::json& report,
-                             const std::string& path);
+absl::Status WriteJsonReport(const nlohmann::json& report, const std::string& path);
 
 }  // namespace coordinator
 

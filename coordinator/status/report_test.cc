@@ -44,8 +44,7 @@ TEST(ReportTest, TableNamesEveryAccountAndTotals) {
   EXPECT_NE(t.find("a@example.com"), std::string::npos);
   EXPECT_NE(t.find("b@example.com"), std::string::npos);
   EXPECT_NE(t.find("connection refused"), std::string::npos);
-  EXPECT_NE(t.find("total: 2 account(s): 1 succeeded, 1 failed"),
-            std::string::npos);
+  EXPECT_NE(t.find("total: 2 account(s): 1 succeeded, 1 failed"), std::string::npos);
   EXPECT_NE(t.find("10.0 msg/s"), std::string::npos);
   EXPECT_NE(t.find("0.20 MB/s"), std::string::npos);
 }
@@ -94,8 +93,7 @@ TEST(ReportTest, JsonReportUsesTheStatusApiVocabulary) {
   const nlohmann::json& bad = j["accounts"][1];
   EXPECT_EQ(bad["last_error"], "UNAVAILABLE: connection refused");
   EXPECT_TRUE(bad.contains("worker_id"));
-  for (const char* old :
-       {"reason", "worker", "elapsed_s", "messages_per_s", "mb_per_s"}) {
+  for (const char* old : {"reason", "worker", "elapsed_s", "messages_per_s", "mb_per_s"}) {
     EXPECT_FALSE(bad.contains(old)) << old;
   }
   for (const char* old : {"ok", "ok_in_earlier_run", "messages", "bytes"}) {

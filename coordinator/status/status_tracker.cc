@@ -32,8 +32,7 @@ Rates RateMeter::At(const WorkSample& current) const {
   };
   r.messages_per_second = per_second(current.messages, base->messages);
   r.bytes_per_second = per_second(current.bytes, base->bytes);
-  r.accounts_per_minute =
-      60.0 * per_second(current.accounts_done, base->accounts_done);
+  r.accounts_per_minute = 60.0 * per_second(current.accounts_done, base->accounts_done);
   r.window = span;
   return r;
 }
@@ -88,25 +87,21 @@ void Estimate(const JobSnapshot& s, AggregateStatus* out) {
     out->eta_basis = "messages";
     return;
   }
-  size_t accounts_left = s.Count(TaskState::kPending) +
-                         s.Count(TaskState::kRunning);
+  size_t accounts_left = s.Count(TaskState::kPending) + s.Count(TaskState::kRunning);
   if (accounts_left > 0 && r.accounts_per_minute > 0) {
-    out->eta = absl::Seconds(60.0 * static_cast<double>(accounts_left) /
-                             r.accounts_per_minute);
+    out->eta = absl::Seconds(60.0 * static_cast<double>(accounts_left) / r.accounts_per_minute);
     out->eta_basis = "accounts";
   }
 }
 
 }  // namespace
 
-AggregateStatus Aggregate(const JobSnapshot& s, const RateMeter& meter,
-                          absl::Time finished_at) {
+AggregateStatus Aggregate(const JobSnapshot& s, const RateMeter& meter, absl::Time finished_at) {
   AggregateStatus out;
   SumTotals(s, &out);
   out.rates = meter.At(SampleOf(s));
-  absl::Time end = s.finished && finished_at != absl::InfinitePast()
-                       ? std::min(finished_at, s.now)
-                       : s.now;
+  absl::Time end =
+      s.finished && finished_at != absl::InfinitePast() ? std::min(finished_at, s.now) : s.now;
   out.elapsed = end - s.started;
   Estimate(s, &out);
   return out;
@@ -114,8 +109,7 @@ AggregateStatus Aggregate(const JobSnapshot& s, const RateMeter& meter,
 
 // ---------------------------------------------------------------- StatusTracker
 
-StatusTracker::StatusTracker(Job* job, absl::Duration window,
-                             absl::Duration period)
+StatusTracker::StatusTracker(Job* job, absl::Duration window, absl::Duration period)
     : job_(job), period_(period), meter_(window) {
   JobSnapshot s = job_->Snapshot();
   WorkSample start;

@@ -64,8 +64,7 @@ struct AggregateStatus {
 WorkSample SampleOf(const JobSnapshot& s);
 
 // `finished_at`: when the job finished (absl::InfinitePast() when unknown).
-AggregateStatus Aggregate(const JobSnapshot& s, const RateMeter& meter,
-                          absl::Time finished_at);
+AggregateStatus Aggregate(const JobSnapshot& s, const RateMeter& meter, absl::Time finished_at);
 
 class StatusTracker {
  public:

@@ -41,8 +41,7 @@ TEST(RateMeter, YoungJobAveragesSinceStartAndStalledJobDecays) {
   EXPECT_EQ(back.messages_per_second, 0);
 }
 
-AccountView Account(TaskState state, uint64_t done, uint64_t total,
-                    uint64_t folders_total) {
+AccountView Account(TaskState state, uint64_t done, uint64_t total, uint64_t folders_total) {
   AccountView a;
   a.task.state = state;
   a.messages = done;
@@ -76,10 +75,8 @@ TEST(Aggregate, AccountEtaWhileAccountsArePendingAndNoneWhenFinished) {
   JobSnapshot s;
   s.started = kT0;
   s.now = kT0 + absl::Seconds(60);
-  s.accounts = {Account(TaskState::kSucceeded, 0, 0, 1),
-                Account(TaskState::kFailed, 0, 0, 0),
-                Account(TaskState::kPending, 0, 0, 0),
-                Account(TaskState::kPending, 0, 0, 0)};
+  s.accounts = {Account(TaskState::kSucceeded, 0, 0, 1), Account(TaskState::kFailed, 0, 0, 0),
+                Account(TaskState::kPending, 0, 0, 0), Account(TaskState::kPending, 0, 0, 0)};
   RateMeter m(absl::Seconds(30));
   m.Add(At(0, 0, 0, 0));
   AggregateStatus g = Aggregate(s, m, absl::InfinitePast());

@@ -43,10 +43,14 @@ Args ParseArgs(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     long v = std::strtol(argv[i + 1], nullptr, 10);
-    if (k == "--messages") a.messages = static_cast<int>(v);
-    else if (k == "--rounds") a.rounds = static_cast<int>(v);
-    else if (k == "--size-min") a.size_min = v;
-    else if (k == "--size-max") a.size_max = v;
+    if (k == "--messages")
+      a.messages = static_cast<int>(v);
+    else if (k == "--rounds")
+      a.rounds = static_cast<int>(v);
+    else if (k == "--size-min")
+      a.size_min = v;
+    else if (k == "--size-max")
+      a.size_max = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       std::exit(2);
@@ -114,9 +118,10 @@ int main(int argc, char** argv) {
   serial.max_in_flight = 1;
   double best_p = 1e9, best_s = 1e9;
   uint64_t bytes = 0;
-  std::printf("UID FETCH (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]) of %d messages, "
-              "%zu-%zu bytes, loopback Dovecot, %d rounds alternating\n",
-              a.messages, a.size_min, a.size_max, a.rounds);
+  std::printf(
+      "UID FETCH (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]) of %d messages, "
+      "%zu-%zu bytes, loopback Dovecot, %d rounds alternating\n",
+      a.messages, a.size_min, a.size_max, a.rounds);
   for (int r = 0; r < a.rounds; ++r) {
     double p = TimedFetch(**server, uids, pipelined, &bytes);
     double s = TimedFetch(**server, uids, serial, &bytes);
@@ -126,8 +131,9 @@ int main(int argc, char** argv) {
     best_p = std::min(best_p, p);
     best_s = std::min(best_s, s);
   }
-  std::printf("best: pipelined %.0f msg/s, %.1f MB/s | one-per-command %.0f msg/s | "
-              "speedup %.2fx\n",
-              a.messages / best_p, bytes / best_p / 1e6, a.messages / best_s, best_s / best_p);
+  std::printf(
+      "best: pipelined %.0f msg/s, %.1f MB/s | one-per-command %.0f msg/s | "
+      "speedup %.2fx\n",
+      a.messages / best_p, bytes / best_p / 1e6, a.messages / best_s, best_s / best_p);
   return 0;
 }

@@ -41,7 +41,7 @@ bool SplitHostPort(const std::string& s, std::string* host, std::string* port) {
 
 namespace {
 
-constexpr size_t kChunk = 16 * 1024;        // max bytes per read (round-robin quantum)
+constexpr size_t kChunk = 16 * 1024;          // max bytes per read (round-robin quantum)
 constexpr size_t kMaxBytesPerPump = 1 << 20;  // then go back to epoll once
 constexpr int kMaxIov = 64;
 
@@ -149,8 +149,7 @@ struct WanProxy::Impl {
   size_t rr = 0;
   Bucket up_bucket, down_bucket;
   std::atomic<bool> stop{false};
-  std::atomic<uint64_t> bytes_up{0}, bytes_down{0}, connections{0}, active{0},
-      failed_connects{0};
+  std::atomic<uint64_t> bytes_up{0}, bytes_down{0}, connections{0}, active{0}, failed_connects{0};
 
   ~Impl() {
     for (auto& c : conns) Close(c.get(), /*reset=*/true);
@@ -481,8 +480,7 @@ bool WanProxy::Start(std::string* error) {
     }
     l.fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
-    bool ok = l.fd >= 0 &&
-              setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+    bool ok = l.fd >= 0 && setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
               bind(l.fd, res->ai_addr, res->ai_addrlen) == 0 && listen(l.fd, 512) == 0;
     freeaddrinfo(res);
     if (!ok) {
@@ -492,9 +490,8 @@ bool WanProxy::Start(std::string* error) {
     sockaddr_storage sa{};
     socklen_t sl = sizeof sa;
     getsockname(l.fd, reinterpret_cast<sockaddr*>(&sa), &sl);
-    int port = sa.ss_family == AF_INET6
-                   ? ntohs(reinterpret_cast<sockaddr_in6*>(&sa)->sin6_port)
-                   : ntohs(reinterpret_cast<sockaddr_in*>(&sa)->sin_port);
+    int port = sa.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&sa)->sin6_port)
+                                        : ntohs(reinterpret_cast<sockaddr_in*>(&sa)->sin_port);
     bound_.push_back((lh.find(':') != std::string::npos ? "[" + lh + "]" : lh) + ":" +
                      std::to_string(port));
     ev.events = EPOLLIN | EPOLLET;

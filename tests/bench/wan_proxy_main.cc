@@ -49,13 +49,12 @@ double ParseNumber(const char* flag, const char* v) {
 
 void PrintStats(const wanproxy::WanProxy& p) {
   wanproxy::Stats s = p.stats();
-  std::printf("STATS bytes_up=%llu bytes_down=%llu connections=%llu active=%llu "
-              "failed_connects=%llu\n",
-              static_cast<unsigned long long>(s.bytes_up),
-              static_cast<unsigned long long>(s.bytes_down),
-              static_cast<unsigned long long>(s.connections),
-              static_cast<unsigned long long>(s.active),
-              static_cast<unsigned long long>(s.failed_connects));
+  std::printf(
+      "STATS bytes_up=%llu bytes_down=%llu connections=%llu active=%llu "
+      "failed_connects=%llu\n",
+      static_cast<unsigned long long>(s.bytes_up), static_cast<unsigned long long>(s.bytes_down),
+      static_cast<unsigned long long>(s.connections), static_cast<unsigned long long>(s.active),
+      static_cast<unsigned long long>(s.failed_connects));
   std::fflush(stdout);
 }
 

@@ -34,11 +34,9 @@ const absl::Duration kRun = absl::Seconds(240);
 constexpr int kUsers = 12;
 const char* const kFolders[] = {"INBOX", "Sent", "Work/2024"};
 
-
 size_t EmlFiles(const std::string& dir) {
   size_t n = 0;
-  for (const std::string& f : FilesUnder(dir))
-    n += absl::EndsWith(f, ".eml") ? 1 : 0;
+  for (const std::string& f : FilesUnder(dir)) n += absl::EndsWith(f, ".eml") ? 1 : 0;
   return n;
 }
 
@@ -76,9 +74,7 @@ class FailoverE2ETest : public ::testing::Test {
     for (int u = 0; u < kUsers; ++u) {
       for (const char* folder : kFolders) {
         so.seed = u * 100 + std::string(folder).size();
-        ASSERT_TRUE(
-            a_->SeedGenerated(a_->users()[u].email, folder, base + u * step, so)
-                .ok());
+        ASSERT_TRUE(a_->SeedGenerated(a_->users()[u].email, folder, base + u * step, so).ok());
       }
       expected_.push_back(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*a_, u)));
       ASSERT_EQ(expected_.back(), 3u * (base + u * step));
@@ -87,10 +83,8 @@ class FailoverE2ETest : public ::testing::Test {
 
   std::string Config(const DovecotServer& s, const std::string& name) {
     nlohmann::json j;
-    j["server"] = {{"host", s.host()},
-                   {"port", s.imaps_port()},
-                   {"ssl", true},
-                   {"ca_file", s.ca_file()}};
+    j["server"] = {
+        {"host", s.host()}, {"port", s.imaps_port()}, {"ssl", true}, {"ca_file", s.ca_file()}};
     j["accounts"] = nlohmann::json::array();
     for (const auto& u : s.users()) {
       j["accounts"].push_back({{"email", u.email}, {"password", u.password}});
@@ -98,25 +92,21 @@ class FailoverE2ETest : public ::testing::Test {
     const std::string path = dir_ + "/" + name;
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     std::string text = j.dump(2);
-    EXPECT_EQ(::write(fd, text.data(), text.size()),
-              static_cast<ssize_t>(text.size()));
+    EXPECT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
     ::close(fd);
     return path;
   }
 
   std::vector<std::string> Argv(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {
-        Binary("coordinator"), "--workers",   "3", "--max-workers", "4",
-        "--log-dir",           dir_ + "/logs"};
+        Binary("coordinator"), "--workers", "3", "--max-workers", "4", "--log-dir", dir_ + "/logs"};
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
   }
   std::map<std::string, std::string> Env() { return {{"TMPDIR", dir_}}; }
 
   // Worker processes of this test (their socket lives under dir_).
-  std::vector<int> Workers() {
-    return ProcessesMentioning(dir_ + "/migrator-");
-  }
+  std::vector<int> Workers() { return ProcessesMentioning(dir_ + "/migrator-"); }
 
   // Every coordinator log of the given mode, concatenated.
   std::string Logs(const std::string& mode) {
@@ -138,8 +128,7 @@ class FailoverE2ETest : public ::testing::Test {
 
   void ExpectExactExport() {
     for (int u = 0; u < kUsers; ++u) {
-      EXPECT_EQ(EmlFiles(out_ + "/" + a_->users()[u].email), expected_[u])
-          << a_->users()[u].email;
+      EXPECT_EQ(EmlFiles(out_ + "/" + a_->users()[u].email), expected_[u]) << a_->users()[u].email;
     }
   }
 
@@ -147,8 +136,7 @@ class FailoverE2ETest : public ::testing::Test {
   void ExpectBEqualsA() {
     for (int u = 0; u < kUsers; ++u) {
       auto ca = testing_fixtures::FolderCounts(*a_, u), cb = testing_fixtures::FolderCounts(*b_, u);
-      for (const auto& [name, n] : ca)
-        EXPECT_EQ(cb[name], n) << "user " << u << " folder " << name;
+      for (const auto& [name, n] : ca) EXPECT_EQ(cb[name], n) << "user " << u << " folder " << name;
     }
   }
 
@@ -166,11 +154,9 @@ TEST_F(FailoverE2ETest, WorkerKilledMidExportJobStillCompletesExactly) {
   const std::string exp = Config(*a_, "export.pass.config.json");
   uint64_t total = 0;
   for (uint64_t n : expected_) total += n;
-  Process c =
-      Start(Argv({"--mode", "export", "--config", exp, "--output-dir", out_}),
-            dir_, Env(), "export");
-  bool mid = PollUntil([&] { return EmlFiles(out_) > total / 10; },
-                       absl::Seconds(120));
+  Process c = Start(Argv({"--mode", "export", "--config", exp, "--output-dir", out_}), dir_, Env(),
+                    "export");
+  bool mid = PollUntil([&] { return EmlFiles(out_) > total / 10; }, absl::Seconds(120));
   std::vector<int> workers = Workers();
   ASSERT_EQ(workers.size(), 3u);
   size_t at_kill = EmlFiles(out_);
@@ -197,9 +183,9 @@ TEST_F(FailoverE2ETest, WorkerTerminatedMidExportStopsCleanlyAndItsAccountsAreRe
   const std::string exp = Config(*a_, "export.pass.config.json");
   uint64_t total = 0;
   for (uint64_t n : expected_) total += n;
-  Process c = Start(Argv({"--mode", "export", "--config", exp, "--output-dir", out_,
-                          "--lease-timeout", "120s"}),
-                    dir_, Env(), "export");
+  Process c = Start(
+      Argv({"--mode", "export", "--config", exp, "--output-dir", out_, "--lease-timeout", "120s"}),
+      dir_, Env(), "export");
   bool mid = PollUntil([&] { return EmlFiles(out_) > total / 10; }, absl::Seconds(120));
   std::vector<int> workers = Workers();
   ASSERT_EQ(workers.size(), 3u);
@@ -232,11 +218,10 @@ TEST_F(FailoverE2ETest, StoppedWorkerPastItsLeaseIsFencedAndNothingDoubles) {
   const std::string exp = Config(*a_, "export.pass.config.json");
   uint64_t total = 0;
   for (uint64_t n : expected_) total += n;
-  Process c = Start(Argv({"--mode", "export", "--config", exp, "--output-dir",
-                          out_, "--lease-timeout", "2s"}),
-                    dir_, Env(), "export");
-  ASSERT_TRUE(PollUntil([&] { return EmlFiles(out_) > total / 10; },
-                        absl::Seconds(120)));
+  Process c = Start(
+      Argv({"--mode", "export", "--config", exp, "--output-dir", out_, "--lease-timeout", "2s"}),
+      dir_, Env(), "export");
+  ASSERT_TRUE(PollUntil([&] { return EmlFiles(out_) > total / 10; }, absl::Seconds(120)));
   std::vector<int> workers = Workers();
   ASSERT_EQ(workers.size(), 3u);
   ASSERT_EQ(::kill(workers[0], SIGSTOP), 0);
@@ -260,21 +245,15 @@ TEST_F(FailoverE2ETest, StoppedWorkerPastItsLeaseIsFencedAndNothingDoubles) {
   EXPECT_GE(r["fleet"]["leases_expired"].get<int>(), 1);
   // The fenced worker's late work duplicated nothing: import and validate.
   const std::string imp = Config(*b_, "import-b.json");
-  EXPECT_EQ(
-      Run({"--mode", "import", "--config", imp, "--input-dir", out_}, "import"),
-      0);
-  EXPECT_EQ(Run({"--mode", "validate", "--config", imp, "--input-dir", out_},
-                "validate"),
-            0);
+  EXPECT_EQ(Run({"--mode", "import", "--config", imp, "--input-dir", out_}, "import"), 0);
+  EXPECT_EQ(Run({"--mode", "validate", "--config", imp, "--input-dir", out_}, "validate"), 0);
   ExpectBEqualsA();
 }
 
 TEST_F(FailoverE2ETest, CoordinatorKilledMidImportResumesWithSameCommand) {
   Seed(10, 50, 20000);
   const std::string exp = Config(*a_, "export.pass.config.json");
-  ASSERT_EQ(Run({"--mode", "export", "--config", exp, "--output-dir", out_},
-                "export"),
-            0);
+  ASSERT_EQ(Run({"--mode", "export", "--config", exp, "--output-dir", out_}, "export"), 0);
   ExpectExactExport();
   const std::string imp = Config(*b_, "import-b.json");
   const std::vector<std::string> import = {"--mode", "import",      "--config",
@@ -294,7 +273,8 @@ TEST_F(FailoverE2ETest, CoordinatorKilledMidImportResumesWithSameCommand) {
   EXPECT_EQ(Wait(c, kRun), 128 + SIGKILL);
   ASSERT_TRUE(mid);
   size_t done_before = oks();
-  EXPECT_LT(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, kUsers - 1)), expected_[kUsers - 1])
+  EXPECT_LT(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, kUsers - 1)),
+            expected_[kUsers - 1])
       << "the import ended before the kill";
   // The same command again: resumes from the state beside the logs.
   Process again;
@@ -305,13 +285,10 @@ TEST_F(FailoverE2ETest, CoordinatorKilledMidImportResumesWithSameCommand) {
   std::string log = ReadFile(r["log"].get<std::string>());
   EXPECT_TRUE(absl::StrContains(log, "resuming")) << log;
   EXPECT_EQ(r["exit_code"], 0);
-  EXPECT_GE(r["totals"]["succeeded_in_earlier_run"].get<size_t>(), done_before)
-      << r.dump(2);
+  EXPECT_GE(r["totals"]["succeeded_in_earlier_run"].get<size_t>(), done_before) << r.dump(2);
   for (const auto& a : r["accounts"]) {
-    if (a["last_error"].get<std::string>().find("earlier run") == std::string::npos)
-      continue;
-    EXPECT_FALSE(absl::StrContains(
-        log, "account " + a["email"].get<std::string>() + ": started"))
+    if (a["last_error"].get<std::string>().find("earlier run") == std::string::npos) continue;
+    EXPECT_FALSE(absl::StrContains(log, "account " + a["email"].get<std::string>() + ": started"))
         << "redone: " << a["email"];
   }
   // Once more after the job finished: a new (idempotent) pass, exit 0, says so.
@@ -327,9 +304,7 @@ TEST_F(FailoverE2ETest, CoordinatorKilledMidImportResumesWithSameCommand) {
   EXPECT_EQ(RunProcess(Argv(other), dir_, Env(), "refused", kRun, &refused), 2);
   EXPECT_TRUE(absl::StrContains(ReadFile(refused.stderr_path), "another job"))
       << ReadFile(refused.stderr_path);
-  EXPECT_EQ(Run({"--mode", "validate", "--config", imp, "--input-dir", out_},
-                "validate"),
-            0);
+  EXPECT_EQ(Run({"--mode", "validate", "--config", imp, "--input-dir", out_}, "validate"), 0);
   ExpectBEqualsA();
 }
 

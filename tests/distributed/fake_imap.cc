@@ -36,8 +36,7 @@ class LineReader {
       if (!Line(&line)) return false;
       *out += line;
       size_t open = line.rfind('{');
-      if (line.empty() || line.back() != '}' || open == std::string::npos)
-        return true;
+      if (line.empty() || line.back() != '}' || open == std::string::npos) return true;
       bool plus = line[line.size() - 2] == '+';
       size_t n = std::strtoul(line.c_str() + open + 1, nullptr, 10);
       if (!plus && !SendAll(fd_, "+ go ahead\r\n")) return false;
@@ -88,14 +87,13 @@ constexpr uint64_t kEndlessExists = 1000000;
 void Trickle(int fd, std::chrono::milliseconds every) {
   for (uint64_t n = 1; n <= kEndlessExists; ++n) {
     std::string body = "Message-ID: <" + std::to_string(n) +
-                       "@fake.test>\r\nSubject: endless\r\n\r\nbody " +
-                       std::to_string(n) + "\r\n";
+                       "@fake.test>\r\nSubject: endless\r\n\r\nbody " + std::to_string(n) + "\r\n";
     std::string size = std::to_string(body.size());
     std::string id = std::to_string(n);
     if (!SendAll(fd, "* " + id + " FETCH (UID " + id +
                          " FLAGS () INTERNALDATE \"01-Jan-2024 00:00:00 +0000\" "
-                         "RFC822.SIZE " + size + " BODY[] {" + size + "}\r\n" +
-                         body + ")\r\n"))
+                         "RFC822.SIZE " +
+                         size + " BODY[] {" + size + "}\r\n" + body + ")\r\n"))
       return;
     std::this_thread::sleep_for(every);  // the trickle's pace
   }
@@ -125,8 +123,7 @@ void Serve(int fd, std::atomic<uint64_t>* logins, FakeImapServer::Mode mode,
       reply = "* " + std::to_string(kEndlessExists) +
               " EXISTS\r\n* OK [UIDVALIDITY 1] ok\r\n* OK [UIDNEXT " +
               std::to_string(kEndlessExists + 1) + "] ok\r\n";
-    } else if (endless && verb == "UID" &&
-               Upper(rest).rfind("UID FETCH", 0) == 0) {
+    } else if (endless && verb == "UID" && Upper(rest).rfind("UID FETCH", 0) == 0) {
       Trickle(fd, every);
       break;
     } else if (verb == "LOGOUT") {

@@ -27,9 +27,8 @@ class FakeImapServer {
  public:
   enum class Mode { kInstant, kEndlessInbox };
 
-  explicit FakeImapServer(
-      Mode mode = Mode::kInstant,
-      std::chrono::milliseconds message_interval = std::chrono::milliseconds(100))
+  explicit FakeImapServer(Mode mode = Mode::kInstant, std::chrono::milliseconds message_interval =
+                                                          std::chrono::milliseconds(100))
       : mode_(mode), message_interval_(message_interval) {}
   ~FakeImapServer() { Stop(); }
   FakeImapServer(const FakeImapServer&) = delete;

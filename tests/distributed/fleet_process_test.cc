@@ -42,8 +42,7 @@ class FleetTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (int pid : ProcessesMentioning(dir_))
-      ::kill(pid, SIGKILL);  // safety net only
+    for (int pid : ProcessesMentioning(dir_)) ::kill(pid, SIGKILL);  // safety net only
     if (!HasFailure() && std::getenv("FLEET_TEST_KEEP") == nullptr)
       std::system(("rm -rf '" + dir_ + "'").c_str());
   }
@@ -58,19 +57,15 @@ class FleetTest : public ::testing::Test {
     std::string path = dir_ + "/export.pass.config.json";
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     std::string text = j.dump(2);
-    ASSERT_EQ(::write(fd, text.data(), text.size()),
-              static_cast<ssize_t>(text.size()));
+    ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
     ::close(fd);
   }
 
-  static std::string Email(int i) {
-    return absl::StrCat("user", i, "@example.test");
-  }
+  static std::string Email(int i) { return absl::StrCat("user", i, "@example.test"); }
 
   std::vector<std::string> Coordinator(const std::string& mode,
                                        const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {Binary("coordinator"), "--mode", mode,
-                                     "--config",
+    std::vector<std::string> argv = {Binary("coordinator"), "--mode", mode, "--config",
                                      dir_ + "/export.pass.config.json"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
@@ -111,20 +106,16 @@ class FleetTest : public ::testing::Test {
   // data).
   void ExpectNoSecretAnywhere() {
     for (const std::string& f : FilesUnder(dir_)) {
-      if (absl::EndsWith(f, ".pass.config.json"))
-        continue;  // the configs themselves
-      EXPECT_FALSE(absl::StrContains(ReadFile(f), kSecret))
-          << "secret found in " << f;
+      if (absl::EndsWith(f, ".pass.config.json")) continue;  // the configs themselves
+      EXPECT_FALSE(absl::StrContains(ReadFile(f), kSecret)) << "secret found in " << f;
     }
   }
 
   void ExpectNoLeftoverProcesses() {
-    EXPECT_TRUE(ProcessesMentioning(dir_).empty())
-        << "leftover process mentions " << dir_;
+    EXPECT_TRUE(ProcessesMentioning(dir_).empty()) << "leftover process mentions " << dir_;
   }
 
-  static int CountState(const nlohmann::json& report,
-                        const std::string& state) {
+  static int CountState(const nlohmann::json& report, const std::string& state) {
     int n = 0;
     for (const auto& a : report["accounts"]) n += a["state"] == state ? 1 : 0;
     return n;
@@ -138,15 +129,13 @@ class FleetTest : public ::testing::Test {
 TEST_F(FleetTest, FailFastStopsAfterTheFirstFailure) {
   WriteConfig(4);
   Process p;
-  int code = RunProcess(Coordinator("test", {"--workers", "1", "--max-workers",
-                                             "1", "--max-attempts", "1"}),
-                        dir_, Env(), "coordinator", kRunTimeout, &p);
+  int code = RunProcess(
+      Coordinator("test", {"--workers", "1", "--max-workers", "1", "--max-attempts", "1"}), dir_,
+      Env(), "coordinator", kRunTimeout, &p);
   EXPECT_EQ(code, 1);
   std::string out = ReadFile(p.stdout_path);
-  for (int i = 0; i < 4; ++i)
-    EXPECT_TRUE(absl::StrContains(out, Email(i))) << out;
-  EXPECT_TRUE(absl::StrContains(
-      out, "total: 4 account(s): 0 succeeded, 1 failed, 3 cancelled"))
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(absl::StrContains(out, Email(i))) << out;
+  EXPECT_TRUE(absl::StrContains(out, "total: 4 account(s): 0 succeeded, 1 failed, 3 cancelled"))
       << out;
   nlohmann::json r = Report();
   ASSERT_TRUE(r.is_object());
@@ -154,12 +143,10 @@ TEST_F(FleetTest, FailFastStopsAfterTheFirstFailure) {
   EXPECT_EQ(r["totals"]["failed"], 1);
   EXPECT_EQ(r["totals"]["cancelled"], 3);
   EXPECT_EQ(r["accounts"][0]["state"], "failed");
-  EXPECT_TRUE(absl::StrContains(
-      r["accounts"][1]["last_error"].get<std::string>(), "not started"));
+  EXPECT_TRUE(absl::StrContains(r["accounts"][1]["last_error"].get<std::string>(), "not started"));
   std::string log = Log();
   EXPECT_TRUE(absl::StrContains(log, "spawned worker w1"));
-  EXPECT_TRUE(
-      absl::StrContains(log, "account " + Email(0) + ": started on worker w1"));
+  EXPECT_TRUE(absl::StrContains(log, "account " + Email(0) + ": started on worker w1"));
   EXPECT_TRUE(absl::StrContains(log, "worker w1 exited with status 0")) << log;
   ExpectNoSecretAnywhere();
   ExpectNoLeftoverProcesses();
@@ -168,14 +155,12 @@ TEST_F(FleetTest, FailFastStopsAfterTheFirstFailure) {
 TEST_F(FleetTest, IgnoreErrorsRunsAndReportsEveryAccount) {
   WriteConfig(5);
   Process p;
-  int code = RunProcess(
-      Coordinator("test", {"--workers", "2", "--max-workers", "2",
-                           "--ignore-errors", "--max-attempts", "1"}),
-      dir_, Env(), "coordinator", kRunTimeout, &p);
+  int code = RunProcess(Coordinator("test", {"--workers", "2", "--max-workers", "2",
+                                             "--ignore-errors", "--max-attempts", "1"}),
+                        dir_, Env(), "coordinator", kRunTimeout, &p);
   EXPECT_EQ(code, 1);
   std::string out = ReadFile(p.stdout_path);
-  for (int i = 0; i < 5; ++i)
-    EXPECT_TRUE(absl::StrContains(out, Email(i))) << out;
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(absl::StrContains(out, Email(i))) << out;
   nlohmann::json r = Report();
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r["totals"]["failed"], 5);
@@ -192,9 +177,8 @@ TEST_F(FleetTest, IgnoreErrorsRunsAndReportsEveryAccount) {
 TEST_F(FleetTest, ExportWritesThePrivateImportTemplate) {
   WriteConfig(2);
   Process p;
-  int code = RunProcess(
-      Coordinator("export", {"--ignore-errors", "--output-dir", dir_ + "/out"}),
-      dir_, Env(), "coordinator", kRunTimeout, &p);
+  int code = RunProcess(Coordinator("export", {"--ignore-errors", "--output-dir", dir_ + "/out"}),
+                        dir_, Env(), "coordinator", kRunTimeout, &p);
   EXPECT_EQ(code, 1);
   EXPECT_EQ(FileMode(dir_ + "/import.pass.config.json"), 0600);
   EXPECT_TRUE(absl::StrContains(ReadFile(p.stdout_path), "import template"));
@@ -204,19 +188,14 @@ TEST_F(FleetTest, ExportWritesThePrivateImportTemplate) {
 
 TEST_F(FleetTest, BadUsageAndConfigExitTwo) {
   WriteConfig(1);
-  EXPECT_EQ(
-      RunProcess(Coordinator("bogus", {}), dir_, Env(), "c1", kRunTimeout), 2);
-  EXPECT_EQ(RunProcess(Coordinator("test", {"--no-such-flag"}), dir_, Env(),
-                       "c2", kRunTimeout),
-            2);
-  EXPECT_EQ(RunProcess(Coordinator("test", {"--workers", "0"}), dir_, Env(),
-                       "c3", kRunTimeout),
-            2);
+  EXPECT_EQ(RunProcess(Coordinator("bogus", {}), dir_, Env(), "c1", kRunTimeout), 2);
+  EXPECT_EQ(RunProcess(Coordinator("test", {"--no-such-flag"}), dir_, Env(), "c2", kRunTimeout), 2);
+  EXPECT_EQ(RunProcess(Coordinator("test", {"--workers", "0"}), dir_, Env(), "c3", kRunTimeout), 2);
   Process p;
-  EXPECT_EQ(RunProcess({Binary("coordinator"), "--mode", "test", "--config",
-                        dir_ + "/missing.json"},
-                       dir_, Env(), "c4", kRunTimeout, &p),
-            2);
+  EXPECT_EQ(
+      RunProcess({Binary("coordinator"), "--mode", "test", "--config", dir_ + "/missing.json"},
+                 dir_, Env(), "c4", kRunTimeout, &p),
+      2);
   EXPECT_TRUE(absl::StrContains(ReadFile(p.stderr_path), "missing.json"));
   EXPECT_EQ(RunProcess({Binary("worker")}, dir_, Env(), "w1", kRunTimeout), 2);
 }
@@ -224,19 +203,19 @@ TEST_F(FleetTest, BadUsageAndConfigExitTwo) {
 TEST_F(FleetTest, PreflightRefusesWithoutEnoughFreeSpace) {
   WriteConfig(1);
   Process p;
-  EXPECT_EQ(RunProcess(Coordinator("export", {"--min-free-gb", "1e12",
-                                              "--output-dir", dir_ + "/o"}),
-                       dir_, Env(), "coordinator", kRunTimeout, &p),
-            3);
+  EXPECT_EQ(
+      RunProcess(Coordinator("export", {"--min-free-gb", "1e12", "--output-dir", dir_ + "/o"}),
+                 dir_, Env(), "coordinator", kRunTimeout, &p),
+      3);
   EXPECT_TRUE(absl::StrContains(ReadFile(p.stderr_path), "--min-free-gb"));
   ExpectNoLeftoverProcesses();
 }
 
 TEST_F(FleetTest, WorkerGivesUpWhenThereIsNoCoordinator) {
   Process p;
-  int code = RunProcess({Binary("worker"), "--coordinator",
-                         "unix:" + dir_ + "/none.sock", "--retry-for", "1s"},
-                        dir_, Env(), "worker", absl::Seconds(30), &p);
+  int code = RunProcess(
+      {Binary("worker"), "--coordinator", "unix:" + dir_ + "/none.sock", "--retry-for", "1s"}, dir_,
+      Env(), "worker", absl::Seconds(30), &p);
   EXPECT_EQ(code, 3);
   EXPECT_TRUE(absl::StrContains(ReadFile(p.stderr_path), "giving up"));
 }
@@ -244,38 +223,31 @@ TEST_F(FleetTest, WorkerGivesUpWhenThereIsNoCoordinator) {
 // ---------------------------------------------------------------- with the
 // status API
 
-bool FileExists(const std::string& path) {
-  return ::access(path.c_str(), F_OK) == 0;
-}
+bool FileExists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 class StatusClient {
  public:
   explicit StatusClient(const std::string& address)
-      : channel_(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+      : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
         stub_(pb::StatusService::NewStub(channel_)) {}
 
   bool Status(pb::GetStatusResponse* out) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(5));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     return stub_->GetStatus(&ctx, pb::GetStatusRequest(), out).ok();
   }
 
   std::vector<pb::AccountStatus> Accounts() {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(5));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     pb::ListAccountsResponse resp;
-    if (!stub_->ListAccounts(&ctx, pb::ListAccountsRequest(), &resp).ok())
-      return {};
+    if (!stub_->ListAccounts(&ctx, pb::ListAccountsRequest(), &resp).ok()) return {};
     return {resp.accounts().begin(), resp.accounts().end()};
   }
 
   int Running() {
     int n = 0;
-    for (const auto& a : Accounts())
-      n += a.state() == pb::ACCOUNT_STATE_RUNNING ? 1 : 0;
+    for (const auto& a : Accounts()) n += a.state() == pb::ACCOUNT_STATE_RUNNING ? 1 : 0;
     return n;
   }
 
@@ -284,14 +256,13 @@ class StatusClient {
   bool Serving() {
     grpc::GenericStub generic(channel_);
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(5));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     grpc::Slice empty;
     grpc::ByteBuffer request(&empty, 1), response;
     absl::Notification done;
     grpc::Status status;
-    generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                      &request, &response, [&](grpc::Status s) {
+    generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                      &response, [&](grpc::Status s) {
                         status = s;
                         done.Notify();
                       });
@@ -299,15 +270,13 @@ class StatusClient {
     std::vector<grpc::Slice> slices;
     if (!status.ok() || !response.Dump(&slices).ok()) return false;
     std::string bytes;
-    for (const auto& s : slices)
-      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
     return bytes == std::string("\x08\x01", 2);
   }
 
   pb::WatchEvent FirstWatchEvent() {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(10));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     auto reader = stub_->Watch(&ctx, pb::WatchRequest());
     pb::WatchEvent ev;
     reader->Read(&ev);
@@ -327,16 +296,14 @@ class StatusClient {
 TEST_F(FleetTest, KilledWorkerDoesNotHangTheCoordinator) {
   WriteHeldConfig(2);
   std::string address = "unix:" + dir_ + "/c.sock";
-  Process c = Start(HeldJob({"--workers", "1", "--max-workers", "2", "--listen",
-                             address, "--max-attempts", "10"}),
+  Process c = Start(HeldJob({"--workers", "1", "--max-workers", "2", "--listen", address,
+                             "--max-attempts", "10"}),
                     dir_, Env(), "coordinator");
   // Connect only once the socket exists (else gRPC's reconnect backoff adds
   // seconds).
-  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); },
-                        absl::Seconds(30)));
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); }, absl::Seconds(30)));
   StatusClient status(address);
-  ASSERT_TRUE(
-      PollUntil([&] { return status.Running() == 2; }, absl::Seconds(30)))
+  ASSERT_TRUE(PollUntil([&] { return status.Running() == 2; }, absl::Seconds(30)))
       << ReadFile(c.stderr_path);
   EXPECT_TRUE(status.Serving());
   pb::WatchEvent ev = status.FirstWatchEvent();
@@ -353,8 +320,7 @@ TEST_F(FleetTest, KilledWorkerDoesNotHangTheCoordinator) {
   for (int round = 0; round <= 3; ++round) {  // the first process, 3 respawns
     ASSERT_TRUE(PollUntil(
         [&] {
-          return status.Status(&st) && st.workers_size() == 1 &&
-                 st.workers(0).running() == 2 &&
+          return status.Status(&st) && st.workers_size() == 1 && st.workers(0).running() == 2 &&
                  killed.count(st.workers(0).pid()) == 0;
         },
         absl::Seconds(30)))
@@ -386,19 +352,16 @@ TEST_F(FleetTest, KilledWorkerDoesNotHangTheCoordinator) {
 TEST_F(FleetTest, LostAccountsMoveToTheSurvivorThenInterruptStopsCleanly) {
   WriteHeldConfig(3);
   std::string address = "unix:" + dir_ + "/c.sock";
-  Process c = Start(
-      HeldJob({"--workers", "2", "--max-workers", "2", "--listen", address}),
-      dir_, Env(), "coordinator");
+  Process c = Start(HeldJob({"--workers", "2", "--max-workers", "2", "--listen", address}), dir_,
+                    Env(), "coordinator");
   // Connect only once the socket exists (else gRPC's reconnect backoff adds
   // seconds).
-  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); },
-                        absl::Seconds(30)));
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); }, absl::Seconds(30)));
   StatusClient status(address);
   pb::GetStatusResponse st;
   ASSERT_TRUE(PollUntil(
       [&] {
-        return status.Status(&st) && st.accounts_running() == 3 &&
-               st.workers_connected() == 2;
+        return status.Status(&st) && st.accounts_running() == 3 && st.workers_connected() == 2;
       },
       absl::Seconds(30)))
       << ReadFile(c.stderr_path);
@@ -427,8 +390,7 @@ TEST_F(FleetTest, LostAccountsMoveToTheSurvivorThenInterruptStopsCleanly) {
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(CountState(r, "succeeded"), 0);
   EXPECT_EQ(CountState(r, "cancelled"), 3) << r.dump(2);
-  EXPECT_TRUE(
-      absl::StrContains(r["stop_reason"].get<std::string>(), "interrupted"));
+  EXPECT_TRUE(absl::StrContains(r["stop_reason"].get<std::string>(), "interrupted"));
   ExpectNoSecretAnywhere();
   ExpectNoLeftoverProcesses();
 }
@@ -444,27 +406,21 @@ namespace {
 TEST_F(FleetTest, RemoteWorkerJoinsAndDuplicateIdIsRefused) {
   WriteHeldConfig(1);
   std::string address = "unix:" + dir_ + "/c.sock";
-  Process c = Start(
-      HeldJob({"--workers", "1", "--max-workers", "1", "--listen", address}),
-      dir_, Env(), "coordinator");
-  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); },
-                        absl::Seconds(30)));
+  Process c = Start(HeldJob({"--workers", "1", "--max-workers", "1", "--listen", address}), dir_,
+                    Env(), "coordinator");
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); }, absl::Seconds(30)));
   StatusClient status(address);
-  ASSERT_TRUE(
-      PollUntil([&] { return status.Running() == 1; }, absl::Seconds(30)));
+  ASSERT_TRUE(PollUntil([&] { return status.Running() == 1; }, absl::Seconds(30)));
   Process dup;
-  EXPECT_EQ(
-      RunProcess({Binary("worker"), "--coordinator", address, "--id", "w1"},
-                 dir_, Env(), "dup", absl::Seconds(30), &dup),
-      3);
+  EXPECT_EQ(RunProcess({Binary("worker"), "--coordinator", address, "--id", "w1"}, dir_, Env(),
+                       "dup", absl::Seconds(30), &dup),
+            3);
   EXPECT_TRUE(absl::StrContains(ReadFile(dup.stderr_path), "taken"));
   Process extra =
-      Start({Binary("worker"), "--coordinator", address, "--id", "extra"}, dir_,
-            Env(), "extra");
+      Start({Binary("worker"), "--coordinator", address, "--id", "extra"}, dir_, Env(), "extra");
   pb::GetStatusResponse st;
-  ASSERT_TRUE(PollUntil(
-      [&] { return status.Status(&st) && st.workers_connected() == 2; },
-      absl::Seconds(30)));
+  ASSERT_TRUE(PollUntil([&] { return status.Status(&st) && st.workers_connected() == 2; },
+                        absl::Seconds(30)));
   ASSERT_EQ(::kill(c.pid, SIGINT), 0);
   EXPECT_EQ(Wait(c, kRunTimeout), 1);
   EXPECT_EQ(Wait(extra, kRunTimeout), 0) << ReadFile(extra.stderr_path);
@@ -485,18 +441,14 @@ namespace {
 TEST_F(FleetTest, KilledOnlyWorkerIsRespawnedAndGetsItsAccountsBack) {
   WriteHeldConfig(2);
   std::string address = "unix:" + dir_ + "/c.sock";
-  Process c = Start(HeldJob({"--workers", "1", "--max-workers", "2", "--listen",
-                             address, "--lease-timeout", "120s"}),
+  Process c = Start(HeldJob({"--workers", "1", "--max-workers", "2", "--listen", address,
+                             "--lease-timeout", "120s"}),
                     dir_, Env(), "coordinator");
-  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); },
-                        absl::Seconds(30)));
+  ASSERT_TRUE(PollUntil([&] { return FileExists(dir_ + "/c.sock"); }, absl::Seconds(30)));
   StatusClient status(address);
   pb::GetStatusResponse st;
   ASSERT_TRUE(PollUntil(
-      [&] {
-        return status.Status(&st) && st.workers_size() == 1 &&
-               st.workers(0).running() == 2;
-      },
+      [&] { return status.Status(&st) && st.workers_size() == 1 && st.workers(0).running() == 2; },
       absl::Seconds(30)))
       << ReadFile(c.stderr_path);
   const int first_pid = st.workers(0).pid();
@@ -506,10 +458,10 @@ TEST_F(FleetTest, KilledOnlyWorkerIsRespawnedAndGetsItsAccountsBack) {
         std::vector<pb::AccountStatus> accounts = status.Accounts();
         int moved = 0;
         for (const auto& a : accounts) {
-          moved += a.attempts() == 2 && a.worker_id() == "w1" &&
-                           a.state() == pb::ACCOUNT_STATE_RUNNING
-                       ? 1
-                       : 0;
+          moved +=
+              a.attempts() == 2 && a.worker_id() == "w1" && a.state() == pb::ACCOUNT_STATE_RUNNING
+                  ? 1
+                  : 0;
         }
         return moved == 2 && status.Status(&st) && st.workers_size() == 1 &&
                st.workers(0).pid() != first_pid && st.workers(0).running() == 2;
@@ -517,8 +469,7 @@ TEST_F(FleetTest, KilledOnlyWorkerIsRespawnedAndGetsItsAccountsBack) {
       absl::Seconds(30)))
       << ReadFile(c.stderr_path);
   EXPECT_TRUE(absl::StrContains(
-      Log(), absl::StrCat("worker w1 (pid ", first_pid,
-                          ") died (signal 9); respawning (1 of 3)")))
+      Log(), absl::StrCat("worker w1 (pid ", first_pid, ") died (signal 9); respawning (1 of 3)")))
       << Log();
   ASSERT_EQ(::kill(c.pid, SIGINT), 0);
   EXPECT_EQ(Wait(c, kRunTimeout), 1);

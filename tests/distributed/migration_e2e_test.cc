@@ -31,21 +31,18 @@ const absl::Duration kRun = absl::Seconds(120);
 void WriteFile(const std::string& path, const std::string& text) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(::write(fd, text.data(), text.size()),
-            static_cast<ssize_t>(text.size()));
+  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
   ::close(fd);
 }
-
 
 class MigrationE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = MakeTempDir();
     testing_fixtures::DovecotOptions o;
-    for (int u = 1; u <= 3;
-         ++u) {  // unique passwords, so a leak is found by a search
-      o.user_list.push_back({absl::StrCat("user", u, "@example.com"),
-                             absl::StrCat("Sx-", u, "-q9Ze7")});
+    for (int u = 1; u <= 3; ++u) {  // unique passwords, so a leak is found by a search
+      o.user_list.push_back(
+          {absl::StrCat("user", u, "@example.com"), absl::StrCat("Sx-", u, "-q9Ze7")});
     }
     auto servers = testing_fixtures::DovecotPair::Start(o);
     ASSERT_TRUE(servers.ok()) << servers.status();
@@ -62,8 +59,7 @@ class MigrationE2ETest : public ::testing::Test {
     so.max_size = max_size;
     for (int u = 0; u < 3; ++u) {
       const std::string& email = a_->users()[u].email;
-      for (const char* folder :
-           {"INBOX", "Sent", "Work/2024", "R\xC3\xA9sum\xC3\xA9"}) {
+      for (const char* folder : {"INBOX", "Sent", "Work/2024", "R\xC3\xA9sum\xC3\xA9"}) {
         so.seed = u * 10 + std::string(folder).size();
         ASSERT_TRUE(a_->SeedGenerated(email, folder, per_folder, so).ok());
       }
@@ -72,18 +68,14 @@ class MigrationE2ETest : public ::testing::Test {
 
   // Writes a config for `server` (password of user `bad_user` replaced when >=
   // 0).
-  std::string Config(const DovecotServer& s, const std::string& name,
-                     int bad_user = -1) {
+  std::string Config(const DovecotServer& s, const std::string& name, int bad_user = -1) {
     nlohmann::json j;
-    j["server"] = {{"host", s.host()},
-                   {"port", s.imaps_port()},
-                   {"ssl", true},
-                   {"ca_file", s.ca_file()}};
+    j["server"] = {
+        {"host", s.host()}, {"port", s.imaps_port()}, {"ssl", true}, {"ca_file", s.ca_file()}};
     j["accounts"] = nlohmann::json::array();
     for (int u = 0; u < 3; ++u) {
-      j["accounts"].push_back(
-          {{"email", s.users()[u].email},
-           {"password", u == bad_user ? kBadPassword : s.users()[u].password}});
+      j["accounts"].push_back({{"email", s.users()[u].email},
+                               {"password", u == bad_user ? kBadPassword : s.users()[u].password}});
     }
     const std::string path = dir_ + "/" + name;
     WriteFile(path, j.dump(2));
@@ -92,8 +84,8 @@ class MigrationE2ETest : public ::testing::Test {
 
   int Coordinator(const std::vector<std::string>& args, const std::string& tag,
                   Process* p = nullptr) {
-    std::vector<std::string> argv = {Binary("coordinator"), "--workers", "2",
-                                     "--log-dir", dir_ + "/logs"};
+    std::vector<std::string> argv = {Binary("coordinator"), "--workers", "2", "--log-dir",
+                                     dir_ + "/logs"};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv, dir_, {{"TMPDIR", dir_}}, tag, kRun, p);
   }
@@ -140,34 +132,35 @@ TEST_F(MigrationE2ETest, TestExportImportValidateThenIdempotentReruns) {
   const std::string imp = Config(*b_, "import-b.json");
   EXPECT_EQ(Mode("import", imp, "import"), 0);
   EXPECT_EQ(Mode("validate", imp, "validate"), 0);
-  for (int u = 0; u < 3; ++u) EXPECT_EQ(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*a_, u)), 100u);
+  for (int u = 0; u < 3; ++u)
+    EXPECT_EQ(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*a_, u)), 100u);
   ExpectBMatchesA();
   // Re-runs write and append nothing.
   EXPECT_EQ(Mode("import", imp, "import2"), 0);
   EXPECT_EQ(Mode("export", exp, "export2"), 0);
   size_t emls = 0;
-  for (const std::string& f : FilesUnder(out))
-    emls += absl::EndsWith(f, ".eml") ? 1 : 0;
+  for (const std::string& f : FilesUnder(out)) emls += absl::EndsWith(f, ".eml") ? 1 : 0;
   EXPECT_EQ(emls, 300u);
-  for (int u = 0; u < 3; ++u) EXPECT_EQ(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, u)), 100u);
+  for (int u = 0; u < 3; ++u)
+    EXPECT_EQ(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, u)), 100u);
 }
 
 TEST_F(MigrationE2ETest, KilledWorkerDuringImportLeavesNoDuplicate) {
   Seed(400, 40000);
   const std::string exp = Config(*a_, "export.pass.config.json");
   const std::string out = dir_ + "/exported";
-  ASSERT_EQ(
-      Coordinator({"--mode", "export", "--config", exp, "--output-dir", out},
-                  "export"),
-      0);
+  ASSERT_EQ(Coordinator({"--mode", "export", "--config", exp, "--output-dir", out}, "export"), 0);
   const std::string imp = Config(*b_, "import-b.json");
-  Process p = Start(
-      {Binary("coordinator"), "--workers", "2", "--log-dir", dir_ + "/logs",
-       "--mode", "import", "--config", imp, "--input-dir", out},
-      dir_, {{"TMPDIR", dir_}}, "import-killed");
+  Process p = Start({Binary("coordinator"), "--workers", "2", "--log-dir", dir_ + "/logs", "--mode",
+                     "import", "--config", imp, "--input-dir", out},
+                    dir_, {{"TMPDIR", dir_}}, "import-killed");
   // Kill every worker as soon as B holds some, but not all, of the mail.
   bool mid = PollUntil(
-      [&] { return testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, 0)) + testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, 1)) > 0; },
+      [&] {
+        return testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, 0)) +
+                   testing_fixtures::TotalCount(testing_fixtures::FolderCounts(*b_, 1)) >
+               0;
+      },
       absl::Seconds(60));
   // Only this test's workers: their socket lives in our TMPDIR (tests run in parallel).
   std::vector<int> workers = ProcessesMentioning(dir_ + "/migrator-");
@@ -184,21 +177,15 @@ TEST_F(MigrationE2ETest, KilledWorkerDuringImportLeavesNoDuplicate) {
 
 TEST_F(MigrationE2ETest, WrongPasswordFailsFastOrIsSkippedAndNeverWritten) {
   Seed(5);
-  const std::string bad =
-      Config(*a_, "export.pass.config.json", /*bad_user=*/1);
+  const std::string bad = Config(*a_, "export.pass.config.json", /*bad_user=*/1);
   const std::string out = dir_ + "/exported";
+  EXPECT_EQ(Coordinator({"--mode", "export", "--config", bad, "--output-dir", out}, "ff"), 1);
   EXPECT_EQ(
-      Coordinator({"--mode", "export", "--config", bad, "--output-dir", out},
-                  "ff"),
+      Coordinator({"--mode", "export", "--config", bad, "--output-dir", out, "--ignore-errors"},
+                  "ignore"),
       1);
-  EXPECT_EQ(Coordinator({"--mode", "export", "--config", bad, "--output-dir",
-                         out, "--ignore-errors"},
-                        "ignore"),
-            1);
-  std::string ignore_out =
-      ReadFile(dir_ + "/ignore.stdout") + ReadFile(dir_ + "/ignore.stderr");
-  EXPECT_TRUE(absl::StrContains(ignore_out, a_->users()[1].email))
-      << ignore_out;
+  std::string ignore_out = ReadFile(dir_ + "/ignore.stdout") + ReadFile(dir_ + "/ignore.stderr");
+  EXPECT_TRUE(absl::StrContains(ignore_out, a_->users()[1].email)) << ignore_out;
   // With --ignore-errors the other accounts were exported in full.
   for (int u : {0, 2}) {
     size_t n = 0;
@@ -210,8 +197,7 @@ TEST_F(MigrationE2ETest, WrongPasswordFailsFastOrIsSkippedAndNeverWritten) {
   const std::string all = AllOutput();
   EXPECT_FALSE(all.empty());
   EXPECT_FALSE(absl::StrContains(all, kBadPassword));
-  for (const auto& u : a_->users())
-    EXPECT_FALSE(absl::StrContains(all, u.password));
+  for (const auto& u : a_->users()) EXPECT_FALSE(absl::StrContains(all, u.password));
 }
 
 TEST_F(MigrationE2ETest, MinFreeGbAboveFreeSpaceRefusesExport) {
@@ -219,15 +205,14 @@ TEST_F(MigrationE2ETest, MinFreeGbAboveFreeSpaceRefusesExport) {
   const std::string exp = Config(*a_, "export.pass.config.json");
   const std::string out = dir_ + "/exported";
   Process p;
-  int code = Coordinator({"--mode", "export", "--config", exp, "--output-dir",
-                          out, "--min-free-gb", "1000000"},
-                         "nofree", &p);
+  int code = Coordinator(
+      {"--mode", "export", "--config", exp, "--output-dir", out, "--min-free-gb", "1000000"},
+      "nofree", &p);
   EXPECT_EQ(code, 3);
   std::string text = ReadFile(p.stdout_path) + ReadFile(p.stderr_path);
   EXPECT_TRUE(absl::StrContains(text, "min-free-gb")) << text;
   size_t emls = 0;
-  for (const std::string& f : FilesUnder(dir_))
-    emls += absl::EndsWith(f, ".eml") ? 1 : 0;
+  for (const std::string& f : FilesUnder(dir_)) emls += absl::EndsWith(f, ".eml") ? 1 : 0;
   EXPECT_EQ(emls, 0u);
 }
 

@@ -97,8 +97,8 @@ class Namespaces {
 
  private:
   // veth C<->X: `c_ip` on C's end, `x_ip` on X's, X's default route via C.
-  void Link(std::vector<std::string>* cmds, const std::string& x,
-            const std::string& c_ip, const std::string& x_ip) {
+  void Link(std::vector<std::string>* cmds, const std::string& x, const std::string& c_ip,
+            const std::string& x_ip) {
     std::string cn = absl::StrCat("mg", k_, "c", x), xn = absl::StrCat("mg", k_, x);
     std::string ns_x = absl::StrCat("migt", k_, x);
     cmds->push_back("ip link add " + cn + " type veth peer name " + xn);
@@ -129,7 +129,8 @@ leaf() {  # name ca san eku
     -out $1.pem -extfile $1.ext 2>/dev/null
   chmod 600 $1.key; }
 ca ca; ca rogue-ca
-leaf server ca "IP:)" + coordinator_ip + R"(,DNS:coordinator.test" serverAuth
+leaf server ca "IP:)" + coordinator_ip +
+                       R"(,DNS:coordinator.test" serverAuth
 leaf worker-a ca DNS:worker-a.test clientAuth
 leaf worker-b ca DNS:worker-b.test clientAuth
 leaf rogue rogue-ca DNS:worker-a.test clientAuth
@@ -145,7 +146,8 @@ class NetnsTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0 || Sh("command -v ip >/dev/null && command -v openssl >/dev/null") != 0) {
-      std::fprintf(stderr, "SKIP: needs root, ip (iproute2) and openssl to make network namespaces\n");
+      std::fprintf(stderr,
+                   "SKIP: needs root, ip (iproute2) and openssl to make network namespaces\n");
       std::exit(77);
     }
     dir_ = MakeTempDir();
@@ -160,7 +162,8 @@ class NetnsTlsTest : public ::testing::Test {
     nlohmann::json j;
     j["server"] = {{"host", "127.0.0.1"}, {"port", 1143}, {"ssl", false}};
     for (int i = 0; i < kAccounts; ++i)
-      j["accounts"].push_back({{"email", absl::StrCat("u", i, "@netns.test")}, {"password", "pw-n3t"}});
+      j["accounts"].push_back(
+          {{"email", absl::StrCat("u", i, "@netns.test")}, {"password", "pw-n3t"}});
     std::string path = dir_ + "/export.pass.config.json", text = j.dump();
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
@@ -178,19 +181,28 @@ class NetnsTlsTest : public ::testing::Test {
   }
   std::string Address() const { return ns_->coordinator_ip() + ":" + std::to_string(kPort); }
   std::vector<std::string> Tls(const std::string& who, const std::string& ca = "ca") {
-    return {"--tls-ca", dir_ + "/" + ca + ".pem", "--tls-cert", dir_ + "/" + who + ".pem",
+    return {"--tls-ca",  dir_ + "/" + ca + ".pem", "--tls-cert", dir_ + "/" + who + ".pem",
             "--tls-key", dir_ + "/" + who + ".key"};
   }
   std::vector<std::string> Worker(const std::string& id, const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {Binary("worker"), "--coordinator", Address(), "--id", id,
-                                     "--retry-for", "3s", "--max-workers", "2"};
+    std::vector<std::string> argv = {Binary("worker"),
+                                     "--coordinator",
+                                     Address(),
+                                     "--id",
+                                     id,
+                                     "--retry-for",
+                                     "3s",
+                                     "--max-workers",
+                                     "2"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
   void StartFakeImap(const std::string& ns) {
-    Process p = Start(In(ns, {FakeImapBinary(), "--listen", "127.0.0.1:1143"}), dir_, {}, "imap-" + ns);
+    Process p =
+        Start(In(ns, {FakeImapBinary(), "--listen", "127.0.0.1:1143"}), dir_, {}, "imap-" + ns);
     ASSERT_TRUE(PollUntil([&] { return absl::StrContains(ReadFile(p.stdout_path), "READY"); },
-                          absl::Seconds(10))) << ReadFile(p.stderr_path);
+                          absl::Seconds(10)))
+        << ReadFile(p.stderr_path);
   }
 
   std::string dir_;
@@ -199,26 +211,43 @@ class NetnsTlsTest : public ::testing::Test {
 
 TEST_F(NetnsTlsTest, WorkersInTwoNamespacesFinishOverMutualTlsAndStrangersAreRefused) {
   for (const std::string& ns : {ns_->c(), ns_->a(), ns_->b()}) StartFakeImap(ns);
-  std::vector<std::string> coord = {Binary("coordinator"), "--mode", "test", "--workers", "0",
-                                    "--listen", Address(), "--tls-cert", dir_ + "/server.pem",
-                                    "--tls-key", dir_ + "/server.key", "--tls-ca", dir_ + "/ca.pem",
-                                    "--log-dir", dir_ + "/logs", "--ignore-errors"};
+  std::vector<std::string> coord = {Binary("coordinator"),
+                                    "--mode",
+                                    "test",
+                                    "--workers",
+                                    "0",
+                                    "--listen",
+                                    Address(),
+                                    "--tls-cert",
+                                    dir_ + "/server.pem",
+                                    "--tls-key",
+                                    dir_ + "/server.key",
+                                    "--tls-ca",
+                                    dir_ + "/ca.pem",
+                                    "--log-dir",
+                                    dir_ + "/logs",
+                                    "--ignore-errors"};
   // Plaintext off loopback is refused by both binaries (exit 2) ...
   Process refused;
   EXPECT_EQ(RunProcess(In(ns_->c(), {coord.begin(), coord.begin() + 7}), dir_, {}, "plain",
-                       absl::Seconds(30), &refused), 2);
+                       absl::Seconds(30), &refused),
+            2);
   EXPECT_TRUE(absl::StrContains(ReadFile(refused.stderr_path), "--insecure"));
-  EXPECT_EQ(RunProcess(In(ns_->a(), Worker("plain", {})), dir_, {}, "wplain", absl::Seconds(30)), 2);
+  EXPECT_EQ(RunProcess(In(ns_->a(), Worker("plain", {})), dir_, {}, "wplain", absl::Seconds(30)),
+            2);
   Process c = Start(In(ns_->c(), coord), dir_, {{"TMPDIR", dir_}}, "coordinator");
   // migratectl over mutual TLS from namespace A (with a worker's certificate).
-  std::vector<std::string> ctl = {Binary("migratectl"), "status", "--json", "--coordinator",
-                                  Address(), "--timeout", "2s"};
+  std::vector<std::string> ctl = {
+      Binary("migratectl"), "status", "--json", "--coordinator", Address(), "--timeout", "2s"};
   std::vector<std::string> ctl_tls = ctl;
   for (const std::string& s : Tls("worker-a")) ctl_tls.push_back(s);
   Process status;
-  ASSERT_TRUE(PollUntil([&] {
-    return RunProcess(In(ns_->a(), ctl_tls), dir_, {}, "ctl", absl::Seconds(10), &status) == 0;
-  }, absl::Seconds(30))) << ReadFile(c.stderr_path) << ReadFile(status.stderr_path);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return RunProcess(In(ns_->a(), ctl_tls), dir_, {}, "ctl", absl::Seconds(10), &status) == 0;
+      },
+      absl::Seconds(30)))
+      << ReadFile(c.stderr_path) << ReadFile(status.stderr_path);
   nlohmann::json st = nlohmann::json::parse(ReadFile(status.stdout_path));
   EXPECT_EQ(st["accounts"]["pending"], kAccounts);
   EXPECT_EQ(RunProcess(In(ns_->b(), ctl), dir_, {}, "ctl-plain", absl::Seconds(20)), 2);

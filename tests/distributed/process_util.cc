@@ -46,8 +46,7 @@ int UnusedLoopbackPort() {
 }
 
 Process Start(const std::vector<std::string>& argv, const std::string& cwd,
-              const std::map<std::string, std::string>& env,
-              const std::string& tag) {
+              const std::map<std::string, std::string>& env, const std::string& tag) {
   Process p;
   p.stdout_path = cwd + "/" + tag + ".stdout";
   p.stderr_path = cwd + "/" + tag + ".stderr";
@@ -74,8 +73,8 @@ int Wait(const Process& p, absl::Duration timeout) {
 }
 
 int RunProcess(const std::vector<std::string>& argv, const std::string& cwd,
-               const std::map<std::string, std::string>& env,
-               const std::string& tag, absl::Duration timeout, Process* out) {
+               const std::map<std::string, std::string>& env, const std::string& tag,
+               absl::Duration timeout, Process* out) {
   Process p = Start(argv, cwd, env, tag);
   if (out != nullptr) *out = p;
   return Wait(p, timeout);
@@ -86,8 +85,7 @@ bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout) {
   while (true) {
     if (condition()) return true;
     if (absl::Now() >= deadline) return false;
-    absl::SleepFor(
-        absl::Milliseconds(20));  // polling interval, bounded by the deadline
+    absl::SleepFor(absl::Milliseconds(20));  // polling interval, bounded by the deadline
   }
 }
 
@@ -118,12 +116,10 @@ std::vector<std::string> FilesUnder(const std::string& dir) {
   return out;
 }
 
-std::vector<std::string> Glob(const std::string& dir,
-                              const std::string& suffix) {
+std::vector<std::string> Glob(const std::string& dir, const std::string& suffix) {
   std::vector<std::string> out;
   for (const std::string& f : FilesUnder(dir)) {
-    if (absl::EndsWith(f, suffix) && f.rfind('/') == dir.size())
-      out.push_back(f);
+    if (absl::EndsWith(f, suffix) && f.rfind('/') == dir.size()) out.push_back(f);
   }
   return out;
 }
@@ -141,13 +137,12 @@ std::vector<int> ProcessesMentioning(const std::string& needle) {
     int pid = std::atoi(e->d_name);
     if (pid <= 0 || pid == ::getpid()) continue;
     std::string base = absl::StrCat("/proc/", pid);
-    std::string cmdline = absl::StrReplaceAll(ReadFile(base + "/cmdline"),
-                                              {{std::string(1, '\0'), " "}});
+    std::string cmdline =
+        absl::StrReplaceAll(ReadFile(base + "/cmdline"), {{std::string(1, '\0'), " "}});
     if (!absl::StrContains(cmdline, needle)) continue;
     std::string stat = ReadFile(base + "/stat");
     size_t paren = stat.rfind(')');
-    if (paren != std::string::npos && paren + 2 < stat.size() &&
-        stat[paren + 2] == 'Z') {
+    if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z') {
       continue;
     }
     out.push_back(pid);

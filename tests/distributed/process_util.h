@@ -31,8 +31,7 @@ struct Process {
 // extra environment `env`, output to files in cwd ("<tag>.stdout",
 // "<tag>.stderr"). pid -1 when it cannot be started.
 Process Start(const std::vector<std::string>& argv, const std::string& cwd,
-              const std::map<std::string, std::string>& env,
-              const std::string& tag);
+              const std::map<std::string, std::string>& env, const std::string& tag);
 
 // Waits up to `timeout`; returns the exit code, 128+signal, or -1 on timeout
 // (then the process is killed with SIGKILL and reaped).
@@ -40,9 +39,8 @@ int Wait(const Process& p, absl::Duration timeout);
 
 // Start + Wait.
 int RunProcess(const std::vector<std::string>& argv, const std::string& cwd,
-               const std::map<std::string, std::string>& env,
-               const std::string& tag, absl::Duration timeout,
-               Process* out = nullptr);
+               const std::map<std::string, std::string>& env, const std::string& tag,
+               absl::Duration timeout, Process* out = nullptr);
 
 // Polls `condition` every 20 ms until it holds (true) or `timeout` passes
 // (false).
@@ -52,8 +50,7 @@ std::string ReadFile(const std::string& path);
 // Every regular file under `dir`, recursively.
 std::vector<std::string> FilesUnder(const std::string& dir);
 // Files matching "<dir>/*<suffix>".
-std::vector<std::string> Glob(const std::string& dir,
-                              const std::string& suffix);
+std::vector<std::string> Glob(const std::string& dir, const std::string& suffix);
 int FileMode(const std::string& path);  // -1 when missing
 // PIDs of live (non-zombie) processes whose command line contains `needle`.
 std::vector<int> ProcessesMentioning(const std::string& needle);

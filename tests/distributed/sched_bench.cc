@@ -44,9 +44,12 @@ Args Parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (k == "--accounts") a.accounts = v;
-    else if (k == "--workers") a.workers = v;
-    else if (k == "--max-workers") a.max_workers = v;
+    if (k == "--accounts")
+      a.accounts = v;
+    else if (k == "--workers")
+      a.workers = v;
+    else if (k == "--max-workers")
+      a.max_workers = v;
   }
   return a;
 }
@@ -65,25 +68,22 @@ void WriteConfig(const std::string& path, int port, int accounts) {
   j["server"] = {{"host", "127.0.0.1"}, {"port", port}, {"ssl", false}};
   j["accounts"] = nlohmann::json::array();
   for (int i = 0; i < accounts; ++i) {
-    j["accounts"].push_back({{"email", absl::StrCat("u", i, "@bench.test")},
-                             {"password", "pw"}});
+    j["accounts"].push_back({{"email", absl::StrCat("u", i, "@bench.test")}, {"password", "pw"}});
   }
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::string text = j.dump();
-  if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-    std::abort();
+  if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) std::abort();
   ::close(fd);
 }
 
 // `migratectl status --json`, parsed (null when it failed).
 nlohmann::json Status(const std::string& dir, const std::string& address) {
   fleettest::Process p;
-  int rc = fleettest::RunProcess(
-      {Binary("migratectl"), "status", "--json", "--coordinator", address}, dir,
-      {}, "migratectl", absl::Seconds(20), &p);
+  int rc =
+      fleettest::RunProcess({Binary("migratectl"), "status", "--json", "--coordinator", address},
+                            dir, {}, "migratectl", absl::Seconds(20), &p);
   if (rc != 0) return nlohmann::json();
-  return nlohmann::json::parse(fleettest::ReadFile(p.stdout_path), nullptr,
-                               false);
+  return nlohmann::json::parse(fleettest::ReadFile(p.stdout_path), nullptr, false);
 }
 
 // {utime+stime seconds, VmHWM kB} of a live process.
@@ -117,10 +117,9 @@ int main(int argc, char** argv) {
   std::string address = "unix:" + dir + "/c.sock";
   absl::Time t0 = absl::Now();
   fleettest::Process c = fleettest::Start(
-      {Binary("coordinator"), "--mode", "test", "--config", dir + "/bench.json",
-       "--workers", absl::StrCat(a.workers), "--max-workers",
-       absl::StrCat(a.max_workers), "--ignore-errors", "--linger", "--listen",
-       address, "--log-dir", dir + "/logs"},
+      {Binary("coordinator"), "--mode", "test", "--config", dir + "/bench.json", "--workers",
+       absl::StrCat(a.workers), "--max-workers", absl::StrCat(a.max_workers), "--ignore-errors",
+       "--linger", "--listen", address, "--log-dir", dir + "/logs"},
       dir, {{"TMPDIR", dir}}, "coordinator");
   nlohmann::json st;
   bool done = fleettest::PollUntil(
@@ -138,16 +137,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   double wall = st["elapsed_ms"].get<double>() / 1000.0;
-  std::printf("sched_bench: %d accounts, %d workers x %d slots, --mode test vs a fake IMAP server\n",
-              a.accounts, a.workers, a.max_workers);
+  std::printf(
+      "sched_bench: %d accounts, %d workers x %d slots, --mode test vs a fake IMAP server\n",
+      a.accounts, a.workers, a.max_workers);
   std::printf("  succeeded %d, failed %d, coordinator exit %d, fake-server logins %llu\n",
-              st["accounts"]["succeeded"].get<int>(), st["accounts"]["failed"].get<int>(),
-              rc, static_cast<unsigned long long>(imap.logins()));
+              st["accounts"]["succeeded"].get<int>(), st["accounts"]["failed"].get<int>(), rc,
+              static_cast<unsigned long long>(imap.logins()));
   std::printf("  job wall time        %.3f s (first seen finished after %.3f s incl. startup)\n",
               wall, absl::ToDoubleSeconds(seen));
   std::printf("  scheduling rate      %.0f tasks/s\n", a.accounts / wall);
-  std::printf("  coordinator CPU      %.3f s (%.0f us per task)\n", cpu,
-              1e6 * cpu / a.accounts);
+  std::printf("  coordinator CPU      %.3f s (%.0f us per task)\n", cpu, 1e6 * cpu / a.accounts);
   std::printf("  coordinator peak RSS %.1f MiB (VmHWM)\n", hwm_kb / 1024.0);
   std::system(("rm -rf '" + dir + "'").c_str());
   return rc == 0 ? 0 : 1;

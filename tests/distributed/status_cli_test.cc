@@ -39,12 +39,12 @@ std::string BufBinary() {
   if (::access(buf.c_str(), X_OK) == 0) return buf;
   std::system(("mkdir -p '" + cache + "/npm'").c_str());
   Process p;
-  int rc = RunProcess({"npm", "install", "--prefix", cache + "/npm", "--no-audit",
-                       "--no-fund", "@bufbuild/buf"},
-                      cache, {}, "npm-install", absl::Minutes(5), &p);
+  int rc = RunProcess(
+      {"npm", "install", "--prefix", cache + "/npm", "--no-audit", "--no-fund", "@bufbuild/buf"},
+      cache, {}, "npm-install", absl::Minutes(5), &p);
   if (rc != 0 || ::access(buf.c_str(), X_OK) != 0) {
-    std::fprintf(stderr, "SKIP: cannot install @bufbuild/buf with npm (exit %d):\n%s\n",
-                 rc, ReadFile(p.stderr_path).c_str());
+    std::fprintf(stderr, "SKIP: cannot install @bufbuild/buf with npm (exit %d):\n%s\n", rc,
+                 ReadFile(p.stderr_path).c_str());
     std::exit(77);
   }
   return buf;
@@ -67,11 +67,14 @@ class StatusCliTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
     for (const auto& u : server_->users()) {
-      for (const char* f : kFolders) ASSERT_TRUE(server_->SeedGenerated(u.email, f, kPerFolder).ok());
+      for (const char* f : kFolders)
+        ASSERT_TRUE(server_->SeedGenerated(u.email, f, kPerFolder).ok());
     }
     nlohmann::json j;
-    j["server"] = {{"host", server_->host()}, {"port", server_->imaps_port()},
-                   {"ssl", true}, {"ca_file", server_->ca_file()}};
+    j["server"] = {{"host", server_->host()},
+                   {"port", server_->imaps_port()},
+                   {"ssl", true},
+                   {"ca_file", server_->ca_file()}};
     for (const auto& u : server_->users())
       j["accounts"].push_back({{"email", u.email}, {"password", u.password}});
     std::string path = dir_ + "/export.pass.config.json", text = j.dump();
@@ -117,26 +120,31 @@ class StatusCliTest : public ::testing::Test {
 TEST_F(StatusCliTest, BufCurlAndMigratectlShowTheSameNumbers) {
   const std::string buf = BufBinary();
   const std::string health = absl::StrCat("127.0.0.1:", UnusedLoopbackPort());
-  Process c = Start({Binary("coordinator"), "--mode", "export", "--workers", "2",
-                     "--listen", address_, "--linger", "--output-dir", dir_ + "/out",
-                     "--log-dir", dir_ + "/logs", "--health-listen", health},
+  Process c = Start({Binary("coordinator"), "--mode", "export", "--workers", "2", "--listen",
+                     address_, "--linger", "--output-dir", dir_ + "/out", "--log-dir",
+                     dir_ + "/logs", "--health-listen", health},
                     dir_, {{"TMPDIR", dir_}}, "coordinator");
   nlohmann::json ours;
-  ASSERT_TRUE(PollUntil([&] {
-    Process p;
-    if (RunProcess(Ctl("status", {"--json", "--timeout", "2s"}), dir_, {}, "poll",
-                   absl::Seconds(10), &p) != 0) return false;
-    ours = nlohmann::json::parse(ReadFile(p.stdout_path), nullptr, false);
-    return ours.is_object() && ours["finished"] == true;
-  }, absl::Seconds(120))) << ReadFile(c.stderr_path);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        Process p;
+        if (RunProcess(Ctl("status", {"--json", "--timeout", "2s"}), dir_, {}, "poll",
+                       absl::Seconds(10), &p) != 0)
+          return false;
+        ours = nlohmann::json::parse(ReadFile(p.stdout_path), nullptr, false);
+        return ours.is_object() && ours["finished"] == true;
+      },
+      absl::Seconds(120)))
+      << ReadFile(c.stderr_path);
   const std::string url = "http://" + address_;
 
   std::string services = Run(Buf(buf, {"--list-services", url}));
-  for (const char* s : {"migrator.v1.StatusService", "migrator.v1.Coordinator",
-                        "grpc.health.v1.Health"}) {
+  for (const char* s :
+       {"migrator.v1.StatusService", "migrator.v1.Coordinator", "grpc.health.v1.Health"}) {
     EXPECT_TRUE(absl::StrContains(services, s)) << services;
   }
-  nlohmann::json theirs = Json(Run(Buf(buf, {"-d", "{}", url + "/migrator.v1.StatusService/GetStatus"})));
+  nlohmann::json theirs =
+      Json(Run(Buf(buf, {"-d", "{}", url + "/migrator.v1.StatusService/GetStatus"})));
   ours = Json(Run(Ctl("status", {"--json"})));
   const double messages = kUsers * kPerFolder * 2;
   EXPECT_EQ(Num(theirs, "accountsTotal"), kUsers);
@@ -157,8 +165,9 @@ TEST_F(StatusCliTest, BufCurlAndMigratectlShowTheSameNumbers) {
   EXPECT_EQ(ours["state"], "finished");
   EXPECT_TRUE(ours["eta_ms"].is_null());
 
-  nlohmann::json their_accounts = Json(Run(Buf(buf, {"-d", R"({"state":"ACCOUNT_STATE_SUCCEEDED"})",
-                                                     url + "/migrator.v1.StatusService/ListAccounts"})));
+  nlohmann::json their_accounts =
+      Json(Run(Buf(buf, {"-d", R"({"state":"ACCOUNT_STATE_SUCCEEDED"})",
+                         url + "/migrator.v1.StatusService/ListAccounts"})));
   nlohmann::json our_accounts = Json(Run(Ctl("accounts", {"--json", "--state", "succeeded"})));
   ASSERT_EQ(their_accounts["accounts"].size(), static_cast<size_t>(kUsers));
   ASSERT_EQ(our_accounts["accounts"].size(), static_cast<size_t>(kUsers));
@@ -180,8 +189,8 @@ TEST_F(StatusCliTest, BufCurlAndMigratectlShowTheSameNumbers) {
   // The plaintext health-only port (for probes): health answers, nothing else is there,
   // not even reflection (so buf needs the schema file).
   const char* schema = "/usr/share/grpc-proto/grpc/health/v1/health.proto";
-  h = Json(Run(Buf(buf, {"--schema", schema, "-d", "{}",
-                         "http://" + health + "/grpc.health.v1.Health/Check"})));
+  h = Json(Run(Buf(
+      buf, {"--schema", schema, "-d", "{}", "http://" + health + "/grpc.health.v1.Health/Check"})));
   EXPECT_EQ(h["status"], "SERVING");
   Run(Buf(buf, {"--list-services", "http://" + health}), /*want=*/1);
   Run(Buf(buf, {"-d", "{}", "http://" + health + "/migrator.v1.StatusService/GetStatus"}),

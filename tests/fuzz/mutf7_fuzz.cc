@@ -43,8 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<std::string> encoded = imap::Utf8ToMutf7(input);
   CheckError(encoded.status());
   if (encoded.ok()) {
-    for (char c : *encoded)
-      Check(c >= 0x20 && c <= 0x7e, "encoding not printable");
+    for (char c : *encoded) Check(c >= 0x20 && c <= 0x7e, "encoding not printable");
     absl::StatusOr<std::string> back = imap::Mutf7ToUtf8(*encoded);
     Check(back.ok(), "encoded text does not decode");
     Check(*back == input, "encode then decode is not the identity");

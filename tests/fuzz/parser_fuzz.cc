@@ -90,8 +90,7 @@ struct Transcript {
   size_t final_buffered = 0;
 
   bool operator==(const Transcript& o) const {
-    return events == o.events && error == o.error &&
-           final_buffered == o.final_buffered;
+    return events == o.events && error == o.error && final_buffered == o.final_buffered;
   }
 };
 
@@ -102,20 +101,17 @@ struct LiteralState {
   uint64_t seen = 0;
 };
 
-void OnEvent(const Event& e, const Limits& limits, LiteralState* lit,
-             Transcript* t) {
+void OnEvent(const Event& e, const Limits& limits, LiteralState* lit, Transcript* t) {
   switch (e.type) {
     case Event::Type::kLiteralBegin:
       Check(!lit->open, "begin inside a literal");
-      Check(e.literal_size > limits.max_inline_literal,
-            "streamed a small literal");
+      Check(e.literal_size > limits.max_inline_literal, "streamed a small literal");
       Check(e.literal_size <= limits.max_literal_size, "literal above max");
       *lit = LiteralState{true, e.literal_size, 0};
       break;
     case Event::Type::kLiteralData:
       Check(lit->open, "data outside a literal");
-      Check(!e.data.empty() && e.data.size() <= limits.literal_chunk,
-            "bad chunk size");
+      Check(!e.data.empty() && e.data.size() <= limits.literal_chunk, "bad chunk size");
       lit->seen += e.data.size();
       Check(lit->seen <= lit->size, "literal overrun");
       if (!t->events.empty() && t->events.back().rfind("data:", 0) == 0) {
@@ -125,8 +121,7 @@ void OnEvent(const Event& e, const Limits& limits, LiteralState* lit,
       }
       return;
     case Event::Type::kLiteralEnd:
-      Check(lit->open && lit->seen == lit->size,
-            "end before the literal's bytes");
+      Check(lit->open && lit->seen == lit->size, "end before the literal's bytes");
       lit->open = false;
       break;
     case Event::Type::kResponse:
@@ -143,17 +138,14 @@ void CheckError(const absl::Status& status, const Limits& limits) {
   Check(status.code() == absl::StatusCode::kDataLoss ||
             status.code() == absl::StatusCode::kOutOfRange,
         "unexpected error code", status.ToString());
-  Check(status.message().size() <= 4 * limits.error_excerpt + 120,
-        "long message");
+  Check(status.message().size() <= 4 * limits.error_excerpt + 120, "long message");
   for (char c : status.message()) {
-    Check(c >= 0x20 && c < 0x7f, "non-printable error message",
-          status.ToString());
+    Check(c >= 0x20 && c < 0x7f, "non-printable error message", status.ToString());
   }
 }
 
 // Returns false once the parser has failed.
-bool Drain(imap::Parser* parser, const Limits& limits, LiteralState* lit,
-           Transcript* t) {
+bool Drain(imap::Parser* parser, const Limits& limits, LiteralState* lit, Transcript* t) {
   for (;;) {
     absl::StatusOr<Event> e = parser->Next();
     if (!e.ok()) {
@@ -195,17 +187,14 @@ Transcript Run(absl::string_view input, const Limits& limits, Mode mode) {
 
 void CheckInput(absl::string_view input, const Limits& limits) {
   Transcript whole = Run(input, limits, Mode::kWhole);
-  Check(whole == Run(input, limits, Mode::kBytes),
-        "byte-by-byte differs from whole", whole.error);
-  Check(whole == Run(input, limits, Mode::kPieces), "pieces differ from whole",
-        whole.error);
+  Check(whole == Run(input, limits, Mode::kBytes), "byte-by-byte differs from whole", whole.error);
+  Check(whole == Run(input, limits, Mode::kPieces), "pieces differ from whole", whole.error);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size > 16 * 1024)
-    return 0;  // keeps byte-by-byte runs fast; nothing new beyond
+  if (size > 16 * 1024) return 0;  // keeps byte-by-byte runs fast; nothing new beyond
   absl::string_view input(reinterpret_cast<const char*>(data), size);
   CheckInput(input, Limits());
   CheckInput(input, TinyLimits());

@@ -154,14 +154,12 @@ std::vector<std::string> LoadCorpus(const Options& o) {
   return corpus;
 }
 
-void Mutate(const std::vector<std::string>& corpus, std::mt19937_64* rng,
-            std::string* s) {
+void Mutate(const std::vector<std::string>& corpus, std::mt19937_64* rng, std::string* s) {
   auto pick = [&](size_t n) { return n == 0 ? size_t{0} : (*rng)() % n; };
   size_t pos = pick(s->size() + 1);
   switch ((*rng)() % 8) {
     case 0:
-      if (!s->empty())
-        (*s)[pick(s->size())] ^= static_cast<char>(1u << pick(8));
+      if (!s->empty()) (*s)[pick(s->size())] ^= static_cast<char>(1u << pick(8));
       break;
     case 1:
       s->insert(pos, 1, static_cast<char>((*rng)() & 0xff));
@@ -177,8 +175,7 @@ void Mutate(const std::vector<std::string>& corpus, std::mt19937_64* rng,
     case 4:
     case 5: {
       const char* token = kTokens[pick(std::size(kTokens))];
-      s->insert(pos,
-                token[0] == '\0' ? std::string(1, '\0') : std::string(token));
+      s->insert(pos, token[0] == '\0' ? std::string(1, '\0') : std::string(token));
       break;
     }
     case 6: {
@@ -204,9 +201,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> corpus = LoadCorpus(o);
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                         start)
-        .count();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   for (const std::string& s : corpus) RunOne(s);
   std::mt19937_64 rng(o.seed);
@@ -218,8 +213,7 @@ int main(int argc, char** argv) {
     RunOne(s);
     ++runs;
   }
-  std::fprintf(
-      stderr, "standalone fuzz driver: %llu inputs (%zu seeds) in %.1f s, ok\n",
-      static_cast<unsigned long long>(runs), corpus.size(), elapsed());
+  std::fprintf(stderr, "standalone fuzz driver: %llu inputs (%zu seeds) in %.1f s, ok\n",
+               static_cast<unsigned long long>(runs), corpus.size(), elapsed());
   return 0;
 }

@@ -1,6 +1,8 @@
 // The engine's four modes for single accounts against real Dovecot A and B and a real
 // filesystem store: export byte-exactness, incremental export, idempotent import,
 // validate, hostile folder names, UIDVALIDITY changes, bad passwords, free-space guard.
+#include "common/engine/engine.h"
+
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -12,14 +14,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/engine/engine.h"
+#include "common/engine/connect.h"
 #include "common/engine/layout.h"
 #include "common/imap/commands.h"
 #include "common/imap/session.h"
 #include "common/storage/fs_store.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/dovecot_fixture.h"
-#include "common/engine/connect.h"
 #include "tests/fixtures/imap_check.h"
 
 namespace {
@@ -135,10 +136,10 @@ class EngineTest : public ::testing::Test {
       if (i % 2) flags.push_back("\\Seen");
       if (i % 3 == 0) flags.push_back("$Forwarded");
       if (i % 5 == 0) flags.push_back("Project-X");
-      ASSERT_TRUE(a_->SeedMessage(email, folder,
-                                  testing_fixtures::GenerateMessage(salt * 1000 + i,
-                                                                    600 + (i * 131) % 5000),
-                                  flags, absl::FromUnixSeconds(1650000000 + salt * 100 + i))
+      ASSERT_TRUE(a_->SeedMessage(
+                        email, folder,
+                        testing_fixtures::GenerateMessage(salt * 1000 + i, 600 + (i * 131) % 5000),
+                        flags, absl::FromUnixSeconds(1650000000 + salt * 100 + i))
                       .ok());
     }
   }
@@ -174,8 +175,8 @@ TEST_F(EngineTest, ExportImportValidateRoundTripIsExact) {
     const std::string base = dir_ + "/" + a_->users()[u].email;
     ASSERT_TRUE(fs::exists(base + "/Work/Projects/.folder.json"));
     ASSERT_TRUE(fs::exists(base + "/R\xC3\xA9sum\xC3\xA9/.folder.json"));
-    auto meta = engine::FolderMetaFromJson(*store_->Get(a_->users()[u].email +
-                                                        "/Sent/.folder.json"));
+    auto meta =
+        engine::FolderMetaFromJson(*store_->Get(a_->users()[u].email + "/Sent/.folder.json"));
     ASSERT_TRUE(meta.ok());
     EXPECT_EQ(meta->special_use, "\\Sent");
     EXPECT_EQ(meta->delimiter, "/");
@@ -360,8 +361,8 @@ TEST_F(EngineTest, UidValidityChangeLosesNothingAndDuplicatesNothing) {
   Seed(3, "INBOX", 2, 6);
   auto r = Run(engine::Mode::kExport, *a_, 3);
   ASSERT_TRUE(r.status.ok()) << r.status;
-  EXPECT_EQ(r.messages, 2u);             // only the new ones are written
-  EXPECT_EQ(CountFiles(".eml"), 8u);     // nothing lost, nothing doubled
+  EXPECT_EQ(r.messages, 2u);          // only the new ones are written
+  EXPECT_EQ(CountFiles(".eml"), 8u);  // nothing lost, nothing doubled
   auto again = Run(engine::Mode::kExport, *a_, 3);
   ASSERT_TRUE(again.status.ok());
   EXPECT_EQ(again.messages, 0u);

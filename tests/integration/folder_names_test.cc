@@ -16,8 +16,8 @@
 #include "common/engine/engine.h"
 #include "common/engine/engine_internal.h"
 #include "common/engine/layout.h"
-#include "common/imap/commands.h"
 #include "common/imap/command.h"
+#include "common/imap/commands.h"
 #include "common/imap/session.h"
 #include "common/net/testing/test_server.h"
 #include "gtest/gtest.h"
@@ -28,10 +28,27 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& HostileNames() {
-  static const auto* names = new std::vector<std::string>{
-      "../../x", "a/../../b", ".", "..", "../..", "/abs", "a//b", "x/..", "~/x",
-      ".folder.json", "1-0000000001.eml", "%2E%2E", "ctl\x01\x7f" "char", "tab\tname",
-      "back\\slash", "st*r?<>|:\"q", std::string(300, 'L'), "Case", "case", ".tmp.x"};
+  static const auto* names = new std::vector<std::string>{"../../x",
+                                                          "a/../../b",
+                                                          ".",
+                                                          "..",
+                                                          "../..",
+                                                          "/abs",
+                                                          "a//b",
+                                                          "x/..",
+                                                          "~/x",
+                                                          ".folder.json",
+                                                          "1-0000000001.eml",
+                                                          "%2E%2E",
+                                                          "ctl\x01\x7f"
+                                                          "char",
+                                                          "tab\tname",
+                                                          "back\\slash",
+                                                          "st*r?<>|:\"q",
+                                                          std::string(300, 'L'),
+                                                          "Case",
+                                                          "case",
+                                                          ".tmp.x"};
   return *names;
 }
 
@@ -79,8 +96,10 @@ void HostileImap(net::testing::ServerConn& c) {
     } else if (absl::StartsWith(rest, "UID SEARCH")) {
       out = "* SEARCH 1\r\n";
     } else if (absl::StartsWith(rest, "UID FETCH")) {
-      out = absl::StrCat("* 1 FETCH (UID 1 FLAGS (\\Seen) INTERNALDATE \"01-Jan-2024 00:00:00 "
-                         "+0000\" RFC822.SIZE ", msg.size(), " BODY[] ", Literal(msg), ")\r\n");
+      out = absl::StrCat(
+          "* 1 FETCH (UID 1 FLAGS (\\Seen) INTERNALDATE \"01-Jan-2024 00:00:00 "
+          "+0000\" RFC822.SIZE ",
+          msg.size(), " BODY[] ", Literal(msg), ")\r\n");
     } else if (absl::StartsWith(rest, "LOGOUT")) {
       c.WriteAll(absl::StrCat("* BYE bye\r\n", tag, " OK\r\n"));
       return;
@@ -146,10 +165,24 @@ TEST(FolderNamesTest, UnusualNamesRoundTripThroughRealServers) {
   auto servers = testing_fixtures::DovecotPair::Start(o);
   ASSERT_TRUE(servers.ok()) << servers.status();
   testing_fixtures::DovecotServer &a = *servers->a, &b = *servers->b;
-  const std::vector<std::string> names = {
-      ".hidden", "trail.", "a.b", "x.eml", "y/.folder.json", "%", "\\", "st*r", "per%cent",
-      "x\"q", "sp ace", std::string(220, 'L'), "Case", "case", "Dots..dots",
-      "\xC3\x9C" "ber/\xE6\x97\xA5\xE6\x9C\xAC", ".tmp.z"};
+  const std::vector<std::string> names = {".hidden",
+                                          "trail.",
+                                          "a.b",
+                                          "x.eml",
+                                          "y/.folder.json",
+                                          "%",
+                                          "\\",
+                                          "st*r",
+                                          "per%cent",
+                                          "x\"q",
+                                          "sp ace",
+                                          std::string(220, 'L'),
+                                          "Case",
+                                          "case",
+                                          "Dots..dots",
+                                          "\xC3\x9C"
+                                          "ber/\xE6\x97\xA5\xE6\x9C\xAC",
+                                          ".tmp.z"};
   const auto& user = a.users()[0];
   {
     imap::SessionOptions so;
@@ -157,16 +190,16 @@ TEST(FolderNamesTest, UnusualNamesRoundTripThroughRealServers) {
     so.connect.port = a.imap_port();
     auto s = imap::Session::Connect(so);
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE(imap::Authenticate(**s, {imap::AuthMethod::kLogin, user.email, user.password,
-                                         ""}).ok());
+    ASSERT_TRUE(
+        imap::Authenticate(**s, {imap::AuthMethod::kLogin, user.email, user.password, ""}).ok());
     int i = 0;
     for (const std::string& n : names) {
       auto enc = imap::EncodeMailboxName(n);
       ASSERT_TRUE(enc.ok());
       ASSERT_TRUE(imap::Create(**s, *enc).ok()) << n;
       imap::AppendMessage m;
-      m.body = std::make_shared<imap::StringLiteralSource>(
-          testing_fixtures::GenerateMessage(++i, 700));
+      m.body =
+          std::make_shared<imap::StringLiteralSource>(testing_fixtures::GenerateMessage(++i, 700));
       ASSERT_TRUE(imap::Append(**s, *enc, m).ok()) << n;
     }
   }
@@ -198,8 +231,9 @@ TEST(FolderNamesTest, UnusualNamesRoundTripThroughRealServers) {
     so.connect.port = s.imap_port();
     auto session = imap::Session::Connect(so);
     EXPECT_TRUE(session.ok());
-    EXPECT_TRUE(imap::Authenticate(**session, {imap::AuthMethod::kLogin, user.email,
-                                               user.password, ""}).ok());
+    EXPECT_TRUE(
+        imap::Authenticate(**session, {imap::AuthMethod::kLogin, user.email, user.password, ""})
+            .ok());
     std::set<std::string> out;
     auto list = imap::List(**session);
     EXPECT_TRUE(list.ok());

@@ -66,8 +66,8 @@ absl::StatusOr<std::unique_ptr<Session>> LoggedIn(const DovecotServer& s, int us
   auto session = Session::Connect(o);
   if (!session.ok()) return session.status();
   const auto& u = s.users()[user];
-  absl::Status st = imap::Authenticate(**session, {imap::AuthMethod::kAuto, u.email,
-                                                   u.password, ""});
+  absl::Status st =
+      imap::Authenticate(**session, {imap::AuthMethod::kAuto, u.email, u.password, ""});
   if (!st.ok()) return st;
   return session;
 }
@@ -91,8 +91,8 @@ class ImapClientTest : public ::testing::Test {
 DovecotServer* ImapClientTest::server_ = nullptr;
 
 TEST_F(ImapClientTest, LoginOverPlainTlsAndStartTls) {
-  for (net::TlsMode mode : {net::TlsMode::kNone, net::TlsMode::kImplicit,
-                            net::TlsMode::kStartTls}) {
+  for (net::TlsMode mode :
+       {net::TlsMode::kNone, net::TlsMode::kImplicit, net::TlsMode::kStartTls}) {
     auto s = LoggedIn(*server_, 0, mode);
     ASSERT_TRUE(s.ok()) << static_cast<int>(mode) << ": " << s.status();
     EXPECT_TRUE((*s)->HasCapability("IMAP4rev1"));
@@ -108,8 +108,8 @@ TEST_F(ImapClientTest, WrongPasswordIsUnauthenticatedAndNamesUser) {
   auto session = Session::Connect(Options(*server_, net::TlsMode::kImplicit));
   ASSERT_TRUE(session.ok()) << session.status();
   const std::string email = server_->users()[1].email;
-  absl::Status st = imap::Authenticate(
-      **session, {imap::AuthMethod::kLogin, email, "Wr0ngPassw0rd!", ""});
+  absl::Status st =
+      imap::Authenticate(**session, {imap::AuthMethod::kLogin, email, "Wr0ngPassw0rd!", ""});
   EXPECT_TRUE(absl::IsUnauthenticated(st)) << st;
   EXPECT_TRUE(absl::StrContains(st.message(), email)) << st;
   EXPECT_FALSE(absl::StrContains(st.message(), "Wr0ngPassw0rd!")) << st;
@@ -174,9 +174,10 @@ TEST_F(ImapClientTest, PipelinedFetchOfThousandMessagesIsByteExact) {
     std::vector<std::string> flags;
     if (i % 3 == 0) flags.push_back("\\Seen");
     if (i % 7 == 0) flags.push_back("$Forwarded");
-    ASSERT_TRUE(server_->SeedMessage(u.email, "INBOX", seeded[i], flags,
-                                     absl::FromUnixSeconds(1700000000 + i))
-                    .ok());
+    ASSERT_TRUE(
+        server_
+            ->SeedMessage(u.email, "INBOX", seeded[i], flags, absl::FromUnixSeconds(1700000000 + i))
+            .ok());
   }
   auto s = LoggedIn(*server_, 3);
   ASSERT_TRUE(s.ok()) << s.status();
@@ -197,8 +198,8 @@ TEST_F(ImapClientTest, PipelinedFetchOfThousandMessagesIsByteExact) {
     ASSERT_EQ(sink.bodies[uid], seeded[i]) << "uid " << uid;
     const auto& m = sink.messages[uid];
     EXPECT_EQ(m.size, seeded[i].size());
-    EXPECT_EQ(m.message_id, absl::StrCat("<gen-", 1000 + i, "-", seeded[i].size(),
-                                         "@fixture.example>"));
+    EXPECT_EQ(m.message_id,
+              absl::StrCat("<gen-", 1000 + i, "-", seeded[i].size(), "@fixture.example>"));
     EXPECT_EQ(std::count(m.flags.begin(), m.flags.end(), "\\Seen"), i % 3 == 0 ? 1 : 0);
     EXPECT_EQ(std::count(m.flags.begin(), m.flags.end(), "$Forwarded"), i % 7 == 0 ? 1 : 0);
     ++i;
@@ -232,8 +233,7 @@ TEST_F(ImapClientTest, AppendKeepsFlagsKeywordsAndInternalDate) {
   ASSERT_TRUE(sink.messages.count(r->uid));
   auto flags = sink.messages[r->uid].flags;
   std::sort(flags.begin(), flags.end());
-  EXPECT_EQ(flags, (std::vector<std::string>{"$Forwarded", "Project-X", "\\Flagged",
-                                             "\\Seen"}));
+  EXPECT_EQ(flags, (std::vector<std::string>{"$Forwarded", "Project-X", "\\Flagged", "\\Seen"}));
   EXPECT_EQ(sink.messages[r->uid].internaldate, "14-Feb-2021 09:30:15 +0000");
   EXPECT_EQ(sink.bodies[r->uid], body);
 }

@@ -58,8 +58,8 @@ class S3JobTest : public ::testing::Test {
 
   std::string Config(const DovecotServer& s, const std::string& name) {
     nlohmann::json j;
-    j["server"] = {{"host", s.host()}, {"port", s.imaps_port()}, {"ssl", true},
-                   {"ca_file", s.ca_file()}};
+    j["server"] = {
+        {"host", s.host()}, {"port", s.imaps_port()}, {"ssl", true}, {"ca_file", s.ca_file()}};
     for (const auto& u : s.users()) {
       j["accounts"].push_back({{"email", u.email}, {"password", u.password}});
     }
@@ -74,9 +74,17 @@ class S3JobTest : public ::testing::Test {
   int Mode(const std::string& mode, const std::string& config, const std::string& tag) {
     storage::S3Options o = s3_->Options("job");
     const std::string flag = mode == "export" ? "--output-dir" : "--input-dir";
-    std::vector<std::string> argv = {
-        Binary("coordinator"), "--workers", "2", "--log-dir", dir_ + "/logs", "--mode", mode,
-        "--config", config, flag, absl::StrCat("s3://", s3_->bucket(), "/job")};
+    std::vector<std::string> argv = {Binary("coordinator"),
+                                     "--workers",
+                                     "2",
+                                     "--log-dir",
+                                     dir_ + "/logs",
+                                     "--mode",
+                                     mode,
+                                     "--config",
+                                     config,
+                                     flag,
+                                     absl::StrCat("s3://", s3_->bucket(), "/job")};
     std::map<std::string, std::string> env = {
         {"TMPDIR", dir_},
         {"AWS_ACCESS_KEY_ID", o.credentials.access_key_id},
@@ -86,8 +94,8 @@ class S3JobTest : public ::testing::Test {
         {"S3_FORCE_PATH_STYLE", "true"}};
     fleettest::Process p;
     int rc = fleettest::RunProcess(argv, dir_, env, tag, absl::Seconds(120), &p);
-    EXPECT_EQ(rc, 0) << tag << "\n" << fleettest::ReadFile(p.stderr_path)
-                     << fleettest::ReadFile(p.stdout_path);
+    EXPECT_EQ(rc, 0) << tag << "\n"
+                     << fleettest::ReadFile(p.stderr_path) << fleettest::ReadFile(p.stdout_path);
     return rc;
   }
 

@@ -11,11 +11,9 @@ namespace worker::testing {
 
 // Holds its account until it is cancelled, then reports kCancelled: the task
 // stays running as long as the test wants.
-inline engine::AccountResult HoldUntilCancelled(
-    const TaskSpec&, engine::ProgressListener*,
-    const engine::CancelToken& cancel) {
-  while (!cancel.cancelled())
-    absl::SleepFor(absl::Milliseconds(5));  // polling interval
+inline engine::AccountResult HoldUntilCancelled(const TaskSpec&, engine::ProgressListener*,
+                                                const engine::CancelToken& cancel) {
+  while (!cancel.cancelled()) absl::SleepFor(absl::Milliseconds(5));  // polling interval
   engine::AccountResult result;
   result.status = absl::CancelledError("cancelled while held");
   return result;

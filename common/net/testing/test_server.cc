@@ -47,8 +47,8 @@ bool AddExt(X509* cert, X509* issuer, int nid, const char* value) {
 
 // Makes a certificate for `key`, signed by `issuer`/`issuer_key` (self-signed
 // when null).
-X509Ptr MakeCert(EVP_PKEY* key, const char* cn, const char* san, bool is_ca,
-                 X509* issuer, EVP_PKEY* issuer_key, long serial) {
+X509Ptr MakeCert(EVP_PKEY* key, const char* cn, const char* san, bool is_ca, X509* issuer,
+                 EVP_PKEY* issuer_key, long serial) {
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
@@ -56,27 +56,21 @@ X509Ptr MakeCert(EVP_PKEY* key, const char* cn, const char* san, bool is_ca,
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 7 * 24 * 3600);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn), -1, -1,
-                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                             -1, -1, 0);
   X509* signer = issuer != nullptr ? issuer : cert.get();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
-  bool ok =
-      AddExt(cert.get(), signer, NID_basic_constraints,
-             is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
-      AddExt(cert.get(), signer, NID_key_usage,
-             is_ca ? "critical,keyCertSign,cRLSign"
-                   : "critical,digitalSignature") &&
-      AddExt(cert.get(), signer, NID_subject_key_identifier, "hash") &&
-      (issuer == nullptr ||
-       AddExt(cert.get(), signer, NID_authority_key_identifier,
-              "keyid:always")) &&
-      (san == nullptr ||
-       AddExt(cert.get(), signer, NID_subject_alt_name, san)) &&
-      (is_ca || AddExt(cert.get(), signer, NID_ext_key_usage, "serverAuth"));
+  bool ok = AddExt(cert.get(), signer, NID_basic_constraints,
+                   is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
+            AddExt(cert.get(), signer, NID_key_usage,
+                   is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature") &&
+            AddExt(cert.get(), signer, NID_subject_key_identifier, "hash") &&
+            (issuer == nullptr ||
+             AddExt(cert.get(), signer, NID_authority_key_identifier, "keyid:always")) &&
+            (san == nullptr || AddExt(cert.get(), signer, NID_subject_alt_name, san)) &&
+            (is_ca || AddExt(cert.get(), signer, NID_ext_key_usage, "serverAuth"));
   if (!ok) return nullptr;
-  if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key,
-                EVP_sha256()) <= 0) {
+  if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) <= 0) {
     return nullptr;
   }
   return cert;
@@ -102,13 +96,12 @@ std::string KeyPem(EVP_PKEY* key) {
   return out;
 }
 
-absl::StatusOr<CertKey> MakeLeaf(const char* cn, const char* san, X509* ca,
-                                 EVP_PKEY* ca_key, long serial) {
+absl::StatusOr<CertKey> MakeLeaf(const char* cn, const char* san, X509* ca, EVP_PKEY* ca_key,
+                                 long serial) {
   PkeyPtr key(EVP_EC_gen("P-256"));
   if (key == nullptr) return absl::InternalError("EC key generation failed");
   X509Ptr cert = MakeCert(key.get(), cn, san, false, ca, ca_key, serial);
-  if (cert == nullptr)
-    return absl::InternalError(absl::StrCat("cannot make certificate ", cn));
+  if (cert == nullptr) return absl::InternalError(absl::StrCat("cannot make certificate ", cn));
   return CertKey{CertPem(cert.get()), KeyPem(key.get())};
 }
 
@@ -117,25 +110,19 @@ absl::StatusOr<CertKey> MakeLeaf(const char* cn, const char* san, X509* ca,
 absl::StatusOr<std::unique_ptr<TestPki>> TestPki::Create() {
   std::unique_ptr<TestPki> pki(new TestPki());
   const char* tmp = getenv("TMPDIR");
-  std::string templ = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp",
-                                   "/mig_net_pki_XXXXXX");
-  if (mkdtemp(templ.data()) == nullptr)
-    return absl::InternalError("mkdtemp failed");
+  std::string templ = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp", "/mig_net_pki_XXXXXX");
+  if (mkdtemp(templ.data()) == nullptr) return absl::InternalError("mkdtemp failed");
   pki->dir_ = templ;
   PkeyPtr ca_key(EVP_EC_gen("P-256"));
   if (ca_key == nullptr) return absl::InternalError("EC key generation failed");
-  X509Ptr ca = MakeCert(ca_key.get(), "mig_net test CA", nullptr, true, nullptr,
-                        nullptr, 1);
-  if (ca == nullptr)
-    return absl::InternalError("cannot make the CA certificate");
+  X509Ptr ca = MakeCert(ca_key.get(), "mig_net test CA", nullptr, true, nullptr, nullptr, 1);
+  if (ca == nullptr) return absl::InternalError("cannot make the CA certificate");
   pki->ca_file_ = pki->dir_ + "/ca.pem";
   std::ofstream(pki->ca_file_) << CertPem(ca.get());
-  auto localhost = MakeLeaf("localhost", "DNS:localhost,IP:127.0.0.1,IP:::1",
-                            ca.get(), ca_key.get(), 2);
-  auto other =
-      MakeLeaf("other.example", "DNS:other.example", ca.get(), ca_key.get(), 3);
-  auto self =
-      MakeLeaf("localhost", "DNS:localhost,IP:127.0.0.1", nullptr, nullptr, 4);
+  auto localhost =
+      MakeLeaf("localhost", "DNS:localhost,IP:127.0.0.1,IP:::1", ca.get(), ca_key.get(), 2);
+  auto other = MakeLeaf("other.example", "DNS:other.example", ca.get(), ca_key.get(), 3);
+  auto self = MakeLeaf("localhost", "DNS:localhost,IP:127.0.0.1", nullptr, nullptr, 4);
   if (!localhost.ok()) return localhost.status();
   if (!other.ok()) return other.status();
   if (!self.ok()) return self.status();
@@ -166,16 +153,13 @@ ServerConn::~ServerConn() {
 
 bool ServerConn::StartTls(const CertKey& cert) {
   ctx_ = SSL_CTX_new(TLS_server_method());
-  BIO* cb = BIO_new_mem_buf(cert.cert_pem.data(),
-                            static_cast<int>(cert.cert_pem.size()));
-  BIO* kb = BIO_new_mem_buf(cert.key_pem.data(),
-                            static_cast<int>(cert.key_pem.size()));
+  BIO* cb = BIO_new_mem_buf(cert.cert_pem.data(), static_cast<int>(cert.cert_pem.size()));
+  BIO* kb = BIO_new_mem_buf(cert.key_pem.data(), static_cast<int>(cert.key_pem.size()));
   X509Ptr x(PEM_read_bio_X509(cb, nullptr, nullptr, nullptr));
   PkeyPtr k(PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr));
   BIO_free(cb);
   BIO_free(kb);
-  if (x == nullptr || k == nullptr ||
-      SSL_CTX_use_certificate(ctx_, x.get()) != 1 ||
+  if (x == nullptr || k == nullptr || SSL_CTX_use_certificate(ctx_, x.get()) != 1 ||
       SSL_CTX_use_PrivateKey(ctx_, k.get()) != 1) {
     return false;
   }
@@ -191,9 +175,7 @@ bool ServerConn::WriteAll(absl::string_view data) {
     ssize_t n;
     if (ssl_ != nullptr) {
       size_t w = 0;
-      n = SSL_write_ex(ssl_, data.data(), data.size(), &w) == 1
-              ? static_cast<ssize_t>(w)
-              : -1;
+      n = SSL_write_ex(ssl_, data.data(), data.size(), &w) == 1 ? static_cast<ssize_t>(w) : -1;
     } else {
       n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
@@ -213,8 +195,7 @@ ssize_t ServerConn::Read(char* buf, size_t max) {
   }
   if (ssl_ != nullptr) {
     size_t got = 0;
-    if (SSL_read_ex(ssl_, buf, max, &got) == 1)
-      return static_cast<ssize_t>(got);
+    if (SSL_read_ex(ssl_, buf, max, &got) == 1) return static_cast<ssize_t>(got);
     int err = SSL_get_error(ssl_, 0);
     ERR_clear_error();
     return err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
@@ -268,14 +249,11 @@ absl::StatusOr<std::unique_ptr<TestServer>> TestServer::Start(Handler handler) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
   if (server->listen_fd_ < 0 ||
-      bind(server->listen_fd_, reinterpret_cast<sockaddr*>(&addr),
-           sizeof(addr)) != 0 ||
+      bind(server->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       listen(server->listen_fd_, 16) != 0 ||
-      getsockname(server->listen_fd_, reinterpret_cast<sockaddr*>(&addr),
-                  &len) != 0 ||
+      getsockname(server->listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
       pipe2(server->wake_pipe_, O_CLOEXEC) != 0) {
-    return absl::InternalError(
-        absl::StrCat("test server setup: ", strerror(errno)));
+    return absl::InternalError(absl::StrCat("test server setup: ", strerror(errno)));
   }
   server->port_ = ntohs(addr.sin_port);
   server->thread_ = std::thread([s = server.get()] { s->Loop(); });
@@ -324,9 +302,7 @@ void EchoHandler(ServerConn& conn) {
   char buf[16384];
   for (;;) {
     ssize_t n = conn.Read(buf, sizeof(buf));
-    if (n <= 0 ||
-        !conn.WriteAll(absl::string_view(buf, static_cast<size_t>(n))))
-      return;
+    if (n <= 0 || !conn.WriteAll(absl::string_view(buf, static_cast<size_t>(n)))) return;
   }
 }
 

@@ -37,18 +37,10 @@ class TestPki {
   TestPki(const TestPki&) = delete;
   TestPki& operator=(const TestPki&) = delete;
 
-  const std::string& ca_file() const {
-    return ca_file_;
-  }  // the CA certificate (PEM)
-  const CertKey& localhost() const {
-    return localhost_;
-  }  // CA-signed: localhost, 127.0.0.1, ::1
-  const CertKey& other_host() const {
-    return other_;
-  }  // CA-signed: other.example
-  const CertKey& self_signed() const {
-    return self_;
-  }  // self-signed: localhost, 127.0.0.1
+  const std::string& ca_file() const { return ca_file_; }  // the CA certificate (PEM)
+  const CertKey& localhost() const { return localhost_; }  // CA-signed: localhost, 127.0.0.1, ::1
+  const CertKey& other_host() const { return other_; }     // CA-signed: other.example
+  const CertKey& self_signed() const { return self_; }     // self-signed: localhost, 127.0.0.1
 
  private:
   TestPki() = default;
@@ -117,9 +109,8 @@ class TestServer {
 };
 
 // Common handlers.
-void EchoHandler(ServerConn& conn);  // echoes until EOF
-std::function<void(ServerConn&)> TlsEchoHandler(
-    CertKey cert);  // handshake, then echo
+void EchoHandler(ServerConn& conn);                             // echoes until EOF
+std::function<void(ServerConn&)> TlsEchoHandler(CertKey cert);  // handshake, then echo
 
 }  // namespace testing
 }  // namespace net

@@ -100,8 +100,7 @@ TEST_F(FaultStoreTest, StickyFaultKeepsFailing) {
   store_->FailFrom(Op::kAppend, 2, absl::ResourceExhaustedError("disk full"));
   EXPECT_TRUE(store_->Put("k1", "x").ok());
   for (int i = 2; i <= 4; ++i) {
-    EXPECT_EQ(store_->Put(absl::StrCat("k", i), "x").code(),
-              absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(store_->Put(absl::StrCat("k", i), "x").code(), absl::StatusCode::kResourceExhausted);
   }
   store_->ClearFaults();
   EXPECT_TRUE(store_->Put("k5", "x").ok());

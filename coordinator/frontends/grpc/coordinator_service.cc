@@ -11,9 +11,9 @@
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "coordinator/frontends/grpc/status_service.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "migrator/v1/migrator.grpc.pb.h"
 #include "proto/convert.h"
@@ -24,16 +24,13 @@ namespace {
 namespace pb = ::migrator::v1;
 
 uint64_t LeaseMs(const Job* job) {
-  return static_cast<uint64_t>(
-      absl::ToInt64Milliseconds(job->options().lease_timeout));
+  return static_cast<uint64_t>(absl::ToInt64Milliseconds(job->options().lease_timeout));
 }
 
 // Mutual TLS: clients must present a certificate chained to the CA.
-std::shared_ptr<grpc::ServerCredentials> ServerCredentials(
-    const rpc::TlsMaterial& tls) {
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const rpc::TlsMaterial& tls) {
   if (!tls.tls) return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions ssl(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   ssl.pem_root_certs = tls.ca_pem;
   ssl.pem_key_cert_pairs.push_back({tls.key_pem, tls.cert_pem});
   return grpc::SslServerCredentials(ssl);
@@ -42,9 +39,8 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(
 // One worker's stream. Reads arrive on gRPC threads (one at a time); Job may
 // call the WorkerLink methods from any thread: they only enqueue. Deletes
 // itself in OnDone.
-class SessionReactor
-    : public grpc::ServerBidiReactor<pb::WorkerMessage, pb::CoordinatorMessage>,
-      public WorkerLink {
+class SessionReactor : public grpc::ServerBidiReactor<pb::WorkerMessage, pb::CoordinatorMessage>,
+                       public WorkerLink {
  public:
   explicit SessionReactor(Job* job) : job_(job) { StartRead(&in_); }
 
@@ -138,23 +134,21 @@ class SessionReactor
     // Welcome goes first in the queue, before anything Job may send once
     // connected.
     pb::CoordinatorMessage w;
-    fleetproto::ToProto(
-        fleetproto::SessionTerms{job_->options().job_id, HeartbeatInterval(job_->options().lease_timeout),
-                                 job_->options().lease_timeout},
-        w.mutable_welcome());
+    fleetproto::ToProto(fleetproto::SessionTerms{job_->options().job_id,
+                                                 HeartbeatInterval(job_->options().lease_timeout),
+                                                 job_->options().lease_timeout},
+                        w.mutable_welcome());
     w.mutable_welcome()->set_mode(fleetproto::ToProto(job_->options().mode));
     w.mutable_welcome()->set_worker_id(hello.worker_id);
     Enqueue(std::move(w));
     absl::Status st = job_->Connect(hello, this);
     if (!st.ok()) {
-      LOG(WARNING) << "refused worker '" << hello.worker_id
-                   << "': " << st.message();
+      LOG(WARNING) << "refused worker '" << hello.worker_id << "': " << st.message();
       {
         absl::MutexLock lock(&mu_);
         if (!writing_) out_.clear();  // do not send the Welcome if not sent yet
       }
-      Refuse(grpc::Status(static_cast<grpc::StatusCode>(st.code()),
-                          std::string(st.message())));
+      Refuse(grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::string(st.message())));
       return false;
     }
     worker_id_ = hello.worker_id;
@@ -174,8 +168,7 @@ class SessionReactor
   }
 
   void PeerGone() {
-    if (!worker_id_.empty())
-      job_->Disconnect(worker_id_, this);  // no Send* after this
+    if (!worker_id_.empty()) job_->Disconnect(worker_id_, this);  // no Send* after this
     Refuse(grpc::Status::OK);
   }
 
@@ -204,8 +197,7 @@ class SessionReactor
 
   Job* const job_;
   pb::WorkerMessage in_;
-  std::string
-      worker_id_;  // set once registered; touched only by read callbacks
+  std::string worker_id_;  // set once registered; touched only by read callbacks
   absl::Mutex mu_;
   std::deque<pb::CoordinatorMessage> out_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
@@ -217,8 +209,8 @@ class SessionReactor
 class CoordinatorServiceImpl final : public pb::Coordinator::CallbackService {
  public:
   explicit CoordinatorServiceImpl(Job* job) : job_(job) {}
-  grpc::ServerBidiReactor<pb::WorkerMessage, pb::CoordinatorMessage>*
-  WorkerSession(grpc::CallbackServerContext* /*context*/) override {
+  grpc::ServerBidiReactor<pb::WorkerMessage, pb::CoordinatorMessage>* WorkerSession(
+      grpc::CallbackServerContext* /*context*/) override {
     return new SessionReactor(job_);
   }
 
@@ -229,26 +221,20 @@ class CoordinatorServiceImpl final : public pb::Coordinator::CallbackService {
 }  // namespace
 
 struct CoordinatorServer::Impl {
-  Impl(Job* job, StatusTracker* tracker)
-      : workers(job), status(NewStatusService(job, tracker)) {}
+  Impl(Job* job, StatusTracker* tracker) : workers(job), status(NewStatusService(job, tracker)) {}
   CoordinatorServiceImpl workers;
   std::unique_ptr<grpc::Service> status;
   std::unique_ptr<grpc::Server> server;
   std::vector<std::string> addresses;
 };
 
-CoordinatorServer::CoordinatorServer(std::unique_ptr<Impl> impl)
-    : impl_(std::move(impl)) {}
+CoordinatorServer::CoordinatorServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 CoordinatorServer::~CoordinatorServer() { Shutdown(absl::ZeroDuration()); }
 
-const std::string& CoordinatorServer::address() const {
-  return impl_->addresses.front();
-}
+const std::string& CoordinatorServer::address() const { return impl_->addresses.front(); }
 
-const std::string& CoordinatorServer::address(size_t i) const {
-  return impl_->addresses.at(i);
-}
+const std::string& CoordinatorServer::address(size_t i) const { return impl_->addresses.at(i); }
 
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const std::vector<Endpoint>& endpoints, Job* job, StatusTracker* tracker) {
@@ -261,15 +247,13 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   grpc::ServerBuilder builder;
   std::vector<int> ports(endpoints.size(), 0);
   for (size_t i = 0; i < endpoints.size(); ++i) {
-    builder.AddListeningPort(endpoints[i].address,
-                             ServerCredentials(endpoints[i].tls), &ports[i]);
+    builder.AddListeningPort(endpoints[i].address, ServerCredentials(endpoints[i].tls), &ports[i]);
   }
   builder.RegisterService(&impl->workers);
   builder.RegisterService(impl->status.get());
   impl->server = builder.BuildAndStart();
   std::string all;
-  for (const Endpoint& e : endpoints)
-    all += (all.empty() ? "" : ", ") + e.address;
+  for (const Endpoint& e : endpoints) all += (all.empty() ? "" : ", ") + e.address;
   if (impl->server == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", all));
   }
@@ -280,12 +264,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     } else if (ports[i] == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", a));
     } else {
-      impl->addresses.push_back(
-          absl::StrCat(a.substr(0, a.rfind(':')), ":", ports[i]));
+      impl->addresses.push_back(absl::StrCat(a.substr(0, a.rfind(':')), ":", ports[i]));
     }
   }
-  return std::unique_ptr<CoordinatorServer>(
-      new CoordinatorServer(std::move(impl)));
+  return std::unique_ptr<CoordinatorServer>(new CoordinatorServer(std::move(impl)));
 }
 
 void CoordinatorServer::Shutdown(absl::Duration grace) {

@@ -16,8 +16,7 @@ namespace pb = ::migrator::v1;
 
 class StatusServiceImpl final : public pb::StatusService::Service {
  public:
-  StatusServiceImpl(Job* job, StatusTracker* tracker)
-      : job_(job), tracker_(tracker) {}
+  StatusServiceImpl(Job* job, StatusTracker* tracker) : job_(job), tracker_(tracker) {}
 
   grpc::Status GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
                          pb::GetStatusResponse* out) override {
@@ -26,8 +25,7 @@ class StatusServiceImpl final : public pb::StatusService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status ListAccounts(grpc::ServerContext*,
-                            const pb::ListAccountsRequest* req,
+  grpc::Status ListAccounts(grpc::ServerContext*, const pb::ListAccountsRequest* req,
                             pb::ListAccountsResponse* out) override {
     for (const AccountView& a : job_->Snapshot().accounts) {
       if (req->state() != pb::ACCOUNT_STATE_UNSPECIFIED &&
@@ -41,8 +39,8 @@ class StatusServiceImpl final : public pb::StatusService::Service {
 
   grpc::Status Watch(grpc::ServerContext* ctx, const pb::WatchRequest* req,
                      grpc::ServerWriter<pb::WatchEvent>* writer) override {
-    absl::Duration every = absl::Milliseconds(
-        req->min_interval_ms() ? req->min_interval_ms() : 500);
+    absl::Duration every =
+        absl::Milliseconds(req->min_interval_ms() ? req->min_interval_ms() : 500);
     uint64_t sent_version = 0;
     while (!ctx->IsCancelled()) {
       JobSnapshot s = job_->Snapshot();
@@ -67,8 +65,7 @@ class StatusServiceImpl final : public pb::StatusService::Service {
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewStatusService(Job* job,
-                                                StatusTracker* tracker) {
+std::unique_ptr<grpc::Service> NewStatusService(Job* job, StatusTracker* tracker) {
   return std::make_unique<StatusServiceImpl>(job, tracker);
 }
 

@@ -17,8 +17,7 @@ namespace coordinator {
 
 // `job` and `tracker` must outlive the service (register it with a server
 // that is shut down before they go). Thread-safe.
-std::unique_ptr<grpc::Service> NewStatusService(Job* job,
-                                                StatusTracker* tracker);
+std::unique_ptr<grpc::Service> NewStatusService(Job* job, StatusTracker* tracker);
 
 }  // namespace coordinator
 
