@@ -140,6 +140,36 @@ class FailoverE2ETest : public ::testing::Test {
     }
   }
 
+  // Seeds A, starts an export (with `extra` flags), sends `sig` to one of the three workers
+  // once a tenth of the mail is out, and waits for the coordinator: its exit code.
+  int ExportHittingAWorker(int sig, const std::vector<std::string>& extra) {
+    Seed(60, 10, 30000);
+    const std::string exp = Config(*a_, "export.pass.config.json");
+    uint64_t total = 0;
+    for (uint64_t n : expected_) total += n;
+    std::vector<std::string> args = {"--mode", "export", "--config", exp, "--output-dir", out_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Process c = Start(Argv(args), dir_, Env(), "export");
+    bool mid = PollUntil([&] { return EmlFiles(out_) > total / 10; }, absl::Seconds(120));
+    std::vector<int> workers = Workers();
+    EXPECT_EQ(workers.size(), 3u);
+    size_t at_signal = EmlFiles(out_);
+    EXPECT_TRUE(!workers.empty() && ::kill(workers[0], sig) == 0);
+    EXPECT_TRUE(mid);
+    EXPECT_LT(at_signal, total) << "the export ended before the signal";
+    int code = Wait(c, kRun);
+    EXPECT_EQ(code, 0) << ReadFile(c.stderr_path);
+    return code;
+  }
+
+  // Some account ran twice (its first attempt was lost) and every one succeeded.
+  void ExpectRetriedAndAllSucceeded(const nlohmann::json& r) {
+    int retried = 0;
+    for (const auto& a : r["accounts"]) retried += a["attempts"] >= 2 ? 1 : 0;
+    EXPECT_GE(retried, 1) << r.dump(2);
+    EXPECT_EQ(r["totals"]["succeeded"], kUsers);
+  }
+
   int Run(const std::vector<std::string>& args, const std::string& tag) {
     return RunProcess(Argv(args), dir_, Env(), tag, kRun);
   }
@@ -150,50 +180,20 @@ class FailoverE2ETest : public ::testing::Test {
 };
 
 TEST_F(FailoverE2ETest, WorkerKilledMidExportJobStillCompletesExactly) {
-  Seed(60, 10, 30000);
-  const std::string exp = Config(*a_, "export.pass.config.json");
-  uint64_t total = 0;
-  for (uint64_t n : expected_) total += n;
-  Process c = Start(Argv({"--mode", "export", "--config", exp, "--output-dir", out_}), dir_, Env(),
-                    "export");
-  bool mid = PollUntil([&] { return EmlFiles(out_) > total / 10; }, absl::Seconds(120));
-  std::vector<int> workers = Workers();
-  ASSERT_EQ(workers.size(), 3u);
-  size_t at_kill = EmlFiles(out_);
-  ASSERT_EQ(::kill(workers[0], SIGKILL), 0);
-  EXPECT_TRUE(mid);
-  EXPECT_LT(at_kill, total) << "the export ended before the kill";
-  EXPECT_EQ(Wait(c, kRun), 0) << ReadFile(c.stderr_path);
+  ExportHittingAWorker(SIGKILL, {});
   ExpectExactExport();
   std::string log = Logs("export");
   EXPECT_TRUE(absl::StrContains(log, "killed by signal 9")) << log;
   nlohmann::json r = LastReport("export");
   ASSERT_TRUE(r.is_object());
-  int retried = 0;
-  for (const auto& a : r["accounts"]) retried += a["attempts"] >= 2 ? 1 : 0;
-  EXPECT_GE(retried, 1) << r.dump(2);
-  EXPECT_EQ(r["totals"]["succeeded"], kUsers);
+  ExpectRetriedAndAllSucceeded(r);
 }
 
 // SIGTERM (what Kubernetes sends a pod it stops): the worker stops its accounts at a clean
 // point, reports them cancelled so they are requeued at once, and exits 143; nothing
 // partial is left and the job still ends exact.
 TEST_F(FailoverE2ETest, WorkerTerminatedMidExportStopsCleanlyAndItsAccountsAreRequeued) {
-  Seed(60, 10, 30000);
-  const std::string exp = Config(*a_, "export.pass.config.json");
-  uint64_t total = 0;
-  for (uint64_t n : expected_) total += n;
-  Process c = Start(
-      Argv({"--mode", "export", "--config", exp, "--output-dir", out_, "--lease-timeout", "120s"}),
-      dir_, Env(), "export");
-  bool mid = PollUntil([&] { return EmlFiles(out_) > total / 10; }, absl::Seconds(120));
-  std::vector<int> workers = Workers();
-  ASSERT_EQ(workers.size(), 3u);
-  size_t at_term = EmlFiles(out_);
-  ASSERT_EQ(::kill(workers[0], SIGTERM), 0);
-  EXPECT_TRUE(mid);
-  EXPECT_LT(at_term, total) << "the export ended before the SIGTERM";
-  EXPECT_EQ(Wait(c, kRun), 0) << ReadFile(c.stderr_path);
+  ExportHittingAWorker(SIGTERM, {"--lease-timeout", "120s"});
   ExpectExactExport();
   for (const std::string& f : FilesUnder(out_)) {
     EXPECT_FALSE(absl::StrContains(f, "/.tmp.")) << "left behind: " << f;
@@ -207,10 +207,7 @@ TEST_F(FailoverE2ETest, WorkerTerminatedMidExportStopsCleanlyAndItsAccountsAreRe
   nlohmann::json r = LastReport("export");
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r["fleet"]["leases_expired"], 0);
-  int retried = 0;
-  for (const auto& a : r["accounts"]) retried += a["attempts"] >= 2 ? 1 : 0;
-  EXPECT_GE(retried, 1) << r.dump(2);
-  EXPECT_EQ(r["totals"]["succeeded"], kUsers);
+  ExpectRetriedAndAllSucceeded(r);
 }
 
 TEST_F(FailoverE2ETest, StoppedWorkerPastItsLeaseIsFencedAndNothingDoubles) {
