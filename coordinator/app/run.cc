@@ -267,26 +267,22 @@ void LogStart(const Run& run, const Job& job, const CoordinatorServer& server) {
             << ", listening on " << server.address();
 }
 
-// Serves, spawns, waits for the job, drains, concludes.
-absl::Status Execute(Run* run) {
+// The health-only endpoint, when --health-listen asks for one.
+absl::StatusOr<std::unique_ptr<rpc::HealthServer>> StartHealth(const Options& o) {
+  if (o.health_listen.empty()) return nullptr;
+  absl::StatusOr<std::unique_ptr<rpc::HealthServer>> health =
+      rpc::HealthServer::Start(o.health_listen);
+  if (health.ok()) {
+    LOG(INFO) << "health (grpc.health.v1 only, plaintext) on " << (*health)->address();
+  }
+  return health;
+}
+
+// Serves workers and the status API on --listen (or a private Unix socket), plus the
+// private socket of local workers beside a TLS listener. Sets run->info.
+absl::StatusOr<std::unique_ptr<CoordinatorServer>> Serve(Run* run, Job& job,
+                                                         StatusTracker& tracker) {
   const Options& o = run->opts;
-  absl::StatusOr<std::unique_ptr<StateStore>> state =
-      OpenDurableJob(o.durable, o.mode, run->cfg, DataLocation(o), o.log_dir);
-  if (!state.ok()) {
-    LOG(ERROR) << state.status().message();
-    return state.status();
-  }
-  run->state = *std::move(state);
-  std::unique_ptr<rpc::HealthServer> health;
-  if (!o.health_listen.empty()) {
-    absl::StatusOr<std::unique_ptr<rpc::HealthServer>> started =
-        rpc::HealthServer::Start(o.health_listen);
-    if (!started.ok()) return started.status();
-    health = *std::move(started);
-    LOG(INFO) << "health (grpc.health.v1 only, plaintext) on " << health->address();
-  }
-  Job job(MakeJobOptions(*run));
-  StatusTracker tracker(&job, kRateWindow, kTrackerPeriod);
   std::string address = o.listen;
   if (address.empty()) {
     absl::StatusOr<std::string> dir = MakeSocketDir();
@@ -312,36 +308,53 @@ absl::Status Execute(Run* run) {
                       o.ignore_errors,
                       absl::Now(),
                       absl::Time()};
+  return server;
+}
+
+// Serves, spawns, waits for the job, drains, concludes.
+absl::Status Execute(Run* run) {
+  const Options& o = run->opts;
+  absl::StatusOr<std::unique_ptr<StateStore>> state =
+      OpenDurableJob(o.durable, o.mode, run->cfg, DataLocation(o), o.log_dir);
+  if (!state.ok()) {
+    LOG(ERROR) << state.status().message();
+    return state.status();
+  }
+  run->state = *std::move(state);
+  absl::StatusOr<std::unique_ptr<rpc::HealthServer>> health = StartHealth(o);
+  if (!health.ok()) return health.status();
+  Job job(MakeJobOptions(*run));
+  StatusTracker tracker(&job, kRateWindow, kTrackerPeriod);
+  absl::StatusOr<std::unique_ptr<CoordinatorServer>> server = Serve(run, job, tracker);
+  if (!server.ok()) return server.status();
+  // Local workers use the last endpoint (the private socket beside a TLS listener).
+  const std::string& local_address = (*server)->address((*server)->endpoints() - 1);
   std::unique_ptr<WorkerPool> pool;
   absl::Status spawned;
-  if (o.workers > 0) {
-    pool = StartPool(*run, (*server)->address(endpoints->size() - 1), job, &spawned);
-  }
+  if (o.workers > 0) pool = StartPool(*run, local_address, job, &spawned);
   if (!spawned.ok()) {
     LOG(ERROR) << "cannot start local workers: " << spawned.message();
     job.ForceStop(absl::StrCat("cannot start local workers: ", spawned.message()));
   }
-  absl::Status lingered;  // --linger: the outcome, already concluded
-  bool concluded = false;
+  absl::Status outcome;
+  bool concluded = false;  // --linger concludes before it waits
   {
     SignalWatcher signals(&job);
     job.WaitFinished(absl::InfiniteDuration());
     DrainWorkers(job, pool.get());
     if (o.linger) {
-      lingered = Linger(run, job, (*server)->address(), signals);
+      outcome = Linger(run, job, (*server)->address(), signals);
       concluded = true;
     }
   }
   (*server)->Shutdown(absl::Milliseconds(500));
   pool.reset();
   RemoveSocketDir(*run);
-  absl::Status outcome = lingered;
   if (!concluded) {
     run->info.finished = absl::Now();
     outcome = Conclude(run, job.Snapshot());
   }
-  if (!spawned.ok()) return spawned;
-  return outcome;
+  return spawned.ok() ? outcome : spawned;
 }
 
 }  // namespace

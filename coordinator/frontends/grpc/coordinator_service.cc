@@ -236,6 +236,8 @@ const std::string& CoordinatorServer::address() const { return impl_->addresses.
 
 const std::string& CoordinatorServer::address(size_t i) const { return impl_->addresses.at(i); }
 
+size_t CoordinatorServer::endpoints() const { return impl_->addresses.size(); }
+
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const std::vector<Endpoint>& endpoints, Job* job, StatusTracker* tracker) {
   grpc::EnableDefaultHealthCheckService(true);

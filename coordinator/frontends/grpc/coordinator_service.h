@@ -36,6 +36,7 @@ class CoordinatorServer {
   // first endpoint, or of endpoint `i`.
   const std::string& address() const;
   const std::string& address(size_t i) const;
+  size_t endpoints() const;
   // Stops accepting, cancels what is still open after `grace`, waits for
   // handlers.
   void Shutdown(absl::Duration grace);
