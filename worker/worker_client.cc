@@ -210,6 +210,11 @@ bool StopRequest::requested() const {
   return requested_;
 }
 
+bool StopRequest::WaitFor(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&requested_), timeout);
+}
+
 void StopRequest::OnRequest(std::function<void(const std::string&)> callback) {
   absl::MutexLock lock(&mu_);
   callback_ = std::move(callback);
@@ -252,7 +257,12 @@ int RunWorker(const WorkerClientOptions& opts, StopRequest* stop) {
                  << absl::FormatDuration(opts.retry_for) << "; giving up";
       return kWorkerNoCoordinator;
     }
-    absl::SleepFor(std::min(backoff, left));  // backoff, not synchronisation
+    absl::Duration wait = std::min(backoff, left);  // backoff, cut short by a stop request
+    if (stop != nullptr) {
+      stop->WaitFor(wait);
+    } else {
+      absl::SleepFor(wait);
+    }
     backoff = std::min(backoff * 2, opts.max_backoff);
   }
 }

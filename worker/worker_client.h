@@ -45,6 +45,8 @@ class StopRequest {
  public:
   void Request(const std::string& reason);
   bool requested() const;
+  // Waits up to `timeout` for the request: true when it was made.
+  bool WaitFor(absl::Duration timeout) const;
   // Calls `callback(reason)` when the request is made (at once when it was already
   // made); an empty callback unregisters. The callback runs on the requesting thread.
   void OnRequest(std::function<void(const std::string&)> callback);
