@@ -9,8 +9,8 @@
 # shared libraries resolve; `coordinator|worker|migratectl --help` exit 0 as UID 10001 with
 # a read-only root filesystem, no capabilities and no new privileges; the user, the OCI
 # labels and the size (< 150 MB) are as promised. Prints the size and the time taken.
-# podman runs with a containers.conf of its own (runc; nofile/nproc limits the default
-# runtime here cannot set) written into the build tree.
+# podman runs with a containers.conf of its own (podman-env.sh: runc; nofile/nproc limits
+# the default runtime here cannot set) written into the build tree.
 # Exit 77 (skip) only when podman is missing and cannot be installed (not root).
 set -euo pipefail
 export LC_ALL=C
@@ -29,38 +29,14 @@ elapsed() { echo "$(( $(date +%s) - START )) s"; }
 
 for b in coordinator worker migratectl; do [ -x "$BIN_DIR/bin/$b" ] || die "$BIN_DIR/bin/$b is not built"; done
 
-missing=()
-for p in podman runc debootstrap; do command -v "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" -eq 0 ] || skip "${missing[*]} missing and not root (deploy/local/install-deps.sh installs them)"
-  echo "$PROG: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get install -y -qq --no-install-recommends podman runc debootstrap >/dev/null 2>&1 ||
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends podman runc debootstrap >/dev/null; }; } ||
-    die "apt-get install podman runc debootstrap failed"
-fi
-
-mkdir -p "$W"
-cat >"$W/containers.conf" <<'CONF'
-# Written by deploy/container/check-image.sh.
-[engine]
-runtime = "runc"
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-CONF
-export CONTAINERS_CONF=$W/containers.conf
-
-if [ "$(id -u)" -eq 0 ]; then CACHE=/var/cache/imapsync-bulk-migrator; else CACHE=$W/cache; fi
-BASE=$("$HERE/debian-base.sh" --engine podman --cache "$CACHE") || die "no base image"
+# shellcheck source=podman-env.sh
+. "$HERE/podman-env.sh"
+podman_env_setup "$W"
+BASE=$(podman_base_image "$W") || die "no base image"
 echo "$PROG: base $BASE ready after $(elapsed)"
 
-OLD_ID=$(podman image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)
-"$HERE/build.sh" --engine podman --base "$BASE" --binaries "$BIN_DIR/bin" --tag "$TAG" \
-  >"$W/build.log" 2>&1 || { tail -30 "$W/build.log" >&2; die "the image does not build"; }
+podman_project_image "$TAG" "$BASE" "$BIN_DIR" "$W/build.log"
 echo "$PROG: built $TAG after $(elapsed)"
-# The previous build of this tag, now untagged: remove it so runs do not pile up images.
-NEW_ID=$(podman image inspect --format '{{.Id}}' "$TAG")
-if [ -n "$OLD_ID" ] && [ "$OLD_ID" != "$NEW_ID" ]; then podman rmi "$OLD_ID" >/dev/null 2>&1 || true; fi
 
 run() { podman run --rm --read-only --user 10001:10001 --cap-drop ALL \
           --security-opt no-new-privileges --network none "$@"; }

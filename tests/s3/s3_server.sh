@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # s3_server.sh — a throwaway S3 server (s3rver) behind a SigV4-verifying proxy, for tests.
 #
-#   s3_server.sh start DIR [--bucket NAME] [--owner-pid PID]
+#   s3_server.sh start DIR [--bucket NAME] [--owner-pid PID] [--listen ADDR]
 #       Installs what is missing (s3rver@3 via npm into $MIGRATOR_NPM_CACHE, default
 #       $HOME/.cache/mig-npm; python3-botocore via apt when root), creates DIR, starts
 #       s3rver on an ephemeral loopback port with bucket NAME (default "test-bucket") and
@@ -10,6 +10,8 @@
 #         DIR ENDPOINT (the verifying proxy) DIRECT_ENDPOINT (s3rver itself, unverified)
 #         BUCKET ACCESS_KEY SECRET_KEY REGION S3RVER_PID PROXY_PID
 #       --owner-pid PID: a watcher stops both servers when process PID exits.
+#       --listen ADDR: the verifying proxy listens on ADDR instead of 127.0.0.1 (e.g. a
+#       container network's gateway, for clients in containers); s3rver stays on loopback.
 #       Exit status 77 (skip) when s3rver cannot be installed (no network): the reason is
 #       printed to stderr. Any other failure exits 1.
 #   s3_server.sh stop DIR [--rm]   stops the servers of DIR (by their recorded pids);
@@ -83,11 +85,12 @@ wait_for() {
 
 cmd_start() {
   local dir=$1; shift
-  local bucket=test-bucket owner=""
+  local bucket=test-bucket owner="" listen=127.0.0.1
   while [ $# -gt 0 ]; do
     case $1 in
       --bucket) bucket=$2; shift 2 ;;
       --owner-pid) owner=$2; shift 2 ;;
+      --listen) listen=$2; shift 2 ;;
       *) die "unknown option $1" ;;
     esac
   done
@@ -112,7 +115,7 @@ cmd_start() {
                 sed 's/.*://') || { cat "$dir/s3rver.log" >&2; die "s3rver did not start"; }
 
   "$PYTHON" "$HERE/sigv4_proxy.py" --upstream "127.0.0.1:$s3rver_port" \
-    --port-file "$dir/proxy.port" --credentials S3RVER:S3RVER --region us-east-1 \
+    --port-file "$dir/proxy.port" --credentials S3RVER:S3RVER --region us-east-1 --listen "$listen" \
     >"$dir/proxy.log" 2>&1 </dev/null &
   local proxy_pid=$!
   echo "$proxy_pid" >"$dir/proxy.pid"
@@ -127,7 +130,7 @@ cmd_start() {
   fi
   {
     echo "DIR=$dir"
-    echo "ENDPOINT=http://127.0.0.1:$proxy_port"
+    echo "ENDPOINT=http://$listen:$proxy_port"
     echo "DIRECT_ENDPOINT=http://127.0.0.1:$s3rver_port"
     echo "BUCKET=$bucket"
     echo "ACCESS_KEY=S3RVER"

@@ -21,8 +21,8 @@ Admin endpoints (unsigned, path prefix /__verifier/, never forwarded):
        instead of being forwarded.
 
 Usage: sigv4_proxy.py --upstream HOST:PORT --port-file FILE [--credentials AK:SECRET]...
-                      [--region us-east-1] [--verbose]
-Listens on 127.0.0.1, an ephemeral port written to FILE once listening.
+                      [--region us-east-1] [--listen ADDR] [--verbose]
+Listens on ADDR (default 127.0.0.1), an ephemeral port written to FILE once listening.
 """
 
 import argparse
@@ -242,12 +242,13 @@ def main():
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--credentials", action="append", default=[])
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--listen", default="127.0.0.1")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if not args.credentials:
         args.credentials = ["S3RVER:S3RVER"]
     Handler.state = State(args)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = http.server.ThreadingHTTPServer((args.listen, 0), Handler)
     server.daemon_threads = True
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
