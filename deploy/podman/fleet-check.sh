@@ -285,10 +285,6 @@ for o in shared-fs shared-fs-import s3 s3-import; do
     { cat "$W/logs/render-$o.err" >&2; die "overlay $o does not render"; }
 done
 PARALLELISM=$("$PY" "$K2P" "$W/rendered/shared-fs.yaml" migrator-worker --parallelism)
-# The worker's --health-listen serves only the probes podman does not run: kept when this
-# worker has the flag, dropped otherwise.
-WORKER_EDITS=()
-grep -q -- health_listen "$BIN_DIR/bin/worker" || WORKER_EDITS+=(--drop-flag=--health-listen)
 phase "overlays rendered (workers: $PARALLELISM)"
 
 # watch_and_kill LABEL: while the job runs, `migratectl watch` in a container; once every
@@ -370,7 +366,7 @@ run_job() {
   # The workers start together, so that both register before the first finishes.
   for ((i = 0; i < PARALLELISM; i++)); do
     mapfile -d '' args < <("$PY" "$K2P" "$rendered" migrator-worker "${common[@]}" --index "$i" \
-      "${WORKER_EDITS[@]}" "${S3_ENV[@]}") || die "kube2podman: $overlay worker $i"
+      "${S3_ENV[@]}") || die "kube2podman: $overlay worker $i"
     podman run -d --name "$RUN-worker-$i" --hostname "worker-$i" --ip "$SUBNET.$((21 + i))" \
       "${NETARGS[@]}" "${args[@]}" >"$W/logs/$label-worker-$i.id" 2>&1 &
   done
