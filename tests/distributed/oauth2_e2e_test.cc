@@ -5,9 +5,7 @@
 // fails. That account alone fails, named in the summary and the report, while the others
 // are exported in full; no token appears in any output (stdout, stderr, logs, report, at
 // debug log level).
-#include <fcntl.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -25,13 +23,6 @@ namespace {
 
 using testing_fixtures::DovecotServer;
 using testing_fixtures::IntrospectionServer;
-
-void WriteFile(const std::string& path, const std::string& text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0700);
-  ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  ::close(fd);
-}
 
 class OAuth2E2ETest : public ::testing::Test {
  protected:
@@ -62,22 +53,11 @@ class OAuth2E2ETest : public ::testing::Test {
   std::string TokenCommand(const std::string& name, const std::string& first,
                            const std::string& later, int later_exit) {
     const std::string script = dir_ + "/" + name + ".sh", runs = dir_ + "/" + name + ".runs";
-    WriteFile(script, absl::StrCat("echo run >> '", runs, "'\n", "if [ $(wc -l < '", runs,
-                                   "') -eq 1 ]; then echo ", first, "; exit 0; fi\n", "echo ",
-                                   later, "\nexit ", later_exit, "\n"));
+    EXPECT_TRUE(
+        WriteFile(script, absl::StrCat("echo run >> '", runs, "'\n", "if [ $(wc -l < '", runs,
+                                       "') -eq 1 ]; then echo ", first, "; exit 0; fi\n", "echo ",
+                                       later, "\nexit ", later_exit, "\n")));
     return "sh '" + script + "'";
-  }
-
-  // Every byte the run wrote: stdout, stderr, logs, reports.
-  std::string AllOutput() {
-    std::string all;
-    for (const std::string& f : FilesUnder(dir_)) {
-      if (absl::EndsWith(f, ".stdout") || absl::EndsWith(f, ".stderr") ||
-          absl::StrContains(f, "/logs/")) {
-        all += ReadFile(f);
-      }
-    }
-    return all;
   }
 
   std::string dir_;
@@ -104,12 +84,11 @@ TEST_F(OAuth2E2ETest, RefusedTokenIsRefreshedAndAnUnrefreshableOneFailsOnlyItsAc
   j["accounts"].push_back({{"email", a_->users()[1].email},
                            {"auth", "oauthbearer"},
                            {"oauth2_token_command", TokenCommand("t2", tokens[2], tokens[3], 3)}});
-  WriteFile(dir_ + "/t3.token", tokens[4] + "\n");
+  ASSERT_TRUE(WriteFile(dir_ + "/t3.token", tokens[4] + "\n"));
   j["accounts"].push_back({{"email", a_->users()[2].email},
                            {"auth", "xoauth2"},
                            {"oauth2_token_file", dir_ + "/t3.token"}});
-  WriteFile(dir_ + "/export.json", j.dump(2));
-  ::chmod((dir_ + "/export.json").c_str(), 0600);
+  ASSERT_TRUE(WriteFile(dir_ + "/export.json", j.dump(2)));
 
   const std::string out = dir_ + "/exported";
   Process p;
@@ -153,7 +132,7 @@ TEST_F(OAuth2E2ETest, RefusedTokenIsRefreshedAndAnUnrefreshableOneFailsOnlyItsAc
   EXPECT_GE(intro_->accepted(tokens[1]), 1);
   EXPECT_GE(intro_->accepted(tokens[4]), 1);
 
-  const std::string all = AllOutput();
+  const std::string all = AllRunOutput(dir_);
   EXPECT_FALSE(all.empty());
   for (const std::string& t : tokens) EXPECT_FALSE(absl::StrContains(all, t)) << t;
   EXPECT_FALSE(absl::StrContains(all, "tokE-")) << "a token in the output";
