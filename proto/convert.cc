@@ -83,6 +83,7 @@ void ToProto(const config::Account& in, pb::Account* out) {
   out->set_oauth2_token_file(in.oauth2_token_file);
   out->set_oauth2_token_command(in.oauth2_token_command);
   out->set_max_connections(in.max_connections);
+  out->set_oauth2_token_max_age(in.oauth2_token_max_age);
 }
 
 config::Account FromProto(const pb::Account& in) {
@@ -97,6 +98,7 @@ config::Account FromProto(const pb::Account& in) {
   out.oauth2_token_file = in.oauth2_token_file();
   out.oauth2_token_command = in.oauth2_token_command();
   out.max_connections = in.max_connections();
+  out.oauth2_token_max_age = in.oauth2_token_max_age();
   return out;
 }
 

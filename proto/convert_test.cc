@@ -130,6 +130,7 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   in.task.account.login = "a";
   in.task.account.password = "secret";
   in.task.account.auth = config::AuthKind::kPlain;
+  in.task.account.oauth2_token_max_age = 600;
   in.task.resync_missing = true;
   in.task.min_free_gb = 2.5;
   in.data_location = "s3://bucket/prefix";
@@ -148,6 +149,7 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   EXPECT_EQ(out.task.account.login, in.task.account.login);
   EXPECT_EQ(out.task.account.password, in.task.account.password);
   EXPECT_EQ(out.task.account.auth, in.task.account.auth);
+  EXPECT_EQ(out.task.account.oauth2_token_max_age, 600);
   EXPECT_EQ(out.task.resync_missing, in.task.resync_missing);
   EXPECT_EQ(out.task.min_free_gb, in.task.min_free_gb);
   EXPECT_EQ(out.data_location, in.data_location);

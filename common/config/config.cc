@@ -29,6 +29,7 @@ using json = nlohmann::json;
 
 constexpr size_t kMaxReportedErrors = 20;
 constexpr int kMaxConnections = 64;
+constexpr int kMaxTokenMaxAge = 86400;  // seconds
 constexpr size_t kMaxShownValue = 60;
 
 // Collects errors and warnings, each "<path>: <field>: <problem>".
@@ -273,7 +274,8 @@ void ParseAccount(Report* report, const json& j, int index, Account* a) {
   a->index = index;
   Obj o(report, j, absl::StrCat("accounts[", index, "]"));
   o.WarnUnknown({"email", "login", "password", "auth", "authzid", "oauth2_token",
-                 "oauth2_token_file", "oauth2_token_command", "max_connections"});
+                 "oauth2_token_file", "oauth2_token_command", "oauth2_token_max_age",
+                 "max_connections"});
   if (!o.Has("email")) {
     o.Error("email", "missing");
   } else if (o.String("email", &a->email, kPlain)) {
@@ -289,6 +291,10 @@ void ParseAccount(Report* report, const json& j, int index, Account* a) {
   o.String("oauth2_token", &a->oauth2_token, kSecret | kNonEmpty);
   o.String("oauth2_token_file", &a->oauth2_token_file, kNonEmpty);
   o.String("oauth2_token_command", &a->oauth2_token_command, kSecret | kNonEmpty);
+  if (o.Int("oauth2_token_max_age", 1, kMaxTokenMaxAge, &a->oauth2_token_max_age) &&
+      !(IsOauth(a->auth) && (o.Has("oauth2_token_file") || o.Has("oauth2_token_command")))) {
+    o.Error("oauth2_token_max_age", "only used with oauth2_token_file or oauth2_token_command");
+  }
   o.Int("max_connections", 1, kMaxConnections, &a->max_connections);
   CheckCredentials(report, o, *a);
 }

@@ -10,7 +10,8 @@
 //       {"email": "c@example.com", "auth": "plain", "authzid": "c@example.com",
 //        "login": "admin", "password": "..."},
 //       {"email": "d@example.com", "auth": "xoauth2", "oauth2_token_file": "/run/d.token"},
-//       {"email": "e@example.com", "auth": "xoauth2", "oauth2_token_command": "get-token e"}
+//       {"email": "e@example.com", "auth": "xoauth2", "oauth2_token_command": "get-token e",
+//        "oauth2_token_max_age": 1800}
 //     ]
 //   }
 //
@@ -26,6 +27,8 @@
 //   - auth: login | plain | xoauth2 | oauthbearer (absent = auto). xoauth2/oauthbearer need
 //     exactly one of oauth2_token / oauth2_token_file / oauth2_token_command; the others
 //     need a password and no oauth2_* field. authzid only with plain.
+//     oauth2_token_max_age (seconds, 1..86400) only with oauth2_token_file or
+//     oauth2_token_command.
 //   - A field appearing twice in one object is an error; unknown fields are warnings.
 //   - Values of password, oauth2_token and oauth2_token_command are never echoed.
 //
@@ -67,8 +70,14 @@ struct Account {
   std::string oauth2_token;  // secret: inline token (discouraged)
   std::string oauth2_token_file;
   std::string oauth2_token_command;
+  // Seconds after which a token from the file or the command is read again when a
+  // connection opens (a refused token is read again at once). 0: the default.
+  int oauth2_token_max_age = 0;
   int max_connections = 0;  // 0: server.max_connections_per_account
 };
+
+// The default oauth2_token_max_age: 50 minutes, inside the usual 1-hour token lifetime.
+inline constexpr int kDefaultOauth2TokenMaxAge = 3000;
 
 struct Config {
   std::string path;  // the file it was loaded from

@@ -208,6 +208,31 @@ TEST(ConfigTest, MaxConnectionsRange) {
   EXPECT_EQ(c->accounts[0].max_connections, 64);
 }
 
+TEST(ConfigTest, Oauth2TokenMaxAge) {
+  absl::StatusOr<Config> c =
+      ParseConfig(WithAccount(R"({"email": "a@x", "auth": "xoauth2", "oauth2_token_file": "/t",
+                      "oauth2_token_max_age": 600})"),
+                  "x.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->accounts[0].oauth2_token_max_age, 600);
+  EXPECT_TRUE(c->warnings.empty());
+  c = ParseConfig(WithAccount(R"({"email": "a@x", "auth": "xoauth2", "oauth2_token_file": "/t"})"),
+                  "x.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->accounts[0].oauth2_token_max_age, 0);  // the default
+  EXPECT_EQ(ErrorOf(WithAccount(R"({"email": "a@x", "auth": "oauthbearer",
+                                    "oauth2_token_command": "c", "oauth2_token_max_age": 0})")),
+            "x.json: accounts[0].oauth2_token_max_age: must be an integer from 1 to 86400, got 0");
+  EXPECT_EQ(ErrorOf(WithAccount(R"({"email": "a@x", "auth": "xoauth2", "oauth2_token": "t",
+                                    "oauth2_token_max_age": 60})")),
+            "x.json: accounts[0].oauth2_token_max_age: only used with oauth2_token_file or "
+            "oauth2_token_command");
+  EXPECT_EQ(ErrorOf(WithAccount(R"({"email": "a@x", "password": "p",
+                                    "oauth2_token_max_age": 60})")),
+            "x.json: accounts[0].oauth2_token_max_age: only used with oauth2_token_file or "
+            "oauth2_token_command");
+}
+
 TEST(ConfigTest, EmailRules) {
   auto err = [](const std::string& email_json) {
     return ErrorOf(WithAccount(absl::StrCat(R"({"email": )", email_json, R"(, "password": "p"})")));
@@ -372,7 +397,8 @@ TEST_F(ConfigFileTest, WriteThenLoadRoundTripsWithMode0600) {
           "accounts": [{"email": "a@x", "password": "p1"},
                        {"email": "b@x", "login": "adm", "auth": "plain", "authzid": "b@x",
                         "password": "p2", "max_connections": 3},
-                       {"email": "c@x", "auth": "xoauth2", "oauth2_token_command": "t c"}]})",
+                       {"email": "c@x", "auth": "xoauth2", "oauth2_token_command": "t c",
+                        "oauth2_token_max_age": 120}]})",
       "in.json");
   ASSERT_TRUE(in.ok()) << in.status();
   std::string path = dir_ + "/out.json";
@@ -392,6 +418,7 @@ TEST_F(ConfigFileTest, WriteThenLoadRoundTripsWithMode0600) {
   EXPECT_EQ(out->accounts[1].login, "adm");
   EXPECT_EQ(out->accounts[1].max_connections, 3);
   EXPECT_EQ(out->accounts[2].oauth2_token_command, "t c");
+  EXPECT_EQ(out->accounts[2].oauth2_token_max_age, 120);
   // Only the warnings of the content (clear text is not one: starttls), no mode warning.
   EXPECT_EQ(out->warnings.size(), 1u);
   // No temporary left beside it.

@@ -38,6 +38,7 @@ ojson AccountJson(const Account& a) {
   if (!a.oauth2_token.empty()) j["oauth2_token"] = a.oauth2_token;
   if (!a.oauth2_token_file.empty()) j["oauth2_token_file"] = a.oauth2_token_file;
   if (!a.oauth2_token_command.empty()) j["oauth2_token_command"] = a.oauth2_token_command;
+  if (a.oauth2_token_max_age != 0) j["oauth2_token_max_age"] = a.oauth2_token_max_age;
   if (a.max_connections != 0) j["max_connections"] = a.max_connections;
   return j;
 }

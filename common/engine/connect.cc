@@ -1,7 +1,10 @@
 #include "common/engine/connect.h"
 
+#include <functional>
+
 #include "absl/strings/str_cat.h"
 #include "common/imap/commands.h"
+#include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace engine {
@@ -41,17 +44,61 @@ absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(const config::ServerCo
   return imap::Session::Connect(SessionOptionsFor(server));
 }
 
-absl::Status LoginAccount(imap::Session& session, const config::Account& account,
+namespace {
+
+absl::Status Authenticate(imap::Session& session, const config::Account& account,
                           const std::string& secret) {
   imap::Credentials c;
   c.method = MethodFor(account.auth);
   c.user = account.login.empty() ? account.email : account.login;
   c.secret = secret;
   c.authzid = account.authzid;
-  RETURN_IF_ERROR(imap::Authenticate(session, c));
-  // COMPRESS when asked for and offered (a server that does not offer it is used as is).
+  return imap::Authenticate(session, c);
+}
+
+// COMPRESS when asked for and offered (a server that does not offer it is used as is).
+absl::Status AfterLogin(imap::Session& session) {
   if (session.options().compress) RETURN_IF_ERROR(session.StartCompression().status());
   return absl::OkStatus();
+}
+
+const char* TokenSourceName(const config::Account& account) {
+  return account.oauth2_token_file.empty() ? "oauth2_token_command" : "oauth2_token_file";
+}
+
+// Logs in on `*session` with the secret from `secrets`; a refused refreshable token is
+// replaced by a fresh one and tried once more, on a new connection from `reopen` when the
+// server closed this one (without `reopen`: the refusal stands).
+absl::Status LoginRefreshing(imap::Session** session, const config::Account& account,
+                             SecretSource& secrets,
+                             const std::function<absl::StatusOr<imap::Session*>()>& reopen) {
+  ASSIGN_OR_RETURN(SecretSource::Secret secret, secrets.Get());
+  absl::Status st = Authenticate(**session, account, secret.value);
+  if (!absl::IsUnauthenticated(st) || !secrets.refreshable()) return st;
+  LOG(INFO) << "account " << account.email << ": the server refused the OAuth2 token; reading "
+            << TokenSourceName(account) << " again";
+  absl::StatusOr<SecretSource::Secret> fresh = secrets.Refresh(secret.generation);
+  if (!fresh.ok()) {
+    return absl::UnauthenticatedError(absl::StrCat(st.message(), "; ", fresh.status().message()));
+  }
+  if ((*session)->closed()) {
+    if (!reopen) return st;
+    ASSIGN_OR_RETURN(*session, reopen());
+  }
+  st = Authenticate(**session, account, fresh->value);
+  if (absl::IsUnauthenticated(st)) {
+    return absl::UnauthenticatedError(absl::StrCat(st.message(), " (also with a fresh token from ",
+                                                   TokenSourceName(account), ")"));
+  }
+  return st;
+}
+
+}  // namespace
+
+absl::Status LoginAccount(imap::Session& session, const config::Account& account,
+                          const std::string& secret) {
+  RETURN_IF_ERROR(Authenticate(session, account, secret));
+  return AfterLogin(session);
 }
 
 absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::ServerConfig& server,
@@ -59,6 +106,26 @@ absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::Serv
                                                               const std::string& secret) {
   ASSIGN_OR_RETURN(std::unique_ptr<imap::Session> session, OpenServer(server));
   RETURN_IF_ERROR(LoginAccount(*session, account, secret));
+  return session;
+}
+
+absl::Status LoginAccount(imap::Session& session, const config::Account& account,
+                          SecretSource& secrets) {
+  imap::Session* s = &session;
+  RETURN_IF_ERROR(LoginRefreshing(&s, account, secrets, nullptr));
+  return AfterLogin(session);
+}
+
+absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::ServerConfig& server,
+                                                              const config::Account& account,
+                                                              SecretSource& secrets) {
+  ASSIGN_OR_RETURN(std::unique_ptr<imap::Session> session, OpenServer(server));
+  imap::Session* s = session.get();
+  RETURN_IF_ERROR(LoginRefreshing(&s, account, secrets, [&]() -> absl::StatusOr<imap::Session*> {
+    ASSIGN_OR_RETURN(session, OpenServer(server));
+    return session.get();
+  }));
+  RETURN_IF_ERROR(AfterLogin(*session));
   return session;
 }
 

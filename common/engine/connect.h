@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/config/config.h"
+#include "common/engine/secret_source.h"
 #include "common/imap/session.h"
 
 namespace engine {
@@ -24,6 +25,17 @@ absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::Serv
 absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(const config::ServerConfig& server);
 absl::Status LoginAccount(imap::Session& session, const config::Account& account,
                           const std::string& secret);
+
+// The same with the secret from `secrets` (see secret_source.h): when the server refuses
+// a refreshable OAuth2 token (kUnauthenticated), a fresh one is fetched and the login
+// retried once, on the same connection (ConnectAccount opens a new one when the server
+// closed it). A refusal of the fresh token, or a failed fetch, is kUnauthenticated naming
+// the account's user and the token file or command, never the token.
+absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::ServerConfig& server,
+                                                              const config::Account& account,
+                                                              SecretSource& secrets);
+absl::Status LoginAccount(imap::Session& session, const config::Account& account,
+                          SecretSource& secrets);
 
 }  // namespace engine
 

@@ -37,14 +37,14 @@ bool ParseMode(absl::string_view text, Mode* mode) {
 
 AccountResult RunAccount(const AccountTask& task, storage::Store& store, ProgressListener* progress,
                          const CancelToken& cancel) {
-  internal::Context ctx{task, store, cancel, "", internal::ProgressTracker(progress)};
-  auto secret = config::ResolveSecret(task.account);
-  if (!secret.ok()) {
+  std::unique_ptr<SecretSource> secrets = SecretSource::ForAccount(task.account);
+  // Read once up front: a missing secret fails the account before any connection.
+  if (auto secret = secrets->Get(); !secret.ok()) {
     AccountResult r;
     r.status = status::Annotate(secret.status(), absl::StrCat("account ", task.account.email));
     return r;
   }
-  ctx.secret = std::move(*secret);
+  internal::Context ctx{task, store, cancel, *secrets, internal::ProgressTracker(progress)};
   switch (task.mode) {
     case Mode::kExport:
       return internal::RunExport(ctx);
@@ -96,7 +96,7 @@ void ProgressTracker::FolderDone(const std::string& folder) {
 }
 
 absl::StatusOr<std::unique_ptr<imap::Session>> Context::Connect() const {
-  auto s = ConnectAccount(task.server, task.account, secret);
+  auto s = ConnectAccount(task.server, task.account, secrets);
   if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
   return s;
 }
@@ -115,7 +115,7 @@ absl::StatusOr<std::unique_ptr<imap::Session>> Context::Open() const {
 }
 
 absl::Status Context::Login(imap::Session& session) const {
-  return status::Annotate(LoginAccount(session, task.account, secret),
+  return status::Annotate(LoginAccount(session, task.account, secrets),
                           absl::StrCat("account ", email()));
 }
 

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "common/engine/engine.h"
 #include "common/engine/layout.h"
+#include "common/engine/secret_source.h"
 #include "common/imap/commands.h"
 #include "common/imap/session.h"
 
@@ -41,7 +42,7 @@ struct Context {
   const AccountTask& task;
   storage::Store& store;
   const CancelToken& cancel;
-  std::string secret;
+  SecretSource& secrets;  // the account's password or token, refreshed as it ages
   ProgressTracker progress;
 
   absl::StatusOr<std::unique_ptr<imap::Session>> Connect() const;

@@ -28,13 +28,6 @@ namespace {
 using testing_fixtures::DovecotServer;
 const absl::Duration kRun = absl::Seconds(120);
 
-void WriteFile(const std::string& path, const std::string& text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  ::close(fd);
-}
-
 class MigrationE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -78,7 +71,7 @@ class MigrationE2ETest : public ::testing::Test {
                                {"password", u == bad_user ? kBadPassword : s.users()[u].password}});
     }
     const std::string path = dir_ + "/" + name;
-    WriteFile(path, j.dump(2));
+    EXPECT_TRUE(WriteFile(path, j.dump(2))) << path;
     return path;
   }
 
@@ -88,18 +81,6 @@ class MigrationE2ETest : public ::testing::Test {
                                      dir_ + "/logs"};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv, dir_, {{"TMPDIR", dir_}}, tag, kRun, p);
-  }
-
-  // Every byte the runs wrote: stdout, stderr, logs, reports.
-  std::string AllOutput() {
-    std::string all;
-    for (const std::string& f : FilesUnder(dir_)) {
-      if (absl::EndsWith(f, ".stdout") || absl::EndsWith(f, ".stderr") ||
-          absl::StrContains(f, "/logs/")) {
-        all += ReadFile(f);
-      }
-    }
-    return all;
   }
 
   // Runs `mode` on the job's data dir (--output-dir for export, else --input-dir).
@@ -194,7 +175,7 @@ TEST_F(MigrationE2ETest, WrongPasswordFailsFastOrIsSkippedAndNeverWritten) {
     }
     EXPECT_EQ(n, 20u) << a_->users()[u].email;
   }
-  const std::string all = AllOutput();
+  const std::string all = AllRunOutput(dir_);
   EXPECT_FALSE(all.empty());
   EXPECT_FALSE(absl::StrContains(all, kBadPassword));
   for (const auto& u : a_->users()) EXPECT_FALSE(absl::StrContains(all, u.password));

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -94,6 +95,24 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+bool WriteFile(const std::string& path, const std::string& text, int mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  return ::close(fd) == 0 && ok;
+}
+
+std::string AllRunOutput(const std::string& dir) {
+  std::string all;
+  for (const std::string& f : FilesUnder(dir)) {
+    if (absl::EndsWith(f, ".stdout") || absl::EndsWith(f, ".stderr") ||
+        absl::StrContains(f, "/logs/")) {
+      all += ReadFile(f);
+    }
+  }
+  return all;
 }
 
 std::vector<std::string> FilesUnder(const std::string& dir) {

@@ -47,6 +47,11 @@ int RunProcess(const std::vector<std::string>& argv, const std::string& cwd,
 bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout);
 
 std::string ReadFile(const std::string& path);
+// Creates or replaces `path` with `text` (permissions `mode`); false on any error.
+bool WriteFile(const std::string& path, const std::string& text, int mode = 0600);
+// Every byte the runs under `dir` wrote: the .stdout and .stderr of Start, and every file
+// under a logs/ folder (run logs, reports). For searching them for secrets.
+std::string AllRunOutput(const std::string& dir);
 // Every regular file under `dir`, recursively.
 std::vector<std::string> FilesUnder(const std::string& dir);
 // Files matching "<dir>/*<suffix>".
