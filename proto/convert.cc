@@ -44,6 +44,7 @@ void ToProto(const config::ServerConfig& in, pb::ServerConfig* out) {
   out->set_tls_verify(in.tls_verify);
   out->set_max_connections_per_account(in.max_connections_per_account);
   out->set_compress(in.compress);
+  out->set_max_message_size(in.max_message_size);
 }
 
 config::ServerConfig FromProto(const pb::ServerConfig& in) {
@@ -56,6 +57,7 @@ config::ServerConfig FromProto(const pb::ServerConfig& in) {
   out.tls_verify = in.tls_verify();
   out.max_connections_per_account = in.max_connections_per_account();
   out.compress = in.compress();
+  out.max_message_size = in.max_message_size();
   return out;
 }
 
@@ -134,6 +136,16 @@ void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   out->set_missing(in.missing);
   out->set_extra(in.extra);
   out->set_error(in.error);
+  out->set_refused(in.refused);
+  for (const engine::RefusedMessage& m : in.refused_messages) {
+    pb::RefusedMessage* r = out->add_refused_messages();
+    r->set_uidvalidity(m.uidvalidity);
+    r->set_uid(m.uid);
+    r->set_size(m.size);
+    r->set_internaldate(m.internaldate);
+    r->set_kind(m.kind);
+    r->set_reason(m.reason);
+  }
 }
 
 engine::FolderResult FromProto(const pb::FolderResult& in) {
@@ -146,6 +158,11 @@ engine::FolderResult FromProto(const pb::FolderResult& in) {
   out.missing = in.missing();
   out.extra = in.extra();
   out.error = in.error();
+  out.refused = in.refused();
+  for (const pb::RefusedMessage& m : in.refused_messages()) {
+    out.refused_messages.push_back(engine::RefusedMessage{m.uidvalidity(), m.uid(), m.size(),
+                                                          m.internaldate(), m.kind(), m.reason()});
+  }
   return out;
 }
 
@@ -159,6 +176,7 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   c->set_messages_done(in.messages);
   c->set_bytes_done(in.bytes);
   c->set_skipped(in.skipped);
+  c->set_refused(in.refused);
   for (const std::string& n : in.notes) out->add_notes(n);
 }
 
@@ -169,6 +187,7 @@ engine::AccountResult FromProto(const pb::TaskResult& in) {
   out.messages = in.counters().messages_done();
   out.bytes = in.counters().bytes_done();
   out.skipped = in.counters().skipped();
+  out.refused = in.counters().refused();
   for (const std::string& n : in.notes()) out.notes.push_back(n);
   return out;
 }
@@ -250,6 +269,7 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_data_location(in.data_location);
   out->set_resync_missing(in.task.resync_missing);
   out->set_min_free_gb(in.task.min_free_gb);
+  out->set_strict(in.task.strict);
 }
 
 absl::Status FromProto(const pb::Task& in, Assignment* out) {
@@ -261,6 +281,7 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.account = FromProto(in.account());
   out->task.resync_missing = in.resync_missing();
   out->task.min_free_gb = in.min_free_gb();
+  out->task.strict = in.strict();
   out->data_location = in.data_location();
   return mode_ok ? absl::OkStatus() : absl::InvalidArgumentError("task without a valid mode");
 }

@@ -16,6 +16,7 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   in.tls_verify = false;
   in.max_connections_per_account = 7;
   in.compress = true;
+  in.max_message_size = 36700160;
   migrator::v1::ServerConfig wire;
   fleetproto::ToProto(in, &wire);
   config::ServerConfig out = fleetproto::FromProto(wire);
@@ -27,6 +28,7 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   EXPECT_EQ(out.tls_verify, in.tls_verify);
   EXPECT_EQ(out.max_connections_per_account, in.max_connections_per_account);
   EXPECT_EQ(out.compress, in.compress);
+  EXPECT_EQ(out.max_message_size, in.max_message_size);
 }
 
 // ---------------------------------------------------------------- the worker stream
@@ -90,7 +92,11 @@ TEST(ConvertTest, ResultRoundTrip) {
   f.missing = 1;
   f.extra = 2;
   f.error = "oops";
+  f.refused = 1;
+  f.refused_messages = {
+      {77, 12, 40000000, "14-Nov-2023 22:16:20 +0000", "too big", "NO [TOOBIG] too big"}};
   in.folders = {f};
+  in.refused = 1;
   in.messages = 3;
   in.bytes = 300;
   in.skipped = 1;
@@ -111,6 +117,16 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(out.folders[0].missing, f.missing);
   EXPECT_EQ(out.folders[0].extra, f.extra);
   EXPECT_EQ(out.folders[0].error, f.error);
+  EXPECT_EQ(out.folders[0].refused, 1u);
+  ASSERT_EQ(out.folders[0].refused_messages.size(), 1u);
+  const engine::RefusedMessage& r = out.folders[0].refused_messages[0];
+  EXPECT_EQ(r.uidvalidity, 77u);
+  EXPECT_EQ(r.uid, 12u);
+  EXPECT_EQ(r.size, 40000000u);
+  EXPECT_EQ(r.internaldate, "14-Nov-2023 22:16:20 +0000");
+  EXPECT_EQ(r.kind, "too big");
+  EXPECT_EQ(r.reason, "NO [TOOBIG] too big");
+  EXPECT_EQ(out.refused, 1u);
   EXPECT_EQ(out.messages, in.messages);
   EXPECT_EQ(out.bytes, in.bytes);
   EXPECT_EQ(out.skipped, in.skipped);
@@ -133,6 +149,7 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   in.task.account.oauth2_token_max_age = 600;
   in.task.resync_missing = true;
   in.task.min_free_gb = 2.5;
+  in.task.strict = true;
   in.data_location = "s3://bucket/prefix";
   migrator::v1::Task wire;
   fleetproto::ToProto(in, &wire);
@@ -152,6 +169,7 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   EXPECT_EQ(out.task.account.oauth2_token_max_age, 600);
   EXPECT_EQ(out.task.resync_missing, in.task.resync_missing);
   EXPECT_EQ(out.task.min_free_gb, in.task.min_free_gb);
+  EXPECT_TRUE(out.task.strict);
   EXPECT_EQ(out.data_location, in.data_location);
 
   wire.set_mode(migrator::v1::JOB_MODE_UNSPECIFIED);

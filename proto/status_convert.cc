@@ -48,6 +48,7 @@ void FillFolders(const AccountView& a, pb::AccountStatus* out) {
     fp->set_target_messages(f.target_messages);
     fp->set_missing(f.missing);
     fp->set_extra(f.extra);
+    fp->set_refused(f.refused);
   }
 }
 
@@ -86,6 +87,7 @@ void ToProto(const JobSnapshot& s, const AggregateStatus& g, pb::GetStatusRespon
   out->set_messages_total(g.messages_total);
   out->set_bytes_total(g.bytes_total);
   out->set_messages_skipped(g.messages_skipped);
+  out->set_messages_refused(g.messages_refused);
   out->set_totals_known(g.totals_known);
   out->set_messages_per_second(g.rates.messages_per_second);
   out->set_bytes_per_second(g.rates.bytes_per_second);
@@ -117,6 +119,7 @@ void ToProto(const AccountView& a, pb::AccountStatus* out) {
   c->set_bytes_done(a.bytes);
   c->set_bytes_total(std::max(a.progress.bytes_total, a.bytes));
   c->set_skipped(a.skipped);
+  c->set_refused(a.refused);
   FillFolders(a, out);
 }
 

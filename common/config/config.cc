@@ -145,6 +145,18 @@ class Obj {
     return true;
   }
 
+  bool Uint64(const char* name, uint64_t lo, uint64_t hi, uint64_t* out) const {
+    auto it = j_.find(name);
+    if (it == j_.end()) return false;
+    bool ok = it->is_number_unsigned() && it->get<uint64_t>() >= lo && it->get<uint64_t>() <= hi;
+    if (!ok) {
+      Error(name, absl::StrFormat("must be an integer from %d to %d, got %s", lo, hi, Shown(*it)));
+      return false;
+    }
+    *out = it->get<uint64_t>();
+    return true;
+  }
+
   // Warns about every member not in `known`, suggesting a close known name.
   void WarnUnknown(std::initializer_list<const char*> known) const {
     for (auto it = j_.begin(); it != j_.end(); ++it) {
@@ -201,7 +213,7 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   if (!it->is_object()) return report->Error("server", "must be an object, got " + Shown(*it));
   Obj o(report, *it, "server");
   o.WarnUnknown({"host", "port", "ssl", "starttls", "ca_file", "tls_verify",
-                 "max_connections_per_account", "compress"});
+                 "max_connections_per_account", "compress", "max_message_size"});
   if (!o.Has("host")) {
     o.Error("host", "missing");
   } else if (o.String("host", &s->host, kPlain)) {
@@ -220,6 +232,7 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   o.Bool("tls_verify", &s->tls_verify);
   o.Int("max_connections_per_account", 1, kMaxConnections, &s->max_connections_per_account);
   o.Bool("compress", &s->compress);
+  o.Uint64("max_message_size", 1, uint64_t{1} << 40, &s->max_message_size);
   if (!s->ssl && !s->starttls) {
     report->Warn("server", "neither ssl nor starttls: passwords are sent in clear text");
   }

@@ -56,6 +56,9 @@ struct ServerConfig {
   // Turn on COMPRESS=DEFLATE (RFC 4978) after login when the server offers it: fewer bytes
   // on a slow or far link for some CPU on both ends.
   bool compress = false;
+  // Import: the largest message (bytes) server B takes, when it does not say so itself
+  // (APPENDLIMIT); larger messages are refused before they are sent. 0: no limit known.
+  uint64_t max_message_size = 0;
 };
 
 enum class AuthKind { kAuto, kLogin, kPlain, kXoauth2, kOauthBearer };

@@ -102,7 +102,8 @@ TEST(ConfigTest, HeaderExampleLoads) {
   const char* text = R"({
     "server": {"host": "imap.example.com", "port": 993, "ssl": true, "starttls": false,
                "ca_file": "/etc/ssl/my-ca.pem", "tls_verify": true,
-               "max_connections_per_account": 4, "compress": true},
+               "max_connections_per_account": 4, "compress": true,
+               "max_message_size": 36700160},
     "accounts": [
       {"email": "a@example.com", "password": "secret"},
       {"email": "b@example.com", "login": "b", "password": "..."},
@@ -115,6 +116,12 @@ TEST(ConfigTest, HeaderExampleLoads) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->server.ca_file, "/etc/ssl/my-ca.pem");
   EXPECT_TRUE(c->server.compress);
+  EXPECT_EQ(c->server.max_message_size, 36700160u);
+  EXPECT_TRUE(c->warnings.empty());
+  EXPECT_FALSE(ParseConfig(R"({"server": {"host": "h", "max_message_size": -1},
+                               "accounts": [{"email": "a@b.c", "password": "p"}]})",
+                           "y.json")
+                   .ok());
   EXPECT_EQ(c->accounts[1].login, "b");
   EXPECT_EQ(c->accounts[2].auth, AuthKind::kPlain);
   EXPECT_EQ(c->accounts[2].authzid, "c@example.com");

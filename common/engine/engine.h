@@ -25,6 +25,20 @@ struct AccountTask {
   bool resync_missing = false;  // validate: import what is missing, then validate again
   double min_free_gb = 0;       // export: stop cleanly when free space drops below
   int max_connections = 0;      // 0: from the config
+  // import / validate: a message server B refuses fails the account (default: it is
+  // skipped, recorded, and the account ends ok with a count of refused messages).
+  bool strict = false;
+};
+
+// A message server B would not take (import), or that is missing on B because it was
+// refused (validate): skipped, never retried within the run, reported by name.
+struct RefusedMessage {
+  uint64_t uidvalidity = 0;  // source (server A) UIDVALIDITY and UID
+  uint32_t uid = 0;
+  uint64_t size = 0;
+  std::string internaldate;  // as server A sent it
+  std::string kind;          // "too big", "content refused", "zero length", "bad date", ...
+  std::string reason;        // the server's text, or the known limit it exceeds
 };
 
 // One folder's outcome.
@@ -36,7 +50,11 @@ struct FolderResult {
   uint64_t bytes = 0;            // bytes transferred now
   uint64_t missing = 0;          // validate: in the export, not on server B
   uint64_t extra = 0;            // validate: on server B, not in the export
-  std::string error;             // empty when fine
+  // Messages server B refused (import), or missing on B because refused (validate; not
+  // counted in `missing`).
+  uint64_t refused = 0;
+  std::vector<RefusedMessage> refused_messages;
+  std::string error;  // empty when fine
 };
 
 struct AccountResult {
@@ -45,6 +63,7 @@ struct AccountResult {
   uint64_t messages = 0;  // transferred now (all folders)
   uint64_t bytes = 0;
   uint64_t skipped = 0;            // already present (incremental / idempotent)
+  uint64_t refused = 0;            // refused by server B (all folders)
   std::vector<std::string> notes;  // test mode: capability summary, checks done
 };
 

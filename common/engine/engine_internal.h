@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/optional.h"
 #include "common/engine/engine.h"
 #include "common/engine/layout.h"
 #include "common/engine/secret_source.h"
@@ -111,6 +112,12 @@ absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& 
 absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage::Store& store,
                                                                         const std::string& prefix);
 
+// The account's refusal record (layout.h, written by import): its key, and its content
+// (nullopt when there is none).
+std::string RefusedKey(const std::string& email);
+absl::StatusOr<absl::optional<RefusalRecord>> LoadRefusalRecord(storage::Store& store,
+                                                                const std::string& email);
+
 // Identity of a message for idempotent import and validation: the INTERNALDATE instant
 // with the Message-ID, or with the size for a message without one.
 std::string IdentityKey(absl::string_view message_id, uint64_t size,
@@ -140,6 +147,14 @@ struct TargetInfo {
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session);
 // The raw (modified UTF-7) name on B for an exported folder.
 absl::StatusOr<std::string> TargetMailboxName(const FolderMeta& meta, const TargetInfo& target);
+
+// The largest message server B takes, when known: its APPENDLIMIT (RFC 7889), else the
+// config's max_message_size (the smaller when both). `source` names it for messages.
+struct KnownLimit {
+  uint64_t bytes = 0;  // 0: none known
+  std::string source;
+};
+KnownLimit LimitOf(const config::ServerConfig& server, const imap::Session& session);
 
 AccountResult RunExport(Context& ctx);
 AccountResult RunImport(Context& ctx);

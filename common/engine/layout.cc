@@ -198,4 +198,47 @@ absl::StatusOr<MessageMeta> MessageMetaFromJson(absl::string_view json) {
   return ParseJson<MessageMeta>(json, "message metadata", &MessageFrom);
 }
 
+namespace {
+RefusalRecord RecordFrom(const nlohmann::json& j) {
+  RefusalRecord r;
+  r.target = j.value("target", "");
+  r.updated_at = j.value("updated_at", "");
+  for (const auto& m : j.at("messages")) {
+    RefusedEntry e;
+    e.folder = m.at("folder").get<std::string>();
+    e.prefix = m.at("prefix").get<std::string>();
+    e.base = m.at("base").get<std::string>();
+    e.message.uidvalidity = m.value("uidvalidity", uint64_t{0});
+    e.message.uid = m.value("uid", uint32_t{0});
+    e.message.size = m.value("size", uint64_t{0});
+    e.message.internaldate = m.value("internaldate", "");
+    e.message.kind = m.value("kind", "");
+    e.message.reason = m.value("reason", "");
+    r.entries.push_back(std::move(e));
+  }
+  return r;
+}
+}  // namespace
+
+std::string RefusalRecordToJson(const RefusalRecord& r) {
+  nlohmann::json messages = nlohmann::json::array();
+  for (const RefusedEntry& e : r.entries) {
+    messages.push_back({{"folder", e.folder},
+                        {"prefix", e.prefix},
+                        {"base", e.base},
+                        {"uidvalidity", e.message.uidvalidity},
+                        {"uid", e.message.uid},
+                        {"size", e.message.size},
+                        {"internaldate", e.message.internaldate},
+                        {"kind", e.message.kind},
+                        {"reason", e.message.reason}});
+  }
+  nlohmann::json j = {{"target", r.target}, {"updated_at", r.updated_at}, {"messages", messages}};
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+absl::StatusOr<RefusalRecord> RefusalRecordFromJson(absl::string_view json) {
+  return ParseJson<RefusalRecord>(json, "refusal record", &RecordFrom);
+}
+
 }  // namespace engine

@@ -6,6 +6,8 @@
 //   <root>/<email>/<folder path>/<V>-<UID>.eml  the message, byte for byte as served
 //   <root>/<email>/<folder path>/<V>-<UID>.json MessageMeta; a message counts as exported
 //                                                when its .json exists (written after .eml)
+//   <root>/<email>/.refused.json                 written by import: the messages server B
+//                                                refused (validate reports them as refused)
 //
 // <folder path> is the UTF-8 folder name split at the server's hierarchy delimiter, each
 // component escaped (EscapeComponent) so it is safe on every filesystem and object store
@@ -22,10 +24,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/engine/engine.h"
 
 namespace engine {
 
 inline constexpr char kFolderMetaName[] = ".folder.json";
+// At the account's root: no folder path can be named so (a leading '.' is escaped).
+inline constexpr char kRefusedName[] = ".refused.json";
 
 // Escapes one folder name component: '%', '/', '\', control bytes, DEL and the characters
 // some filesystems or object stores reserve (: * ? " < > |) become %XX; a leading '.' and
@@ -71,6 +76,21 @@ std::string FolderMetaToJson(const FolderMeta& meta);
 absl::StatusOr<FolderMeta> FolderMetaFromJson(absl::string_view json);
 std::string MessageMetaToJson(const MessageMeta& meta);
 absl::StatusOr<MessageMeta> MessageMetaFromJson(absl::string_view json);
+
+// One message of the export that server B refused, in the account's refusal record.
+struct RefusedEntry {
+  std::string folder;  // UTF-8 folder name
+  std::string prefix;  // the folder's key prefix ("a@x/INBOX/")
+  std::string base;    // the message's base name (<V>-<UID>)
+  RefusedMessage message;
+};
+struct RefusalRecord {
+  std::string target;  // "host:port" of server B
+  std::string updated_at;
+  std::vector<RefusedEntry> entries;
+};
+std::string RefusalRecordToJson(const RefusalRecord& record);
+absl::StatusOr<RefusalRecord> RefusalRecordFromJson(absl::string_view json);
 
 }  // namespace engine
 

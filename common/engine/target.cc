@@ -63,6 +63,18 @@ absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage:
   return out;
 }
 
+std::string RefusedKey(const std::string& email) { return email + "/" + kRefusedName; }
+
+absl::StatusOr<absl::optional<RefusalRecord>> LoadRefusalRecord(storage::Store& store,
+                                                                const std::string& email) {
+  auto json = store.Get(RefusedKey(email));
+  if (absl::IsNotFound(json.status())) return absl::optional<RefusalRecord>();
+  if (!json.ok()) return json.status();
+  auto record = RefusalRecordFromJson(*json);
+  if (!record.ok()) return status::Annotate(record.status(), RefusedKey(email));
+  return absl::optional<RefusalRecord>(std::move(*record));
+}
+
 std::string IdentityKey(absl::string_view message_id, uint64_t size,
                         absl::string_view internaldate) {
   auto t = imap::ParseInternalDate(internaldate);

@@ -7,6 +7,7 @@
 // handful of round trips however many folders the account has.
 #include "absl/strings/str_cat.h"
 #include "common/engine/engine_internal.h"
+#include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace engine::internal {
@@ -15,11 +16,45 @@ namespace {
 // Messages whose identities one pipelined batch holds in memory (about 100 bytes each).
 constexpr uint64_t kBatchMessages = 100000;
 
+// What tells a message B refused from one B lacks: the record import leaves (every
+// refusal, whatever its reason), and the known size limit (a message over it was never
+// sent, even by an import that could not write its record).
+struct Refusals {
+  std::map<std::string, RefusedMessage> recorded;  // by folder prefix + base name
+  KnownLimit limit;
+};
+
+// Moves the messages of `missing` that were refused from r->missing to r->refused.
+void SplitRefused(const Refusals& refusals, const ExportedFolder& f,
+                  const std::vector<std::pair<std::string, MessageMeta>>& missing,
+                  FolderResult* r) {
+  for (const auto& [base, meta] : missing) {
+    auto it = refusals.recorded.find(f.prefix + base);
+    RefusedMessage m;
+    if (it != refusals.recorded.end()) {
+      m = it->second;
+    } else if (refusals.limit.bytes > 0 && meta.size > refusals.limit.bytes) {
+      m.uidvalidity = meta.uidvalidity;
+      m.uid = meta.uid;
+      m.size = meta.size;
+      m.internaldate = meta.internaldate;
+      m.kind = "too big";
+      m.reason = absl::StrCat(meta.size, " bytes exceed ", refusals.limit.source);
+    } else {
+      continue;
+    }
+    r->refused += 1;
+    r->missing -= 1;
+    r->refused_messages.push_back(std::move(m));
+  }
+}
+
 // Compares folders [begin, end) of `folders` on `session`; per-folder problems go into
 // the folder results, a broken session is returned.
 absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo& target,
                           const std::vector<ExportedFolder>& folders, size_t begin, size_t end,
-                          AccountResult* result, std::vector<absl::Status>* statuses) {
+                          const Refusals& refusals, AccountResult* result,
+                          std::vector<absl::Status>* statuses) {
   auto fail = [&](size_t i, const absl::Status& st) {
     (*statuses)[i] = status::Annotate(st, absl::StrCat("folder '", folders[i].meta.name, "'"));
     result->folders[i].error = std::string((*statuses)[i].message());
@@ -60,6 +95,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
     DiffFolder(*local,
                present[k].ok() ? std::move(present[k]->identities) : std::multiset<std::string>(),
                &missing, &r);
+    SplitRefused(refusals, f, missing, &r);
     ctx.progress.FolderDone(f.meta.name);
   }
   return absl::OkStatus();
@@ -81,6 +117,17 @@ AccountResult ComparePass(Context& ctx) {
   result.folders.resize(folders->size());
   std::vector<absl::Status> statuses(folders->size());
   ctx.progress.AddTotals(folders->size(), 0);
+  Refusals refusals;
+  refusals.limit = LimitOf(ctx.task.server, **session);
+  auto record = LoadRefusalRecord(ctx.store, ctx.email());
+  if (!record.ok()) {
+    LOG(WARNING) << "account " << ctx.email() << ": " << record.status()
+                 << " (refused messages are recognised by the known size limit only)";
+  } else if (record->has_value()) {
+    for (RefusedEntry& e : (*record)->entries) {
+      refusals.recorded[e.prefix + e.base] = std::move(e.message);
+    }
+  }
   size_t begin = 0;
   while (begin < folders->size() && result.status.ok()) {
     if (ctx.cancel.cancelled()) result.status = absl::CancelledError("cancelled");
@@ -92,11 +139,14 @@ AccountResult ComparePass(Context& ctx) {
     }
     if (result.status.ok()) {
       result.status =
-          CompareBatch(ctx, **session, *target, *folders, begin, end, &result, &statuses);
+          CompareBatch(ctx, **session, *target, *folders, begin, end, refusals, &result, &statuses);
     }
     begin = end;
   }
-  for (const FolderResult& f : result.folders) result.skipped += f.source_messages - f.missing;
+  for (const FolderResult& f : result.folders) {
+    result.skipped += f.source_messages - f.missing - f.refused;
+    result.refused += f.refused;
+  }
   if (result.status.ok()) {
     result.status = FirstError(ctx.email(), statuses);
   } else {
@@ -130,6 +180,10 @@ AccountResult RunValidate(Context& ctx) {
     result.status = absl::FailedPreconditionError(absl::StrCat(
         "account ", ctx.email(), ": ", missing,
         " message(s) of the export missing on server B (first in folder '", first, "')"));
+  } else if (ctx.task.strict && result.refused > 0) {
+    result.status = absl::FailedPreconditionError(
+        absl::StrCat("account ", ctx.email(), ": ", result.refused,
+                     " message(s) of the export refused by server B (--strict)"));
   }
   return result;
 }

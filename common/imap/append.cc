@@ -96,4 +96,25 @@ absl::StatusOr<std::vector<AppendResult>> AppendMany(Session& session, absl::str
   return out;
 }
 
+absl::StatusOr<std::vector<absl::Status>> AppendEach(Session& session, absl::string_view mailbox,
+                                                     const std::vector<AppendMessage>& messages) {
+  std::vector<std::string> tags;
+  tags.reserve(messages.size());
+  for (const AppendMessage& m : messages) {
+    Command cmd("APPEND");
+    cmd.AString(mailbox);
+    AddMessage(cmd, m);
+    ASSIGN_OR_RETURN(std::string tag, session.Send(cmd));
+    tags.push_back(std::move(tag));
+  }
+  std::vector<absl::Status> out;
+  out.reserve(tags.size());
+  for (const std::string& tag : tags) {
+    ASSIGN_OR_RETURN(CommandResult r, session.Wait(tag));
+    out.push_back(r.status == StatusKind::kOk ? absl::OkStatus()
+                                              : AppendFailure(session, r, mailbox));
+  }
+  return out;
+}
+
 }  // namespace imap

@@ -4,19 +4,26 @@
 #include "absl/strings/str_cat.h"
 #include "common/imap/collect_handler.h"
 #include "common/imap/commands.h"
+#include "common/imap/reply_class.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace imap {
 namespace {
 
-// Turns a failed login into kUnauthenticated naming the user; keeps kUnavailable etc.
+// Turns a failed login into kUnauthenticated naming the user; keeps what is not about the
+// credentials (a throttle, a connection cap, a temporary failure: kUnavailable; a full
+// target: kResourceExhausted) with its reply class.
 absl::Status LoginFailure(const Session& session, const CommandResult& r, const Credentials& c,
                           absl::string_view method) {
   absl::Status st = session.ResultToStatus(r, method);
   if (absl::IsUnavailable(st) || absl::IsResourceExhausted(st)) return st;
-  return absl::UnauthenticatedError(absl::StrCat("IMAP ", session.peer(), ": login as '", c.user,
-                                                 "' failed (", st.message(), ")"));
+  ReplyInfo auth;
+  auth.cls = ReplyClass::kAuth;
+  return WithReply(
+      absl::UnauthenticatedError(absl::StrCat("IMAP ", session.peer(), ": login as '", c.user,
+                                              "' failed (", st.message(), ")")),
+      auth);
 }
 
 // Sends AUTHENTICATE `mechanism` with an initial response: inline with SASL-IR, else after

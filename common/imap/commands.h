@@ -199,6 +199,11 @@ absl::StatusOr<AppendResult> Append(Session& session, absl::string_view mailbox,
 // else pipelined single APPENDs. One result per message.
 absl::StatusOr<std::vector<AppendResult>> AppendMany(Session& session, absl::string_view mailbox,
                                                      const std::vector<AppendMessage>& messages);
+// One APPEND per message, pipelined: one status per message, so a message the server
+// refuses (imap::IsMessageRefused) does not hide which others went in. An error return
+// means the session broke (what was appended before is then unknown).
+absl::StatusOr<std::vector<absl::Status>> AppendEach(Session& session, absl::string_view mailbox,
+                                                     const std::vector<AppendMessage>& messages);
 
 }  // namespace imap
 

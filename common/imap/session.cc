@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/imap/reply_class.h"
 #include "common/log/log.h"
 #include "common/net/deflate.h"
 #include "common/status/status_macros.h"
@@ -15,23 +16,6 @@ namespace {
 std::string Truncate(absl::string_view s, size_t max) {
   if (s.size() <= max) return std::string(s);
   return absl::StrCat(s.substr(0, max), "...");
-}
-
-absl::StatusCode CodeForNo(const absl::optional<ResponseCode>& code) {
-  if (!code) return absl::StatusCode::kFailedPrecondition;
-  const std::string& n = code->name;
-  if (n == "AUTHENTICATIONFAILED" || n == "AUTHORIZATIONFAILED" || n == "EXPIRED" ||
-      n == "PRIVACYREQUIRED") {
-    return absl::StatusCode::kUnauthenticated;
-  }
-  if (n == "OVERQUOTA" || n == "LIMIT") return absl::StatusCode::kResourceExhausted;
-  if (n == "UNAVAILABLE" || n == "THROTTLED" || n == "INUSE" || n == "SERVERBUG") {
-    return absl::StatusCode::kUnavailable;
-  }
-  if (n == "TRYCREATE" || n == "NONEXISTENT") return absl::StatusCode::kNotFound;
-  if (n == "ALREADYEXISTS") return absl::StatusCode::kAlreadyExists;
-  if (n == "NOPERM") return absl::StatusCode::kPermissionDenied;
-  return absl::StatusCode::kFailedPrecondition;
 }
 
 }  // namespace
@@ -229,9 +213,17 @@ absl::Status Session::Pump() {
   auto n = stream()->Read(read_buf_.data(), read_buf_.size());
   if (!n.ok()) return Fail(n.status());
   if (*n == 0) {
-    return Fail(absl::UnavailableError(
+    absl::Status closed = absl::UnavailableError(
         bye_ ? absl::StrCat("server closed the connection (BYE ", Truncate(bye_text_, 200), ")")
-             : "connection closed by the server"));
+             : "connection closed by the server");
+    ReplyInfo info;
+    info.cls = ReplyClass::kTemporary;
+    if (bye_) info = ClassifyReply(StatusKind::kBye, bye_code_, bye_text_, ReplyContext::kOther);
+    // A BYE that names a cap or a throttle keeps that class; anything else is temporary.
+    if (StatusCodeFor(info, bye_code_) != absl::StatusCode::kUnavailable) {
+      info.cls = ReplyClass::kTemporary;
+    }
+    return Fail(WithReply(closed, info));
   }
   parser_.Feed(absl::string_view(read_buf_.data(), *n));
   while (!barrier_hit_) {
@@ -287,6 +279,10 @@ absl::Status Session::HandleTagged(Response& response) {
     SetCapabilities(response.code->args);
   }
   CommandResult result{response.status, std::move(response.code), std::move(response.text)};
+  if (result.status == StatusKind::kOk &&
+      ClassifyReply(result.status, result.code, result.text, ReplyContext::kOther).slow_down) {
+    ++slow_downs_;
+  }
   LOG(DEBUG) << "S: " << response.tag << " " << StatusKindName(result.status);
   finished_[it->tag] = std::move(result);
   if (it->tag == barrier_tag_) barrier_hit_ = true;
@@ -298,8 +294,14 @@ absl::Status Session::HandleUntagged(const Response& response) {
   if (!greeting_seen_) {
     greeting_seen_ = true;
     if (response.status == StatusKind::kBye) {
-      return absl::UnavailableError(
-          absl::StrCat("server refused the connection: ", Truncate(response.text, 200)));
+      ReplyInfo info =
+          ClassifyReply(response.status, response.code, response.text, ReplyContext::kLogin);
+      if (StatusCodeFor(info, response.code) != absl::StatusCode::kUnavailable) {
+        info.cls = ReplyClass::kTemporary;
+      }
+      return WithReply(absl::UnavailableError(absl::StrCat("server refused the connection: ",
+                                                           Truncate(response.text, 200))),
+                       info);
     }
     if (response.status != StatusKind::kOk && response.status != StatusKind::kPreauth) {
       return absl::DataLossError("server greeting is not OK, PREAUTH or BYE");
@@ -309,6 +311,7 @@ absl::Status Session::HandleUntagged(const Response& response) {
   if (response.status == StatusKind::kBye) {
     bye_ = true;
     bye_text_ = response.text;
+    bye_code_ = response.code;
   }
   if (response.code && response.code->name == "CAPABILITY") {
     SetCapabilities(response.code->args);
@@ -371,8 +374,12 @@ absl::Status Session::ResultToStatus(const CommandResult& result, absl::string_v
   absl::StrAppend(&detail, Truncate(result.text, 300));
   std::string msg = absl::StrCat("IMAP ", peer_, ": ", what,
                                  " failed: ", StatusKindName(result.status), " ", detail);
-  if (result.status == StatusKind::kBad) return absl::InvalidArgumentError(msg);
-  return absl::Status(CodeForNo(result.code), msg);
+  const ReplyInfo info = ClassifyReply(result.status, result.code, result.text, ContextOf(what));
+  if (info.cls == ReplyClass::kThrottle && info.suggested_wait > absl::ZeroDuration()) {
+    absl::StrAppend(&msg, " (server suggests waiting ", absl::FormatDuration(info.suggested_wait),
+                    ")");
+  }
+  return WithReply(absl::Status(StatusCodeFor(info, result.code), msg), info);
 }
 
 }  // namespace imap

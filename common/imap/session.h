@@ -127,13 +127,16 @@ class Session {
   const std::string& peer() const { return peer_; }
   const SessionOptions& options() const { return options_; }
 
-  // Maps a completion to a status: OK → OK; NO → by response code (AUTHENTICATIONFAILED,
-  // AUTHORIZATIONFAILED, EXPIRED, PRIVACYREQUIRED → kUnauthenticated; OVERQUOTA, LIMIT →
-  // kResourceExhausted; UNAVAILABLE, THROTTLED, INUSE, SERVERBUG → kUnavailable;
-  // TRYCREATE, NONEXISTENT → kNotFound; ALREADYEXISTS → kAlreadyExists; NOPERM →
-  // kPermissionDenied; no code or any other → kFailedPrecondition); BAD →
-  // kInvalidArgument. The message names `what`, the peer, and the server's code and text.
+  // Maps a completion to a status through ClassifyReply (reply_class.h: the one table of
+  // provider strings): throttle, connection cap and temporary → kUnavailable; message
+  // refused → kFailedPrecondition; target full → kResourceExhausted; auth →
+  // kUnauthenticated; [TRYCREATE] → kNotFound; other BAD → kInvalidArgument; other NO →
+  // kFailedPrecondition. The class rides along (imap::ReplyOf(status)). The message names
+  // `what` (the command: it sets the context, e.g. [LIMIT] on APPEND vs at login), the
+  // peer, the server's code and text, and a throttle's suggested wait.
   absl::Status ResultToStatus(const CommandResult& result, absl::string_view what) const;
+  // OKs that asked us to slow down (Gmail's "OK Success [THROTTLED]") on this session.
+  uint64_t slow_downs() const { return slow_downs_; }
 
  private:
   struct Pending {
@@ -178,6 +181,8 @@ class Session {
   bool barrier_hit_ = false;
   bool bye_ = false;
   std::string bye_text_;
+  absl::optional<ResponseCode> bye_code_;
+  uint64_t slow_downs_ = 0;
   bool closed_ = false;
   absl::Status fatal_;  // once set, every call fails with it
 };

@@ -38,10 +38,14 @@
 
 namespace status {
 
-// Returns `s` with `prefix: ` put before its message, keeping its code. OK stays OK.
+// Returns `s` with `prefix: ` put before its message, keeping its code and payloads (the
+// IMAP reply class rides in one). OK stays OK.
 inline absl::Status Annotate(const absl::Status& s, absl::string_view prefix) {
   if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(prefix, ": ", s.message()));
+  absl::Status out(s.code(), absl::StrCat(prefix, ": ", s.message()));
+  s.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
 }
 
 // True for codes a caller may retry the same step on (README "Architecture").

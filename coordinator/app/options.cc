@@ -16,6 +16,9 @@ ABSL_FLAG(bool, ignore_errors, false, "keep going after an account fails");
 ABSL_FLAG(std::string, log_dir, "./logs", "directory for the run log and JSON report");
 ABSL_FLAG(double, min_free_gb, 0, "fail if free disk at the output dir is below this");
 ABSL_FLAG(bool, resync_missing, false, "validate: re-import what is missing");
+ABSL_FLAG(bool, strict, false,
+          "import/validate: a message server B refuses fails the account (default: skipped "
+          "and reported)");
 ABSL_FLAG(std::string, listen, "", "gRPC address to serve (unix:/path or host:port)");
 
 // Leases, retries, the durable job.
@@ -42,6 +45,7 @@ const char* Usage() {
   return "usage: coordinator --mode {export,import,test,validate} [--config PATH]\n"
          "         [--output-dir DIR] [--input-dir DIR] [--workers N] [--max-workers K]\n"
          "         [--ignore-errors] [--log-dir DIR] [--min-free-gb F] [--resync-missing]\n"
+         "         [--strict]\n"
          "         [--listen ADDR]\n"
          "         [--state PATH|none] [--fresh] [--lease-timeout 30s] [--max-attempts N]\n"
          "         [--linger] [--tls-cert F --tls-key F --tls-ca F | --insecure]\n"
@@ -77,6 +81,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.max_workers = absl::GetFlag(FLAGS_max_workers);
   o.ignore_errors = absl::GetFlag(FLAGS_ignore_errors);
   o.resync_missing = absl::GetFlag(FLAGS_resync_missing);
+  o.strict = absl::GetFlag(FLAGS_strict);
   o.min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
   o.linger = absl::GetFlag(FLAGS_linger);
   o.health_listen = absl::GetFlag(FLAGS_health_listen);

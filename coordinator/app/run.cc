@@ -141,6 +141,7 @@ JobOptions MakeJobOptions(const Run& run) {
   jo.config = run.cfg;
   jo.data_location = DataLocation(o);
   jo.resync_missing = o.resync_missing;
+  jo.strict = o.strict;
   jo.min_free_gb = o.min_free_gb;
   jo.fail_fast = !o.ignore_errors;
   jo.local_workers = o.workers;
@@ -307,7 +308,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> Serve(Run* run, Job& job,
                       o.max_workers,
                       o.ignore_errors,
                       absl::Now(),
-                      absl::Time()};
+                      absl::Time(),
+                      o.strict};
   return server;
 }
 

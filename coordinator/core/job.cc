@@ -489,6 +489,7 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.server = options_.config.server;
   order.task.account = options_.config.accounts[a->account_index];
   order.task.resync_missing = options_.resync_missing;
+  order.task.strict = options_.strict;
   order.task.min_free_gb = options_.min_free_gb;
   order.data_location = options_.data_location;
   AccountState& acc = accounts_[a->account_index];
@@ -518,12 +519,19 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
               << " transferred, " << f.bytes << " bytes, source " << f.source_messages
               << ", target " << f.target_messages
               << (f.missing ? absl::StrCat(", missing ", f.missing) : "")
+              << (f.refused ? absl::StrCat(", refused ", f.refused) : "")
               << (f.error.empty() ? "" : ", error: " + f.error);
+    for (const engine::RefusedMessage& m : f.refused_messages) {
+      LOG(WARNING) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid
+                   << " (" << m.size << " bytes, " << m.internaldate << ") refused by the target ("
+                   << m.kind << "): " << m.reason;
+    }
   }
   std::string head = absl::StrCat("account ", t.email, ": ", TaskStateName(t.state));
   std::string tail =
       absl::StrCat(r.messages, " message(s), ", r.bytes, " byte(s) in ",
                    absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))));
+  if (r.refused > 0) absl::StrAppend(&tail, ", ", r.refused, " refused by the target");
   if (t.state == TaskState::kSucceeded) {
     LOG(INFO) << head << " (" << tail << ")";
   } else {

@@ -69,6 +69,7 @@ struct JobOptions {
   config::Config config;      // with secrets; they leave only inside TaskOrders
   std::string data_location;  // output dir (export) or input dir (others)
   bool resync_missing = false;
+  bool strict = false;  // import/validate: a refused message fails the account
   double min_free_gb = 0;
   bool fail_fast = true;
   uint32_t max_attempts = 3;  // assignments per account (retries included)
@@ -106,6 +107,7 @@ struct AccountView {
   engine::Progress progress;
   std::vector<engine::FolderResult> folders;
   uint64_t messages = 0, bytes = 0, skipped = 0;
+  uint64_t refused = 0;  // messages server B refused (import, validate)
   std::vector<std::string> notes;
   absl::Duration elapsed;  // of the last attempt (running: so far)
   uint64_t version = 0;    // job version of its last change

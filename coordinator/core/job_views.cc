@@ -66,6 +66,7 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now) const {
   v.messages = a.result.messages;
   v.bytes = a.result.bytes;
   v.skipped = a.result.skipped;
+  v.refused = a.result.refused;
   v.notes = a.result.notes;
   if (t.state == TaskState::kRunning) {
     v.elapsed = now - a.started;

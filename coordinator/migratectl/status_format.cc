@@ -90,8 +90,10 @@ nlohmann::json StatusJson(const pb::GetStatusResponse& s) {
   j["accounts"] = {{"total", s.accounts_total()},     {"pending", s.accounts_pending()},
                    {"running", s.accounts_running()}, {"succeeded", s.accounts_succeeded()},
                    {"failed", s.accounts_failed()},   {"cancelled", s.accounts_cancelled()}};
-  j["messages"] = {
-      {"done", s.messages()}, {"total", s.messages_total()}, {"skipped", s.messages_skipped()}};
+  j["messages"] = {{"done", s.messages()},
+                   {"total", s.messages_total()},
+                   {"skipped", s.messages_skipped()},
+                   {"refused", s.messages_refused()}};
   j["bytes"] = {{"done", s.bytes()}, {"total", s.bytes_total()}};
   j["totals_known"] = s.totals_known();
   j["rate"] = {{"messages_per_second", s.messages_per_second()},
@@ -116,6 +118,7 @@ nlohmann::json AccountJson(const pb::AccountStatus& a) {
                        {"target_messages", f.target_messages()},
                        {"missing", f.missing()},
                        {"extra", f.extra()},
+                       {"refused", f.refused()},
                        {"error", f.error()}});
   }
   return {{"index", a.index()},
@@ -132,6 +135,7 @@ nlohmann::json AccountJson(const pb::AccountStatus& a) {
           {"bytes_done", c.bytes_done()},
           {"bytes_total", c.bytes_total()},
           {"skipped", c.skipped()},
+          {"refused", c.refused()},
           {"elapsed_ms", a.elapsed_ms()},
           {"task_id", a.task_id()},
           {"epoch", a.epoch()},
@@ -197,9 +201,11 @@ std::string StatusText(const pb::GetStatusResponse& s) {
       s.accounts_total(), s.accounts_pending(), s.accounts_running(), s.accounts_succeeded(),
       s.accounts_failed(), s.accounts_cancelled());
   std::string known = s.totals_known() ? "" : " (totals so far)";
-  out += absl::StrFormat("messages:  %s%s, %d already present\n",
-                         OfTotal(s.messages(), s.messages_total(), false), known,
-                         s.messages_skipped());
+  out += absl::StrFormat(
+      "messages:  %s%s, %d already present%s\n", OfTotal(s.messages(), s.messages_total(), false),
+      known, s.messages_skipped(),
+      s.messages_refused() > 0 ? absl::StrFormat(", %d refused by the target", s.messages_refused())
+                               : "");
   out += absl::StrFormat("bytes:     %s\n", OfTotal(s.bytes(), s.bytes_total(), true));
   out += absl::StrFormat("rate:      %.1f msg/s, %s/s, %.1f accounts/min (last %s)\n",
                          s.messages_per_second(), HumanBytes(s.bytes_per_second()),
@@ -220,6 +226,7 @@ std::string AccountsTable(const Accounts& accounts) {
     std::string tail = !a.last_error().empty()                  ? a.last_error()
                        : a.state() == pb::ACCOUNT_STATE_RUNNING ? a.current_folder() + folders
                                                                 : folders;
+    if (c.refused() > 0) tail = absl::StrFormat("[%d refused by the target] %s", c.refused(), tail);
     out += absl::StrFormat("%-32s %-9s %-16s %3d %-18s %-10s %s\n", a.email(), StateName(a.state()),
                            a.worker_id().empty() ? "-" : a.worker_id(), a.attempts(),
                            OfTotal(c.messages_done(), c.messages_total(), false),

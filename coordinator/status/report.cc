@@ -30,6 +30,12 @@ std::string TimeString(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
+uint64_t Refused(const JobSnapshot& s) {
+  uint64_t n = 0;
+  for (const AccountView& a : s.accounts) n += a.refused;
+  return n;
+}
+
 size_t EmailWidth(const JobSnapshot& s) {
   size_t w = 7;
   for (const AccountView& a : s.accounts) w = std::max(w, a.task.email.size());
@@ -60,6 +66,10 @@ std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
                                         s.Count(TaskState::kFailed), s.Count(TaskState::kCancelled),
                                         msgs, HumanBytes(bytes), Seconds(elapsed),
                                         Rate(msgs, elapsed), Rate(bytes / 1e6, elapsed)));
+  if (const uint64_t refused = Refused(s); refused > 0) {
+    absl::StrAppend(&out, "refused by the target: ", refused,
+                    " message(s), skipped (listed in the log and the JSON report)\n");
+  }
   if (s.stopping && !s.stop_reason.empty()) {
     absl::StrAppend(&out, "stopped: ", s.stop_reason, "\n");
   }
@@ -70,24 +80,35 @@ namespace {
 
 std::string ValidateDetails(const JobSnapshot& s) {
   const int ew = static_cast<int>(EmailWidth(s));
-  std::string out = absl::StrFormat("%-*s  %-30s  %9s  %9s  %8s  %8s\n", ew, "ACCOUNT", "FOLDER",
-                                    "EXPORTED", "SERVER-B", "MISSING", "EXTRA");
+  std::string out =
+      absl::StrFormat("%-*s  %-30s  %9s  %9s  %8s  %8s  %8s\n", ew, "ACCOUNT", "FOLDER", "EXPORTED",
+                      "SERVER-B", "MISSING", "EXTRA", "REFUSED");
+  std::string refused;  // one line per message refused by the target
   for (const AccountView& a : s.accounts) {
-    uint64_t src = 0, dst = 0, missing = 0, extra = 0;
+    uint64_t src = 0, dst = 0, missing = 0, extra = 0, ref = 0;
     for (const engine::FolderResult& f : a.folders) {
       src += f.source_messages;
       dst += f.target_messages;
       missing += f.missing;
       extra += f.extra;
-      if (f.missing == 0 && f.extra == 0) continue;
+      ref += f.refused;
+      for (const engine::RefusedMessage& m : f.refused_messages) {
+        absl::StrAppend(&refused, absl::StrFormat("  %s  %s  uid %d  %d bytes  %s  (%s) %s\n",
+                                                  a.task.email, f.name, m.uid, m.size,
+                                                  m.internaldate, m.kind, Shorten(m.reason, 120)));
+      }
+      if (f.missing == 0 && f.extra == 0 && f.refused == 0) continue;
       absl::StrAppend(
-          &out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d\n", ew, Shorten(a.task.email, ew),
-                                Shorten(f.name, 30), f.source_messages, f.target_messages,
-                                f.missing, f.extra));
+          &out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d  %8d\n", ew,
+                                Shorten(a.task.email, ew), Shorten(f.name, 30), f.source_messages,
+                                f.target_messages, f.missing, f.extra, f.refused));
     }
-    absl::StrAppend(
-        &out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d\n", ew, Shorten(a.task.email, ew),
-                              "(all folders)", src, dst, missing, extra));
+    absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d  %8d\n", ew,
+                                          Shorten(a.task.email, ew), "(all folders)", src, dst,
+                                          missing, extra, ref));
+  }
+  if (!refused.empty()) {
+    absl::StrAppend(&out, "refused by the target (not missing: skipped by import):\n", refused);
   }
   return out;
 }
@@ -108,6 +129,7 @@ namespace {
 
 nlohmann::json AccountJson(const AccountView& a) {
   nlohmann::json folders = nlohmann::json::array();
+  nlohmann::json refused = nlohmann::json::array();
   for (const engine::FolderResult& f : a.folders) {
     folders.push_back({{"name", f.name},
                        {"source_messages", f.source_messages},
@@ -116,7 +138,18 @@ nlohmann::json AccountJson(const AccountView& a) {
                        {"bytes", f.bytes},
                        {"missing", f.missing},
                        {"extra", f.extra},
+                       {"refused", f.refused},
                        {"error", f.error}});
+    for (const engine::RefusedMessage& m : f.refused_messages) {
+      refused.push_back({{"email", a.task.email},
+                         {"folder", f.name},
+                         {"source_uidvalidity", m.uidvalidity},
+                         {"source_uid", m.uid},
+                         {"size", m.size},
+                         {"internaldate", m.internaldate},
+                         {"kind", m.kind},
+                         {"server_text", m.reason}});
+    }
   }
   return {{"index", a.task.account_index},
           {"email", a.task.email},
@@ -128,6 +161,8 @@ nlohmann::json AccountJson(const AccountView& a) {
           {"messages_done", a.messages},
           {"bytes_done", a.bytes},
           {"skipped", a.skipped},
+          {"messages_refused", a.refused},
+          {"refused", refused},
           {"notes", a.notes},
           {"elapsed_ms", Ms(a.elapsed)},
           {"messages_per_second", Rate(a.messages, a.elapsed)},
@@ -153,6 +188,7 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
           {"local_workers", run.workers},
           {"max_workers", run.max_workers},
           {"ignore_errors", run.ignore_errors},
+          {"strict", run.strict},
           {"stopping", s.stopping},
           {"stop_reason", s.stop_reason},
           {"exit_code", exit_code},
@@ -163,6 +199,7 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
             {"cancelled", s.Count(TaskState::kCancelled)},
             {"succeeded_in_earlier_run", s.earlier_run},
             {"messages_done", msgs},
+            {"messages_refused", Refused(s)},
             {"bytes_done", bytes},
             {"messages_per_second", Rate(msgs, elapsed)},
             {"bytes_per_second", Rate(bytes, elapsed)}}},

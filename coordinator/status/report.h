@@ -25,6 +25,7 @@ struct RunInfo {
   bool ignore_errors = false;
   absl::Time started;
   absl::Time finished;
+  bool strict = false;
 };
 
 // "12.3 MB", "999 B": the byte counts of the table (decimal units, as migratectl's).

@@ -60,6 +60,7 @@ void SumTotals(const JobSnapshot& s, AggregateStatus* out) {
     out->messages_done += a.messages;
     out->bytes_done += a.bytes;
     out->messages_skipped += a.skipped;
+    out->messages_refused += a.refused;
     switch (a.task.state) {
       case TaskState::kPending:
         known = false;

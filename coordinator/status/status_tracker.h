@@ -52,6 +52,7 @@ class RateMeter {
 
 struct AggregateStatus {
   uint64_t messages_done = 0, messages_total = 0, messages_skipped = 0;
+  uint64_t messages_refused = 0;  // refused by server B
   uint64_t bytes_done = 0, bytes_total = 0;
   bool totals_known = false;
   Rates rates;
