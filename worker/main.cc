@@ -33,6 +33,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/cli/flags.h"
+#include "common/cli/help.h"
 #include "common/cli/tls_flags.h"
 #include "common/log/log.h"
 #include "common/rpc/health_server.h"
@@ -72,16 +73,29 @@ bool ResolveSecurity(const std::string& address, rpc::TlsMaterial* tls) {
 
 namespace {
 
-constexpr char kUsage[] =
-    "usage: worker --coordinator ADDR [--max-workers K] [--id NAME] "
-    "[--retry-for 60s]\n"
-    "              [--log-file PATH] [--health-listen ADDR]\n"
-    "              [--tls-ca F --tls-cert F --tls-key F [--tls-server-name N]]"
-    " [--insecure]\n"
-    "  ADDR: unix:/path/to/socket or host:port\n"
-    "exit codes: 0 done, 2 bad usage, 3 coordinator unreachable/refused, 4 "
-    "internal,\n"
-    "            143 stopped by SIGTERM/SIGINT (its accounts went back to the coordinator)\n";
+// --help: every flag in one group (a flag left out is listed under "other", and help_test
+// fails).
+cli::HelpSpec HelpSpec() {
+  cli::HelpSpec spec;
+  spec.program = "worker";
+  spec.synopsis =
+      "usage: worker --coordinator ADDR [flags]\n"
+      "Runs accounts for a coordinator (ADDR: unix:/path/to/socket or host:port).\n";
+  spec.groups = {
+      {"fleet", {"coordinator", "id", "max_workers", "retry_for", "health_listen"}},
+      {"security", {"tls_ca", "tls_cert", "tls_key", "tls_server_name", "insecure"}},
+      {"output", {"log_file"}},
+  };
+  spec.epilogue =
+      "exit codes: 0 done, 2 bad usage, 3 coordinator unreachable/refused, 4 internal,\n"
+      "            143 stopped by SIGTERM/SIGINT (its accounts went back to the coordinator)\n";
+  return spec;
+}
+
+int UsageError(const std::string& why) {
+  std::fputs(cli::UsageErrorLine("worker", why).c_str(), stderr);
+  return worker::kWorkerUsage;
+}
 
 std::string DefaultId() {
   char host[256] = {0};
@@ -96,11 +110,13 @@ int main(int argc, char** argv) {
   std::string error;
   switch (cli::ParseFlags(argc, argv, &error)) {
     case cli::ParseResult::kHelp:
-      std::fputs(kUsage, stdout);
+      std::fputs(cli::FormatHelp(HelpSpec()).c_str(), stdout);
+      return 0;
+    case cli::ParseResult::kHelpFull:
+      std::fputs(cli::FormatHelpFull().c_str(), stdout);
       return 0;
     case cli::ParseResult::kError:
-      std::fprintf(stderr, "worker: %s\n%s", error.c_str(), kUsage);
-      return worker::kWorkerUsage;
+      return UsageError(error);
     case cli::ParseResult::kOk:
       break;
   }
@@ -109,10 +125,8 @@ int main(int argc, char** argv) {
   opts.max_parallel = absl::GetFlag(FLAGS_max_workers);
   opts.worker_id = absl::GetFlag(FLAGS_id).empty() ? DefaultId() : absl::GetFlag(FLAGS_id);
   opts.retry_for = absl::GetFlag(FLAGS_retry_for);
-  if (opts.coordinator.empty() || opts.max_parallel < 1) {
-    std::fprintf(stderr, "worker: --coordinator is required and --max-workers >= 1\n%s", kUsage);
-    return worker::kWorkerUsage;
-  }
+  if (opts.coordinator.empty()) return UsageError("--coordinator is required");
+  if (opts.max_parallel < 1) return UsageError("--max-workers must be >= 1");
   logging::SetProcessTag("worker-" + opts.worker_id);
   std::string log_file = absl::GetFlag(FLAGS_log_file);
   if (!log_file.empty() && !logging::SetLogFile(log_file)) {

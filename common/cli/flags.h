@@ -3,12 +3,14 @@
 // (absl::ParseCommandLine exits 1 on a bad flag; the CLI contract says 2).
 // Header-only; no gRPC.
 //
-//   --name=value | --name value | --bool-flag | --nobool-flag | --help
+//   --name=value | --name value | --bool-flag | --nobool-flag | --help | --helpfull
 // Dashes in names are accepted as underscores. Positional arguments are an
-// error.
+// error. Short aliases (e.g. "-v" for "--verbose") are the caller's to give.
+// The help text is common/cli/help.h's.
 #ifndef MIGRATOR_COMMON_CLI_FLAGS_H_
 #define MIGRATOR_COMMON_CLI_FLAGS_H_
 
+#include <map>
 #include <string>
 
 #include "absl/flags/commandlineflag.h"
@@ -18,14 +20,18 @@
 
 namespace cli {
 
-enum class ParseResult { kOk, kHelp, kError };
+// kHelp: --help or -h; kHelpFull: --helpfull (every registered flag, see help.h).
+enum class ParseResult { kOk, kHelp, kHelpFull, kError };
 
 // Parses argv[1..] into the registered Abseil flags. On kError, `*error` says
-// why.
-inline ParseResult ParseFlags(int argc, char** argv, std::string* error) {
+// why (one line). `aliases` maps a short spelling to a long one ("-v" -> "--verbose").
+inline ParseResult ParseFlags(int argc, char** argv, std::string* error,
+                              const std::map<std::string, std::string>& aliases = {}) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h" || arg == "--helpfull") return ParseResult::kHelp;
+    if (auto alias = aliases.find(arg); alias != aliases.end()) arg = alias->second;
+    if (arg == "--help" || arg == "-h") return ParseResult::kHelp;
+    if (arg == "--helpfull") return ParseResult::kHelpFull;
     if (!absl::StartsWith(arg, "--")) {
       *error = "unexpected argument '" + arg + "'";
       return ParseResult::kError;

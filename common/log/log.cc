@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,18 +19,25 @@
 namespace logging {
 namespace {
 
-Level LevelFromEnv() {
-  const char* env = std::getenv("MIGRATOR_LOG_LEVEL");
-  if (env == nullptr) return Level::kInfo;
+Level LevelFromEnv(const char* name, Level fallback) {
+  const char* env = std::getenv(name);
+  if (env == nullptr) return fallback;
   std::string v = absl::AsciiStrToLower(env);
   if (v == "debug") return Level::kDebug;
+  if (v == "info") return Level::kInfo;
   if (v == "warning") return Level::kWarning;
   if (v == "error") return Level::kError;
-  return Level::kInfo;
+  return fallback;
 }
 
 std::atomic<int>& MinLevelRef() {
-  static std::atomic<int> level{static_cast<int>(LevelFromEnv())};
+  static std::atomic<int> level{static_cast<int>(LevelFromEnv("MIGRATOR_LOG_LEVEL", Level::kInfo))};
+  return level;
+}
+
+std::atomic<int>& StderrMinLevelRef() {
+  static std::atomic<int> level{
+      static_cast<int>(LevelFromEnv("MIGRATOR_STDERR_LEVEL", Level::kDebug))};
   return level;
 }
 
@@ -37,6 +45,12 @@ struct Sink {
   std::mutex mu;
   int file_fd = -1;
   std::string tag;
+  // The stderr writer: callers in flight are counted so that SetStderrWriter can wait for
+  // them before the old writer's context goes away.
+  StderrWriter writer = nullptr;
+  void* writer_context = nullptr;
+  int writers_in_flight = 0;
+  std::condition_variable writers_done;
 };
 
 Sink& GetSink() {
@@ -62,6 +76,16 @@ char LevelChar(Level level) {
 
 void SetMinLevel(Level level) { MinLevelRef().store(static_cast<int>(level)); }
 Level MinLevel() { return static_cast<Level>(MinLevelRef().load()); }
+void SetStderrMinLevel(Level level) { StderrMinLevelRef().store(static_cast<int>(level)); }
+Level StderrMinLevel() { return static_cast<Level>(StderrMinLevelRef().load()); }
+
+void SetStderrWriter(StderrWriter writer, void* context) {
+  Sink& sink = GetSink();
+  std::unique_lock<std::mutex> lock(sink.mu);
+  sink.writer = writer;
+  sink.writer_context = context;
+  sink.writers_done.wait(lock, [&sink] { return sink.writers_in_flight == 0; });
+}
 
 bool SetLogFile(const std::string& path) {
   Sink& sink = GetSink();
@@ -96,13 +120,25 @@ void Write(Level level, const char* file, int line, absl::string_view message) {
                 static_cast<int>(tv.tv_usec / 1000));
   const char* base = std::strrchr(file, '/');
   base = base ? base + 1 : file;
+  bool to_stderr = level >= StderrMinLevel();
   Sink& sink = GetSink();
-  std::lock_guard<std::mutex> lock(sink.mu);
+  std::unique_lock<std::mutex> lock(sink.mu);
   std::string out =
       absl::StrCat(ts, " ", std::string(1, LevelChar(level)), " ",
                    sink.tag.empty() ? "" : sink.tag + " ", base, ":", line, "] ", message, "\n");
-  sys::WriteAll(2, out);
   if (sink.file_fd >= 0) sys::WriteAll(sink.file_fd, out);
+  if (!to_stderr) return;
+  if (sink.writer == nullptr) {
+    sys::WriteAll(2, out);
+    return;
+  }
+  StderrWriter writer = sink.writer;
+  void* context = sink.writer_context;
+  ++sink.writers_in_flight;
+  lock.unlock();
+  writer(context, out);
+  lock.lock();
+  if (--sink.writers_in_flight == 0) sink.writers_done.notify_all();
 }
 
 }  // namespace logging

@@ -3,6 +3,11 @@
 //   LOG(INFO) << "account " << email << ": 12 folders";
 //   LOG(WARNING) << ...;  LOG(ERROR) << ...;  LOG(DEBUG) << ... (MIGRATOR_LOG_LEVEL=debug)
 //
+// Two thresholds: MinLevel() for every line (the file gets all of them), and a stricter
+// one for stderr alone (SetStderrMinLevel; env MIGRATOR_STDERR_LEVEL): the coordinator
+// keeps the detailed log in its run log file and only warnings on the terminal. A program
+// that draws on stderr (a live display) takes the stderr lines with SetStderrWriter.
+//
 // Never log secrets: passwords and tokens must not reach any of these streams.
 #ifndef MIGRATOR_COMMON_LOG_LOG_H_
 #define MIGRATOR_COMMON_LOG_LOG_H_
@@ -19,6 +24,16 @@ enum class Level { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 // Lines below `level` are dropped. Default kInfo; env MIGRATOR_LOG_LEVEL=debug|info|warning|error.
 void SetMinLevel(Level level);
 Level MinLevel();
+// Lines below `level` do not reach stderr (they still reach the file). Default kDebug (no
+// extra filter); env MIGRATOR_STDERR_LEVEL=debug|info|warning|error.
+void SetStderrMinLevel(Level level);
+Level StderrMinLevel();
+// Lines bound for stderr go to `writer` instead (one whole line, with its newline), called
+// on the logging thread outside the logging lock; nullptr restores stderr. The writer must
+// not log. Thread-safe against concurrent logging: once this returns, the old writer is
+// not called any more.
+using StderrWriter = void (*)(void* context, absl::string_view line);
+void SetStderrWriter(StderrWriter writer, void* context);
 // Also append every line to `path` (created 0600). Empty closes the file. Returns false on error.
 bool SetLogFile(const std::string& path);
 // Prefix put in front of every line (e.g. "worker-2"). Default empty.

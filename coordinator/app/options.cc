@@ -3,6 +3,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/cli/flags.h"
+#include "common/cli/help.h"
 #include "common/cli/tls_flags.h"
 #include "common/config/config.h"
 
@@ -19,7 +20,9 @@ ABSL_FLAG(bool, resync_missing, false, "validate: re-import what is missing");
 ABSL_FLAG(bool, strict, false,
           "import/validate: a message server B refuses fails the account (default: skipped "
           "and reported)");
-ABSL_FLAG(std::string, listen, "", "gRPC address to serve (unix:/path or host:port)");
+ABSL_FLAG(std::string, listen, "",
+          "gRPC address to serve workers and the status API on (unix:/path or host:port; "
+          "default: a private Unix socket)");
 
 // Leases, retries, the durable job.
 ABSL_FLAG(std::string, state, "",
@@ -39,27 +42,54 @@ ABSL_FLAG(bool, linger, false,
 ABSL_FLAG(std::string, health_listen, "",
           "also serve grpc.health.v1 alone, plaintext, on this address (host:port)");
 
-namespace coordinator {
+// Output: the console on stderr and what the log shows there.
+ABSL_FLAG(absl::Duration, progress_interval, absl::Seconds(10),
+          "not on a terminal: one progress line on stderr this often");
+ABSL_FLAG(bool, verbose, false,
+          "the detailed log (per folder, per worker) on stderr too, not only in the run log");
+ABSL_FLAG(bool, quiet, false, "on stderr only errors; the final summary still on stdout");
 
-const char* Usage() {
-  return "usage: coordinator --mode {export,import,test,validate} [--config PATH]\n"
-         "         [--output-dir DIR] [--input-dir DIR] [--workers N] [--max-workers K]\n"
-         "         [--ignore-errors] [--log-dir DIR] [--min-free-gb F] [--resync-missing]\n"
-         "         [--strict]\n"
-         "         [--listen ADDR]\n"
-         "         [--state PATH|none] [--fresh] [--lease-timeout 30s] [--max-attempts N]\n"
-         "         [--linger] [--tls-cert F --tls-key F --tls-ca F | --insecure]\n"
-         "         [--health-listen ADDR]\n"
-         "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
-         "            3 environment/preflight failure, 4 internal error\n";
+namespace coordinator {
+namespace {
+
+// Every flag in one group of --help (a flag left out is listed under "other", and
+// help_test fails).
+cli::HelpSpec Spec() {
+  cli::HelpSpec spec;
+  spec.program = "coordinator";
+  spec.synopsis =
+      "usage: coordinator --mode {export,import,test,validate} [flags]\n"
+      "Moves the accounts of --config between IMAP servers through worker processes.\n";
+  spec.groups = {
+      {"job",
+       {"mode", "config", "output_dir", "input_dir", "resync_missing", "min_free_gb",
+        "ignore_errors", "strict", "state", "fresh", "max_attempts"}},
+      {"fleet", {"workers", "max_workers", "listen", "lease_timeout", "linger", "health_listen"}},
+      {"security", {"tls_cert", "tls_key", "tls_ca", "insecure"}},
+      {"output", {"log_dir", "progress_interval", "verbose", "quiet"}},
+  };
+  spec.short_names = {{"verbose", "-v"}};
+  spec.value_names = {{"mode", "MODE"}, {"config", "FILE"}, {"state", "FILE|none"}};
+  spec.epilogue =
+      "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
+      "            3 environment/preflight failure, 4 internal error\n";
+  return spec;
 }
+
+}  // namespace
+
+std::string Usage() { return cli::FormatHelp(Spec()); }
+std::string UsageFull() { return cli::FormatHelpFull(); }
 
 absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   Options o;
   std::string error;
-  switch (cli::ParseFlags(argc, argv, &error)) {
+  switch (cli::ParseFlags(argc, argv, &error, {{"-v", "--verbose"}})) {
     case cli::ParseResult::kHelp:
       o.help = true;
+      return o;
+    case cli::ParseResult::kHelpFull:
+      o.help_full = true;
       return o;
     case cli::ParseResult::kError:
       return absl::InvalidArgumentError(error);
@@ -90,6 +120,13 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.durable.lease_timeout = absl::GetFlag(FLAGS_lease_timeout);
   o.durable.max_attempts = absl::GetFlag(FLAGS_max_attempts);
   o.tls = cli::ServerTlsFlags();
+  o.progress_interval = absl::GetFlag(FLAGS_progress_interval);
+  o.verbose = absl::GetFlag(FLAGS_verbose);
+  o.quiet = absl::GetFlag(FLAGS_quiet);
+  if (o.verbose && o.quiet) return absl::InvalidArgumentError("--verbose and --quiet conflict");
+  if (o.progress_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--progress-interval must be > 0");
+  }
   if (o.max_workers < 1) return absl::InvalidArgumentError("--max-workers must be >= 1");
   if (o.workers < -1) return absl::InvalidArgumentError("--workers must be >= 0");
   if (o.min_free_gb < 0) return absl::InvalidArgumentError("--min-free-gb must be >= 0");

@@ -1,5 +1,6 @@
 // The coordinator's command line: flags (defined in options.cc), parsed and checked into
-// Options. The usage text is the reference for every flag.
+// Options. The usage text is generated from the flags (common/cli/help.h), grouped by the
+// table in options.cc.
 #ifndef MIGRATOR_COORDINATOR_APP_OPTIONS_H_
 #define MIGRATOR_COORDINATOR_APP_OPTIONS_H_
 
@@ -7,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/engine/engine.h"
 #include "common/rpc/transport_security.h"
 #include "coordinator/durable/durable_job.h"
@@ -14,7 +16,8 @@
 namespace coordinator {
 
 struct Options {
-  bool help = false;  // --help: print Usage() and exit 0
+  bool help = false;       // --help: print Usage() and exit 0
+  bool help_full = false;  // --helpfull: print UsageFull() and exit 0
   engine::Mode mode = engine::Mode::kTest;
   std::string mode_name, config_path, output_dir, input_dir, log_dir, listen;
   int workers = -1;  // -1: min(accounts, CPUs), resolved once the config is loaded
@@ -25,11 +28,17 @@ struct Options {
   std::string health_listen;  // "": no health-only endpoint
   double min_free_gb = 0;
   DurableJobFlags durable;
+  // Output: the console on stderr (live display on a terminal, else progress lines every
+  // progress_interval); verbose: the detailed log on stderr too; quiet: errors only.
+  absl::Duration progress_interval = absl::Seconds(10);
+  bool verbose = false, quiet = false;
   rpc::TlsFlags tls;
 };
 
-// The usage text (flags, defaults, exit codes).
-const char* Usage();
+// The usage text: every flag with its meaning and default, grouped; the exit codes.
+std::string Usage();
+// --helpfull: every registered flag, one a line (common/cli/help.h).
+std::string UsageFull();
 
 // Parses argv. kInvalidArgument names the bad flag or value.
 absl::StatusOr<Options> ParseOptions(int argc, char** argv);

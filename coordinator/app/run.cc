@@ -20,6 +20,7 @@
 #include "coordinator/core/job.h"
 #include "coordinator/durable/durable_job.h"
 #include "coordinator/frontends/grpc/coordinator_service.h"
+#include "coordinator/frontends/tty/console.h"
 #include "coordinator/local/environment.h"
 #include "coordinator/local/preflight.h"
 #include "coordinator/local/worker_pool.h"
@@ -175,6 +176,8 @@ std::unique_ptr<WorkerPool> StartPool(const Run& run, const std::string& address
   spec.coordinator = address;
   spec.max_parallel = run.opts.max_workers;
   spec.log_file = run.stem + ".log";
+  // Their detailed log goes to the run log; on the shared terminal only with --verbose.
+  if (!run.opts.verbose) spec.stderr_level = "error";
   auto pool = std::make_unique<WorkerPool>(
       spec, [&job](const std::string& id, int pid) { job.LocalWorkerStarted(id, pid); },
       [&job](const WorkerExit& e) { return job.LocalWorkerExited(e.id, e.how, e.can_respawn); });
@@ -313,6 +316,22 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> Serve(Run* run, Job& job,
   return server;
 }
 
+// What reaches stderr: warnings and errors (the detailed log is in the run log file), all of
+// it with --verbose, errors only with --quiet.
+void RouteLog(const Options& o) {
+  logging::SetStderrMinLevel(o.quiet     ? logging::Level::kError
+                             : o.verbose ? logging::Level::kDebug
+                                         : logging::Level::kWarning);
+}
+
+// The console on stderr (frontends/tty), none with --quiet.
+std::unique_ptr<Console> StartConsole(const Options& o, const Job& job,
+                                      const StatusTracker& tracker) {
+  if (o.quiet) return nullptr;
+  return std::make_unique<Console>(&job, &tracker,
+                                   DetectConsole(2, o.verbose, o.progress_interval));
+}
+
 // Serves, spawns, waits for the job, drains, concludes.
 absl::Status Execute(Run* run) {
   const Options& o = run->opts;
@@ -329,6 +348,7 @@ absl::Status Execute(Run* run) {
   StatusTracker tracker(&job, kRateWindow, kTrackerPeriod);
   absl::StatusOr<std::unique_ptr<CoordinatorServer>> server = Serve(run, job, tracker);
   if (!server.ok()) return server.status();
+  std::unique_ptr<Console> console = StartConsole(o, job, tracker);
   // Local workers use the last endpoint (the private socket beside a TLS listener).
   const std::string& local_address = (*server)->address((*server)->endpoints() - 1);
   std::unique_ptr<WorkerPool> pool;
@@ -344,6 +364,7 @@ absl::Status Execute(Run* run) {
     SignalWatcher signals(&job);
     job.WaitFinished(absl::InfiniteDuration());
     DrainWorkers(job, pool.get());
+    console.reset();  // its last lines, then the summary on stdout
     if (o.linger) {
       outcome = Linger(run, job, (*server)->address(), signals);
       concluded = true;
@@ -364,6 +385,7 @@ absl::Status Execute(Run* run) {
 absl::Status RunCoordinator(Options options) {
   Run run;
   run.opts = std::move(options);
+  RouteLog(run.opts);
   absl::Status prepared = LoadAndPrepare(&run);
   if (!prepared.ok()) return prepared;
   return Execute(&run);

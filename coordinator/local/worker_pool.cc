@@ -80,6 +80,7 @@ absl::StatusOr<int> WorkerPool::SpawnOne(const std::string& id) {
   sys::SpawnOptions options;
   options.new_process_group = true;
   options.die_with_parent = true;
+  if (!spec_.stderr_level.empty()) options.env["MIGRATOR_STDERR_LEVEL"] = spec_.stderr_level;
   absl::StatusOr<sys::Subprocess> child = sys::Subprocess::Start(args, options);
   if (!child.ok()) return absl::InternalError(child.status().message());
   int pid = child->Release();  // reaped by ReapLocked

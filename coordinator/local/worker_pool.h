@@ -35,6 +35,10 @@ struct LocalWorkerSpec {
   std::string coordinator;  // "unix:/path" the children connect to
   int max_parallel = 4;     // --max-workers of each child
   std::string log_file;     // --log-file of each child (may be empty)
+  // MIGRATOR_STDERR_LEVEL of each child (common/log/log.h), e.g. "error": the children's
+  // detailed log then goes to log_file only, not to the terminal they share with the
+  // coordinator. Empty: inherited.
+  std::string stderr_level;
 };
 
 // "<dir of /proc/self/exe>/worker"; kNotFound when it is not there / not

@@ -9,6 +9,8 @@ PACKAGES=(
   libabsl-dev nlohmann-json3-dev libssl-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
   libgtest-dev libgmock-dev
   dovecot-imapd openssl
+  # the console test runs the coordinator in a real terminal
+  tmux
   clang libclang-rt-14-dev clang-format
   # deploy checks: the container image is built and run with podman (runc) on a
   # debootstrap-made base; kubectl (with kustomize) and node come with the machine
