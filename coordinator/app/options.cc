@@ -36,6 +36,11 @@ ABSL_FLAG(bool, linger, false,
 ABSL_FLAG(std::string, health_listen, "",
           "also serve grpc.health.v1 alone, plaintext, on this address (host:port)");
 
+// Prometheus metrics and the status page (HTTP, plaintext, read-only).
+ABSL_FLAG(std::string, metrics_listen, "",
+          "serve /metrics (Prometheus), the status page / and /api/status on this address "
+          "(host:port, HTTP)");
+
 namespace coordinator {
 
 const char* Usage() {
@@ -45,7 +50,7 @@ const char* Usage() {
          "         [--listen ADDR]\n"
          "         [--state PATH|none] [--fresh] [--lease-timeout 30s] [--max-attempts N]\n"
          "         [--linger] [--tls-cert F --tls-key F --tls-ca F | --insecure]\n"
-         "         [--health-listen ADDR]\n"
+         "         [--health-listen ADDR] [--metrics-listen ADDR]\n"
          "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
          "            3 environment/preflight failure, 4 internal error\n";
 }
@@ -80,6 +85,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
   o.linger = absl::GetFlag(FLAGS_linger);
   o.health_listen = absl::GetFlag(FLAGS_health_listen);
+  o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   o.durable.state = absl::GetFlag(FLAGS_state);
   o.durable.fresh = absl::GetFlag(FLAGS_fresh);
   o.durable.lease_timeout = absl::GetFlag(FLAGS_lease_timeout);

@@ -21,7 +21,8 @@ struct Options {
   int max_workers = 4;
   bool ignore_errors = false, resync_missing = false;
   bool linger = false;
-  std::string health_listen;  // "": no health-only endpoint
+  std::string health_listen;   // "": no health-only endpoint
+  std::string metrics_listen;  // "": no HTTP metrics and status page
   double min_free_gb = 0;
   DurableJobFlags durable;
   rpc::TlsFlags tls;
