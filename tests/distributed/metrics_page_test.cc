@@ -1,6 +1,7 @@
 // --metrics-listen with the real tools: a real export (coordinator + 2 local workers + real
-// Dovecot, --linger) is held mid-job (both workers SIGSTOPped, so its numbers stand still),
-// and then
+// Dovecot behind tests/bench's wan_proxy capped at 8 Mbit/s, so that an account lasts over a
+// second whatever the machine and a worker reports progress mid-account, --linger) is held
+// mid-job (both workers SIGSTOPped, so its numbers stand still), and then
 //   - /metrics is scraped and passes `promtool check metrics`, mid-job and at the end;
 //   - /api/status and /api/accounts print what `migratectl status|accounts --json` print;
 //   - headless Chromium loads the status page: its DOM (--dump-dom) has every account's row
@@ -35,7 +36,7 @@ namespace fleettest {
 namespace {
 
 using testing_fixtures::DovecotServer;
-constexpr int kUsers = 3, kPerFolder = 400;
+constexpr int kUsers = 3, kPerFolder = 100;
 const char* kFolders[] = {"INBOX", "Archive"};
 
 bool Executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
@@ -146,16 +147,34 @@ class MetricsPageTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
     testing_fixtures::SeedOptions so;
-    so.min_size = 4000;
-    so.max_size = 40000;
+    so.min_size = 2000;
+    so.max_size = 10000;
     for (const auto& u : server_->users()) {
       for (const char* f : kFolders) {
         ASSERT_TRUE(server_->SeedGenerated(u.email, f, kPerFolder, so).ok());
       }
     }
+    // Accounts go through the bandwidth cap (TLS passes through: the name checked is the
+    // server's).
+    const char* bin = std::getenv("MIGRATOR_BINARY_DIR");
+    proxy_ = Start(
+        {absl::StrCat(bin ? bin : ".", "/tests/wan_proxy"), "--listen", "127.0.0.1:0", "--target",
+         absl::StrCat(server_->host(), ":", server_->imaps_port()), "--rate-mbit", "8"},
+        dir_, {}, "wan_proxy");
+    int proxy_port = 0;
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          std::string out = ReadFile(proxy_.stdout_path);
+          size_t at = out.find("LISTEN=127.0.0.1:");
+          if (at == std::string::npos || out.find("READY") == std::string::npos) return false;
+          proxy_port = std::atoi(out.c_str() + at + 17);
+          return proxy_port > 0;
+        },
+        absl::Seconds(10)))
+        << ReadFile(proxy_.stderr_path);
     nlohmann::json j;
     j["server"] = {{"host", server_->host()},
-                   {"port", server_->imaps_port()},
+                   {"port", proxy_port},
                    {"ssl", true},
                    {"ca_file", server_->ca_file()}};
     for (const auto& u : server_->users())
@@ -164,13 +183,16 @@ class MetricsPageTest : public ::testing::Test {
     grpc_ = absl::StrCat("127.0.0.1:", UnusedLoopbackPort());
     metrics_ = absl::StrCat("127.0.0.1:", UnusedLoopbackPort());
     prom_ = absl::StrCat("127.0.0.1:", UnusedLoopbackPort());
-    const char* bin = std::getenv("MIGRATOR_BINARY_DIR");
     artifacts_ = absl::StrCat(bin ? bin : ".", "/test-artifacts");
     std::system(("mkdir -p '" + artifacts_ + "'").c_str());
   }
   void TearDown() override {
     for (int pid : workers_) ::kill(pid, SIGCONT);
     for (int pid : ProcessesMentioning(dir_)) ::kill(pid, SIGKILL);
+    if (proxy_.pid > 0) {
+      ::kill(proxy_.pid, SIGTERM);
+      Wait(proxy_, absl::Seconds(10));
+    }
     if (!HasFailure()) std::system(("rm -rf '" + dir_ + "'").c_str());
   }
 
@@ -236,6 +258,7 @@ class MetricsPageTest : public ::testing::Test {
   int runs_ = 0, browsers_ = 0;
   std::vector<int> workers_;
   std::unique_ptr<DovecotServer> server_;
+  Process proxy_;
 };
 
 TEST_F(MetricsPageTest, PrometheusPromtoolAndChromiumSeeTheJob) {
