@@ -49,6 +49,11 @@ ABSL_FLAG(bool, verbose, false,
           "the detailed log (per folder, per worker) on stderr too, not only in the run log");
 ABSL_FLAG(bool, quiet, false, "on stderr only errors; the final summary still on stdout");
 
+// Prometheus metrics and the status page (HTTP, plaintext, read-only).
+ABSL_FLAG(std::string, metrics_listen, "",
+          "serve /metrics (Prometheus), the status page / and /api/status on this address "
+          "(host:port, HTTP)");
+
 namespace coordinator {
 namespace {
 
@@ -66,7 +71,7 @@ cli::HelpSpec Spec() {
         "ignore_errors", "strict", "state", "fresh", "max_attempts"}},
       {"fleet", {"workers", "max_workers", "listen", "lease_timeout", "linger", "health_listen"}},
       {"security", {"tls_cert", "tls_key", "tls_ca", "insecure"}},
-      {"output", {"log_dir", "progress_interval", "verbose", "quiet"}},
+      {"output", {"log_dir", "progress_interval", "verbose", "quiet", "metrics_listen"}},
   };
   spec.short_names = {{"verbose", "-v"}};
   spec.value_names = {{"mode", "MODE"}, {"config", "FILE"}, {"state", "FILE|none"}};
@@ -115,6 +120,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
   o.linger = absl::GetFlag(FLAGS_linger);
   o.health_listen = absl::GetFlag(FLAGS_health_listen);
+  o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   o.durable.state = absl::GetFlag(FLAGS_state);
   o.durable.fresh = absl::GetFlag(FLAGS_fresh);
   o.durable.lease_timeout = absl::GetFlag(FLAGS_lease_timeout);

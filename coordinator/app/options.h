@@ -25,7 +25,8 @@ struct Options {
   bool ignore_errors = false, resync_missing = false;
   bool strict = false;  // a message server B refuses fails the account
   bool linger = false;
-  std::string health_listen;  // "": no health-only endpoint
+  std::string health_listen;   // "": no health-only endpoint
+  std::string metrics_listen;  // "": no HTTP metrics and status page
   double min_free_gb = 0;
   DurableJobFlags durable;
   // Output: the console on stderr (live display on a terminal, else progress lines every

@@ -21,6 +21,7 @@
 #include "coordinator/durable/durable_job.h"
 #include "coordinator/frontends/grpc/coordinator_service.h"
 #include "coordinator/frontends/tty/console.h"
+#include "coordinator/frontends/http/http_frontend.h"
 #include "coordinator/local/environment.h"
 #include "coordinator/local/preflight.h"
 #include "coordinator/local/worker_pool.h"
@@ -282,6 +283,21 @@ absl::StatusOr<std::unique_ptr<rpc::HealthServer>> StartHealth(const Options& o)
   return health;
 }
 
+// Prometheus metrics and the status page, when --metrics-listen asks for them.
+absl::StatusOr<std::unique_ptr<HttpFrontend>> StartHttp(const Options& o, Job& job,
+                                                        StatusTracker& tracker) {
+  if (o.metrics_listen.empty()) return nullptr;
+  absl::StatusOr<std::unique_ptr<HttpFrontend>> http =
+      HttpFrontend::Start(o.metrics_listen, &job, &tracker);
+  if (!http.ok()) {
+    LOG(ERROR) << http.status().message();
+    return http.status();
+  }
+  LOG(INFO) << "metrics on http://" << (*http)->address() << "/metrics, status page on http://"
+            << (*http)->address() << "/ (HTTP, plaintext, read-only)";
+  return http;
+}
+
 // Serves workers and the status API on --listen (or a private Unix socket), plus the
 // private socket of local workers beside a TLS listener. Sets run->info.
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> Serve(Run* run, Job& job,
@@ -346,6 +362,8 @@ absl::Status Execute(Run* run) {
   if (!health.ok()) return health.status();
   Job job(MakeJobOptions(*run));
   StatusTracker tracker(&job, kRateWindow, kTrackerPeriod);
+  absl::StatusOr<std::unique_ptr<HttpFrontend>> http = StartHttp(o, job, tracker);
+  if (!http.ok()) return http.status();
   absl::StatusOr<std::unique_ptr<CoordinatorServer>> server = Serve(run, job, tracker);
   if (!server.ok()) return server.status();
   std::unique_ptr<Console> console = StartConsole(o, job, tracker);

@@ -8,6 +8,10 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev nlohmann-json3-dev libssl-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
   libgtest-dev libgmock-dev
+  # --metrics-listen: prometheus-cpp's registry and text format, civetweb serves them;
+  # its tests scrape with promtool and a real Prometheus and load the page in Chromium
+  # (about 20 s to install all four on a fresh machine)
+  prometheus-cpp-dev libcivetweb-dev prometheus chromium
   dovecot-imapd openssl
   # the console test runs the coordinator in a real terminal
   tmux
