@@ -85,11 +85,10 @@ nlohmann::json StatusJson(const pb::GetStatusResponse& s) {
   j["accounts"] = {{"total", s.accounts_total()},     {"pending", s.accounts_pending()},
                    {"running", s.accounts_running()}, {"succeeded", s.accounts_succeeded()},
                    {"failed", s.accounts_failed()},   {"cancelled", s.accounts_cancelled()}};
-  j["messages"] = {
-      {"done", s.messages()},
-      {"total", s.messages_total()},
-      {"skipped", s.messages_skipped()},
-      {"refused", s.messages_refused()}};
+  j["messages"] = {{"done", s.messages()},
+                   {"total", s.messages_total()},
+                   {"skipped", s.messages_skipped()},
+                   {"refused", s.messages_refused()}};
   j["bytes"] = {{"done", s.bytes()}, {"total", s.bytes_total()}};
   j["totals_known"] = s.totals_known();
   j["rate"] = {{"messages_per_second", s.messages_per_second()},
