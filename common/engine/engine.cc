@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/engine/connect.h"
 #include "common/engine/engine_internal.h"
@@ -169,9 +170,25 @@ void Prewarm::Run(Context& ctx) {
     cv_.wait(lock, [this] { return released_; });
     login = login_;
   }
-  if (s.ok() && !(login && ctx.Login(**s).ok())) s = absl::CancelledError("not used");
+  absl::Status refused = login ? absl::OkStatus() : absl::CancelledError("not used");
+  if (s.ok() && login) refused = ctx.Login(**s);
+  const Pacer::Kind kind = Pacer::KindOf(refused);
+  if (kind == Pacer::Kind::kCap || kind == Pacer::Kind::kThrottle) {
+    // The server wants fewer connections or a pause: the pacer learns it here, as the
+    // runner would from its own login.
+    int open;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open = static_cast<int>(logged_in_);
+    }
+    ctx.pacer.OnFailure(refused, open, 0);
+  }
+  if (!refused.ok()) s = refused;
   std::lock_guard<std::mutex> lock(mu_);
-  if (s.ok()) ready_.push_back(std::move(*s));
+  if (s.ok()) {
+    ready_.push_back(std::move(*s));
+    ++logged_in_;
+  }
   --connecting_;
   cv_.notify_all();
 }
@@ -248,7 +265,8 @@ absl::optional<absl::Status> RunStep(Context& ctx, std::unique_ptr<imap::Session
     Pacer::Decision d = ctx.pacer.OnFailure(st, open->load(), state->temporary_streak);
     if (!d.retry) return d.status;
     if (d.counts_attempt && ++state->attempts >= kMaxStepAttempts) return st;
-    LOG(INFO) << "account " << ctx.email() << ": " << st.message() << "; retrying"
+    LOG(INFO) << (absl::StartsWith(st.message(), "account ") ? "" : "account " + ctx.email() + ": ")
+              << st.message() << "; retrying"
               << (temporary ? " on a new connection" : " after the server's pause");
     ctx.pacer.Sleep(d.pause, cancelled);
   }

@@ -83,6 +83,7 @@ class Prewarm {
   bool released_ = false, login_ = false;
   std::deque<std::unique_ptr<imap::Session>> ready_;
   size_t connecting_ = 0;
+  size_t logged_in_ = 1;  // the first connection and the prewarmed ones logged in so far
   std::vector<std::thread> threads_;
 };
 
