@@ -45,6 +45,8 @@ void ToProto(const config::ServerConfig& in, pb::ServerConfig* out) {
   out->set_max_connections_per_account(in.max_connections_per_account);
   out->set_compress(in.compress);
   out->set_max_message_size(in.max_message_size);
+  out->set_throttle_max_wait(in.throttle_max_wait);
+  out->set_throttle_budget(in.throttle_budget);
 }
 
 config::ServerConfig FromProto(const pb::ServerConfig& in) {
@@ -58,6 +60,8 @@ config::ServerConfig FromProto(const pb::ServerConfig& in) {
   out.max_connections_per_account = in.max_connections_per_account();
   out.compress = in.compress();
   out.max_message_size = in.max_message_size();
+  if (in.throttle_max_wait() > 0) out.throttle_max_wait = in.throttle_max_wait();
+  if (in.throttle_budget() > 0) out.throttle_budget = in.throttle_budget();
   return out;
 }
 
@@ -113,6 +117,9 @@ void ToProto(const engine::Progress& in, pb::Progress* out) {
   c->set_messages_total(in.messages_total);
   c->set_bytes_done(in.bytes_done);
   c->set_bytes_total(in.bytes_total);
+  c->set_throttled_ms(in.throttled_ms);
+  c->set_throttles(in.throttles);
+  c->set_reconnects(in.reconnects);
 }
 
 engine::Progress FromProto(const pb::Progress& in) {
@@ -124,6 +131,9 @@ engine::Progress FromProto(const pb::Progress& in) {
   out.messages_total = in.counters().messages_total();
   out.bytes_done = in.counters().bytes_done();
   out.bytes_total = in.counters().bytes_total();
+  out.throttled_ms = in.counters().throttled_ms();
+  out.throttles = in.counters().throttles();
+  out.reconnects = in.counters().reconnects();
   return out;
 }
 
@@ -177,6 +187,9 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   c->set_bytes_done(in.bytes);
   c->set_skipped(in.skipped);
   c->set_refused(in.refused);
+  c->set_throttled_ms(in.throttled_ms);
+  c->set_throttles(in.throttles);
+  c->set_reconnects(in.reconnects);
   for (const std::string& n : in.notes) out->add_notes(n);
 }
 
@@ -188,6 +201,9 @@ engine::AccountResult FromProto(const pb::TaskResult& in) {
   out.bytes = in.counters().bytes_done();
   out.skipped = in.counters().skipped();
   out.refused = in.counters().refused();
+  out.throttled_ms = in.counters().throttled_ms();
+  out.throttles = in.counters().throttles();
+  out.reconnects = in.counters().reconnects();
   for (const std::string& n : in.notes()) out.notes.push_back(n);
   return out;
 }

@@ -17,6 +17,8 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   in.max_connections_per_account = 7;
   in.compress = true;
   in.max_message_size = 36700160;
+  in.throttle_max_wait = 120;
+  in.throttle_budget = 900;
   migrator::v1::ServerConfig wire;
   fleetproto::ToProto(in, &wire);
   config::ServerConfig out = fleetproto::FromProto(wire);
@@ -29,6 +31,14 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   EXPECT_EQ(out.max_connections_per_account, in.max_connections_per_account);
   EXPECT_EQ(out.compress, in.compress);
   EXPECT_EQ(out.max_message_size, in.max_message_size);
+  EXPECT_EQ(out.throttle_max_wait, in.throttle_max_wait);
+  EXPECT_EQ(out.throttle_budget, in.throttle_budget);
+  // An older coordinator sends no throttle fields: the defaults apply.
+  wire.clear_throttle_max_wait();
+  wire.clear_throttle_budget();
+  out = fleetproto::FromProto(wire);
+  EXPECT_EQ(out.throttle_max_wait, config::ServerConfig().throttle_max_wait);
+  EXPECT_EQ(out.throttle_budget, config::ServerConfig().throttle_budget);
 }
 
 // ---------------------------------------------------------------- the worker stream
@@ -66,6 +76,9 @@ TEST(ConvertTest, ProgressRoundTrip) {
   in.messages_total = 99;
   in.bytes_done = 1234;
   in.bytes_total = 56789;
+  in.throttled_ms = 1500;
+  in.throttles = 2;
+  in.reconnects = 3;
   migrator::v1::WorkerMessage m = fleetproto::ProgressMessage({7, 3}, in);
   ASSERT_TRUE(m.has_progress());
   EXPECT_EQ(m.progress().task_id(), 7u);
@@ -78,6 +91,9 @@ TEST(ConvertTest, ProgressRoundTrip) {
   EXPECT_EQ(out.messages_total, in.messages_total);
   EXPECT_EQ(out.bytes_done, in.bytes_done);
   EXPECT_EQ(out.bytes_total, in.bytes_total);
+  EXPECT_EQ(out.throttled_ms, 1500u);
+  EXPECT_EQ(out.throttles, 2u);
+  EXPECT_EQ(out.reconnects, 3u);
 }
 
 TEST(ConvertTest, ResultRoundTrip) {
@@ -101,6 +117,9 @@ TEST(ConvertTest, ResultRoundTrip) {
   in.bytes = 300;
   in.skipped = 1;
   in.notes = {"login ok"};
+  in.throttled_ms = 4200;
+  in.throttles = 5;
+  in.reconnects = 6;
   migrator::v1::WorkerMessage m = fleetproto::ResultMessage({7, 3}, in, absl::Milliseconds(1500));
   ASSERT_TRUE(m.has_result());
   EXPECT_EQ(m.result().task_id(), 7u);
@@ -118,6 +137,9 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(out.folders[0].extra, f.extra);
   EXPECT_EQ(out.folders[0].error, f.error);
   EXPECT_EQ(out.folders[0].refused, 1u);
+  EXPECT_EQ(out.throttled_ms, 4200u);
+  EXPECT_EQ(out.throttles, 5u);
+  EXPECT_EQ(out.reconnects, 6u);
   ASSERT_EQ(out.folders[0].refused_messages.size(), 1u);
   const engine::RefusedMessage& r = out.folders[0].refused_messages[0];
   EXPECT_EQ(r.uidvalidity, 77u);

@@ -120,6 +120,9 @@ void ToProto(const AccountView& a, pb::AccountStatus* out) {
   c->set_bytes_total(std::max(a.progress.bytes_total, a.bytes));
   c->set_skipped(a.skipped);
   c->set_refused(a.refused);
+  c->set_throttled_ms(a.throttled_ms);
+  c->set_throttles(a.throttles);
+  c->set_reconnects(a.reconnects);
   FillFolders(a, out);
 }
 

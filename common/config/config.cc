@@ -213,7 +213,8 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   if (!it->is_object()) return report->Error("server", "must be an object, got " + Shown(*it));
   Obj o(report, *it, "server");
   o.WarnUnknown({"host", "port", "ssl", "starttls", "ca_file", "tls_verify",
-                 "max_connections_per_account", "compress", "max_message_size"});
+                 "max_connections_per_account", "compress", "max_message_size", "throttle_max_wait",
+                 "throttle_budget"});
   if (!o.Has("host")) {
     o.Error("host", "missing");
   } else if (o.String("host", &s->host, kPlain)) {
@@ -233,6 +234,8 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   o.Int("max_connections_per_account", 1, kMaxConnections, &s->max_connections_per_account);
   o.Bool("compress", &s->compress);
   o.Uint64("max_message_size", 1, uint64_t{1} << 40, &s->max_message_size);
+  o.Int("throttle_max_wait", 1, 86400, &s->throttle_max_wait);
+  o.Int("throttle_budget", 1, 30 * 86400, &s->throttle_budget);
   if (!s->ssl && !s->starttls) {
     report->Warn("server", "neither ssl nor starttls: passwords are sent in clear text");
   }

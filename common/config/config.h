@@ -59,6 +59,11 @@ struct ServerConfig {
   // Import: the largest message (bytes) server B takes, when it does not say so itself
   // (APPENDLIMIT); larger messages are refused before they are sent. 0: no limit known.
   uint64_t max_message_size = 0;
+  // Throttling (README "Throttling and connection caps"): the longest one pause may last
+  // (seconds; a longer suggested wait is cut to it), and the throttled time an account may
+  // spend in all before it fails.
+  int throttle_max_wait = 300;
+  int throttle_budget = 3600;
 };
 
 enum class AuthKind { kAuto, kLogin, kPlain, kXoauth2, kOauthBearer };

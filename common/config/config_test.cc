@@ -117,7 +117,20 @@ TEST(ConfigTest, HeaderExampleLoads) {
   EXPECT_EQ(c->server.ca_file, "/etc/ssl/my-ca.pem");
   EXPECT_TRUE(c->server.compress);
   EXPECT_EQ(c->server.max_message_size, 36700160u);
+  EXPECT_EQ(c->server.throttle_max_wait, 300);
+  EXPECT_EQ(c->server.throttle_budget, 3600);
   EXPECT_TRUE(c->warnings.empty());
+  auto throttled = ParseConfig(R"({"server": {"host": "h", "throttle_max_wait": 60,
+                                              "throttle_budget": 600},
+                                   "accounts": [{"email": "a@b.c", "password": "p"}]})",
+                               "t.json");
+  ASSERT_TRUE(throttled.ok()) << throttled.status();
+  EXPECT_EQ(throttled->server.throttle_max_wait, 60);
+  EXPECT_EQ(throttled->server.throttle_budget, 600);
+  EXPECT_FALSE(ParseConfig(R"({"server": {"host": "h", "throttle_max_wait": 0},
+                               "accounts": [{"email": "a@b.c", "password": "p"}]})",
+                           "z.json")
+                   .ok());
   EXPECT_FALSE(ParseConfig(R"({"server": {"host": "h", "max_message_size": -1},
                                "accounts": [{"email": "a@b.c", "password": "p"}]})",
                            "y.json")

@@ -25,6 +25,12 @@ ojson ServerJson(const ServerConfig& s) {
   if (s.max_connections_per_account != ServerConfig().max_connections_per_account) {
     j["max_connections_per_account"] = s.max_connections_per_account;
   }
+  if (s.throttle_max_wait != ServerConfig().throttle_max_wait) {
+    j["throttle_max_wait"] = s.throttle_max_wait;
+  }
+  if (s.throttle_budget != ServerConfig().throttle_budget) {
+    j["throttle_budget"] = s.throttle_budget;
+  }
   return j;
 }
 

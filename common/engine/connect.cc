@@ -1,6 +1,7 @@
 #include "common/engine/connect.h"
 
 #include <functional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/imap/commands.h"
@@ -9,8 +10,10 @@
 
 namespace engine {
 
-imap::SessionOptions SessionOptionsFor(const config::ServerConfig& server) {
+imap::SessionOptions SessionOptionsFor(const config::ServerConfig& server,
+                                       std::function<void()> on_slow_down) {
   imap::SessionOptions o;
+  o.on_slow_down = std::move(on_slow_down);
   o.connect.host = server.host;
   o.connect.port = server.port;
   o.connect.tls = server.ssl        ? net::TlsMode::kImplicit
@@ -40,8 +43,9 @@ imap::AuthMethod MethodFor(config::AuthKind kind) {
 }
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(const config::ServerConfig& server) {
-  return imap::Session::Connect(SessionOptionsFor(server));
+absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(const config::ServerConfig& server,
+                                                          std::function<void()> on_slow_down) {
+  return imap::Session::Connect(SessionOptionsFor(server, std::move(on_slow_down)));
 }
 
 namespace {
@@ -118,11 +122,12 @@ absl::Status LoginAccount(imap::Session& session, const config::Account& account
 
 absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::ServerConfig& server,
                                                               const config::Account& account,
-                                                              SecretSource& secrets) {
-  ASSIGN_OR_RETURN(std::unique_ptr<imap::Session> session, OpenServer(server));
+                                                              SecretSource& secrets,
+                                                              std::function<void()> on_slow_down) {
+  ASSIGN_OR_RETURN(std::unique_ptr<imap::Session> session, OpenServer(server, on_slow_down));
   imap::Session* s = session.get();
   RETURN_IF_ERROR(LoginRefreshing(&s, account, secrets, [&]() -> absl::StatusOr<imap::Session*> {
-    ASSIGN_OR_RETURN(session, OpenServer(server));
+    ASSIGN_OR_RETURN(session, OpenServer(server, on_slow_down));
     return session.get();
   }));
   RETURN_IF_ERROR(AfterLogin(*session));

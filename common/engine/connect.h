@@ -2,6 +2,7 @@
 #ifndef MIGRATOR_COMMON_ENGINE_CONNECT_H_
 #define MIGRATOR_COMMON_ENGINE_CONNECT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -12,7 +13,9 @@
 
 namespace engine {
 
-imap::SessionOptions SessionOptionsFor(const config::ServerConfig& server);
+// `on_slow_down`: see imap::SessionOptions.
+imap::SessionOptions SessionOptionsFor(const config::ServerConfig& server,
+                                       std::function<void()> on_slow_down = nullptr);
 
 // Connects to `server` and logs in as `account` with `secret` (from config::ResolveSecret).
 // Errors name the account; never the secret.
@@ -22,7 +25,8 @@ absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::Serv
 
 // The two halves of ConnectAccount: the connection (TCP, TLS, greeting, capabilities),
 // and the login on it.
-absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(const config::ServerConfig& server);
+absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(
+    const config::ServerConfig& server, std::function<void()> on_slow_down = nullptr);
 absl::Status LoginAccount(imap::Session& session, const config::Account& account,
                           const std::string& secret);
 
@@ -31,9 +35,9 @@ absl::Status LoginAccount(imap::Session& session, const config::Account& account
 // retried once, on the same connection (ConnectAccount opens a new one when the server
 // closed it). A refusal of the fresh token, or a failed fetch, is kUnauthenticated naming
 // the account's user and the token file or command, never the token.
-absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::ServerConfig& server,
-                                                              const config::Account& account,
-                                                              SecretSource& secrets);
+absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(
+    const config::ServerConfig& server, const config::Account& account, SecretSource& secrets,
+    std::function<void()> on_slow_down = nullptr);
 absl::Status LoginAccount(imap::Session& session, const config::Account& account,
                           SecretSource& secrets);
 

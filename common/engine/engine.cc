@@ -4,9 +4,11 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/engine/connect.h"
 #include "common/engine/engine_internal.h"
+#include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace engine {
@@ -44,19 +46,39 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
     r.status = status::Annotate(secret.status(), absl::StrCat("account ", task.account.email));
     return r;
   }
-  internal::Context ctx{task, store, cancel, *secrets, internal::ProgressTracker(progress)};
+  PacingOptions pacing;
+  pacing.max_wait = absl::Seconds(task.server.throttle_max_wait);
+  pacing.budget = absl::Seconds(task.server.throttle_budget);
+  Pacer pacer(pacing, internal::MaxConnections(task));
+  internal::Context ctx{task, store, cancel, *secrets, internal::ProgressTracker(progress), pacer};
+  pacer.SetListener([&ctx](const PacingCounters& c) { ctx.progress.Pacing(c); });
+  AccountResult r;
   switch (task.mode) {
     case Mode::kExport:
-      return internal::RunExport(ctx);
+      r = internal::RunExport(ctx);
+      break;
     case Mode::kImport:
-      return internal::RunImport(ctx);
+      r = internal::RunImport(ctx);
+      break;
     case Mode::kValidate:
-      return internal::RunValidate(ctx);
+      r = internal::RunValidate(ctx);
+      break;
     case Mode::kTest:
-      return internal::RunTest(ctx);
+      r = internal::RunTest(ctx);
+      break;
+    default:
+      r.status = absl::InvalidArgumentError("unknown mode");
   }
-  AccountResult r;
-  r.status = absl::InvalidArgumentError("unknown mode");
+  pacer.SetListener(nullptr);
+  const PacingCounters c = pacer.counters();
+  r.throttled_ms = c.throttled_ms;
+  r.throttles = c.throttles;
+  r.reconnects = c.reconnects;
+  if (c.throttles > 0 || c.reconnects > 0) {
+    LOG(INFO) << "account " << task.account.email << ": throttled " << c.throttles
+              << " time(s), paused " << c.throttled_ms << " ms, " << c.reconnects
+              << " reconnect(s)";
+  }
   return r;
 }
 
@@ -88,6 +110,19 @@ void ProgressTracker::Message(const std::string& folder, uint64_t bytes) {
   Emit();
 }
 
+void ProgressTracker::Pacing(const PacingCounters& counters) {
+  std::lock_guard<std::mutex> lock(mu_);
+  p_.throttled_ms = counters.throttled_ms;
+  p_.throttles = counters.throttles;
+  p_.reconnects = counters.reconnects;
+  Emit();
+}
+
+uint64_t ProgressTracker::messages_done() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return p_.messages_done;
+}
+
 void ProgressTracker::FolderDone(const std::string& folder) {
   std::lock_guard<std::mutex> lock(mu_);
   p_.folder = folder;
@@ -96,20 +131,24 @@ void ProgressTracker::FolderDone(const std::string& folder) {
 }
 
 absl::StatusOr<std::unique_ptr<imap::Session>> Context::Connect() const {
-  auto s = ConnectAccount(task.server, task.account, secrets);
+  auto s = ConnectAccount(task.server, task.account, secrets, [this] { pacer.OnSlowDown(); });
   if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
   return s;
 }
 
-size_t Context::Connections(size_t items) const {
+int MaxConnections(const AccountTask& task) {
   int cap = task.max_connections > 0           ? task.max_connections
             : task.account.max_connections > 0 ? task.account.max_connections
                                                : task.server.max_connections_per_account;
-  return std::max<size_t>(1, std::min<size_t>(items, std::max(1, cap)));
+  return std::max(1, cap);
+}
+
+size_t Context::Connections(size_t items) const {
+  return std::max<size_t>(1, std::min<size_t>(items, MaxConnections(task)));
 }
 
 absl::StatusOr<std::unique_ptr<imap::Session>> Context::Open() const {
-  auto s = OpenServer(task.server);
+  auto s = OpenServer(task.server, [this] { pacer.OnSlowDown(); });
   if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
   return s;
 }
@@ -131,9 +170,25 @@ void Prewarm::Run(Context& ctx) {
     cv_.wait(lock, [this] { return released_; });
     login = login_;
   }
-  if (s.ok() && !(login && ctx.Login(**s).ok())) s = absl::CancelledError("not used");
+  absl::Status refused = login ? absl::OkStatus() : absl::CancelledError("not used");
+  if (s.ok() && login) refused = ctx.Login(**s);
+  const Pacer::Kind kind = Pacer::KindOf(refused);
+  if (kind == Pacer::Kind::kCap || kind == Pacer::Kind::kThrottle) {
+    // The server wants fewer connections or a pause: the pacer learns it here, as the
+    // runner would from its own login.
+    int open;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open = static_cast<int>(logged_in_);
+    }
+    ctx.pacer.OnFailure(refused, open, 0);
+  }
+  if (!refused.ok()) s = refused;
   std::lock_guard<std::mutex> lock(mu_);
-  if (s.ok()) ready_.push_back(std::move(*s));
+  if (s.ok()) {
+    ready_.push_back(std::move(*s));
+    ++logged_in_;
+  }
   --connecting_;
   cv_.notify_all();
 }
@@ -160,47 +215,137 @@ std::unique_ptr<imap::Session> Prewarm::Next() {
   return s;
 }
 
+absl::optional<absl::Status> RunStep(Context& ctx, std::unique_ptr<imap::Session>* session,
+                                     StepState* state, std::atomic<int>* open,
+                                     const std::function<bool()>& admitted,
+                                     const std::function<absl::Status(imap::Session&)>& fn) {
+  const Pacer::Cancelled cancelled = [&ctx] { return ctx.cancel.cancelled(); };
+  auto drop = [&] {
+    if (*session) {
+      session->reset();
+      open->fetch_sub(1);
+    }
+  };
+  for (;;) {
+    if (ctx.cancel.cancelled()) return absl::CancelledError("cancelled");
+    ctx.pacer.WaitResumed(cancelled);
+    if (ctx.cancel.cancelled()) return absl::CancelledError("cancelled");
+    if (admitted && !admitted()) {
+      drop();
+      return absl::nullopt;
+    }
+    if (*session && (*session)->closed()) drop();
+    absl::Status st;
+    uint64_t done_before = ctx.progress.messages_done();
+    if (!*session) {
+      if (state->failed_before) ctx.pacer.OnReconnect();
+      auto s = ctx.Connect();
+      st = s.status();
+      if (s.ok()) {
+        *session = std::move(*s);
+        open->fetch_add(1);
+      }
+    }
+    if (*session) {
+      st = fn(**session);
+      if (st.ok()) {
+        ctx.pacer.OnSuccess();
+        return st;
+      }
+      if (!status::IsRetriable(st)) return st;
+      drop();  // a broken connection, or one the server wants gone: the next try reconnects
+    }
+    state->failed_before = true;
+    if (ctx.progress.messages_done() > done_before) {
+      state->attempts = 0;  // it moved on: the retry resumes from there
+      state->temporary_streak = 0;
+    }
+    const bool temporary = Pacer::KindOf(st) == Pacer::Kind::kTemporary;
+    state->temporary_streak = temporary ? state->temporary_streak + 1 : 0;
+    Pacer::Decision d = ctx.pacer.OnFailure(st, open->load(), state->temporary_streak);
+    if (!d.retry) return d.status;
+    if (d.counts_attempt && ++state->attempts >= kMaxStepAttempts) return st;
+    LOG(INFO) << (absl::StartsWith(st.message(), "account ") ? "" : "account " + ctx.email() + ": ")
+              << st.message() << "; retrying"
+              << (temporary ? " on a new connection" : " after the server's pause");
+    ctx.pacer.Sleep(d.pause, cancelled);
+  }
+}
+
 std::vector<absl::Status> ForEachItem(
     Context& ctx, std::unique_ptr<imap::Session> first, Prewarm* more, size_t count,
     size_t connections, const std::function<absl::Status(imap::Session&, size_t)>& fn) {
+  struct Item {
+    size_t index;
+    StepState state;
+  };
   std::vector<absl::Status> results(count);
   std::mutex mu;
+  std::condition_variable cv;
   size_t next = 0;
-  auto worker = [&](std::unique_ptr<imap::Session> session, bool take_prewarmed) {
-    if (take_prewarmed && more != nullptr) session = more->Next();
+  size_t running = 0;            // items being worked on (one may be handed back)
+  std::deque<Item> handed_back;  // by connections the pacer no longer allows
+  std::atomic<int> open{first ? 1 : 0};
+  const Pacer::Cancelled cancelled = [&ctx] { return ctx.cancel.cancelled(); };
+  auto take = [&](Item* item) {
+    std::unique_lock<std::mutex> lock(mu);
     for (;;) {
-      size_t i;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (next >= count) return;
-        i = next++;
+      if (!handed_back.empty()) {
+        *item = std::move(handed_back.front());
+        handed_back.pop_front();
+      } else if (next < count) {
+        *item = Item{next++, StepState()};
+      } else if (running == 0) {
+        return false;
+      } else {
+        cv.wait(lock);
+        continue;
       }
-      absl::Status st;
-      for (int attempt = 0; attempt < 4; ++attempt) {
-        if (ctx.cancel.cancelled()) {
-          st = absl::CancelledError("cancelled");
-          break;
+      ++running;
+      return true;
+    }
+  };
+  auto pending = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return !handed_back.empty() || next < count;
+  };
+  auto worker = [&](int slot, std::unique_ptr<imap::Session> session, bool take_prewarmed) {
+    if (take_prewarmed && more != nullptr) {
+      session = more->Next();
+      if (session) open.fetch_add(1);
+    }
+    auto admitted = [&] { return slot < ctx.pacer.allowed_connections(); };
+    for (;;) {
+      // Fewer connections allowed than this one's slot: it closes and waits for calm, or
+      // for the work to run out.
+      while (!admitted()) {
+        if (session) {
+          session.reset();
+          open.fetch_sub(1);
         }
-        if (!session || session->closed()) {
-          auto s = ctx.Connect();
-          if (!s.ok()) {
-            st = s.status();
-            if (status::IsRetriable(st)) continue;
-            break;
-          }
-          session = std::move(*s);
-        }
-        st = fn(*session, i);
-        if (!status::IsRetriable(st)) break;
-        session.reset();  // a broken connection: the next attempt reconnects
+        if (!pending() || ctx.cancel.cancelled()) return;
+        ctx.pacer.Sleep(absl::Seconds(1), cancelled);
       }
-      results[i] = st;
+      Item item;
+      if (!take(&item)) return;
+      auto st = RunStep(ctx, &session, &item.state, &open, admitted,
+                        [&](imap::Session& s) { return fn(s, item.index); });
+      std::lock_guard<std::mutex> lock(mu);
+      --running;
+      if (st) {
+        results[item.index] = *st;
+      } else {
+        handed_back.push_back(std::move(item));
+      }
+      cv.notify_all();
     }
   };
   connections = std::max<size_t>(1, std::min(connections, count));
   std::vector<std::thread> threads;
-  for (size_t t = 1; t < connections; ++t) threads.emplace_back(worker, nullptr, true);
-  worker(std::move(first), false);
+  for (size_t t = 1; t < connections; ++t) {
+    threads.emplace_back(worker, static_cast<int>(t), nullptr, true);
+  }
+  worker(0, std::move(first), false);
   for (auto& t : threads) t.join();
   return results;  // prewarmed sessions not needed close with `more`
 }

@@ -65,6 +65,9 @@ struct AccountResult {
   uint64_t skipped = 0;            // already present (incremental / idempotent)
   uint64_t refused = 0;            // refused by server B (all folders)
   std::vector<std::string> notes;  // test mode: capability summary, checks done
+  // Throttling (pacing.h): time paused by throttles and caps, how many, and connections
+  // opened again after a failure.
+  uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
 };
 
 struct Progress {
@@ -73,6 +76,7 @@ struct Progress {
   uint64_t messages_done = 0, messages_total = 0;  // totals 0 when unknown yet
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;  // 0 when unknown (export learns sizes only as it fetches)
+  uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;  // as in AccountResult
 };
 
 // Called from the engine's threads; implementations must be thread-safe and cheap.

@@ -2,6 +2,7 @@
 #ifndef MIGRATOR_COMMON_ENGINE_ENGINE_INTERNAL_H_
 #define MIGRATOR_COMMON_ENGINE_ENGINE_INTERNAL_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -17,6 +18,7 @@
 #include "absl/types/optional.h"
 #include "common/engine/engine.h"
 #include "common/engine/layout.h"
+#include "common/engine/pacing.h"
 #include "common/engine/secret_source.h"
 #include "common/imap/commands.h"
 #include "common/imap/session.h"
@@ -31,6 +33,9 @@ class ProgressTracker {
   void AddMessages(uint64_t total_delta, uint64_t bytes_delta = 0);
   void Message(const std::string& folder, uint64_t bytes);
   void FolderDone(const std::string& folder);
+  void Pacing(const PacingCounters& counters);
+  // Messages done so far (a failed step that moved this made progress).
+  uint64_t messages_done();
 
  private:
   void Emit();  // holds mu_
@@ -45,6 +50,7 @@ struct Context {
   const CancelToken& cancel;
   SecretSource& secrets;  // the account's password or token, refreshed as it ages
   ProgressTracker progress;
+  Pacer& pacer;  // throttles, connection caps, pauses (pacing.h)
 
   absl::StatusOr<std::unique_ptr<imap::Session>> Connect() const;
   // The halves of Connect: the connection, then the login.
@@ -77,15 +83,39 @@ class Prewarm {
   bool released_ = false, login_ = false;
   std::deque<std::unique_ptr<imap::Session>> ready_;
   size_t connecting_ = 0;
+  size_t logged_in_ = 1;  // the first connection and the prewarmed ones logged in so far
   std::vector<std::thread> threads_;
 };
+
+// One step's retries (RunStep): temporary failures in a row and attempts counted.
+struct StepState {
+  int attempts = 0;  // temporary failures since the step last made progress
+  int temporary_streak = 0;
+  bool failed_before = false;  // a connection of this step failed: the next is a reconnect
+};
+constexpr int kMaxStepAttempts = 4;
+
+// Runs fn on `*session` (connecting when it is null or closed) until it succeeds or fails
+// for good: a throttle or connection cap pauses the account (ctx.pacer) and retries on a
+// new connection without counting an attempt; a temporary failure (kUnavailable,
+// kDeadlineExceeded: a disconnect, a BYE) retries on a new connection up to
+// kMaxStepAttempts times in a row without progress (messages done). fn must resume where
+// it stopped (export and import do: what is stored or on B is not moved again).
+// `admitted`, when given, is asked before each try; false makes RunStep return nullopt
+// with `*session` closed (the caller hands the step to another connection). `open`
+// counts the account's open connections.
+absl::optional<absl::Status> RunStep(Context& ctx, std::unique_ptr<imap::Session>* session,
+                                     StepState* state, std::atomic<int>* open,
+                                     const std::function<bool()>& admitted,
+                                     const std::function<absl::Status(imap::Session&)>& fn);
 
 // Runs fn(session, i) for i in [0, count) on up to `connections` sessions in
 // parallel, each thread with its own session: `first` (already logged in)
 // serves the first thread, the others take prewarmed ones from `more` as they
 // become ready, or connect. Items are taken in index order (callers put the
-// longest first). An item failing with kUnavailable / kDeadlineExceeded is
-// retried on a new connection up to 3 times. Returns the status of every item.
+// longest first). Each item is a RunStep; while the pacer allows fewer connections
+// than there are threads, the threads above the count close their connection and hand
+// their item back to the others. Returns the status of every item.
 std::vector<absl::Status> ForEachItem(
     Context& ctx, std::unique_ptr<imap::Session> first, Prewarm* more, size_t count,
     size_t connections, const std::function<absl::Status(imap::Session&, size_t)>& fn);
@@ -155,6 +185,9 @@ struct KnownLimit {
   std::string source;
 };
 KnownLimit LimitOf(const config::ServerConfig& server, const imap::Session& session);
+
+// The connections `task` may use at most (task, account, server: the first set).
+int MaxConnections(const AccountTask& task);
 
 AccountResult RunExport(Context& ctx);
 AccountResult RunImport(Context& ctx);

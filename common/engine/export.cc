@@ -302,15 +302,19 @@ AccountResult RunExport(Context& ctx) {
   // More connections open alongside the first one and log in once it has, while it lists
   // the folders.
   Prewarm more(ctx, ctx.Connections(SIZE_MAX) - 1);
-  auto session = ctx.Connect();
-  more.Release(session.ok());
-  if (!session.ok()) {
-    result.status = session.status();
-    return result;
-  }
-  auto list = imap::ListAll(**session, /*with_status=*/true);
-  if (!list.ok()) {
-    result.status = status::Annotate(list.status(), absl::StrCat("account ", ctx.email()));
+  // The first connection and the folder list, retried and paced like any step.
+  std::unique_ptr<imap::Session> session;
+  StepState state;
+  std::atomic<int> open{0};
+  absl::StatusOr<imap::MailboxList> list = absl::UnknownError("not listed");
+  auto listed = RunStep(ctx, &session, &state, &open, nullptr, [&](imap::Session& s) {
+    more.Release(true);
+    list = imap::ListAll(s, /*with_status=*/true);
+    return status::Annotate(list.status(), absl::StrCat("account ", ctx.email()));
+  });
+  more.Release(false);  // no-op once released
+  if (!listed->ok()) {
+    result.status = *listed;
     return result;
   }
   const auto& personal = list->namespaces.personal;
@@ -341,7 +345,7 @@ AccountResult RunExport(Context& ctx) {
   const std::vector<size_t> order = LargestFirst(sizes);
   std::vector<absl::Status> statuses(jobs.size());
   auto ran =
-      ForEachItem(ctx, std::move(*session), &more, jobs.size(), ctx.Connections(jobs.size()),
+      ForEachItem(ctx, std::move(session), &more, jobs.size(), ctx.Connections(jobs.size()),
                   [&](imap::Session& s, size_t k) {
                     FolderJob& job = jobs[order[k]];
                     absl::Status st = ExportFolder(ctx, s, job);

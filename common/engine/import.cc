@@ -333,9 +333,22 @@ AccountResult RunImport(Context& ctx) {
   // More connections open alongside the first one and log in once it has, while it reads
   // server B's folders.
   Prewarm more(ctx, folders.ok() ? ctx.Connections(folders->size()) - 1 : 0);
-  auto session = folders.ok() ? ctx.Connect() : folders.status();
-  more.Release(session.ok());
-  auto target = session.ok() ? DiscoverTarget(**session) : session.status();
+  // The first connection and B's folders, retried and paced like any step.
+  std::unique_ptr<imap::Session> session;
+  absl::StatusOr<TargetInfo> target = absl::UnknownError("not discovered");
+  if (!folders.ok()) {
+    target = folders.status();
+  } else {
+    StepState state;
+    std::atomic<int> open{0};
+    auto found = RunStep(ctx, &session, &state, &open, nullptr, [&](imap::Session& s) {
+      more.Release(true);
+      target = DiscoverTarget(s);
+      return target.status();
+    });
+    if (!found->ok()) target = *found;
+  }
+  more.Release(false);  // no-op once released
   if (!target.ok()) {
     result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
     return result;
@@ -347,7 +360,7 @@ AccountResult RunImport(Context& ctx) {
   const std::vector<size_t> order = LargestFirst(sizes);
   std::vector<absl::Status> statuses(folders->size());
   std::vector<std::vector<std::string>> refused_bases(folders->size());
-  auto ran = ForEachItem(ctx, std::move(*session), &more, folders->size(),
+  auto ran = ForEachItem(ctx, std::move(session), &more, folders->size(),
                          ctx.Connections(folders->size()), [&](imap::Session& s, size_t k) {
                            const size_t i = order[k];
                            const ExportedFolder& f = (*folders)[i];

@@ -282,6 +282,7 @@ absl::Status Session::HandleTagged(Response& response) {
   if (result.status == StatusKind::kOk &&
       ClassifyReply(result.status, result.code, result.text, ReplyContext::kOther).slow_down) {
     ++slow_downs_;
+    if (options_.on_slow_down) options_.on_slow_down();
   }
   LOG(DEBUG) << "S: " << response.tag << " " << StatusKindName(result.status);
   finished_[it->tag] = std::move(result);

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -59,6 +60,10 @@ struct SessionOptions {
   bool compress = false;
   // Use LITERAL+ / LITERAL- when advertised.
   bool literal_plus = true;
+  // Called on the session's thread for every OK that asks to slow down ("OK Success
+  // [THROTTLED]"), before the next response is read: a caller that sleeps here slows the
+  // session down.
+  std::function<void()> on_slow_down;
 };
 
 class Session {

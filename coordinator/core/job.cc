@@ -532,6 +532,10 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
       absl::StrCat(r.messages, " message(s), ", r.bytes, " byte(s) in ",
                    absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))));
   if (r.refused > 0) absl::StrAppend(&tail, ", ", r.refused, " refused by the target");
+  if (r.throttles > 0 || r.reconnects > 0) {
+    absl::StrAppend(&tail, ", throttled ", r.throttles, " time(s) (paused ", r.throttled_ms,
+                    " ms), ", r.reconnects, " reconnect(s)");
+  }
   if (t.state == TaskState::kSucceeded) {
     LOG(INFO) << head << " (" << tail << ")";
   } else {

@@ -108,6 +108,9 @@ struct AccountView {
   std::vector<engine::FolderResult> folders;
   uint64_t messages = 0, bytes = 0, skipped = 0;
   uint64_t refused = 0;  // messages server B refused (import, validate)
+  // Throttling of the last attempt (engine::AccountResult): time paused, throttles,
+  // reconnects.
+  uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
   std::vector<std::string> notes;
   absl::Duration elapsed;  // of the last attempt (running: so far)
   uint64_t version = 0;    // job version of its last change

@@ -67,11 +67,17 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now) const {
   v.bytes = a.result.bytes;
   v.skipped = a.result.skipped;
   v.refused = a.result.refused;
+  v.throttled_ms = a.result.throttled_ms;
+  v.throttles = a.result.throttles;
+  v.reconnects = a.result.reconnects;
   v.notes = a.result.notes;
   if (t.state == TaskState::kRunning) {
     v.elapsed = now - a.started;
     v.messages = a.progress.messages_done;
     v.bytes = a.progress.bytes_done;
+    v.throttled_ms = a.progress.throttled_ms;
+    v.throttles = a.progress.throttles;
+    v.reconnects = a.progress.reconnects;
   } else {
     v.elapsed = a.elapsed;
   }

@@ -80,6 +80,10 @@ std::string AccountsTable(const Accounts& accounts) {
                        : a.state() == pb::ACCOUNT_STATE_RUNNING ? a.current_folder() + folders
                                                                 : folders;
     if (c.refused() > 0) tail = absl::StrFormat("[%d refused by the target] %s", c.refused(), tail);
+    if (c.throttles() > 0 || c.reconnects() > 0) {
+      tail = absl::StrFormat("[throttled %dx, paused %s, %d reconnects] %s", c.throttles(),
+                             HumanDuration(c.throttled_ms()), c.reconnects(), tail);
+    }
     out += absl::StrFormat("%-32s %-9s %-16s %3d %-18s %-10s %s\n", a.email(), StateName(a.state()),
                            a.worker_id().empty() ? "-" : a.worker_id(), a.attempts(),
                            OfTotal(c.messages_done(), c.messages_total(), false),

@@ -163,6 +163,9 @@ nlohmann::json AccountJson(const AccountView& a) {
           {"skipped", a.skipped},
           {"messages_refused", a.refused},
           {"refused", refused},
+          {"throttled_ms", a.throttled_ms},
+          {"throttles", a.throttles},
+          {"reconnects", a.reconnects},
           {"notes", a.notes},
           {"elapsed_ms", Ms(a.elapsed)},
           {"messages_per_second", Rate(a.messages, a.elapsed)},
@@ -177,6 +180,12 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
   for (const AccountView& a : s.accounts) accounts.push_back(AccountJson(a));
   uint64_t msgs = s.TotalMessages();
   uint64_t bytes = s.TotalBytes();
+  uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
+  for (const AccountView& a : s.accounts) {
+    throttled_ms += a.throttled_ms;
+    throttles += a.throttles;
+    reconnects += a.reconnects;
+  }
   return {{"job_id", s.job_id},
           {"mode", run.mode},
           {"config", run.config_path},
@@ -202,7 +211,10 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
             {"messages_refused", Refused(s)},
             {"bytes_done", bytes},
             {"messages_per_second", Rate(msgs, elapsed)},
-            {"bytes_per_second", Rate(bytes, elapsed)}}},
+            {"bytes_per_second", Rate(bytes, elapsed)},
+            {"throttled_ms", throttled_ms},
+            {"throttles", throttles},
+            {"reconnects", reconnects}}},
           {"fleet",
            {{"rejected_results", s.fleet.rejected_results},
             {"rejected_progress", s.fleet.rejected_progress},

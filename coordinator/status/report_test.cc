@@ -19,6 +19,9 @@ JobSnapshot Sample() {
   ok.messages = 100;
   ok.bytes = 2'000'000;
   ok.elapsed = absl::Seconds(10);
+  ok.throttled_ms = 1500;
+  ok.throttles = 2;
+  ok.reconnects = 3;
   engine::FolderResult f;
   f.name = "INBOX";
   f.transferred = 100;
@@ -90,7 +93,14 @@ TEST(ReportTest, JsonReportUsesTheStatusApiVocabulary) {
   EXPECT_DOUBLE_EQ(ok["messages_per_second"].get<double>(), 10);
   EXPECT_DOUBLE_EQ(ok["bytes_per_second"].get<double>(), 200'000);
   EXPECT_EQ(ok["folders"][0]["messages"], 100);
+  EXPECT_EQ(ok["throttled_ms"], 1500);
+  EXPECT_EQ(ok["throttles"], 2);
+  EXPECT_EQ(ok["reconnects"], 3);
+  EXPECT_EQ(j["totals"]["throttled_ms"], 1500);
+  EXPECT_EQ(j["totals"]["throttles"], 2);
+  EXPECT_EQ(j["totals"]["reconnects"], 3);
   const nlohmann::json& bad = j["accounts"][1];
+  EXPECT_EQ(bad["throttles"], 0);
   EXPECT_EQ(bad["last_error"], "UNAVAILABLE: connection refused");
   EXPECT_TRUE(bad.contains("worker_id"));
   for (const char* old : {"reason", "worker", "elapsed_s", "messages_per_s", "mb_per_s"}) {

@@ -119,8 +119,10 @@ struct Conn {
   Side server;
   bool connected = false;
   bool dead = false;
-  Flow up;    // client -> server
-  Flow down;  // server -> client
+  std::unique_ptr<StreamFilter> filter;
+  bool closing = false;  // the filter asked to close once the client's queue is written
+  Flow up;               // client -> server
+  Flow down;             // server -> client
 };
 
 struct Listener {
@@ -206,6 +208,7 @@ struct WanProxy::Impl {
       c->down.dst = &c->client;
       c->down.bucket = &down_bucket;
       c->down.counter = &bytes_down;
+      if (opt.filter) c->filter = opt.filter();
       SetNoDelay(fd);
       int sfd = socket(l.target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       bool ok = sfd >= 0;
@@ -264,7 +267,7 @@ struct WanProxy::Impl {
   }
 
   bool CanReadIgnoringTokens(const Conn* c, const Flow& f) const {
-    return !c->dead && f.src->readable && !f.eof_read && f.queued < max_queue;
+    return !c->dead && !c->closing && f.src->readable && !f.eof_read && f.queued < max_queue;
   }
 
   // Reads at most one quantum. Returns bytes read (0 when nothing was read).
@@ -277,6 +280,10 @@ struct WanProxy::Impl {
       if (r > 0) {
         buf.resize(static_cast<size_t>(r));
         f.bucket->Take(static_cast<size_t>(r));
+        if (c->filter) {
+          Filter(c, &f == &c->up, buf, now);
+          return static_cast<size_t>(r);
+        }
         f.queued += static_cast<size_t>(r);
         f.q.push_back(Chunk{now + delay_ns, std::move(buf)});
         return static_cast<size_t>(r);
@@ -297,8 +304,30 @@ struct WanProxy::Impl {
     }
   }
 
+  // Runs the connection's filter on bytes read from the client (`up`) or the server and
+  // queues what it says each way.
+  void Filter(Conn* c, bool up, const std::string& data, int64_t now) {
+    StreamFilter::Output out;
+    if (up) {
+      c->filter->FromClient(data, &out);
+    } else {
+      c->filter->FromServer(data, &out);
+    }
+    for (auto [flow, bytes] :
+         {std::make_pair(&c->up, &out.to_server), std::make_pair(&c->down, &out.to_client)}) {
+      if (bytes->empty()) continue;
+      flow->queued += bytes->size();
+      flow->q.push_back(Chunk{now + delay_ns, std::move(*bytes)});
+    }
+    if (out.close) c->closing = true;
+  }
+
   void WriteDue(Conn* c, Flow& f, int64_t now) {
     if (c->dead) return;
+    if (c->closing && &f == &c->down && f.q.empty()) {
+      Close(c, /*reset=*/false);
+      return;
+    }
     if (f.dst == &c->server && !c->connected) return;
     while (f.dst->writable && !f.q.empty() && f.q.front().due <= now) {
       iovec iov[kMaxIov];
@@ -341,6 +370,7 @@ struct WanProxy::Impl {
       f.eof_sent = true;
       if (c->up.eof_sent && c->down.eof_sent) Close(c, /*reset=*/false);
     }
+    if (!c->dead && c->closing && &f == &c->down && f.q.empty()) Close(c, /*reset=*/false);
   }
 
   // Moves what can move now. Returns true when more work is possible at once.

@@ -18,6 +18,10 @@
 //     reaches the sender through TCP.
 //   - Nagle is off on both sides (TCP_NODELAY) so no delay is added beyond the emulated one.
 //
+// Filters: Options::filter, when set, gives every connection a StreamFilter that sees the
+// bytes as read (before the delay) and says what to forward each way, and when to close:
+// the fault proxy (tests/fixtures/fault_proxy.h) injects IMAP replies this way.
+//
 // Threading: Start() and Run() on one thread; Stop() and stats() from any thread. One event
 // loop thread (epoll, edge-triggered), no busy-waiting: the loop sleeps until a socket event,
 // the next queued chunk's due time, or the next token refill a blocked reader needs.
@@ -26,6 +30,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,8 +42,25 @@ struct Route {
   std::string target;  // "host:port"
 };
 
+// Rewrites one connection's byte streams. Called on the event loop thread.
+class StreamFilter {
+ public:
+  virtual ~StreamFilter() = default;
+  struct Output {
+    std::string to_server;  // forwarded up (after the delay, like any byte)
+    std::string to_client;  // forwarded down
+    // Close both sides (FIN) once what is queued for the client is written; nothing more
+    // is read from either side.
+    bool close = false;
+  };
+  virtual void FromClient(const std::string& data, Output* out) = 0;
+  virtual void FromServer(const std::string& data, Output* out) = 0;
+};
+
 struct Options {
   std::vector<Route> routes;
+  // When set: one filter per accepted connection (unset: bytes pass unchanged).
+  std::function<std::unique_ptr<StreamFilter>()> filter;
   double rtt_ms = 0;     // round-trip time added (rtt/2 each way)
   double rate_mbit = 0;  // per-direction cap in Mbit/s (10^6 bit/s); 0 = unlimited
   // Per connection and direction; 0 = 4 MB + one-way bandwidth-delay product (8 MB with no
