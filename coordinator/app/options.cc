@@ -1,6 +1,11 @@
 #include "coordinator/app/options.h"
 
+#include <fstream>
+#include <utility>
+
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/cli/flags.h"
 #include "common/cli/help.h"
@@ -23,6 +28,12 @@ ABSL_FLAG(bool, strict, false,
 ABSL_FLAG(std::string, listen, "",
           "gRPC address to serve workers and the status API on (unix:/path or host:port; "
           "default: a private Unix socket)");
+
+// A subset of the config's accounts.
+ABSL_FLAG(std::vector<std::string>, only, {},
+          "run only these accounts of the config (EMAIL,...); the durable job keeps the others");
+ABSL_FLAG(std::string, accounts_file, "",
+          "run only the accounts of the config listed in FILE (one email a line, # comments)");
 
 // Leases, retries, the durable job.
 ABSL_FLAG(std::string, state, "",
@@ -57,6 +68,41 @@ ABSL_FLAG(std::string, metrics_listen, "",
 namespace coordinator {
 namespace {
 
+// The arguments without the account selection and --fresh (a retry must not start the
+// job over), for the summary's retry command.
+std::vector<std::string> RetryArgs(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    bool takes_value = false, drop = false;
+    for (const char* name : {"--only", "-only", "--accounts-file", "-accounts-file",
+                             "--accounts_file", "-accounts_file"}) {
+      if (a == name) drop = takes_value = true;
+      if (absl::StartsWith(a, absl::StrCat(name, "="))) drop = true;
+    }
+    if (a == "--fresh" || a == "-fresh" || absl::StartsWith(a, "--fresh=") ||
+        absl::StartsWith(a, "-fresh=")) {
+      drop = true;
+    }
+    if (takes_value) ++i;
+    if (!drop) out.push_back(a);
+  }
+  return out;
+}
+
+// --accounts-file: one email a line; blank lines and # comments ignored.
+absl::Status ReadAccountsFile(const std::string& path, std::vector<std::string>* out) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError("--accounts-file: cannot read " + path);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string v(absl::StripAsciiWhitespace(line.substr(0, line.find('#'))));
+    if (!v.empty()) out->push_back(std::move(v));
+  }
+  if (out->empty()) return absl::InvalidArgumentError("--accounts-file: no account in " + path);
+  return absl::OkStatus();
+}
+
 // Every flag in one group of --help (a flag left out is listed under "other", and
 // help_test fails).
 cli::HelpSpec Spec() {
@@ -68,13 +114,17 @@ cli::HelpSpec Spec() {
   spec.groups = {
       {"job",
        {"mode", "config", "output_dir", "input_dir", "resync_missing", "min_free_gb",
-        "ignore_errors", "strict", "state", "fresh", "max_attempts"}},
+        "ignore_errors", "strict", "only", "accounts_file", "state", "fresh", "max_attempts"}},
       {"fleet", {"workers", "max_workers", "listen", "lease_timeout", "linger", "health_listen"}},
       {"security", {"tls_cert", "tls_key", "tls_ca", "insecure"}},
       {"output", {"log_dir", "progress_interval", "verbose", "quiet", "metrics_listen"}},
   };
   spec.short_names = {{"verbose", "-v"}};
-  spec.value_names = {{"mode", "MODE"}, {"config", "FILE"}, {"state", "FILE|none"}};
+  spec.value_names = {{"mode", "MODE"},
+                      {"config", "FILE"},
+                      {"state", "FILE|none"},
+                      {"only", "EMAIL,..."},
+                      {"accounts_file", "FILE"}};
   spec.epilogue =
       "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
       "            3 environment/preflight failure, 4 internal error\n";
@@ -126,6 +176,15 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.durable.lease_timeout = absl::GetFlag(FLAGS_lease_timeout);
   o.durable.max_attempts = absl::GetFlag(FLAGS_max_attempts);
   o.tls = cli::ServerTlsFlags();
+  for (const std::string& e : absl::GetFlag(FLAGS_only)) {
+    std::string v(absl::StripAsciiWhitespace(e));
+    if (!v.empty()) o.only.push_back(std::move(v));
+  }
+  if (std::string file = absl::GetFlag(FLAGS_accounts_file); !file.empty()) {
+    absl::Status st = ReadAccountsFile(file, &o.only);
+    if (!st.ok()) return st;
+  }
+  o.retry_args = RetryArgs(argc, argv);
   o.progress_interval = absl::GetFlag(FLAGS_progress_interval);
   o.verbose = absl::GetFlag(FLAGS_verbose);
   o.quiet = absl::GetFlag(FLAGS_quiet);

@@ -5,6 +5,7 @@
 #define MIGRATOR_COORDINATOR_APP_OPTIONS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -34,6 +35,12 @@ struct Options {
   absl::Duration progress_interval = absl::Seconds(10);
   bool verbose = false, quiet = false;
   rpc::TlsFlags tls;
+  // --only EMAIL,... and --accounts-file FILE (merged, in order): run only these accounts
+  // of the config; empty: all of them.
+  std::vector<std::string> only;
+  // The command line as given, without --only, --accounts-file and --fresh: the summary's
+  // retry command.
+  std::vector<std::string> retry_args;
 };
 
 // The usage text: every flag with its meaning and default, grouped; the exit codes.

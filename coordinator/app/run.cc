@@ -33,6 +33,7 @@ namespace {
 
 constexpr absl::Duration kRateWindow = absl::Seconds(30);  // status rates
 constexpr absl::Duration kTrackerPeriod = absl::Seconds(1);
+constexpr size_t kMaxInlineRetry = 10;  // more failed accounts: a file for --accounts-file
 
 struct Run {
   Options opts;
@@ -41,8 +42,13 @@ struct Run {
   RunInfo info;
   std::string socket_dir;             // private temp dir, removed at the end
   std::unique_ptr<StateStore> state;  // durable job, or null
-  rpc::TlsMaterial tls;               // for --listen
-  std::string tls_warning;            // --insecure off loopback: repeated in the log
+  // --only / --accounts-file: the config indices run (empty: all), the emails left out,
+  // and the journal adapter of a subset run (durable_job.h).
+  std::vector<int> subset;
+  std::vector<std::string> not_in_run;
+  std::unique_ptr<JobJournal> subset_journal;
+  rpc::TlsMaterial tls;     // for --listen
+  std::string tls_warning;  // --insecure off loopback: repeated in the log
 };
 
 int DefaultWorkers(size_t accounts) {
@@ -101,6 +107,30 @@ absl::Status CheckTestEnvironment(const Run& run) {
   return absl::OkStatus();
 }
 
+// --only / --accounts-file: the accounts run, by config index, and those left out. An
+// email not in the config is a usage error naming it.
+absl::Status SelectAccounts(Run* run) {
+  if (run->opts.only.empty()) return absl::OkStatus();
+  std::vector<bool> chosen(run->cfg.accounts.size(), false);
+  for (const std::string& email : run->opts.only) {
+    auto it = std::find_if(run->cfg.accounts.begin(), run->cfg.accounts.end(),
+                           [&email](const config::Account& a) { return a.email == email; });
+    if (it == run->cfg.accounts.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          email, ": not an account of ", run->opts.config_path, " (--only / --accounts-file)"));
+    }
+    chosen[it - run->cfg.accounts.begin()] = true;
+  }
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    if (chosen[i]) {
+      run->subset.push_back(static_cast<int>(i));
+    } else {
+      run->not_in_run.push_back(run->cfg.accounts[i].email);
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Config, log file, preflight; test mode's environment checks.
 absl::Status LoadAndPrepare(Run* run) {
   Options& o = run->opts;
@@ -115,7 +145,10 @@ absl::Status LoadAndPrepare(Run* run) {
   if (!cfg.ok()) return absl::InvalidArgumentError(cfg.status().message());
   run->cfg = *std::move(cfg);
   if (run->cfg.accounts.empty()) return absl::InvalidArgumentError(o.config_path + ": no accounts");
-  if (o.workers < 0) o.workers = DefaultWorkers(run->cfg.accounts.size());
+  if (absl::Status st = SelectAccounts(run); !st.ok()) return st;
+  if (o.workers < 0) {
+    o.workers = DefaultWorkers(run->subset.empty() ? run->cfg.accounts.size() : run->subset.size());
+  }
   if (o.resync_missing && o.mode != engine::Mode::kValidate) {
     std::fprintf(stderr, "coordinator: warning: --resync-missing only applies to validate\n");
   }
@@ -135,19 +168,24 @@ absl::Status LoadAndPrepare(Run* run) {
   return absl::OkStatus();
 }
 
-JobOptions MakeJobOptions(const Run& run) {
+JobOptions MakeJobOptions(Run* run_ptr) {
+  Run& run = *run_ptr;
   const Options& o = run.opts;
   JobOptions jo;
   jo.job_id = Basename(run.stem);
   jo.mode = o.mode;
   jo.config = run.cfg;
+  if (!run.subset.empty()) {  // the Job runs only these; the durable state keeps them all
+    jo.config.accounts.clear();
+    for (int i : run.subset) jo.config.accounts.push_back(run.cfg.accounts[i]);
+  }
   jo.data_location = DataLocation(o);
   jo.resync_missing = o.resync_missing;
   jo.strict = o.strict;
   jo.min_free_gb = o.min_free_gb;
   jo.fail_fast = !o.ignore_errors;
   jo.local_workers = o.workers;
-  ApplyDurableJob(o.durable, run.state.get(), &jo);
+  run.subset_journal = ApplyDurableJob(o.durable, run.state.get(), run.subset, &jo);
   return jo;
 }
 
@@ -223,7 +261,8 @@ void WriteImportTemplate(const Run& run) {
       path.c_str());
 }
 
-// The summary table (stdout and the run log), the JSON report, the import template.
+// The summary table and the failures by cause (stdout and the run log), the JSON and CSV
+// reports, the import template.
 // Returns the job's outcome, or the report's write error.
 absl::Status Conclude(Run* run, const JobSnapshot& snapshot) {
   absl::Status outcome = JobOutcome(snapshot);
@@ -235,10 +274,28 @@ absl::Status Conclude(Run* run, const JobSnapshot& snapshot) {
   absl::Status written = WriteJsonReport(BuildJsonReport(snapshot, run->info, ExitCodeFor(outcome)),
                                          run->info.report_path);
   if (!written.ok()) LOG(ERROR) << written.message();
-  std::printf("log: %s\nreport: %s\n", run->info.log_path.c_str(), run->info.report_path.c_str());
+  const std::string csv_path = run->stem + ".report.csv";
+  absl::Status csv = WriteReportFile(BuildCsvReport(snapshot), csv_path);
+  if (!csv.ok()) LOG(ERROR) << csv.message();
+  // Many failed accounts: listed in a file beside the report, for --accounts-file.
+  std::string retry_file;
+  const std::string failed = FailedAccountsFile(snapshot);
+  if (static_cast<size_t>(std::count(failed.begin(), failed.end(), '\n')) > kMaxInlineRetry) {
+    retry_file = run->stem + ".failed.txt";
+    absl::Status st = WriteReportFile(failed, retry_file);
+    if (!st.ok()) {
+      LOG(ERROR) << st.message();
+      retry_file.clear();
+    }
+  }
+  std::string groups = FormatFailureGroups(snapshot, run->info, retry_file, kMaxInlineRetry);
+  std::fputs(groups.c_str(), stdout);
+  logging::AppendToFile(groups);
+  std::printf("log: %s\nreport: %s\ncsv: %s\n", run->info.log_path.c_str(),
+              run->info.report_path.c_str(), csv_path.c_str());
   if (run->opts.mode == engine::Mode::kExport) WriteImportTemplate(*run);
   std::fflush(stdout);
-  absl::Status result = written.ok() ? outcome : written;
+  absl::Status result = !written.ok() ? written : !csv.ok() ? csv : outcome;
   LOG(INFO) << "exit code " << ExitCodeFor(result);
   return result;
 }
@@ -267,9 +324,9 @@ void LogStart(const Run& run, const Job& job, const CoordinatorServer& server) {
               << ": workers need a client certificate from --tls-ca";
   }
   LOG(INFO) << "job " << job.options().job_id << ": " << o.mode_name << ", "
-            << run.cfg.accounts.size() << " account(s) from " << o.config_path << ", " << o.workers
-            << " local worker(s) x " << o.max_workers << ", data " << job.options().data_location
-            << ", listening on " << server.address();
+            << job.options().config.accounts.size() << " account(s) from " << o.config_path << ", "
+            << o.workers << " local worker(s) x " << o.max_workers << ", data "
+            << job.options().data_location << ", listening on " << server.address();
 }
 
 // The health-only endpoint, when --health-listen asks for one.
@@ -328,7 +385,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> Serve(Run* run, Job& job,
                       o.ignore_errors,
                       absl::Now(),
                       absl::Time(),
-                      o.strict};
+                      o.strict,
+                      o.retry_args,
+                      run->not_in_run};
   return server;
 }
 
@@ -360,7 +419,7 @@ absl::Status Execute(Run* run) {
   run->state = *std::move(state);
   absl::StatusOr<std::unique_ptr<rpc::HealthServer>> health = StartHealth(o);
   if (!health.ok()) return health.status();
-  Job job(MakeJobOptions(*run));
+  Job job(MakeJobOptions(run));
   StatusTracker tracker(&job, kRateWindow, kTrackerPeriod);
   absl::StatusOr<std::unique_ptr<HttpFrontend>> http = StartHttp(o, job, tracker);
   if (!http.ok()) return http.status();

@@ -1,5 +1,8 @@
 #include "coordinator/durable/durable_job.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 
@@ -48,13 +51,52 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenDurableJob(const DurableJobFlags
   return store;
 }
 
-void ApplyDurableJob(const DurableJobFlags& flags, StateStore* store, JobOptions* options) {
+namespace {
+
+// The Job numbers the accounts of a subset run 0..n-1; the state, by config index.
+class SubsetJournal : public JobJournal {
+ public:
+  SubsetJournal(JobJournal* store, std::vector<int> indices)
+      : store_(store), indices_(std::move(indices)) {}
+  void Record(const TaskInfo& task, const AccountTotals& totals, bool terminal) override {
+    if (task.account_index < 0 || static_cast<size_t>(task.account_index) >= indices_.size()) {
+      return;
+    }
+    TaskInfo t = task;
+    t.account_index = indices_[task.account_index];
+    store_->Record(t, totals, terminal);
+  }
+
+ private:
+  JobJournal* store_;
+  std::vector<int> indices_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobJournal> ApplyDurableJob(const DurableJobFlags& flags, StateStore* store,
+                                            const std::vector<int>& subset, JobOptions* options) {
   options->lease_timeout = flags.lease_timeout;
   options->max_attempts = static_cast<uint32_t>(std::max(1, flags.max_attempts));
-  if (store == nullptr) return;
-  options->journal = store;
-  options->restored = store->accounts();
+  if (store == nullptr) return nullptr;
   options->min_epoch = store->max_epoch();
+  if (subset.empty()) {
+    options->journal = store;
+    options->restored = store->accounts();
+    return nullptr;
+  }
+  auto journal = std::make_unique<SubsetJournal>(store, subset);
+  options->journal = journal.get();
+  options->restored.clear();
+  for (size_t i = 0; i < subset.size(); ++i) {
+    for (const StoredAccount& r : store->accounts()) {
+      if (r.index != subset[i]) continue;
+      StoredAccount row = r;
+      row.index = static_cast<int>(i);
+      options->restored.push_back(row);
+    }
+  }
+  return journal;
 }
 
 }  // namespace coordinator

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,7 +40,15 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenDurableJob(const DurableJobFlags
                                                            const std::string& log_dir);
 
 // Leases, attempts and (when `store`) the journal and restored rows.
-void ApplyDurableJob(const DurableJobFlags& flags, StateStore* store, JobOptions* options);
+//
+// `subset` (--only / --accounts-file): the config indices of the accounts the Job runs, in
+// the Job's order (its config holds only those); empty: all of them. The job's identity and
+// state file stay those of the whole config: the Job gets the rows of its accounts, and
+// its journal writes map back to their rows in the state (the returned adapter, which the
+// caller keeps alive as long as the Job; null without a subset). The other accounts' rows
+// are left as they are.
+std::unique_ptr<JobJournal> ApplyDurableJob(const DurableJobFlags& flags, StateStore* store,
+                                            const std::vector<int>& subset, JobOptions* options);
 
 }  // namespace coordinator
 

@@ -1,5 +1,5 @@
 // StateStore over a real SQLite file: create, record, reopen (resume), refuse
-// another job, --fresh, no secret stored.
+// another job, --fresh, no secret stored; a subset run's rows (durable_job.h).
 #include "coordinator/durable/state_store.h"
 
 #include <unistd.h>
@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "coordinator/durable/durable_job.h"
 #include "gtest/gtest.h"
 
 namespace coordinator {
@@ -131,6 +132,53 @@ TEST_F(StateStoreTest, NotASqliteFileIsAnError) {
   auto r =
       StateStore::Open(path_, MakeJobIdentity(engine::Mode::kExport, c, "/d"), Emails(c), false);
   EXPECT_FALSE(r.ok());
+}
+
+// A subset run (--only u2): the Job numbers its one account 0; the rows restored and
+// written are u2's, the others' rows untouched.
+TEST_F(StateStoreTest, SubsetRunMapsRowsToTheConfigIndex) {
+  config::Config c = MakeConfig("pw");
+  JobIdentity id = MakeJobIdentity(engine::Mode::kExport, c, "/data");
+  auto s = StateStore::Open(path_, id, Emails(c), false);
+  ASSERT_TRUE(s.ok()) << s.status();
+  TaskInfo done;
+  done.account_index = 0;
+  done.state = TaskState::kSucceeded;
+  done.epoch = 4;
+  (*s)->Record(done, AccountTotals{}, true);
+  TaskInfo failed;
+  failed.account_index = 2;
+  failed.state = TaskState::kFailed;
+  failed.last_error = "UNAUTHENTICATED: no";
+  (*s)->Record(failed, AccountTotals{}, true);
+  s->reset();
+  s = StateStore::Open(path_, id, Emails(c), false);
+  ASSERT_TRUE(s.ok()) << s.status();
+  JobOptions o;
+  std::unique_ptr<JobJournal> journal = ApplyDurableJob({}, s->get(), {2}, &o);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(o.journal, journal.get());
+  EXPECT_EQ(o.min_epoch, 4u);
+  ASSERT_EQ(o.restored.size(), 1u);
+  EXPECT_EQ(o.restored[0].index, 0);
+  EXPECT_EQ(o.restored[0].email, "u2@x");
+  EXPECT_EQ(o.restored[0].state, TaskState::kFailed);
+  TaskInfo retried;
+  retried.account_index = 0;  // the Job's numbering
+  retried.state = TaskState::kSucceeded;
+  o.journal->Record(retried, AccountTotals{}, true);
+  s->reset();
+  s = StateStore::Open(path_, id, Emails(c), false);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const std::vector<StoredAccount>& rows = (*s)->accounts();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].state, TaskState::kSucceeded);
+  EXPECT_EQ(rows[1].state, TaskState::kPending);
+  EXPECT_EQ(rows[2].state, TaskState::kSucceeded);
+  JobOptions all;
+  EXPECT_EQ(ApplyDurableJob({}, s->get(), {}, &all), nullptr);
+  EXPECT_EQ(all.journal, s->get());
+  EXPECT_EQ(all.restored.size(), 3u);
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #include "coordinator/status/report.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/sys/file.h"
 
 namespace coordinator {
@@ -72,6 +74,15 @@ std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
   }
   if (s.stopping && !s.stop_reason.empty()) {
     absl::StrAppend(&out, "stopped: ", s.stop_reason, "\n");
+  }
+  if (!run.not_in_run.empty()) {
+    const size_t n = std::min<size_t>(run.not_in_run.size(), 10);
+    absl::StrAppend(
+        &out, "not in this run: ", run.not_in_run.size(),
+        " account(s) of the config (their job state is kept): ",
+        absl::StrJoin(run.not_in_run.begin(), run.not_in_run.begin() + n, ", "),
+        run.not_in_run.size() > n ? absl::StrCat(" and ", run.not_in_run.size() - n, " more") : "",
+        "\n");
   }
   return out;
 }
@@ -201,6 +212,7 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
           {"stopping", s.stopping},
           {"stop_reason", s.stop_reason},
           {"exit_code", exit_code},
+          {"not_in_this_run", run.not_in_run},
           {"totals",
            {{"accounts", s.accounts.size()},
             {"succeeded", s.Count(TaskState::kSucceeded)},
@@ -221,6 +233,136 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
             {"leases_expired", s.fleet.leases_expired},
             {"retries", s.fleet.retries}}},
           {"accounts", accounts}};
+}
+
+namespace {
+
+// RFC 4180: a field with a comma, quote, CR or LF is quoted, its quotes doubled.
+std::string CsvField(const std::string& v) {
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// A shell word: as is when plain, else single-quoted.
+std::string ShellWord(const std::string& v) {
+  bool plain = !v.empty() && v.find_first_not_of(
+                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                 "@%+=:,./_-") == std::string::npos;
+  if (plain) return v;
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+bool Failed(const AccountView& a) {
+  return a.task.state == TaskState::kFailed || a.task.state == TaskState::kCancelled;
+}
+
+}  // namespace
+
+std::string BuildCsvReport(const JobSnapshot& s) {
+  std::string out =
+      "email,state,folders,source_messages,target_messages,messages_done,bytes_done,"
+      "messages_refused,skipped,duration_s,attempts,last_error\r\n";
+  for (const AccountView& a : s.accounts) {
+    uint64_t src = 0, dst = 0;
+    for (const engine::FolderResult& f : a.folders) {
+      src += f.source_messages;
+      dst += f.target_messages;
+    }
+    absl::StrAppend(&out, CsvField(a.task.email), ",", TaskStateName(a.task.state), ",",
+                    a.folders.size(), ",", src, ",", dst, ",", a.messages, ",", a.bytes, ",",
+                    a.refused, ",", a.skipped, ",", absl::StrFormat("%.1f", Seconds(a.elapsed)),
+                    ",", a.task.attempts, ",", CsvField(a.task.last_error), "\r\n");
+  }
+  return out;
+}
+
+absl::Status WriteReportFile(const std::string& data, const std::string& path) {
+  return sys::WriteFileAtomically(path, data, {0600, /*overwrite=*/true});
+}
+
+std::string FailureCause(const std::string& last_error) {
+  std::string code = last_error.substr(0, last_error.find(':'));
+  bool is_code = !code.empty() && code.size() < last_error.size() &&
+                 code.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == std::string::npos;
+  if (!is_code) return last_error.empty() ? "unknown" : "other";
+  if (code == "UNAUTHENTICATED") return "login refused (wrong password or token)";
+  if (code == "RESOURCE_EXHAUSTED") return "target full / quota";
+  if (code == "UNAVAILABLE" || code == "DEADLINE_EXCEEDED") {
+    return "server unreachable or throttled";
+  }
+  if (code == "CANCELLED") return "cancelled (fail-fast or interrupted)";
+  return code;
+}
+
+std::vector<FailureGroup> GroupFailures(const JobSnapshot& s) {
+  std::vector<FailureGroup> groups;
+  std::map<std::string, size_t> index;
+  for (const AccountView& a : s.accounts) {
+    if (!Failed(a)) continue;
+    // A cancelled account without a code was stopped by the job (fail-fast, a signal).
+    std::string cause =
+        a.task.state == TaskState::kCancelled && FailureCause(a.task.last_error) == "other"
+            ? FailureCause("CANCELLED:")
+            : FailureCause(a.task.last_error);
+    auto [it, added] = index.emplace(cause, groups.size());
+    if (added) groups.push_back({cause, {}});
+    groups[it->second].emails.push_back(a.task.email);
+  }
+  std::stable_sort(groups.begin(), groups.end(), [](const FailureGroup& x, const FailureGroup& y) {
+    return x.emails.size() > y.emails.size();
+  });
+  return groups;
+}
+
+std::string FailedAccountsFile(const JobSnapshot& s) {
+  std::string out;
+  for (const AccountView& a : s.accounts) {
+    if (Failed(a)) absl::StrAppend(&out, a.task.email, "\n");
+  }
+  return out;
+}
+
+std::string FormatFailureGroups(const JobSnapshot& s, const RunInfo& run,
+                                const std::string& retry_file, size_t max_inline) {
+  std::vector<FailureGroup> groups = GroupFailures(s);
+  if (groups.empty()) return "";
+  std::string out = "\nnot ok, by cause:\n";
+  std::vector<std::string> all;
+  for (const FailureGroup& g : groups) {
+    std::vector<std::string> named(g.emails.begin(),
+                                   g.emails.begin() + std::min(g.emails.size(), max_inline));
+    std::string more = g.emails.size() > named.size()
+                           ? absl::StrCat(" and ", g.emails.size() - named.size(), " more")
+                           : "";
+    absl::StrAppend(&out, "  ", g.emails.size(), " account(s): ", g.cause, ": ",
+                    absl::StrJoin(named, ", "), more, "\n");
+    all.insert(all.end(), g.emails.begin(), g.emails.end());
+  }
+  if (run.retry_args.empty()) return out;
+  std::vector<std::string> words;
+  for (const std::string& a : run.retry_args) words.push_back(ShellWord(a));
+  std::string cmd = absl::StrJoin(words, " ");
+  if (all.size() > max_inline && !retry_file.empty()) {
+    absl::StrAppend(&out, "retry only these (listed in ", retry_file, "): ", cmd,
+                    " --accounts-file ", ShellWord(retry_file), "\n");
+  } else {
+    absl::StrAppend(&out, "retry only these: ", cmd, " --only ", ShellWord(absl::StrJoin(all, ",")),
+                    "\n");
+  }
+  return out;
 }
 
 absl::Status WriteJsonReport(const nlohmann::json& report, const std::string& path) {

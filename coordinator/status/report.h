@@ -5,6 +5,7 @@
 #define MIGRATOR_COORDINATOR_STATUS_REPORT_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -26,6 +27,12 @@ struct RunInfo {
   absl::Time started;
   absl::Time finished;
   bool strict = false;
+  // The command line to print for a retry of only the failed accounts: the program and
+  // its arguments without --only / --accounts-file (empty: no retry line).
+  std::vector<std::string> retry_args;
+  // Accounts of the config left out by --only / --accounts-file (their durable state is
+  // kept); named in the summary and the reports.
+  std::vector<std::string> not_in_run;
 };
 
 // "12.3 MB", "999 B": the byte counts of the table (decimal units, as migratectl's).
@@ -43,6 +50,38 @@ std::string FormatDetails(const JobSnapshot& snapshot);
 // The JSON report (README "The JSON report"): the status API's field names,
 // units (milliseconds, bytes) and state words.
 nlohmann::json BuildJsonReport(const JobSnapshot& snapshot, const RunInfo& run, int exit_code);
+
+// The CSV report (RFC 4180, header row, CRLF line ends): one row per account of the
+// snapshot (state, folders, messages and bytes on each side, refused, skipped, duration,
+// attempts, last error), for spreadsheets.
+std::string BuildCsvReport(const JobSnapshot& snapshot);
+
+// Writes `data` to `path` (mode 0600, atomically via a temporary file).
+absl::Status WriteReportFile(const std::string& data, const std::string& path);
+
+// A failure's cause in words, from its status code (the prefix of last_error, e.g.
+// "UNAUTHENTICATED: ..."): "login refused (wrong password or token)", "target full /
+// quota", "server unreachable or throttled", "cancelled (fail-fast or interrupted)", else
+// the code itself ("unknown" when there is none).
+std::string FailureCause(const std::string& last_error);
+
+struct FailureGroup {
+  std::string cause;
+  std::vector<std::string> emails;  // in account order
+};
+
+// The failed and cancelled accounts grouped by FailureCause, biggest group first.
+std::vector<FailureGroup> GroupFailures(const JobSnapshot& snapshot);
+
+// After the table: "12 account(s): login refused (...): a@x, b@y, ... and 2 more" per
+// group, then what to do next. `retry_file` (may be "") is where the failed accounts were
+// written for --accounts-file when there are more than `max_inline` of them; else the
+// retry line names them with --only. Empty when no account failed.
+std::string FormatFailureGroups(const JobSnapshot& snapshot, const RunInfo& run,
+                                const std::string& retry_file, size_t max_inline = 10);
+
+// The failed and cancelled accounts, one a line, for --accounts-file.
+std::string FailedAccountsFile(const JobSnapshot& snapshot);
 
 // Writes `report` to `path` (mode 0600, atomically via a temporary file).
 absl::Status WriteJsonReport(const nlohmann::json& report, const std::string& path);

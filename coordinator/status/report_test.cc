@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace coordinator {
@@ -109,6 +110,110 @@ TEST(ReportTest, JsonReportUsesTheStatusApiVocabulary) {
   for (const char* old : {"ok", "ok_in_earlier_run", "messages", "bytes"}) {
     EXPECT_FALSE(j["totals"].contains(old)) << old;
   }
+}
+
+// One row per account under a header; commas, quotes and newlines quoted (RFC 4180).
+TEST(ReportTest, CsvReportQuotesAndHasOneRowPerAccount) {
+  JobSnapshot s = Sample();
+  s.accounts[0].folders[0].source_messages = 7;
+  s.accounts[0].folders[0].target_messages = 5;
+  s.accounts[0].task.attempts = 2;
+  s.accounts[1].task.last_error = "UNAVAILABLE: said \"no\", then\nclosed";
+  std::string csv = BuildCsvReport(s);
+  EXPECT_EQ(csv,
+            "email,state,folders,source_messages,target_messages,messages_done,bytes_done,"
+            "messages_refused,skipped,duration_s,attempts,last_error\r\n"
+            "a@example.com,succeeded,1,7,5,100,2000000,0,0,10.0,2,\r\n"
+            "b@example.com,failed,0,0,0,0,0,0,0,0.0,0,"
+            "\"UNAVAILABLE: said \"\"no\"\", then\nclosed\"\r\n");
+  std::string path = ::testing::TempDir() + "/report_test.csv";
+  ASSERT_TRUE(WriteReportFile(csv, path).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(ReportTest, FailureCauses) {
+  EXPECT_EQ(FailureCause("UNAUTHENTICATED: LOGIN failed"),
+            "login refused (wrong password or token)");
+  EXPECT_EQ(FailureCause("RESOURCE_EXHAUSTED: over quota"), "target full / quota");
+  EXPECT_EQ(FailureCause("UNAVAILABLE: connection refused"), "server unreachable or throttled");
+  EXPECT_EQ(FailureCause("DEADLINE_EXCEEDED: timeout"), "server unreachable or throttled");
+  EXPECT_EQ(FailureCause("CANCELLED: stopped"), "cancelled (fail-fast or interrupted)");
+  EXPECT_EQ(FailureCause("DATA_LOSS: bad file"), "DATA_LOSS");
+  EXPECT_EQ(FailureCause(""), "unknown");
+}
+
+JobSnapshot Failures(int wrong_password, int quota) {
+  JobSnapshot s;
+  auto add = [&s](const std::string& email, TaskState state, const std::string& error) {
+    AccountView a;
+    a.task.email = email;
+    a.task.state = state;
+    a.task.last_error = error;
+    s.accounts.push_back(a);
+  };
+  add("ok@x", TaskState::kSucceeded, "");
+  for (int i = 0; i < quota; ++i) {
+    add(absl::StrCat("q", i, "@x"), TaskState::kFailed, "RESOURCE_EXHAUSTED: over quota");
+  }
+  for (int i = 0; i < wrong_password; ++i) {
+    add(absl::StrCat("p", i, "@x"), TaskState::kFailed, "UNAUTHENTICATED: LOGIN failed");
+  }
+  add("c@x", TaskState::kCancelled, "not started: fail-fast");
+  return s;
+}
+
+TEST(ReportTest, FailuresAreGroupedByCauseBiggestFirst) {
+  std::vector<FailureGroup> g = GroupFailures(Failures(3, 2));
+  ASSERT_EQ(g.size(), 3u);
+  EXPECT_EQ(g[0].cause, "login refused (wrong password or token)");
+  EXPECT_EQ(g[0].emails, (std::vector<std::string>{"p0@x", "p1@x", "p2@x"}));
+  EXPECT_EQ(g[1].cause, "target full / quota");
+  EXPECT_EQ(g[1].emails, (std::vector<std::string>{"q0@x", "q1@x"}));
+  EXPECT_EQ(g[2].cause, "cancelled (fail-fast or interrupted)");
+  EXPECT_EQ(g[2].emails, (std::vector<std::string>{"c@x"}));
+}
+
+TEST(ReportTest, FailureSummaryNamesAccountsAndTheRetryCommand) {
+  RunInfo run = Info();
+  run.retry_args = {"coordinator", "--mode", "export", "--config", "my config.json"};
+  std::string t = FormatFailureGroups(Failures(1, 2), run, "/logs/x.failed.txt");
+  EXPECT_NE(t.find("  2 account(s): target full / quota: q0@x, q1@x\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("  1 account(s): login refused (wrong password or token): p0@x\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("retry only these: coordinator --mode export --config 'my config.json' "
+                   "--only q0@x,q1@x,p0@x,c@x\n"),
+            std::string::npos)
+      << t;
+  EXPECT_EQ(FormatFailureGroups(JobSnapshot{}, run, ""), "");  // nothing failed
+}
+
+TEST(ReportTest, ManyFailuresAreCutAndRetriedFromAFile) {
+  RunInfo run = Info();
+  run.retry_args = {"coordinator", "--mode", "import"};
+  JobSnapshot s = Failures(12, 0);
+  std::string t = FormatFailureGroups(s, run, "/logs/import-1.failed.txt");
+  EXPECT_NE(t.find("12 account(s): login refused (wrong password or token): p0@x, p1@x, p2@x, "
+                   "p3@x, p4@x, p5@x, p6@x, p7@x, p8@x, p9@x and 2 more\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("coordinator --mode import --accounts-file /logs/import-1.failed.txt\n"),
+            std::string::npos)
+      << t;
+  std::string file = FailedAccountsFile(s);
+  EXPECT_EQ(file.substr(0, 10), "p0@x\np1@x\n");
+  EXPECT_NE(file.find("c@x\n"), std::string::npos);
+  EXPECT_EQ(file.find("ok@x"), std::string::npos);
+}
+
+TEST(ReportTest, AccountsNotInThisRunAreNamed) {
+  RunInfo run = Info();
+  run.not_in_run = {"z@x"};
+  EXPECT_NE(FormatSummaryTable(Sample(), run).find("not in this run: 1 account(s)"),
+            std::string::npos);
+  EXPECT_EQ(BuildJsonReport(Sample(), run, 0)["not_in_this_run"][0], "z@x");
 }
 
 }  // namespace

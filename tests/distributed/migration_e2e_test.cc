@@ -197,5 +197,79 @@ TEST_F(MigrationE2ETest, MinFreeGbAboveFreeSpaceRefusesExport) {
   EXPECT_EQ(emls, 0u);
 }
 
+// The path printed after `label` ("report: ", "csv: ") in a run's stdout.
+std::string PrintedPath(const std::string& out, const std::string& label) {
+  size_t at = out.find("\n" + label);
+  if (at == std::string::npos) return "";
+  at += 1 + label.size();
+  return out.substr(at, out.find('\n', at) - at);
+}
+
+size_t Emls(const std::string& dir) {
+  size_t n = 0;
+  for (const std::string& f : FilesUnder(dir)) n += absl::EndsWith(f, ".eml") ? 1 : 0;
+  return n;
+}
+
+// --only runs a subset of the durable job and keeps the others' state; the full run
+// resumes (the subset is not redone) and its summary groups the failure by cause with the
+// command retrying only it; that retry, with the password fixed, finishes the job.
+TEST_F(MigrationE2ETest, OnlyRunsASubsetAndTheRetryCommandFinishesTheFailed) {
+  Seed(3);
+  const std::string cfg = Config(*a_, "export.pass.config.json", /*bad_user=*/1);
+  const std::string out = dir_ + "/exported";
+  const std::vector<std::string> base = {"--mode", "export", "--config", cfg, "--output-dir", out};
+  auto with = [&base](std::vector<std::string> more) {
+    more.insert(more.begin(), base.begin(), base.end());
+    return more;
+  };
+  const std::string u1 = a_->users()[0].email, u2 = a_->users()[1].email, u3 = a_->users()[2].email;
+
+  Process unknown;
+  EXPECT_EQ(Coordinator(with({"--only", "nobody@example.com"}), "unknown", &unknown), 2);
+  EXPECT_TRUE(absl::StrContains(ReadFile(unknown.stderr_path), "nobody@example.com"));
+
+  Process subset;
+  ASSERT_EQ(Coordinator(with({"--only", u1}), "subset", &subset), 0);
+  std::string text = ReadFile(subset.stdout_path);
+  EXPECT_TRUE(absl::StrContains(text, "not in this run: 2 account(s)")) << text;
+  EXPECT_EQ(Emls(out + "/" + u1), 12u);
+  EXPECT_EQ(Emls(out + "/" + u2) + Emls(out + "/" + u3), 0u);
+  nlohmann::json report = nlohmann::json::parse(ReadFile(PrintedPath(text, "report: ")));
+  EXPECT_EQ(report["totals"]["accounts"], 1);
+  EXPECT_EQ(report["not_in_this_run"], (nlohmann::json{u2, u3}));
+
+  Process full;
+  ASSERT_EQ(Coordinator(with({"--ignore-errors"}), "full", &full), 1);
+  text = ReadFile(full.stdout_path);
+  EXPECT_TRUE(absl::StrContains(
+      text, absl::StrCat("1 account(s): login refused (wrong password or token): ", u2, "\n")))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, absl::StrCat(" --only ", u2, "\n"))) << text;
+  EXPECT_FALSE(absl::StrContains(text, "not in this run")) << text;
+  report = nlohmann::json::parse(ReadFile(PrintedPath(text, "report: ")));
+  EXPECT_EQ(report["totals"]["succeeded_in_earlier_run"], 1);  // u1: resumed, not redone
+  EXPECT_EQ(report["totals"]["failed"], 1);
+  const std::string csv_path = PrintedPath(text, "csv: ");
+  EXPECT_EQ(csv_path.substr(0, csv_path.size() - 4),
+            PrintedPath(text, "report: ").substr(0, csv_path.size() - 4));
+  const std::string csv = ReadFile(csv_path);
+  EXPECT_TRUE(absl::StartsWith(csv, "email,state,folders,")) << csv;
+  EXPECT_TRUE(absl::StrContains(csv, absl::StrCat(u3, ",succeeded,"))) << csv;
+  EXPECT_TRUE(absl::StrContains(csv, ",12,12,12,")) << csv;  // u3: source, target, done
+  EXPECT_TRUE(absl::StrContains(csv, absl::StrCat(u2, ",failed,"))) << csv;
+  EXPECT_TRUE(absl::StrContains(csv, "UNAUTHENTICATED")) << csv;
+  EXPECT_EQ(Emls(out + "/" + u3), 12u);
+
+  Config(*a_, "export.pass.config.json");  // the password fixed: the same job
+  Process retry;
+  ASSERT_EQ(Coordinator(with({"--only", u2}), "retry", &retry), 0);
+  text = ReadFile(retry.stdout_path);
+  report = nlohmann::json::parse(ReadFile(PrintedPath(text, "report: ")));
+  EXPECT_EQ(report["totals"]["succeeded"], 1);
+  for (const std::string& u : {u1, u2, u3}) EXPECT_EQ(Emls(out + "/" + u), 12u) << u;
+  EXPECT_TRUE(absl::StrContains(ReadFile(PrintedPath(text, "log: ")), "resuming"));
+}
+
 }  // namespace
 }  // namespace fleettest
