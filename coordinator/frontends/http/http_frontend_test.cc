@@ -102,11 +102,17 @@ class HttpFrontendTest : public ::testing::Test {
     p.messages_done = 30;
     p.messages_total = 100;
     p.bytes_done = 3000;
+    p.throttled_ms = 1500;
+    p.throttles = 2;
+    p.reconnects = 1;
     job_.Progress("w1", link_.tasks[0].task_id, link_.tasks[0].epoch, p);
     engine::AccountResult done;
     done.messages = 20;
     done.bytes = 2000;
     done.skipped = 3;
+    done.refused = 4;
+    done.throttled_ms = 500;
+    done.throttles = 1;
     skew += absl::Seconds(90);
     job_.Result("w1", link_.tasks[1].task_id, link_.tasks[1].epoch, done, absl::Seconds(90));
   }
@@ -131,6 +137,10 @@ TEST_F(HttpFrontendTest, MetricsCarryTheJobsFigures) {
   EXPECT_EQ(Sample(m, R"(migrator_messages_transferred_total{mode="export"})"), 50);
   EXPECT_EQ(Sample(m, R"(migrator_bytes_transferred_total{mode="export"})"), 5000);
   EXPECT_EQ(Sample(m, R"(migrator_messages_skipped_total{mode="export"})"), 3);
+  EXPECT_EQ(Sample(m, R"(migrator_messages_refused_total{mode="export"})"), 4);
+  EXPECT_EQ(Sample(m, "migrator_throttled_seconds_total"), 2);  // 1.5 s running + 0.5 s done
+  EXPECT_EQ(Sample(m, "migrator_throttles_total"), 3);
+  EXPECT_EQ(Sample(m, "migrator_reconnects_total"), 1);
   EXPECT_EQ(Sample(m, "migrator_workers_connected"), 1);
   EXPECT_EQ(Sample(m, "migrator_queue_depth"), 1);
   EXPECT_EQ(Sample(m, "migrator_retries_total"), 0);

@@ -48,6 +48,27 @@ JobMetrics::JobMetrics()
                    .Help("Messages not transferred because the target already had "
                          "them")
                    .Register(*registry_)),
+      refused_(BuildCounter()
+                   .Name("migrator_messages_refused_total")
+                   .Help("Messages server B refused (too big, content, zero length...): "
+                         "skipped and reported")
+                   .Register(*registry_)),
+      throttled_seconds_(BuildCounter()
+                             .Name("migrator_throttled_seconds_total")
+                             .Help("Time accounts spent paused by server throttling or "
+                                   "connection caps")
+                             .Register(*registry_)
+                             .Add({})),
+      throttles_(BuildCounter()
+                     .Name("migrator_throttles_total")
+                     .Help("Throttles and connection caps the servers answered")
+                     .Register(*registry_)
+                     .Add({})),
+      reconnects_(BuildCounter()
+                      .Name("migrator_reconnects_total")
+                      .Help("IMAP connections opened again after a throttle or a disconnect")
+                      .Register(*registry_)
+                      .Add({})),
       duration_(BuildHistogram()
                     .Name("migrator_account_duration_seconds")
                     .Help("Duration of an account's attempt that ended the account "
@@ -148,6 +169,7 @@ void JobMetrics::SetMode(const std::string& job_id, const std::string& mode) {
   messages_mode_ = &messages_.Add({{"mode", mode}});
   bytes_mode_ = &bytes_.Add({{"mode", mode}});
   skipped_mode_ = &skipped_.Add({{"mode", mode}});
+  refused_mode_ = &refused_.Add({{"mode", mode}});
 }
 
 void JobMetrics::Update(const JobSnapshot& s, const AggregateStatus& g) {
@@ -159,6 +181,18 @@ void JobMetrics::Update(const JobSnapshot& s, const AggregateStatus& g) {
   RaiseTo(*messages_mode_, static_cast<double>(g.messages_done));
   RaiseTo(*bytes_mode_, static_cast<double>(g.bytes_done));
   RaiseTo(*skipped_mode_, static_cast<double>(g.messages_skipped));
+  // Sums over the accounts' last attempts: counters only rise (a retry restarts its own).
+  uint64_t refused = 0, throttled_ms = 0, throttles = 0, reconnects = 0;
+  for (const AccountView& a : s.accounts) {
+    refused += a.refused;
+    throttled_ms += a.throttled_ms;
+    throttles += a.throttles;
+    reconnects += a.reconnects;
+  }
+  RaiseTo(*refused_mode_, static_cast<double>(refused));
+  RaiseTo(throttled_seconds_, static_cast<double>(throttled_ms) / 1000.0);
+  RaiseTo(throttles_, static_cast<double>(throttles));
+  RaiseTo(reconnects_, static_cast<double>(reconnects));
   messages_expected_.Set(static_cast<double>(g.messages_total));
   bytes_expected_.Set(static_cast<double>(g.bytes_total));
   totals_known_.Set(g.totals_known ? 1 : 0);

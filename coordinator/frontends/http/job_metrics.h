@@ -57,6 +57,10 @@ class JobMetrics {
   prometheus::Family<prometheus::Counter>& messages_;
   prometheus::Family<prometheus::Counter>& bytes_;
   prometheus::Family<prometheus::Counter>& skipped_;
+  prometheus::Family<prometheus::Counter>& refused_;
+  prometheus::Counter& throttled_seconds_;
+  prometheus::Counter& throttles_;
+  prometheus::Counter& reconnects_;
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Gauge>& info_;
   prometheus::Gauge& messages_expected_;
@@ -80,6 +84,7 @@ class JobMetrics {
   prometheus::Counter* messages_mode_ ABSL_GUARDED_BY(mu_) = nullptr;
   prometheus::Counter* bytes_mode_ ABSL_GUARDED_BY(mu_) = nullptr;
   prometheus::Counter* skipped_mode_ ABSL_GUARDED_BY(mu_) = nullptr;
+  prometheus::Counter* refused_mode_ ABSL_GUARDED_BY(mu_) = nullptr;
   // Per account index: the epoch whose final state was observed into the histogram.
   std::vector<uint64_t> observed_epoch_ ABSL_GUARDED_BY(mu_);
 };
