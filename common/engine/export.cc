@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "common/crypto/sha256.h"
 #include "common/engine/engine_internal.h"
+#include "common/imap/date.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
@@ -73,6 +74,7 @@ class ExportSink : public imap::FetchSink {
   static constexpr size_t kBatchMessages = 256;
   static constexpr uint64_t kBatchBytes = 32 * 1024 * 1024;
   absl::Status CheckFreeSpace();
+  void KeepDespiteBadAttributes(const imap::FetchedMessage& m, MessageMeta* meta);
 
   Context& ctx_;
   FolderJob& job_;
@@ -97,6 +99,33 @@ absl::Status ExportSink::CheckFreeSpace() {
   return absl::OkStatus();
 }
 
+// Server A's INTERNALDATE and RFC822.SIZE are not the message: when they are unusable the
+// message is kept with their raw values recorded (see MessageMeta), and a warning logged.
+// Only a broken body or framing fails the folder.
+void ExportSink::KeepDespiteBadAttributes(const imap::FetchedMessage& m, MessageMeta* meta) {
+  auto where = [&] {
+    return absl::StrCat("account ", ctx_.email(), " folder '", job_.meta.name, "' UID ", m.uid,
+                        ": ");
+  };
+  if (!imap::ParseInternalDate(m.internaldate).ok()) {
+    meta->internaldate_raw = m.internaldate;
+    auto date = imap::ParseMessageDate(imap::HeaderValue(head_, "Date"));
+    meta->internaldate = date.ok() ? imap::FormatInternalDate(*date) : "";
+    LOG(WARNING) << where() << "unusable INTERNALDATE '" << m.internaldate.substr(0, 64)
+                 << "' kept as internaldate_raw; "
+                 << (date.ok() ? "using the Date: header field " + meta->internaldate
+                               : std::string("no usable Date: header field, no date"));
+  }
+  if (!m.has_size || m.size_raw) {
+    meta->size_unusable = true;
+    meta->size_raw = m.size_raw;
+    LOG(WARNING) << where() << "RFC822.SIZE "
+                 << (m.size_raw ? absl::StrCat("'", m.size_raw->substr(0, 64), "'")
+                                : std::string("missing"))
+                 << ", kept as rfc822_size_raw; using the body's length " << meta->size;
+  }
+}
+
 absl::Status ExportSink::OnMessage(const imap::FetchedMessage& m) {
   if (!m.has_body) return absl::OkStatus();  // an unsolicited flag update
   if (!writer_ || m.seq != seq_ || m.uid == 0) {
@@ -116,6 +145,7 @@ absl::Status ExportSink::OnMessage(const imap::FetchedMessage& m) {
     meta.flags = m.flags;
     meta.internaldate = m.internaldate;
     meta.size = size;
+    KeepDespiteBadAttributes(m, &meta);
     meta.sha256 = sha;
     meta.message_id = imap::HeaderValue(head_, "Message-ID");
     meta.uidvalidity = job_.meta.uidvalidity;

@@ -173,6 +173,13 @@ MessageMeta MessageFrom(const nlohmann::json& j) {
   m.size = j.at("size").get<uint64_t>();
   m.sha256 = j.at("sha256").get<std::string>();
   m.message_id = j.value("message_id", "");
+  if (j.contains("internaldate_raw"))
+    m.internaldate_raw = j.at("internaldate_raw").get<std::string>();
+  if (j.contains("rfc822_size_raw")) {
+    m.size_unusable = true;
+    const auto& raw = j.at("rfc822_size_raw");
+    if (!raw.is_null()) m.size_raw = raw.get<std::string>();
+  }
   const auto& src = j.at("source");
   m.uidvalidity = src.at("uidvalidity").get<uint64_t>();
   m.uid = src.at("uid").get<uint32_t>();
@@ -191,6 +198,10 @@ std::string MessageMetaToJson(const MessageMeta& m) {
                       {"sha256", m.sha256},
                       {"message_id", m.message_id},
                       {"source", {{"uidvalidity", m.uidvalidity}, {"uid", m.uid}}}};
+  if (m.internaldate_raw) j["internaldate_raw"] = *m.internaldate_raw;
+  if (m.size_unusable) {
+    j["rfc822_size_raw"] = m.size_raw ? nlohmann::json(*m.size_raw) : nlohmann::json(nullptr);
+  }
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -24,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/optional.h"
 #include "common/engine/engine.h"
 
 namespace engine {
@@ -64,11 +65,18 @@ struct FolderMeta {
 
 struct MessageMeta {
   std::vector<std::string> flags;
-  std::string internaldate;  // as server A sent it
-  uint64_t size = 0;
-  std::string sha256;        // hex, of the .eml
-  std::string message_id;    // "" when absent
-  uint64_t uidvalidity = 0;  // source
+  // As server A sent it; when that was not an IMAP date-time, the fallback (the message's
+  // Date: header field as an IMAP date-time, or "" when that does not parse either: the
+  // import then appends without a date and server B uses the time of the APPEND).
+  std::string internaldate;
+  uint64_t size = 0;  // the .eml's length (never server A's RFC822.SIZE)
+  // Server A's values as sent, when they were unusable (the message is kept regardless).
+  absl::optional<std::string> internaldate_raw;
+  bool size_unusable = false;            // RFC822.SIZE missing or not a number
+  absl::optional<std::string> size_raw;  // when size_unusable: as sent; unset when missing
+  std::string sha256;                    // hex, of the .eml
+  std::string message_id;                // "" when absent
+  uint64_t uidvalidity = 0;              // source
   uint32_t uid = 0;
 };
 

@@ -1,5 +1,6 @@
 // What import and validate share: the export's folders and messages, server B's folder
 // names, and message identities.
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -130,7 +131,15 @@ void DiffFolder(const std::map<std::string, MessageMeta>& local, std::multiset<s
                 std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r) {
   r->target_messages = present.size();
   missing->clear();
+  // A message exported without a date (server A's INTERNALDATE unusable, no Date: header
+  // field) was appended without one: server B chose its date, so any date matches. Those
+  // are matched after every dated message, so they never take a dated one's match.
+  std::vector<std::pair<std::string, const MessageMeta*>> undated;
   for (const auto& [base, meta] : local) {
+    if (meta.internaldate.empty()) {
+      undated.emplace_back(base, &meta);
+      continue;
+    }
     auto it = present.find(IdentityKey(meta.message_id, meta.size, meta.internaldate));
     if (it != present.end()) {
       present.erase(it);
@@ -138,6 +147,18 @@ void DiffFolder(const std::map<std::string, MessageMeta>& local, std::multiset<s
       missing->emplace_back(base, meta);
     }
   }
+  for (const auto& [base, meta] : undated) {
+    // The key without its date: every key of that message starts with it.
+    const std::string prefix = IdentityKey(meta->message_id, meta->size, "");
+    auto it = present.lower_bound(prefix);
+    if (it != present.end() && absl::StartsWith(*it, prefix)) {
+      present.erase(it);
+    } else {
+      missing->emplace_back(base, *meta);
+    }
+  }
+  std::sort(missing->begin(), missing->end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
   r->missing = missing->size();
   r->extra = present.size();
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -119,9 +120,13 @@ struct FetchedMessage {
   uint64_t seq = 0;
   uint32_t uid = 0;
   std::vector<std::string> flags;  // without \Recent (session state, not a flag)
-  std::string internaldate;        // as sent: "17-Jul-1996 02:44:25 -0700"
+  std::string internaldate;        // as sent: "17-Jul-1996 02:44:25 -0700" (not checked)
   uint64_t size = 0;               // RFC822.SIZE
-  bool has_body = false;           // the body was delivered through BodyBegin/Data/End
+  // RFC822.SIZE as sent when it is not a number (negative, NIL, ...): the caller decides
+  // (a broken size is not a broken message). Unset when the item was a number or absent.
+  absl::optional<std::string> size_raw;
+  bool has_size = false;  // RFC822.SIZE was sent (a number or not)
+  bool has_body = false;  // the body was delivered through BodyBegin/Data/End
   uint64_t body_size = 0;
   std::string message_id;  // from the Message-ID header field, when asked for
 };

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
@@ -55,6 +56,26 @@ absl::StatusOr<absl::Time> ParseInternalDate(absl::string_view text) {
   absl::CivilSecond cs(year, month, day, hh, mm, ss);
   if (cs.day() != day) return bad();  // e.g. 31-Feb normalised away
   return absl::FromCivil(cs, absl::UTCTimeZone()) - absl::Seconds(offset_secs);
+}
+
+absl::StatusOr<absl::Time> ParseMessageDate(absl::string_view text) {
+  std::string s(absl::StripAsciiWhitespace(text));
+  if (size_t paren = s.find('('); paren != std::string::npos) s.resize(paren);  // a comment
+  absl::StripAsciiWhitespace(&s);
+  if (size_t comma = s.find(','); comma != std::string::npos) s.erase(0, comma + 1);
+  absl::StripAsciiWhitespace(&s);
+  for (const char* utc : {" UT", " UTC", " GMT", " Z"}) {
+    if (absl::EndsWithIgnoreCase(s, utc)) {
+      s.resize(s.size() - std::strlen(utc));
+      s += " +0000";
+      break;
+    }
+  }
+  for (const char* format : {"%d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M %z"}) {
+    absl::Time t;
+    if (absl::ParseTime(format, s, &t, nullptr)) return t;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("bad message date '", text.substr(0, 40), "'"));
 }
 
 std::string FormatInternalDate(absl::Time t) {

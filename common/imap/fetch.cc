@@ -21,6 +21,13 @@ bool IsHeaderFieldsKey(absl::string_view key) {
   return absl::StartsWithIgnoreCase(key, "BODY[HEADER.FIELDS");
 }
 
+// An item's value as text, for the record: NIL and lists (which have no text) by name.
+std::string RawText(const Value& v) {
+  if (v.is_nil()) return "NIL";
+  if (v.is_list()) return "(list)";
+  return std::string(v.text());
+}
+
 class FetchHandler : public ResponseHandler {
  public:
   FetchHandler(FetchSink* sink, std::string peer) : sink_(sink), peer_(std::move(peer)) {}
@@ -67,11 +74,17 @@ class FetchHandler : public ResponseHandler {
         if (!absl::EqualsIgnoreCase(f.text(), "\\Recent")) m->flags.emplace_back(f.text());
       }
     } else if (key.IsAtom("INTERNALDATE")) {
-      m->internaldate = std::string(v.text());
+      m->internaldate = RawText(v);
     } else if (key.IsAtom("RFC822.SIZE")) {
+      // Advisory only (the body's own length is what counts): a broken value is
+      // handed on as sent instead of failing the response.
+      m->has_size = true;
       auto n = v.AsNumber();
-      if (!n) return Bad("RFC822.SIZE");
-      m->size = *n;
+      if (n) {
+        m->size = *n;
+      } else {
+        m->size_raw = RawText(v);
+      }
     } else if (key.is_atom() && IsBodyKey(key.str)) {
       m->has_body = true;
       if (v.type == Value::Type::kStreamedLiteral) {

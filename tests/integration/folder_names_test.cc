@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/engine/engine.h"
@@ -22,6 +21,7 @@
 #include "common/net/testing/test_server.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures/dovecot_fixture.h"
+#include "tests/fixtures/scripted_imap_conn.h"
 
 namespace {
 
@@ -52,44 +52,16 @@ const std::vector<std::string>& HostileNames() {
   return *names;
 }
 
-// Reads one command (joining LITERAL+ literals), without the CRLF; "" at EOF.
-std::string ReadCommand(net::testing::ServerConn& c) {
-  std::string all, line;
-  for (;;) {
-    if (!c.ReadLine(&line)) return "";
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    all += line;
-    size_t open = line.rfind('{');
-    if (line.empty() || line.back() != '}' || open == std::string::npos) return all;
-    size_t n = 0;
-    std::string num = line.substr(open + 1, line.size() - open - 2);
-    if (!num.empty() && num.back() == '+') num.pop_back();
-    if (!absl::SimpleAtoi(num, &n)) return all;
-    std::string bytes;
-    if (!c.ReadExactly(n, &bytes)) return "";
-    all += bytes;
-  }
-}
-
-std::string Literal(const std::string& s) { return absl::StrCat("{", s.size(), "}\r\n", s); }
+using testing_fixtures::ImapLiteral;
 
 // A server that lists hostile names and serves one message in each folder.
 void HostileImap(net::testing::ServerConn& c) {
   const std::string msg = "Subject: hi\r\nMessage-ID: <h@x>\r\n\r\nbody\r\n";
-  c.WriteAll("* OK [CAPABILITY IMAP4rev1 LITERAL+] hostile server\r\n");
-  for (;;) {
-    std::string cmd = ReadCommand(c);
-    if (cmd.empty()) return;
-    std::string tag = cmd.substr(0, cmd.find(' '));
-    std::string rest = cmd.substr(cmd.find(' ') + 1);
+  testing_fixtures::ServeScriptedImap(c, [&](const std::string& rest) {
     std::string out;
-    if (absl::StartsWith(rest, "CAPABILITY")) {
-      out = "* CAPABILITY IMAP4rev1 LITERAL+\r\n";
-    } else if (absl::StartsWith(rest, "LIST \"\" \"\"")) {
-      out = "* LIST (\\Noselect) \"/\" \"\"\r\n";
-    } else if (absl::StartsWith(rest, "LIST")) {
+    if (absl::StartsWith(rest, "LIST")) {
       for (const std::string& n : HostileNames()) {
-        absl::StrAppend(&out, "* LIST () \"/\" ", Literal(n), "\r\n");
+        absl::StrAppend(&out, "* LIST () \"/\" ", ImapLiteral(n), "\r\n");
       }
     } else if (absl::StartsWith(rest, "EXAMINE")) {
       out = "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n";
@@ -99,13 +71,10 @@ void HostileImap(net::testing::ServerConn& c) {
       out = absl::StrCat(
           "* 1 FETCH (UID 1 FLAGS (\\Seen) INTERNALDATE \"01-Jan-2024 00:00:00 "
           "+0000\" RFC822.SIZE ",
-          msg.size(), " BODY[] ", Literal(msg), ")\r\n");
-    } else if (absl::StartsWith(rest, "LOGOUT")) {
-      c.WriteAll(absl::StrCat("* BYE bye\r\n", tag, " OK\r\n"));
-      return;
+          msg.size(), " BODY[] ", ImapLiteral(msg), ")\r\n");
     }
-    if (!c.WriteAll(absl::StrCat(out, tag, " OK done\r\n"))) return;
-  }
+    return out;
+  });
 }
 
 void ExpectEverythingInside(const std::string& root, const std::string& email) {
