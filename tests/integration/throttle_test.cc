@@ -83,11 +83,12 @@ class ThrottleTest : public ::testing::Test {
 // The faults of a run, on the data commands in turn (UID FETCH or APPEND: one fault per
 // command): a throttle with a suggested wait, one without (Gmail's), two slow-down OKs, a
 // silent disconnect, a second suggested wait; a BYE at the 13th command of any kind; and
-// logins capped at 2 (the account wants 4).
+// logins capped at 1 (the account wants 4): its other connections log in right after the
+// first one did, while it is still open, so the cap is met whatever the machine's load.
 FaultProxyOptions Faults(const DovecotServer& server, const std::string& data_command) {
   FaultProxyOptions o;
   o.target = absl::StrCat(server.host(), ":", server.imap_port());
-  o.max_logins = 2;
+  o.max_logins = 1;
   o.faults = {
       {Fault::Action::kBye, "", 12, 1, "Session expired, please login again"},
       {Fault::Action::kReplace, data_command, 0, 1, kMsThrottle},
@@ -103,7 +104,7 @@ void ExpectAllFired(const FaultProxy& proxy) {
   const testing_fixtures::FaultCounts c = proxy.counts();
   for (size_t i = 0; i < c.fired.size(); ++i) EXPECT_GE(c.fired[i], 1) << "fault " << i;
   EXPECT_GE(c.logins_refused, 1) << c.connections << " connections";
-  EXPECT_LE(c.max_logged_in, 2);
+  EXPECT_LE(c.max_logged_in, 1);
 }
 
 // Paused for the suggested waits (each at most once: 2 x 1.5 s, or less when they
