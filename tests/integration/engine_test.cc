@@ -45,35 +45,7 @@ config::Account AccountOf(const DovecotServer& s, int i) {
   return a;
 }
 
-// A message of server B or A as seen over IMAP.
-struct Seen {
-  std::string body;
-  std::vector<std::string> flags;
-  std::string internaldate;
-};
-
-class Collect : public imap::FetchSink {
- public:
-  absl::Status BodyBegin(uint64_t, uint64_t) override {
-    cur_.clear();
-    return absl::OkStatus();
-  }
-  absl::Status BodyData(absl::string_view c) override {
-    cur_.append(c.data(), c.size());
-    return absl::OkStatus();
-  }
-  absl::Status BodyEnd() override { return absl::OkStatus(); }
-  absl::Status OnMessage(const imap::FetchedMessage& m) override {
-    auto flags = m.flags;
-    std::sort(flags.begin(), flags.end());
-    out.push_back({cur_, flags, m.internaldate});
-    return absl::OkStatus();
-  }
-  std::vector<Seen> out;
-
- private:
-  std::string cur_;
-};
+using Seen = testing_fixtures::ServedMessage;
 
 // Every selectable folder of an account: UTF-8 name → messages sorted by body.
 std::map<std::string, std::vector<Seen>> Snapshot(const DovecotServer& s, int user) {
@@ -85,13 +57,7 @@ std::map<std::string, std::vector<Seen>> Snapshot(const DovecotServer& s, int us
   EXPECT_TRUE(list.ok());
   for (const auto& f : *list) {
     if (!f.selectable()) continue;
-    EXPECT_TRUE(imap::Select(**session, f.raw_name, true).ok()) << f.name;
-    auto uids = imap::UidSearch(**session);
-    Collect c;
-    EXPECT_TRUE(imap::UidFetch(**session, *uids, {}, &c).ok());
-    std::sort(c.out.begin(), c.out.end(),
-              [](const Seen& a, const Seen& b) { return a.body < b.body; });
-    snap[f.name] = c.out;
+    snap[f.name] = testing_fixtures::MessagesIn(**session, f.raw_name);
   }
   return snap;
 }

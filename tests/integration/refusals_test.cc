@@ -35,49 +35,13 @@ config::ServerConfig ServerOf(const DovecotServer& s) {
   return c;
 }
 
-// A message as B or A serves it.
-struct Seen {
-  std::string body, internaldate;
-  std::vector<std::string> flags;
-  bool operator<(const Seen& o) const { return body < o.body; }
-  bool operator==(const Seen& o) const {
-    return body == o.body && internaldate == o.internaldate && flags == o.flags;
-  }
-};
-
-class Collect : public imap::FetchSink {
- public:
-  absl::Status BodyBegin(uint64_t, uint64_t) override {
-    cur_.clear();
-    return absl::OkStatus();
-  }
-  absl::Status BodyData(absl::string_view c) override {
-    cur_.append(c.data(), c.size());
-    return absl::OkStatus();
-  }
-  absl::Status BodyEnd() override { return absl::OkStatus(); }
-  absl::Status OnMessage(const imap::FetchedMessage& m) override {
-    auto flags = m.flags;
-    std::sort(flags.begin(), flags.end());
-    out.push_back({cur_, m.internaldate, flags});
-    return absl::OkStatus();
-  }
-  std::vector<Seen> out;
-
- private:
-  std::string cur_;
-};
+using Seen = testing_fixtures::ServedMessage;
 
 std::vector<Seen> Messages(const DovecotServer& s, const std::string& folder) {
   auto session = testing_fixtures::LoginAs(s, 0);
   EXPECT_TRUE(session.ok()) << session.status();
   if (!session.ok()) return {};
-  if (!imap::Select(**session, folder, true).ok()) return {};
-  auto uids = imap::UidSearch(**session);
-  Collect c;
-  EXPECT_TRUE(imap::UidFetch(**session, *uids, {}, &c).ok());
-  std::sort(c.out.begin(), c.out.end());
-  return c.out;
+  return testing_fixtures::MessagesIn(**session, folder);
 }
 
 class RefusalsTest : public ::testing::Test {
