@@ -153,6 +153,16 @@ std::string ReadAll(FILE* f) {
   return out;
 }
 
+// What the console wrote to `fd` so far (pread: the console's own offset is left alone).
+std::string Written(int fd) {
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::pread(fd, buf, sizeof(buf), static_cast<off_t>(out.size()))) > 0;) {
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
 // Runs a job of two accounts (one succeeds, one fails) under a console writing to a file.
 std::string RunUnderConsole(ConsoleOptions options) {
   FILE* f = tmpfile();
@@ -174,7 +184,12 @@ std::string RunUnderConsole(ConsoleOptions options) {
     p.messages_done = 3;
     p.messages_total = 3;
     job.Progress("w1", link.tasks[0].task_id, link.tasks[0].epoch, p);
-    absl::SleepFor(absl::Milliseconds(30));  // a few redraws or progress lines
+    // Until the console showed the running account (live) or a progress line (plain).
+    const std::string shown = options.live ? "  u0@x  INBOX" : "progress: export ";
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!absl::StrContains(Written(options.fd), shown) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(2));  // polling interval
+    }
     engine::AccountResult ok;
     ok.messages = 3;
     job.Result("w1", link.tasks[0].task_id, link.tasks[0].epoch, ok, absl::Seconds(1));
