@@ -159,7 +159,12 @@ absl::Status Context::Login(imap::Session& session) const {
 }
 
 Prewarm::Prewarm(Context& ctx, size_t n) : connecting_(n) {
-  for (size_t i = 0; i < n; ++i) threads_.emplace_back([this, &ctx] { Run(ctx); });
+  for (size_t i = 0; i < n; ++i) {
+    threads_.emplace_back([this, &ctx, log = logging::CurrentThreadLog()] {
+      logging::ScopedThreadLog scope(log);
+      Run(ctx);
+    });
+  }
 }
 
 void Prewarm::Run(Context& ctx) {
@@ -343,7 +348,10 @@ std::vector<absl::Status> ForEachItem(
   connections = std::max<size_t>(1, std::min(connections, count));
   std::vector<std::thread> threads;
   for (size_t t = 1; t < connections; ++t) {
-    threads.emplace_back(worker, static_cast<int>(t), nullptr, true);
+    threads.emplace_back([&worker, t, log = logging::CurrentThreadLog()] {
+      logging::ScopedThreadLog scope(log);  // the account's own log file, if any
+      worker(static_cast<int>(t), nullptr, true);
+    });
   }
   worker(0, std::move(first), false);
   for (auto& t : threads) t.join();

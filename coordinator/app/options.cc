@@ -58,6 +58,9 @@ ABSL_FLAG(absl::Duration, progress_interval, absl::Seconds(10),
           "not on a terminal: one progress line on stderr this often");
 ABSL_FLAG(bool, verbose, false,
           "the detailed log (per folder, per worker) on stderr too, not only in the run log");
+ABSL_FLAG(bool, log_per_account, false,
+          "also log each account's lines (coordinator and local workers) to "
+          "<log-dir>/<mode>-<time>.accounts/<email>.log; remote workers: their --log-per-account");
 ABSL_FLAG(bool, quiet, false, "on stderr only errors; the final summary still on stdout");
 
 // Prometheus metrics and the status page (HTTP, plaintext, read-only).
@@ -117,7 +120,8 @@ cli::HelpSpec Spec() {
         "ignore_errors", "strict", "only", "accounts_file", "state", "fresh", "max_attempts"}},
       {"fleet", {"workers", "max_workers", "listen", "lease_timeout", "linger", "health_listen"}},
       {"security", {"tls_cert", "tls_key", "tls_ca", "insecure"}},
-      {"output", {"log_dir", "progress_interval", "verbose", "quiet", "metrics_listen"}},
+      {"output",
+       {"log_dir", "log_per_account", "progress_interval", "verbose", "quiet", "metrics_listen"}},
   };
   spec.short_names = {{"verbose", "-v"}};
   spec.value_names = {{"mode", "MODE"},
@@ -187,6 +191,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.retry_args = RetryArgs(argc, argv);
   o.progress_interval = absl::GetFlag(FLAGS_progress_interval);
   o.verbose = absl::GetFlag(FLAGS_verbose);
+  o.log_per_account = absl::GetFlag(FLAGS_log_per_account);
   o.quiet = absl::GetFlag(FLAGS_quiet);
   if (o.verbose && o.quiet) return absl::InvalidArgumentError("--verbose and --quiet conflict");
   if (o.progress_interval <= absl::ZeroDuration()) {

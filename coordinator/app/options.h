@@ -34,6 +34,7 @@ struct Options {
   // progress_interval); verbose: the detailed log on stderr too; quiet: errors only.
   absl::Duration progress_interval = absl::Seconds(10);
   bool verbose = false, quiet = false;
+  bool log_per_account = false;  // local workers write <stem>.accounts/<email>.log
   rpc::TlsFlags tls;
   // --only EMAIL,... and --accounts-file FILE (merged, in order): run only these accounts
   // of the config; empty: all of them.

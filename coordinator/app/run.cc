@@ -158,6 +158,10 @@ absl::Status LoadAndPrepare(Run* run) {
   if (!logging::SetLogFile(run->stem + ".log")) {
     return absl::FailedPreconditionError("cannot create log file " + run->stem + ".log");
   }
+  if (o.log_per_account) {
+    absl::Status made = MakeDirs(run->stem + ".accounts", 0700);
+    if (!made.ok()) return absl::FailedPreconditionError(made.message());
+  }
   for (const std::string& w : run->cfg.warnings) LOG(WARNING) << "config: " << w;
   absl::Status ok = Preflight(PreflightInput{o.mode, o.output_dir, o.input_dir, o.min_free_gb});
   if (!ok.ok()) {
@@ -185,6 +189,7 @@ JobOptions MakeJobOptions(Run* run_ptr) {
   jo.min_free_gb = o.min_free_gb;
   jo.fail_fast = !o.ignore_errors;
   jo.local_workers = o.workers;
+  if (o.log_per_account) jo.account_log_dir = run.stem + ".accounts";
   run.subset_journal = ApplyDurableJob(o.durable, run.state.get(), run.subset, &jo);
   return jo;
 }
@@ -215,6 +220,7 @@ std::unique_ptr<WorkerPool> StartPool(const Run& run, const std::string& address
   spec.coordinator = address;
   spec.max_parallel = run.opts.max_workers;
   spec.log_file = run.stem + ".log";
+  if (run.opts.log_per_account) spec.account_log_dir = run.stem + ".accounts";
   // Their detailed log goes to the run log; on the shared terminal only with --verbose.
   if (!run.opts.verbose) spec.stderr_level = "error";
   auto pool = std::make_unique<WorkerPool>(
@@ -293,6 +299,9 @@ absl::Status Conclude(Run* run, const JobSnapshot& snapshot) {
   logging::AppendToFile(groups);
   std::printf("log: %s\nreport: %s\ncsv: %s\n", run->info.log_path.c_str(),
               run->info.report_path.c_str(), csv_path.c_str());
+  if (run->opts.log_per_account) {
+    std::printf("account logs: %s.accounts/\n", run->stem.c_str());
+  }
   if (run->opts.mode == engine::Mode::kExport) WriteImportTemplate(*run);
   std::fflush(stdout);
   absl::Status result = !written.ok() ? written : !csv.ok() ? csv : outcome;

@@ -194,6 +194,7 @@ void Job::Progress(const std::string& worker_id, uint64_t task_id, uint64_t epoc
   scheduler_.Renew(task_id, epoch, worker_id, now);
   AccountState& a = accounts_[t->account_index];
   if (!progress.folder.empty() && progress.folder != a.progress.folder) {
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t->email));
     LOG(INFO) << "account " << t->email << ": folder " << progress.folder << " ("
               << progress.folders_done << "/" << progress.folders_total << ")";
   }
@@ -227,11 +228,14 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   a.result = result;
   a.elapsed = now - a.started;
   RecordLocked(task_id);  // durable before it is logged or acted upon
-  if (outcome == Scheduler::Outcome::kRetry) {
-    ++fleet_.retries;
-    LOG(WARNING) << "account " << t->email << ": " << t->last_error;
-  } else {
-    LogResultLocked(*t, result, a.elapsed);
+  {
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t->email));
+    if (outcome == Scheduler::Outcome::kRetry) {
+      ++fleet_.retries;
+      LOG(WARNING) << "account " << t->email << ": " << t->last_error;
+    } else {
+      LogResultLocked(*t, result, a.elapsed);
+    }
   }
   if (!was_stopping && scheduler_.stopping()) {
     LOG(ERROR) << scheduler_.stop_reason() << "; cancelling " << cancels.size()
@@ -379,6 +383,7 @@ void Job::LogLostLocked(const std::vector<uint64_t>& ids) {
     const TaskInfo& t = *scheduler_.Find(id);
     bool requeued = t.state == TaskState::kPending;
     if (requeued) ++fleet_.retries;
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t.email));
     LOG(WARNING) << "account " << t.email << ": " << t.last_error
                  << (requeued ? "" : absl::StrCat(" -> ", TaskStateName(t.state)));
     RecordLocked(id);
@@ -496,6 +501,8 @@ bool Job::AssignLocked(WorkerState& w) {
   acc.progress = engine::Progress();
   acc.result = engine::AccountResult();
   acc.started = now;
+  logging::ScopedThreadLog scope(
+      logging::OpenAccountLog(options_.account_log_dir, order.task.account.email));
   LOG(INFO) << "account " << order.task.account.email << ": started on worker " << id
             << " (attempt " << a->attempt << ", epoch " << a->epoch << ")";
   RecordLocked(a->task_id);

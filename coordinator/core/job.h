@@ -85,6 +85,10 @@ struct JobOptions {
   // going to the first one to connect. Zero: no wait. Remote-only jobs
   // (local_workers == 0) never wait.
   absl::Duration start_grace = absl::Seconds(2);
+  // Non-empty: the lines about an account (started, folders, refusals, result, retry)
+  // also go to its own file here (logging::AccountLogPath; --log-per-account), opened
+  // for each line group and closed again (no descriptor held per account).
+  std::string account_log_dir;
   // ---- durable job and testing seams ----
   JobJournal* journal = nullptr;        // not owned; outlives the Job
   std::vector<StoredAccount> restored;  // rows of a resumed job (may be empty)
