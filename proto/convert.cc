@@ -120,6 +120,7 @@ void ToProto(const engine::Progress& in, pb::Progress* out) {
   c->set_throttled_ms(in.throttled_ms);
   c->set_throttles(in.throttles);
   c->set_reconnects(in.reconnects);
+  c->mutable_imap_errors()->insert(in.imap_errors.begin(), in.imap_errors.end());
 }
 
 engine::Progress FromProto(const pb::Progress& in) {
@@ -134,6 +135,7 @@ engine::Progress FromProto(const pb::Progress& in) {
   out.throttled_ms = in.counters().throttled_ms();
   out.throttles = in.counters().throttles();
   out.reconnects = in.counters().reconnects();
+  out.imap_errors.insert(in.counters().imap_errors().begin(), in.counters().imap_errors().end());
   return out;
 }
 
@@ -190,6 +192,7 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   c->set_throttled_ms(in.throttled_ms);
   c->set_throttles(in.throttles);
   c->set_reconnects(in.reconnects);
+  c->mutable_imap_errors()->insert(in.imap_errors.begin(), in.imap_errors.end());
   for (const std::string& n : in.notes) out->add_notes(n);
 }
 
@@ -204,6 +207,7 @@ engine::AccountResult FromProto(const pb::TaskResult& in) {
   out.throttled_ms = in.counters().throttled_ms();
   out.throttles = in.counters().throttles();
   out.reconnects = in.counters().reconnects();
+  out.imap_errors.insert(in.counters().imap_errors().begin(), in.counters().imap_errors().end());
   for (const std::string& n : in.notes()) out.notes.push_back(n);
   return out;
 }

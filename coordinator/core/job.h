@@ -115,6 +115,7 @@ struct AccountView {
   // Throttling of the last attempt (engine::AccountResult): time paused, throttles,
   // reconnects.
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
+  std::map<std::string, uint64_t> imap_errors;  // the servers' NO/BAD/BYE by class
   std::vector<std::string> notes;
   absl::Duration elapsed;  // of the last attempt (running: so far)
   uint64_t version = 0;    // job version of its last change
