@@ -29,6 +29,9 @@ struct AccountTask {
   // import / validate: a message server B refuses fails the account (default: it is
   // skipped, recorded, and the account ends ok with a count of refused messages).
   bool strict = false;
+  // Which folders and messages (valid and resolved: config::SelectionProblems empty, no
+  // ages left); default: all.
+  config::Selection selection;
 };
 
 // A message server B would not take (import), or that is missing on B because it was

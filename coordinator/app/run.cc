@@ -146,6 +146,10 @@ absl::Status LoadAndPrepare(Run* run) {
   run->cfg = *std::move(cfg);
   if (run->cfg.accounts.empty()) return absl::InvalidArgumentError(o.config_path + ": no accounts");
   if (absl::Status st = SelectAccounts(run); !st.ok()) return st;
+  run->cfg.selection = MergeSelection(run->cfg.selection, o.selection_flags);
+  if (auto problems = config::SelectionProblems(run->cfg.selection); !problems.empty()) {
+    return absl::InvalidArgumentError("selection (config and flags): " + problems[0]);
+  }
   if (o.workers < 0) {
     o.workers = DefaultWorkers(run->subset.empty() ? run->cfg.accounts.size() : run->subset.size());
   }
@@ -186,6 +190,7 @@ JobOptions MakeJobOptions(Run* run_ptr) {
   jo.data_location = DataLocation(o);
   jo.resync_missing = o.resync_missing;
   jo.strict = o.strict;
+  jo.selection = config::ResolveSelection(run.cfg.selection, absl::Now());
   jo.min_free_gb = o.min_free_gb;
   jo.fail_fast = !o.ignore_errors;
   jo.local_workers = o.workers;

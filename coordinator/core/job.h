@@ -69,7 +69,8 @@ struct JobOptions {
   config::Config config;      // with secrets; they leave only inside TaskOrders
   std::string data_location;  // output dir (export) or input dir (others)
   bool resync_missing = false;
-  bool strict = false;  // import/validate: a refused message fails the account
+  bool strict = false;          // import/validate: a refused message fails the account
+  config::Selection selection;  // resolved (config::ResolveSelection)
   double min_free_gb = 0;
   bool fail_fast = true;
   uint32_t max_attempts = 3;  // assignments per account (retries included)
