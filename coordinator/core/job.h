@@ -190,7 +190,10 @@ class Job {
   bool WaitNoConnectedWorkers(absl::Duration timeout) const;
   // Blocks until the version differs from `seen`, the job finishes, or timeout.
   uint64_t WaitChange(uint64_t seen, absl::Duration timeout) const;
-  JobSnapshot Snapshot() const;
+  // Everything; `with_folders` false leaves out each account's folders and notes (the
+  // bulk of a big job's snapshot, taken under the job's lock): for the console and the
+  // rate sampler, several times a second.
+  JobSnapshot Snapshot(bool with_folders = true) const;
   bool finished() const;
 
  private:
@@ -233,7 +236,7 @@ class Job {
   void TouchLocked(uint64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LogResultLocked(const TaskInfo& t, const engine::AccountResult& r, absl::Duration elapsed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  AccountView ViewLocked(const TaskInfo& t, absl::Time now) const
+  AccountView ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders = true) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const JobOptions options_;
