@@ -50,7 +50,9 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   pacing.max_wait = absl::Seconds(task.server.throttle_max_wait);
   pacing.budget = absl::Seconds(task.server.throttle_budget);
   Pacer pacer(pacing, internal::MaxConnections(task));
-  internal::Context ctx{task, store, cancel, *secrets, internal::ProgressTracker(progress), pacer};
+  const Selector selector(task.selection);
+  internal::Context ctx{task,  store,   cancel, *secrets, internal::ProgressTracker(progress),
+                        pacer, selector};
   pacer.SetListener([&ctx](const PacingCounters& c) { ctx.progress.Pacing(c); });
   AccountResult r;
   switch (task.mode) {

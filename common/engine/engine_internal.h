@@ -20,6 +20,7 @@
 #include "common/engine/layout.h"
 #include "common/engine/pacing.h"
 #include "common/engine/secret_source.h"
+#include "common/engine/selection.h"
 #include "common/imap/commands.h"
 #include "common/imap/session.h"
 
@@ -50,7 +51,8 @@ struct Context {
   const CancelToken& cancel;
   SecretSource& secrets;  // the account's password or token, refreshed as it ages
   ProgressTracker progress;
-  Pacer& pacer;  // throttles, connection caps, pauses (pacing.h)
+  Pacer& pacer;              // throttles, connection caps, pauses (pacing.h)
+  const Selector& selector;  // which folders and messages (selection.h)
 
   absl::StatusOr<std::unique_ptr<imap::Session>> Connect() const;
   // The halves of Connect: the connection, then the login.
@@ -139,6 +141,12 @@ struct ExportedFolder {
 absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& store,
                                                                 const std::string& email);
 // Message metadata of a folder's exported messages (those with a .json), by base name.
+// The exported folders the selection keeps (import, validate): kNotFound naming the store
+// when the account has no export at all; the folders left out are logged with the rule.
+absl::StatusOr<std::vector<ExportedFolder>> ListSelectedFolders(Context& ctx);
+// The folder's exported messages the selection keeps (its message filters).
+absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(Context& ctx,
+                                                                        const std::string& prefix);
 absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage::Store& store,
                                                                         const std::string& prefix);
 

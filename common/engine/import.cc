@@ -235,7 +235,8 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const TargetInfo
                           const ExportedFolder& folder, FolderResult* r,
                           std::vector<std::string>* refused_bases) {
   ASSIGN_OR_RETURN(std::string mailbox, TargetMailboxName(folder.meta, target));
-  ASSIGN_OR_RETURN(auto local, ListExportedMessages(ctx.store, folder.prefix));
+  ASSIGN_OR_RETURN(auto local, ListSelectedMessages(ctx, folder.prefix));
+  if (ctx.selector.just_folders()) local.clear();  // the folder is created, nothing appended
   r->source_messages = local.size();
   uint64_t local_bytes = 0;
   for (const auto& entry : local) local_bytes += entry.second.size;
@@ -325,11 +326,7 @@ KnownLimit LimitOf(const config::ServerConfig& server, const imap::Session& sess
 
 AccountResult RunImport(Context& ctx) {
   AccountResult result;
-  auto folders = ListExportedFolders(ctx.store, ctx.email());
-  if (folders.ok() && folders->empty()) {
-    folders = absl::NotFoundError(
-        absl::StrCat("no export found for it in ", ctx.store.Describe(), " (run export first)"));
-  }
+  auto folders = ListSelectedFolders(ctx);
   // More connections open alongside the first one and log in once it has, while it reads
   // server B's folders.
   Prewarm more(ctx, folders.ok() ? ctx.Connections(folders->size()) - 1 : 0);

@@ -12,6 +12,7 @@
 #include "common/engine/engine_internal.h"
 #include "common/imap/date.h"
 #include "common/imap/mutf7.h"
+#include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace engine::internal {
@@ -62,6 +63,36 @@ absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage:
     out.emplace(std::string(name), std::move(*meta));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<ExportedFolder>> ListSelectedFolders(Context& ctx) {
+  ASSIGN_OR_RETURN(std::vector<ExportedFolder> all, ListExportedFolders(ctx.store, ctx.email()));
+  if (all.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no export found for it in ", ctx.store.Describe(), " (run export first)"));
+  }
+  std::vector<ExportedFolder> out;
+  for (ExportedFolder& f : all) {
+    std::string why;
+    if (ctx.selector.FolderSelected(f.meta.name, f.meta.special_use, &why)) {
+      out.push_back(std::move(f));
+    } else {
+      LOG(INFO) << "account " << ctx.email() << ": folder '" << f.meta.name << "' left out (" << why
+                << ")";
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(Context& ctx,
+                                                                        const std::string& prefix) {
+  ASSIGN_OR_RETURN(auto all, ListExportedMessages(ctx.store, prefix));
+  if (!ctx.selector.filters_messages()) return all;
+  for (auto it = all.begin(); it != all.end();) {
+    const MessageMeta& m = it->second;
+    it = ctx.selector.MessageSelected(m.internaldate, m.size) ? std::next(it) : all.erase(it);
+  }
+  return all;
 }
 
 std::string RefusedKey(const std::string& email) { return email + "/" + kRefusedName; }

@@ -77,7 +77,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
   for (size_t k = 0; k < index.size(); ++k) {
     const ExportedFolder& f = folders[index[k]];
     FolderResult& r = result->folders[index[k]];
-    auto local = ListExportedMessages(ctx.store, f.prefix);
+    auto local = ListSelectedMessages(ctx, f.prefix);
     if (!local.ok()) {
       fail(index[k], local.status());
       continue;
@@ -103,11 +103,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
 
 AccountResult ComparePass(Context& ctx) {
   AccountResult result;
-  auto folders = ListExportedFolders(ctx.store, ctx.email());
-  if (folders.ok() && folders->empty()) {
-    folders = absl::NotFoundError(
-        absl::StrCat("no export found for it in ", ctx.store.Describe(), " (run export first)"));
-  }
+  auto folders = ListSelectedFolders(ctx);
   auto session = folders.ok() ? ctx.Connect() : folders.status();
   auto target = session.ok() ? DiscoverTarget(**session) : session.status();
   if (!target.ok()) {
