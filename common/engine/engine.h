@@ -32,6 +32,8 @@ struct AccountTask {
   // Which folders and messages (valid and resolved: config::SelectionProblems empty, no
   // ages left); default: all.
   config::Selection selection;
+  // import / validate: where folders land on server B (valid: config::FolderMapProblems).
+  config::FolderMap folder_map;
 };
 
 // A message server B would not take (import), or that is missing on B because it was
@@ -58,7 +60,9 @@ struct FolderResult {
   // counted in `missing`).
   uint64_t refused = 0;
   std::vector<RefusedMessage> refused_messages;
-  std::string error;  // empty when fine
+  std::string target;   // import / validate: the folder on server B (UTF-8)
+  std::string mapping;  // and why there: "same name", "rule 1", "special use \Sent", ...
+  std::string error;    // empty when fine
 };
 
 struct AccountResult {

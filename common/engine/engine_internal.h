@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/optional.h"
 #include "common/engine/engine.h"
+#include "common/engine/folder_map.h"
 #include "common/engine/layout.h"
 #include "common/engine/pacing.h"
 #include "common/engine/secret_source.h"
@@ -175,16 +176,13 @@ struct ScannedFolder {
 absl::Status ScanIdentities(imap::Session& session, const std::vector<std::string>& mailboxes,
                             bool read_only, std::vector<absl::StatusOr<ScannedFolder>>* out);
 
-// Target folder mapping on server B for an exported folder (special use, delimiter and
-// namespace prefix translated). `b_folders` is B's LIST.
-struct TargetInfo {
-  char delimiter = '/';
-  std::string prefix;  // B's personal namespace prefix
-  std::vector<imap::MailboxInfo> folders;
-};
+// Server B's namespace, delimiter and folders (TargetInfo: folder_map.h).
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session);
-// The raw (modified UTF-7) name on B for an exported folder.
-absl::StatusOr<std::string> TargetMailboxName(const FolderMeta& meta, const TargetInfo& target);
+// Where the account's folders land on B (the task's folder_map), logged one line each;
+// kFailedPrecondition naming the folders when two would land in one without "merge".
+absl::StatusOr<std::vector<MappedFolder>> MapFolders(Context& ctx,
+                                                     const std::vector<ExportedFolder>& folders,
+                                                     const TargetInfo& target);
 
 // The largest message server B takes, when known: its APPENDLIMIT (RFC 7889), else the
 // config's max_message_size (the smaller when both). `source` names it for messages.

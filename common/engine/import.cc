@@ -231,10 +231,10 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
   return absl::OkStatus();
 }
 
-absl::Status TargetFolder(Context& ctx, imap::Session& session, const TargetInfo& target,
+absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFolder& where,
                           const ExportedFolder& folder, FolderResult* r,
                           std::vector<std::string>* refused_bases) {
-  ASSIGN_OR_RETURN(std::string mailbox, TargetMailboxName(folder.meta, target));
+  const std::string& mailbox = where.raw;
   ASSIGN_OR_RETURN(auto local, ListSelectedMessages(ctx, folder.prefix));
   if (ctx.selector.just_folders()) local.clear();  // the folder is created, nothing appended
   r->source_messages = local.size();
@@ -346,8 +346,10 @@ AccountResult RunImport(Context& ctx) {
     if (!found->ok()) target = *found;
   }
   more.Release(false);  // no-op once released
-  if (!target.ok()) {
-    result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
+  // Where every folder lands, checked before anything moves.
+  auto mapped = target.ok() ? MapFolders(ctx, *folders, *target) : target.status();
+  if (!mapped.ok()) {
+    result.status = status::Annotate(mapped.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
   result.folders.resize(folders->size());
@@ -363,9 +365,11 @@ AccountResult RunImport(Context& ctx) {
                            const ExportedFolder& f = (*folders)[i];
                            result.folders[i] = FolderResult();
                            result.folders[i].name = f.meta.name;
+                           result.folders[i].target = (*mapped)[i].name;
+                           result.folders[i].mapping = (*mapped)[i].how;
                            refused_bases[i].clear();
-                           absl::Status st = TargetFolder(ctx, s, *target, f, &result.folders[i],
-                                                          &refused_bases[i]);
+                           absl::Status st = TargetFolder(ctx, s, (*mapped)[i], f,
+                                                          &result.folders[i], &refused_bases[i]);
                            return status::Annotate(st, absl::StrCat("folder '", f.meta.name, "'"));
                          });
   for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];

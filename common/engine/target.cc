@@ -205,31 +205,18 @@ absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session) {
   return t;
 }
 
-absl::StatusOr<std::string> TargetMailboxName(const FolderMeta& meta, const TargetInfo& target) {
-  if (absl::EqualsIgnoreCase(meta.name, "INBOX")) return std::string("INBOX");
-  if (!meta.special_use.empty()) {
-    for (const imap::MailboxInfo& f : target.folders) {
-      if (absl::EqualsIgnoreCase(f.special_use(), meta.special_use)) return f.raw_name;
-    }
+absl::StatusOr<std::vector<MappedFolder>> MapFolders(Context& ctx,
+                                                     const std::vector<ExportedFolder>& folders,
+                                                     const TargetInfo& target) {
+  std::vector<FolderMeta> metas;
+  for (const ExportedFolder& f : folders) metas.push_back(f.meta);
+  ASSIGN_OR_RETURN(std::vector<MappedFolder> mapped,
+                   FolderMapper(ctx.task.folder_map).MapAll(metas, target));
+  for (size_t i = 0; i < mapped.size(); ++i) {
+    LOG(INFO) << "account " << ctx.email() << ": folder '" << folders[i].meta.name << "' -> '"
+              << mapped[i].name << "' on server B (" << mapped[i].how << ")";
   }
-  // A name that is not canonical modified UTF-7 was kept raw: map it without re-encoding.
-  const bool raw = !imap::Mutf7ToUtf8(meta.raw_name).ok();
-  absl::string_view rel = raw ? meta.raw_name : meta.name;
-  if (!meta.namespace_prefix.empty()) absl::ConsumePrefix(&rel, meta.namespace_prefix);
-  std::vector<std::string> parts;
-  if (meta.delimiter.empty()) {
-    parts.emplace_back(rel);
-  } else {
-    parts = absl::StrSplit(rel, meta.delimiter[0]);
-  }
-  if (target.delimiter != 0) {
-    // A component holding B's delimiter would become hierarchy on B: replace it.
-    for (std::string& p : parts) std::replace(p.begin(), p.end(), target.delimiter, '_');
-  }
-  const char delim = target.delimiter ? target.delimiter : '/';
-  std::string joined = absl::StrCat(target.prefix, absl::StrJoin(parts, std::string(1, delim)));
-  if (raw) return joined;
-  return imap::EncodeMailboxName(joined);
+  return mapped;
 }
 
 }  // namespace engine::internal

@@ -51,7 +51,8 @@ void SplitRefused(const Refusals& refusals, const ExportedFolder& f,
 
 // Compares folders [begin, end) of `folders` on `session`; per-folder problems go into
 // the folder results, a broken session is returned.
-absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo& target,
+absl::Status CompareBatch(Context& ctx, imap::Session& session,
+                          const std::vector<MappedFolder>& mapped,
                           const std::vector<ExportedFolder>& folders, size_t begin, size_t end,
                           const Refusals& refusals, AccountResult* result,
                           std::vector<absl::Status>* statuses) {
@@ -64,12 +65,9 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
   for (size_t i = begin; i < end; ++i) {
     FolderResult& r = result->folders[i];
     r.name = folders[i].meta.name;
-    auto name = TargetMailboxName(folders[i].meta, target);
-    if (!name.ok()) {
-      fail(i, name.status());
-      continue;
-    }
-    mailboxes.push_back(*name);
+    r.target = mapped[i].name;
+    r.mapping = mapped[i].how;
+    mailboxes.push_back(mapped[i].raw);
     index.push_back(i);
   }
   std::vector<absl::StatusOr<ScannedFolder>> present;
@@ -106,8 +104,9 @@ AccountResult ComparePass(Context& ctx) {
   auto folders = ListSelectedFolders(ctx);
   auto session = folders.ok() ? ctx.Connect() : folders.status();
   auto target = session.ok() ? DiscoverTarget(**session) : session.status();
-  if (!target.ok()) {
-    result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
+  auto mapped = target.ok() ? MapFolders(ctx, *folders, *target) : target.status();
+  if (!mapped.ok()) {
+    result.status = status::Annotate(mapped.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
   result.folders.resize(folders->size());
@@ -135,7 +134,7 @@ AccountResult ComparePass(Context& ctx) {
     }
     if (result.status.ok()) {
       result.status =
-          CompareBatch(ctx, **session, *target, *folders, begin, end, refusals, &result, &statuses);
+          CompareBatch(ctx, **session, *mapped, *folders, begin, end, refusals, &result, &statuses);
     }
     begin = end;
   }

@@ -496,6 +496,7 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.resync_missing = options_.resync_missing;
   order.task.strict = options_.strict;
   order.task.selection = options_.selection;
+  order.task.folder_map = options_.config.folder_map;
   order.task.min_free_gb = options_.min_free_gb;
   order.data_location = options_.data_location;
   AccountState& acc = accounts_[a->account_index];
@@ -523,9 +524,10 @@ void Job::RecordLocked(uint64_t task_id) {
 void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
                           absl::Duration elapsed) {
   for (const engine::FolderResult& f : r.folders) {
-    LOG(INFO) << "account " << t.email << ": folder " << f.name << ": " << f.transferred
-              << " transferred, " << f.bytes << " bytes, source " << f.source_messages
-              << ", target " << f.target_messages
+    LOG(INFO) << "account " << t.email << ": folder " << f.name
+              << (f.target.empty() ? "" : absl::StrCat(" -> ", f.target, " (", f.mapping, ")"))
+              << ": " << f.transferred << " transferred, " << f.bytes << " bytes, source "
+              << f.source_messages << ", target " << f.target_messages
               << (f.missing ? absl::StrCat(", missing ", f.missing) : "")
               << (f.refused ? absl::StrCat(", refused ", f.refused) : "")
               << (f.error.empty() ? "" : ", error: " + f.error);

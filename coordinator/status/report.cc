@@ -143,6 +143,8 @@ nlohmann::json AccountJson(const AccountView& a) {
   nlohmann::json refused = nlohmann::json::array();
   for (const engine::FolderResult& f : a.folders) {
     folders.push_back({{"name", f.name},
+                       {"target", f.target},
+                       {"mapping", f.mapping},
                        {"source_messages", f.source_messages},
                        {"target_messages", f.target_messages},
                        {"messages", f.transferred},
