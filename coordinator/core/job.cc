@@ -59,6 +59,7 @@ void Job::Restore() {
     uint64_t id = static_cast<uint64_t>(r.index) + 1;
     min_epoch = std::max(min_epoch, r.epoch);
     if (r.size > 0) scheduler_.SetSize(id, r.size);
+    accounts_[r.index].before = r.totals.throttling;
     if (r.state == TaskState::kSucceeded) {
       scheduler_.RestoreSucceeded(id, "succeeded in an earlier run (not redone)");
       accounts_[r.index].earlier = r.totals;
@@ -225,6 +226,7 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   Scheduler::Outcome outcome = scheduler_.Complete(task_id, epoch, result.status, now, &cancels);
   AccountState& a = accounts_[t->account_index];
   a.result = result;
+  a.result_in = true;
   a.elapsed = now - a.started;
   RecordLocked(task_id);  // durable before it is logged or acted upon
   if (outcome == Scheduler::Outcome::kRetry) {
@@ -493,8 +495,10 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.min_free_gb = options_.min_free_gb;
   order.data_location = options_.data_location;
   AccountState& acc = accounts_[a->account_index];
+  acc.before = Throttling(acc);  // the previous attempt's counters are kept
   acc.progress = engine::Progress();
   acc.result = engine::AccountResult();
+  acc.result_in = false;
   acc.started = now;
   LOG(INFO) << "account " << order.task.account.email << ": started on worker " << id
             << " (attempt " << a->attempt << ", epoch " << a->epoch << ")";
@@ -507,8 +511,9 @@ bool Job::AssignLocked(WorkerState& w) {
 void Job::RecordLocked(uint64_t task_id) {
   const TaskInfo* t = scheduler_.Find(task_id);
   if (options_.journal == nullptr || t == nullptr) return;
-  const engine::AccountResult& r = accounts_[t->account_index].result;
-  AccountTotals totals{r.messages, r.bytes, r.skipped};
+  const AccountState& a = accounts_[t->account_index];
+  const engine::AccountResult& r = a.result;
+  AccountTotals totals{r.messages, r.bytes, r.skipped, Throttling(a)};
   options_.journal->Record(*t, totals, IsTerminal(t->state));
 }
 
