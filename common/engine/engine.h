@@ -39,6 +39,9 @@ struct RefusedMessage {
   std::string internaldate;  // as server A sent it
   std::string kind;          // "too big", "content refused", "zero length", "bad date", ...
   std::string reason;        // the server's text, or the known limit it exceeds
+  // In FolderResult::keywords_dropped: the keywords server B did not take (the message
+  // went in without them).
+  std::vector<std::string> keywords;
 };
 
 // One folder's outcome.
@@ -54,6 +57,10 @@ struct FolderResult {
   // counted in `missing`).
   uint64_t refused = 0;
   std::vector<RefusedMessage> refused_messages;
+  // Messages server B took without some of their keywords (it keeps no more in the
+  // mailbox: "Too many user flags"), kind "keywords dropped": on B, not counted in
+  // `refused` (import: dropped now; validate: as import recorded them, still on B).
+  std::vector<RefusedMessage> keywords_dropped;
   std::string error;  // empty when fine
 };
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 
@@ -530,6 +531,11 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
       LOG(WARNING) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid
                    << " (" << m.size << " bytes, " << m.internaldate << ") refused by the target ("
                    << m.kind << "): " << m.reason;
+    }
+    for (const engine::RefusedMessage& m : f.keywords_dropped) {
+      LOG(WARNING) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid
+                   << " went in without keyword(s) " << absl::StrJoin(m.keywords, " ")
+                   << ": the target keeps no more in the folder (" << m.reason << ")";
     }
   }
   std::string head = absl::StrCat("account ", t.email, ": ", TaskStateName(t.state));
