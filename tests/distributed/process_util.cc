@@ -143,6 +143,22 @@ std::vector<std::string> Glob(const std::string& dir, const std::string& suffix)
   return out;
 }
 
+std::string NewestReport(const std::string& log_dir, const std::string& mode) {
+  std::string newest;
+  struct timespec newest_time = {0, 0};
+  for (const std::string& r : Glob(log_dir, ".report.json")) {
+    struct stat st;
+    if (!absl::StrContains(r, "/" + mode + "-") || ::stat(r.c_str(), &st) != 0) continue;
+    const struct timespec t = st.st_mtim;
+    if (newest.empty() || t.tv_sec > newest_time.tv_sec ||
+        (t.tv_sec == newest_time.tv_sec && t.tv_nsec > newest_time.tv_nsec)) {
+      newest = r;
+      newest_time = t;
+    }
+  }
+  return newest;
+}
+
 int FileMode(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return -1;

@@ -56,6 +56,10 @@ std::string AllRunOutput(const std::string& dir);
 std::vector<std::string> FilesUnder(const std::string& dir);
 // Files matching "<dir>/*<suffix>".
 std::vector<std::string> Glob(const std::string& dir, const std::string& suffix);
+// The JSON report of the latest run of `mode` in `log_dir` (the newest file: names of runs
+// within the same second get a "-2" suffix, which does not sort after the first); "" when
+// there is none.
+std::string NewestReport(const std::string& log_dir, const std::string& mode);
 int FileMode(const std::string& path);  // -1 when missing
 // PIDs of live (non-zombie) processes whose command line contains `needle`.
 std::vector<int> ProcessesMentioning(const std::string& needle);
