@@ -27,6 +27,15 @@ std::string Binary(const std::string& name) {
   return absl::StrCat(dir ? dir : ".", "/bin/", name);
 }
 
+void DefaultBinaryDirToThisProgram() {
+  if (std::getenv("MIGRATOR_BINARY_DIR") != nullptr) return;
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  std::string path(exe, n > 0 ? n : 0);
+  path = path.substr(0, path.rfind('/'));  // build/tests
+  ::setenv("MIGRATOR_BINARY_DIR", path.substr(0, path.rfind('/')).c_str(), 1);
+}
+
 std::string MakeTempDir() {
   std::string pattern = "/tmp/fleet-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) std::abort();

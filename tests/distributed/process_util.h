@@ -14,6 +14,9 @@ namespace fleettest {
 
 // $MIGRATOR_BINARY_DIR/bin/<name> (set by ctest).
 std::string Binary(const std::string& name);
+// For programs run by hand (benchmarks in build/tests/): MIGRATOR_BINARY_DIR, when unset,
+// becomes the build directory this program is in.
+void DefaultBinaryDirToThisProgram();
 
 // A fresh directory under /tmp (short: Unix socket paths are limited to 107
 // bytes).
