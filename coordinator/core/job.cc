@@ -543,9 +543,11 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
       absl::StrCat(r.messages, " message(s), ", r.bytes, " byte(s) in ",
                    absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))));
   if (r.refused > 0) absl::StrAppend(&tail, ", ", r.refused, " refused by the target");
-  if (r.throttles > 0 || r.reconnects > 0) {
-    absl::StrAppend(&tail, ", throttled ", r.throttles, " time(s) (paused ", r.throttled_ms,
-                    " ms), ", r.reconnects, " reconnect(s)");
+  // Over every attempt, as the report shows them.
+  const ThrottleTotals th = Throttling(accounts_[t.account_index]);
+  if (th.throttles > 0 || th.reconnects > 0) {
+    absl::StrAppend(&tail, ", throttled ", th.throttles, " time(s) (paused ", th.throttled_ms,
+                    " ms), ", th.reconnects, " reconnect(s)");
   }
   if (t.state == TaskState::kSucceeded) {
     LOG(INFO) << head << " (" << tail << ")";
