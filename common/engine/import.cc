@@ -2,6 +2,7 @@
 // identity (INTERNALDATE with Message-ID, or with size) and append what B lacks, so
 // re-running it, or resuming after a crash anywhere (even between an APPEND and its OK),
 // creates no duplicate. Validate (validate.cc) compares the same way without appending.
+#include <functional>
 #include <map>
 #include <set>
 
@@ -157,6 +158,24 @@ class KeywordBudget {
   std::string reason_;
 };
 
+// Known limits first: a message over them is never uploaded only to be refused. Returns the
+// indices into `missing` to send; the others go to `refuse`.
+std::vector<size_t> WithinKnownLimit(
+    const KnownLimit& limit, const std::vector<std::pair<std::string, MessageMeta>>& missing,
+    const std::function<void(size_t, RefusedMessage)>& refuse) {
+  std::vector<size_t> send;
+  for (size_t i = 0; i < missing.size(); ++i) {
+    const MessageMeta& meta = missing[i].second;
+    if (limit.bytes > 0 && meta.size > limit.bytes) {
+      refuse(i, Refused(meta, imap::RefusalName(imap::Refusal::kTooBig),
+                        absl::StrCat("not sent: ", meta.size, " bytes exceed ", limit.source)));
+    } else {
+      send.push_back(i);
+    }
+  }
+  return send;
+}
+
 // Appends `missing` to `mailbox` (selected as `box`) in MULTIAPPEND batches. A message B
 // refuses, or that exceeds a known limit (never sent), is skipped and recorded in r (and
 // its base name in bases->refused); flags B does not keep (PERMANENTFLAGS) are dropped
@@ -174,18 +193,8 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     r->refused_messages.push_back(std::move(m));
     bases->refused.push_back(missing[i].first);
   };
-  // Known limits first: a message over them is never uploaded only to be refused.
-  const KnownLimit limit = LimitOf(ctx.task.server, session);
-  std::vector<size_t> send;  // indices into `missing`
-  for (size_t i = 0; i < missing.size(); ++i) {
-    const MessageMeta& meta = missing[i].second;
-    if (limit.bytes > 0 && meta.size > limit.bytes) {
-      refuse(i, Refused(meta, imap::RefusalName(imap::Refusal::kTooBig),
-                        absl::StrCat("not sent: ", meta.size, " bytes exceed ", limit.source)));
-    } else {
-      send.push_back(i);
-    }
-  }
+  const std::vector<size_t> send =
+      WithinKnownLimit(LimitOf(ctx.task.server, session), missing, refuse);
   uint64_t dropped = 0;  // flags B does not keep (PERMANENTFLAGS)
   std::vector<std::vector<std::string>> flags(send.size());
   std::vector<uint64_t> sizes(send.size());
