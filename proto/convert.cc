@@ -139,6 +139,28 @@ engine::Progress FromProto(const pb::Progress& in) {
   return out;
 }
 
+void ToProto(const engine::RefusedMessage& in, pb::RefusedMessage* out) {
+  out->set_uidvalidity(in.uidvalidity);
+  out->set_uid(in.uid);
+  out->set_size(in.size);
+  out->set_internaldate(in.internaldate);
+  out->set_kind(in.kind);
+  out->set_reason(in.reason);
+  for (const std::string& k : in.keywords) out->add_keywords(k);
+}
+
+engine::RefusedMessage FromProto(const pb::RefusedMessage& in) {
+  engine::RefusedMessage out;
+  out.uidvalidity = in.uidvalidity();
+  out.uid = in.uid();
+  out.size = in.size();
+  out.internaldate = in.internaldate();
+  out.kind = in.kind();
+  out.reason = in.reason();
+  out.keywords.assign(in.keywords().begin(), in.keywords().end());
+  return out;
+}
+
 void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   out->set_name(in.name);
   out->set_source_messages(in.source_messages);
@@ -152,13 +174,10 @@ void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   out->set_target(in.target);
   out->set_mapping(in.mapping);
   for (const engine::RefusedMessage& m : in.refused_messages) {
-    pb::RefusedMessage* r = out->add_refused_messages();
-    r->set_uidvalidity(m.uidvalidity);
-    r->set_uid(m.uid);
-    r->set_size(m.size);
-    r->set_internaldate(m.internaldate);
-    r->set_kind(m.kind);
-    r->set_reason(m.reason);
+    ToProto(m, out->add_refused_messages());
+  }
+  for (const engine::RefusedMessage& m : in.keywords_dropped) {
+    ToProto(m, out->add_keywords_dropped());
   }
 }
 
@@ -176,8 +195,10 @@ engine::FolderResult FromProto(const pb::FolderResult& in) {
   out.target = in.target();
   out.mapping = in.mapping();
   for (const pb::RefusedMessage& m : in.refused_messages()) {
-    out.refused_messages.push_back(engine::RefusedMessage{m.uidvalidity(), m.uid(), m.size(),
-                                                          m.internaldate(), m.kind(), m.reason()});
+    out.refused_messages.push_back(FromProto(m));
+  }
+  for (const pb::RefusedMessage& m : in.keywords_dropped()) {
+    out.keywords_dropped.push_back(FromProto(m));
   }
   return out;
 }

@@ -45,6 +45,9 @@ struct RefusedMessage {
   std::string internaldate;  // as server A sent it
   std::string kind;          // "too big", "content refused", "zero length", "bad date", ...
   std::string reason;        // the server's text, or the known limit it exceeds
+  // In FolderResult::keywords_dropped: the keywords server B did not take (the message
+  // went in without them).
+  std::vector<std::string> keywords;
 };
 
 // One folder's outcome.
@@ -60,6 +63,10 @@ struct FolderResult {
   // counted in `missing`).
   uint64_t refused = 0;
   std::vector<RefusedMessage> refused_messages;
+  // Messages server B took without some of their keywords (it keeps no more in the
+  // mailbox: "Too many user flags"), kind "keywords dropped": on B, not counted in
+  // `refused` (import: dropped now; validate: as import recorded them, still on B).
+  std::vector<RefusedMessage> keywords_dropped;
   std::string target;   // import / validate: the folder on server B (UTF-8)
   std::string mapping;  // and why there: "same name", "rule 1", "special use \Sent", ...
   std::string error;    // empty when fine

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 
@@ -59,6 +60,7 @@ void Job::Restore() {
     uint64_t id = static_cast<uint64_t>(r.index) + 1;
     min_epoch = std::max(min_epoch, r.epoch);
     if (r.size > 0) scheduler_.SetSize(id, r.size);
+    accounts_[r.index].before = r.totals.throttling;
     if (r.state == TaskState::kSucceeded) {
       scheduler_.RestoreSucceeded(id, "succeeded in an earlier run (not redone)");
       accounts_[r.index].earlier = r.totals;
@@ -226,6 +228,7 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   Scheduler::Outcome outcome = scheduler_.Complete(task_id, epoch, result.status, now, &cancels);
   AccountState& a = accounts_[t->account_index];
   a.result = result;
+  a.result_in = true;
   a.elapsed = now - a.started;
   RecordLocked(task_id);  // durable before it is logged or acted upon
   {
@@ -500,8 +503,10 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.min_free_gb = options_.min_free_gb;
   order.data_location = options_.data_location;
   AccountState& acc = accounts_[a->account_index];
+  acc.before = Throttling(acc);  // the previous attempt's counters are kept
   acc.progress = engine::Progress();
   acc.result = engine::AccountResult();
+  acc.result_in = false;
   acc.started = now;
   logging::ScopedThreadLog scope(
       logging::OpenAccountLog(options_.account_log_dir, order.task.account.email));
@@ -516,8 +521,9 @@ bool Job::AssignLocked(WorkerState& w) {
 void Job::RecordLocked(uint64_t task_id) {
   const TaskInfo* t = scheduler_.Find(task_id);
   if (options_.journal == nullptr || t == nullptr) return;
-  const engine::AccountResult& r = accounts_[t->account_index].result;
-  AccountTotals totals{r.messages, r.bytes, r.skipped};
+  const AccountState& a = accounts_[t->account_index];
+  const engine::AccountResult& r = a.result;
+  AccountTotals totals{r.messages, r.bytes, r.skipped, Throttling(a)};
   options_.journal->Record(*t, totals, IsTerminal(t->state));
 }
 
@@ -536,15 +542,22 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
                    << " (" << m.size << " bytes, " << m.internaldate << ") refused by the target ("
                    << m.kind << "): " << m.reason;
     }
+    for (const engine::RefusedMessage& m : f.keywords_dropped) {
+      LOG(WARNING) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid
+                   << " went in without keyword(s) " << absl::StrJoin(m.keywords, " ")
+                   << ": the target keeps no more in the folder (" << m.reason << ")";
+    }
   }
   std::string head = absl::StrCat("account ", t.email, ": ", TaskStateName(t.state));
   std::string tail =
       absl::StrCat(r.messages, " message(s), ", r.bytes, " byte(s) in ",
                    absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))));
   if (r.refused > 0) absl::StrAppend(&tail, ", ", r.refused, " refused by the target");
-  if (r.throttles > 0 || r.reconnects > 0) {
-    absl::StrAppend(&tail, ", throttled ", r.throttles, " time(s) (paused ", r.throttled_ms,
-                    " ms), ", r.reconnects, " reconnect(s)");
+  // Over every attempt, as the report shows them.
+  const ThrottleTotals th = Throttling(accounts_[t.account_index]);
+  if (th.throttles > 0 || th.reconnects > 0) {
+    absl::StrAppend(&tail, ", throttled ", th.throttles, " time(s) (paused ", th.throttled_ms,
+                    " ms), ", th.reconnects, " reconnect(s)");
   }
   if (t.state == TaskState::kSucceeded) {
     LOG(INFO) << head << " (" << tail << ")";

@@ -59,6 +59,16 @@ uint64_t Job::WaitChange(uint64_t seen, absl::Duration timeout) const {
   return version_;
 }
 
+ThrottleTotals Job::Throttling(const AccountState& a) {
+  ThrottleTotals sum = a.before;
+  if (a.result_in) {
+    sum += ThrottleTotals{a.result.throttled_ms, a.result.throttles, a.result.reconnects};
+  } else {
+    sum += ThrottleTotals{a.progress.throttled_ms, a.progress.throttles, a.progress.reconnects};
+  }
+  return sum;
+}
+
 AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders) const {
   const AccountState& a = accounts_[t.account_index];
   AccountView v;
@@ -69,19 +79,17 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders
   v.bytes = a.result.bytes;
   v.skipped = a.result.skipped;
   v.refused = a.result.refused;
-  v.throttled_ms = a.result.throttled_ms;
-  v.throttles = a.result.throttles;
-  v.reconnects = a.result.reconnects;
-  v.imap_errors = a.result.imap_errors;
+  const ThrottleTotals throttling = Throttling(a);
+  v.throttled_ms = throttling.throttled_ms;
+  v.throttles = throttling.throttles;
+  v.reconnects = throttling.reconnects;
+  // The servers' replies by class: the current (or last) attempt's.
+  v.imap_errors = a.result_in ? a.result.imap_errors : a.progress.imap_errors;
   if (with_folders) v.notes = a.result.notes;
   if (t.state == TaskState::kRunning) {
     v.elapsed = now - a.started;
     v.messages = a.progress.messages_done;
     v.bytes = a.progress.bytes_done;
-    v.throttled_ms = a.progress.throttled_ms;
-    v.throttles = a.progress.throttles;
-    v.reconnects = a.progress.reconnects;
-    v.imap_errors = a.progress.imap_errors;
   } else {
     v.elapsed = a.elapsed;
   }
