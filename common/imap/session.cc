@@ -119,7 +119,7 @@ absl::Status Session::WriteLiteral(const LiteralSource& source) {
       const std::string what = source.Describe();
       return Fail(status::Detail(st, absl::StrCat("while sending ", what.empty() ? "a" : what,
                                                   what.empty() ? " " : ", a ", size,
-                                                  "-byte literal: ", sent, " bytes handed over")));
+                                                  "-byte literal: ", sent, " bytes written")));
     }
     sent += n;
   }
