@@ -99,8 +99,8 @@ TEST(ConfigTest, SeedExamplesLoad) {
 }
 
 TEST(ConfigTest, StallLimitsParseCheckAndWrite) {
-  auto d = ParseConfig(R"({"server": {"host": "h"}, "accounts": [{"email": "a@b.c", "password": "p"}]})",
-                       "d.json");
+  auto d = ParseConfig(
+      R"({"server": {"host": "h"}, "accounts": [{"email": "a@b.c", "password": "p"}]})", "d.json");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->server.io_timeout, 120);
   EXPECT_EQ(d->server.min_rate, 1024);

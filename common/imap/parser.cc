@@ -165,8 +165,8 @@ std::string Parser::DescribePartial() const {
   if (!s.in_response) {
     return absl::StrCat("inside a response: ", s.available(), " bytes of its first line received");
   }
-  std::string out = absl::StrCat("inside the ", s.header.name.empty() ? "" : s.header.name + " ",
-                                 "response");
+  std::string out =
+      absl::StrCat("inside the ", s.header.name.empty() ? "" : s.header.name + " ", "response");
   if (s.header.number) absl::StrAppend(&out, " for message ", *s.header.number);
   if (s.header.name == "FETCH") {
     const absl::optional<uint64_t> uid =

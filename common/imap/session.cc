@@ -117,9 +117,9 @@ absl::Status Session::WriteLiteral(const LiteralSource& source) {
     absl::Status st = stream()->Write(absl::string_view(buf.data(), n));
     if (!st.ok()) {
       const std::string what = source.Describe();
-      return Fail(status::Detail(st, absl::StrCat("while sending ", what.empty() ? "a" : what,
-                                                  what.empty() ? " " : ", a ", size,
-                                                  "-byte literal: ", sent, " bytes written")));
+      return Fail(status::Detail(
+          st, absl::StrCat("while sending ", what.empty() ? "a" : what, what.empty() ? " " : ", a ",
+                           size, "-byte literal: ", sent, " bytes written")));
     }
     sent += n;
   }

@@ -11,8 +11,8 @@ namespace {
 using Seconds = std::chrono::duration<double>;
 
 std::string Text(ProgressWatch::Duration d) {
-  return absl::FormatDuration(absl::Milliseconds(
-      std::chrono::duration_cast<std::chrono::milliseconds>(d).count()));
+  return absl::FormatDuration(
+      absl::Milliseconds(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()));
 }
 
 // `bytes` at `rate` bytes/s as a duration, capped far below overflow.
@@ -120,8 +120,8 @@ absl::Status ProgressWatch::Check(bool writing, absl::string_view what) const {
   if (in_command_ && CommandLeft() <= Duration(0)) {
     return absl::DeadlineExceededError(absl::StrCat(
         what, ": the command's deadline passed: ", Text(command_clock_), " of waiting for ",
-        CommandBytes(), " bytes (io_timeout ", Text(limits_.io_timeout), " plus the bytes at min_rate ",
-        limits_.min_rate, " bytes/s)"));
+        CommandBytes(), " bytes (io_timeout ", Text(limits_.io_timeout),
+        " plus the bytes at min_rate ", limits_.min_rate, " bytes/s)"));
   }
   return absl::OkStatus();
 }

@@ -124,8 +124,7 @@ absl::Status SocketConnection::Wait(short events, absl::string_view what,
 }
 
 template <typename Call>
-absl::Status SocketConnection::RunSsl(Call call, absl::string_view what,
-                                      Clock::time_point deadline,
+absl::Status SocketConnection::RunSsl(Call call, absl::string_view what, Clock::time_point deadline,
                                       std::chrono::milliseconds timeout, Op op, int* ssl_error) {
   for (;;) {
     ERR_clear_error();
@@ -304,8 +303,8 @@ absl::StatusOr<size_t> SocketConnection::SendSomeTls(absl::string_view data) {
   // the timeout.
   RETURN_IF_ERROR(
       RunSsl([&] { return SSL_write_ex(ssl_.get(), data.data(), data.size(), &written); },
-             absl::StrCat("write to ", where_), Clock::now() + io_timeout_, io_timeout_,
-             Op::kWrite, &err));
+             absl::StrCat("write to ", where_), Clock::now() + io_timeout_, io_timeout_, Op::kWrite,
+             &err));
   if (err == SSL_ERROR_NONE) {
     progress_.Moved(written);
     return written;

@@ -60,11 +60,11 @@ absl::Status CheckRole(const PeerCertificate& cert, PeerRole role) {
   if (std::find(cert.uris.begin(), cert.uris.end(), uri) != cert.uris.end()) {
     return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(absl::StrCat(
-      "the client certificate '", cert.subject, "' may not ",
-      role == PeerRole::kWorker ? "register as a worker" : "read the status",
-      ": that needs the URI subject alternative name ", uri,
-      " (see README \"Security: mutual TLS between hosts\")"));
+  return absl::PermissionDeniedError(
+      absl::StrCat("the client certificate '", cert.subject, "' may not ",
+                   role == PeerRole::kWorker ? "register as a worker" : "read the status",
+                   ": that needs the URI subject alternative name ", uri,
+                   " (see README \"Security: mutual TLS between hosts\")"));
 }
 
 }  // namespace rpc

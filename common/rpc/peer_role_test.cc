@@ -36,8 +36,7 @@ TEST(PeerRoleTest, ARefusalNamesTheCertificateAndTheRoleItNeeds) {
   EXPECT_EQ(cert->subject, "CN=operator");
   absl::Status st = CheckRole(*cert, PeerRole::kWorker);
   EXPECT_TRUE(absl::IsPermissionDenied(st)) << st;
-  EXPECT_TRUE(absl::StrContains(st.message(), "'CN=operator' may not register as a worker"))
-      << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), "'CN=operator' may not register as a worker")) << st;
   EXPECT_TRUE(absl::StrContains(st.message(), "urn:imapsync-migrator:role:worker")) << st;
   EXPECT_FALSE(absl::StrContains(st.message(), "BEGIN CERTIFICATE")) << st;
   EXPECT_FALSE(ReadPeerCertificate("not a certificate").ok());

@@ -366,8 +366,8 @@ struct WanProxy::Impl {
       if (allowed == 0) break;  // paced: the event loop wakes up for the next byte
       iovec iov[kMaxIov];
       int n = 0;
-      for (auto it = f.q.begin();
-           it != f.q.end() && n < kMaxIov && it->due <= now && allowed > 0; ++it) {
+      for (auto it = f.q.begin(); it != f.q.end() && n < kMaxIov && it->due <= now && allowed > 0;
+           ++it) {
         iov[n].iov_base = it->data.data() + it->off;
         iov[n].iov_len = std::min<uint64_t>(it->data.size() - it->off, allowed);
         allowed -= iov[n].iov_len;
@@ -457,8 +457,8 @@ struct WanProxy::Impl {
         if (!f->q.empty()) {
           const bool paced = f->pace.on() && f->pace.Allow(f->written) == 0;
           if (dst_connected && f->dst->writable) {
-            next = std::min(next, paced ? std::max(f->q.front().due, f->pace.WakeTime())
-                                        : f->q.front().due);
+            next = std::min(
+                next, paced ? std::max(f->q.front().due, f->pace.WakeTime()) : f->q.front().due);
           }
         } else if (dst_connected && f->eof_read && !f->eof_sent) {
           next = std::min(next, f->eof_due);

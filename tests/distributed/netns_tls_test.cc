@@ -12,8 +12,8 @@
 // comes from another CA, one without a certificate, one speaking plaintext
 // and one expecting another server name are refused; plaintext off loopback
 // without --insecure is refused by both binaries (exit 2); migratectl reads
-// the status over mTLS with the operator's certificate. Skipped (exit 77) without root or `ip netns`.
-// Namespaces and their processes are removed in every case (RAII).
+// the status over mTLS with the operator's certificate. Skipped (exit 77) without root or `ip
+// netns`. Namespaces and their processes are removed in every case (RAII).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>

@@ -12,8 +12,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 #include "common/net/testing/test_server.h"
+#include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/distributed/fake_imap.h"
 #include "tests/distributed/process_util.h"
@@ -32,8 +32,10 @@ class RolesTest : public ::testing::Test {
     pki_ = std::move(*pki);
     ASSERT_TRUE(WriteFile(dir_ + "/ca.pem", ReadFile(pki_->ca_file()), 0644));
     const std::pair<const char*, const net::testing::CertKey*> certs[] = {
-        {"coordinator", &pki_->localhost()},     {"worker", &pki_->worker()},
-        {"operator", &pki_->operator_client()},  {"norole", &pki_->no_role()},
+        {"coordinator", &pki_->localhost()},
+        {"worker", &pki_->worker()},
+        {"operator", &pki_->operator_client()},
+        {"norole", &pki_->no_role()},
         {"both", &pki_->both_roles()}};
     for (const auto& [name, cert] : certs) {
       ASSERT_TRUE(WriteFile(dir_ + "/" + name + ".pem", cert->cert_pem, 0644));
@@ -55,19 +57,19 @@ class RolesTest : public ::testing::Test {
   }
 
   std::vector<std::string> Tls(const std::string& who) const {
-    return {"--tls-ca",  dir_ + "/ca.pem", "--tls-cert", dir_ + "/" + who + ".pem",
+    return {"--tls-ca",  dir_ + "/ca.pem",         "--tls-cert", dir_ + "/" + who + ".pem",
             "--tls-key", dir_ + "/" + who + ".key"};
   }
   std::vector<std::string> Worker(const std::string& id, const std::string& cert) const {
-    std::vector<std::string> argv = {Binary("worker"), "--coordinator", address_, "--id", id,
-                                     "--retry-for", "3s"};
+    std::vector<std::string> argv = {
+        Binary("worker"), "--coordinator", address_, "--id", id, "--retry-for", "3s"};
     for (const std::string& s : Tls(cert)) argv.push_back(s);
     return argv;
   }
   // migratectl status --json with `cert`; its exit code, output in `*p`.
   int Status(const std::string& cert, const std::string& tag, Process* p) const {
-    std::vector<std::string> argv = {Binary("migratectl"), "status",   "--json",
-                                     "--coordinator",      address_, "--timeout", "3s"};
+    std::vector<std::string> argv = {
+        Binary("migratectl"), "status", "--json", "--coordinator", address_, "--timeout", "3s"};
     for (const std::string& s : Tls(cert)) argv.push_back(s);
     return RunProcess(argv, dir_, {}, tag, absl::Seconds(20), p);
   }
@@ -78,16 +80,23 @@ class RolesTest : public ::testing::Test {
 };
 
 TEST_F(RolesTest, OperatorsReadStatusWorkersTakeTasksAndNeitherDoesTheOthersJob) {
-  std::vector<std::string> coord = {Binary("coordinator"), "--mode", "test", "--workers", "0",
-                                    "--listen", address_, "--config",
-                                    dir_ + "/export.pass.config.json", "--log-dir",
+  std::vector<std::string> coord = {Binary("coordinator"),
+                                    "--mode",
+                                    "test",
+                                    "--workers",
+                                    "0",
+                                    "--listen",
+                                    address_,
+                                    "--config",
+                                    dir_ + "/export.pass.config.json",
+                                    "--log-dir",
                                     dir_ + "/logs"};
   for (const std::string& s : Tls("coordinator")) coord.push_back(s);
   Process c = Start(coord, dir_, {}, "coordinator");
   // The operator's certificate reads the status (once the coordinator listens).
   Process st;
-  ASSERT_TRUE(PollUntil([&] { return Status("operator", "ctl-operator", &st) == 0; },
-                        absl::Seconds(30)))
+  ASSERT_TRUE(
+      PollUntil([&] { return Status("operator", "ctl-operator", &st) == 0; }, absl::Seconds(30)))
       << ReadFile(c.stderr_path) << ReadFile(st.stderr_path);
   EXPECT_EQ(nlohmann::json::parse(ReadFile(st.stdout_path))["accounts"]["pending"], kAccounts);
   EXPECT_EQ(Status("both", "ctl-both", &st), 0) << ReadFile(st.stderr_path);
@@ -102,8 +111,7 @@ TEST_F(RolesTest, OperatorsReadStatusWorkersTakeTasksAndNeitherDoesTheOthersJob)
   // The operator's certificate, and one without a role, may not register as a worker.
   for (const std::string& cert : {std::string("operator"), std::string("norole")}) {
     Process w;
-    EXPECT_EQ(RunProcess(Worker("as-" + cert, cert), dir_, {}, "w-" + cert, absl::Seconds(30),
-                         &w),
+    EXPECT_EQ(RunProcess(Worker("as-" + cert, cert), dir_, {}, "w-" + cert, absl::Seconds(30), &w),
               3)
         << cert;
     const std::string err = ReadFile(w.stderr_path);

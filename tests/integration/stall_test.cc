@@ -105,9 +105,9 @@ TEST_F(StallTest, AStallInsideALiteralIsCutAfterOneWindowNamingTheUid) {
   auto session = engine::ConnectAccount(Plain(proxy->port(), 8), account, user().password);
   ASSERT_TRUE(session.ok()) << session.status();
   imap::testing::RecordingSink sink;
-  auto box = imap::SelectAndFetch(**session, "INBOX", /*read_only=*/true, "1:*",
-                                  imap::FetchOptions(), &sink,
-                                  [](const imap::SelectedMailbox&) { return absl::OkStatus(); });
+  auto box =
+      imap::SelectAndFetch(**session, "INBOX", /*read_only=*/true, "1:*", imap::FetchOptions(),
+                           &sink, [](const imap::SelectedMailbox&) { return absl::OkStatus(); });
   ASSERT_FALSE(box.ok());
   EXPECT_TRUE(absl::IsDeadlineExceeded(box.status())) << box.status();
   const std::string msg(box.status().message());

@@ -11,7 +11,8 @@ grpc::Status Authorize(const grpc::ServerContextBase& context, rpc::PeerRole rol
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr) return grpc::Status::OK;
   const auto type = auth->FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME);
-  if (type.empty() || std::string(type[0].data(), type[0].size()) != GRPC_SSL_TRANSPORT_SECURITY_TYPE) {
+  if (type.empty() ||
+      std::string(type[0].data(), type[0].size()) != GRPC_SSL_TRANSPORT_SECURITY_TYPE) {
     return grpc::Status::OK;  // plaintext: no certificate
   }
   const auto pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
