@@ -124,6 +124,7 @@ void ToProto(const engine::Progress& in, pb::Progress* out) {
   c->set_throttled_ms(in.throttled_ms);
   c->set_throttles(in.throttles);
   c->set_reconnects(in.reconnects);
+  c->mutable_imap_errors()->insert(in.imap_errors.begin(), in.imap_errors.end());
 }
 
 engine::Progress FromProto(const pb::Progress& in) {
@@ -138,6 +139,7 @@ engine::Progress FromProto(const pb::Progress& in) {
   out.throttled_ms = in.counters().throttled_ms();
   out.throttles = in.counters().throttles();
   out.reconnects = in.counters().reconnects();
+  out.imap_errors.insert(in.counters().imap_errors().begin(), in.counters().imap_errors().end());
   return out;
 }
 
@@ -194,6 +196,7 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   c->set_throttled_ms(in.throttled_ms);
   c->set_throttles(in.throttles);
   c->set_reconnects(in.reconnects);
+  c->mutable_imap_errors()->insert(in.imap_errors.begin(), in.imap_errors.end());
   for (const std::string& n : in.notes) out->add_notes(n);
 }
 
@@ -208,6 +211,7 @@ engine::AccountResult FromProto(const pb::TaskResult& in) {
   out.throttled_ms = in.counters().throttled_ms();
   out.throttles = in.counters().throttles();
   out.reconnects = in.counters().reconnects();
+  out.imap_errors.insert(in.counters().imap_errors().begin(), in.counters().imap_errors().end());
   for (const std::string& n : in.notes()) out.notes.push_back(n);
   return out;
 }
@@ -290,6 +294,16 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_resync_missing(in.task.resync_missing);
   out->set_min_free_gb(in.task.min_free_gb);
   out->set_strict(in.task.strict);
+  const config::Selection& s = in.task.selection;
+  pb::Selection* ps = out->mutable_selection();
+  ps->set_include_folders(s.include_folders);
+  ps->set_exclude_folders(s.exclude_folders);
+  for (const std::string& use : s.skip_special_use) ps->add_skip_special_use(use);
+  ps->set_just_folders(s.just_folders);
+  ps->set_since(s.since);
+  ps->set_before(s.before);
+  ps->set_min_size(s.min_size);
+  ps->set_max_size(s.max_size);
 }
 
 absl::Status FromProto(const pb::Task& in, Assignment* out) {
@@ -302,8 +316,23 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.resync_missing = in.resync_missing();
   out->task.min_free_gb = in.min_free_gb();
   out->task.strict = in.strict();
+  const pb::Selection& ps = in.selection();
+  config::Selection& s = out->task.selection;
+  s.include_folders = ps.include_folders();
+  s.exclude_folders = ps.exclude_folders();
+  s.skip_special_use.assign(ps.skip_special_use().begin(), ps.skip_special_use().end());
+  s.just_folders = ps.just_folders();
+  s.since = ps.since();
+  s.before = ps.before();
+  s.min_size = ps.min_size();
+  s.max_size = ps.max_size();
   out->data_location = in.data_location();
-  return mode_ok ? absl::OkStatus() : absl::InvalidArgumentError("task without a valid mode");
+  if (!mode_ok) return absl::InvalidArgumentError("task without a valid mode");
+  std::vector<std::string> problems = config::SelectionProblems(s);
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError("task with an invalid selection: " + problems[0]);
+  }
+  return absl::OkStatus();
 }
 
 void ToProto(const SessionTerms& in, pb::Welcome* out) {

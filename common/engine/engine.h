@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct AccountTask {
   // import / validate: a message server B refuses fails the account (default: it is
   // skipped, recorded, and the account ends ok with a count of refused messages).
   bool strict = false;
+  // Which folders and messages (valid and resolved: config::SelectionProblems empty, no
+  // ages left); default: all.
+  config::Selection selection;
 };
 
 // A message server B would not take (import), or that is missing on B because it was
@@ -68,6 +72,9 @@ struct AccountResult {
   // Throttling (pacing.h): time paused by throttles and caps, how many, and connections
   // opened again after a failure.
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
+  // The servers' NO, BAD and BYE replies by class (imap::ReplyClassName, spaces as '_':
+  // "throttle", "connection_cap", "message_refused", "auth", ...).
+  std::map<std::string, uint64_t> imap_errors;
 };
 
 struct Progress {
@@ -77,6 +84,7 @@ struct Progress {
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;  // 0 when unknown (export learns sizes only as it fetches)
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;  // as in AccountResult
+  std::map<std::string, uint64_t> imap_errors;               // as in AccountResult
 };
 
 // Called from the engine's threads; implementations must be thread-safe and cheap.

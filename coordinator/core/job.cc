@@ -194,6 +194,7 @@ void Job::Progress(const std::string& worker_id, uint64_t task_id, uint64_t epoc
   scheduler_.Renew(task_id, epoch, worker_id, now);
   AccountState& a = accounts_[t->account_index];
   if (!progress.folder.empty() && progress.folder != a.progress.folder) {
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t->email));
     LOG(INFO) << "account " << t->email << ": folder " << progress.folder << " ("
               << progress.folders_done << "/" << progress.folders_total << ")";
   }
@@ -227,11 +228,14 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   a.result = result;
   a.elapsed = now - a.started;
   RecordLocked(task_id);  // durable before it is logged or acted upon
-  if (outcome == Scheduler::Outcome::kRetry) {
-    ++fleet_.retries;
-    LOG(WARNING) << "account " << t->email << ": " << t->last_error;
-  } else {
-    LogResultLocked(*t, result, a.elapsed);
+  {
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t->email));
+    if (outcome == Scheduler::Outcome::kRetry) {
+      ++fleet_.retries;
+      LOG(WARNING) << "account " << t->email << ": " << t->last_error;
+    } else {
+      LogResultLocked(*t, result, a.elapsed);
+    }
   }
   if (!was_stopping && scheduler_.stopping()) {
     LOG(ERROR) << scheduler_.stop_reason() << "; cancelling " << cancels.size()
@@ -379,6 +383,7 @@ void Job::LogLostLocked(const std::vector<uint64_t>& ids) {
     const TaskInfo& t = *scheduler_.Find(id);
     bool requeued = t.state == TaskState::kPending;
     if (requeued) ++fleet_.retries;
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t.email));
     LOG(WARNING) << "account " << t.email << ": " << t.last_error
                  << (requeued ? "" : absl::StrCat(" -> ", TaskStateName(t.state)));
     RecordLocked(id);
@@ -490,12 +495,15 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.account = options_.config.accounts[a->account_index];
   order.task.resync_missing = options_.resync_missing;
   order.task.strict = options_.strict;
+  order.task.selection = options_.selection;
   order.task.min_free_gb = options_.min_free_gb;
   order.data_location = options_.data_location;
   AccountState& acc = accounts_[a->account_index];
   acc.progress = engine::Progress();
   acc.result = engine::AccountResult();
   acc.started = now;
+  logging::ScopedThreadLog scope(
+      logging::OpenAccountLog(options_.account_log_dir, order.task.account.email));
   LOG(INFO) << "account " << order.task.account.email << ": started on worker " << id
             << " (attempt " << a->attempt << ", epoch " << a->epoch << ")";
   RecordLocked(a->task_id);
