@@ -47,6 +47,8 @@ void ToProto(const config::ServerConfig& in, pb::ServerConfig* out) {
   out->set_max_message_size(in.max_message_size);
   out->set_throttle_max_wait(in.throttle_max_wait);
   out->set_throttle_budget(in.throttle_budget);
+  out->set_io_timeout(in.io_timeout);
+  out->set_min_rate(in.min_rate == 0 ? -1 : in.min_rate);
 }
 
 config::ServerConfig FromProto(const pb::ServerConfig& in) {
@@ -62,6 +64,8 @@ config::ServerConfig FromProto(const pb::ServerConfig& in) {
   out.max_message_size = in.max_message_size();
   if (in.throttle_max_wait() > 0) out.throttle_max_wait = in.throttle_max_wait();
   if (in.throttle_budget() > 0) out.throttle_budget = in.throttle_budget();
+  if (in.io_timeout() > 0) out.io_timeout = in.io_timeout();
+  if (in.min_rate() != 0) out.min_rate = in.min_rate() < 0 ? 0 : in.min_rate();
   return out;
 }
 

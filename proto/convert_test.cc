@@ -19,6 +19,8 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   in.max_message_size = 36700160;
   in.throttle_max_wait = 120;
   in.throttle_budget = 900;
+  in.io_timeout = 30;
+  in.min_rate = 0;  // off, which is not the default
   migrator::v1::ServerConfig wire;
   fleetproto::ToProto(in, &wire);
   config::ServerConfig out = fleetproto::FromProto(wire);
@@ -33,12 +35,21 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   EXPECT_EQ(out.max_message_size, in.max_message_size);
   EXPECT_EQ(out.throttle_max_wait, in.throttle_max_wait);
   EXPECT_EQ(out.throttle_budget, in.throttle_budget);
-  // An older coordinator sends no throttle fields: the defaults apply.
+  EXPECT_EQ(out.io_timeout, 30);
+  EXPECT_EQ(out.min_rate, 0);
+  in.min_rate = 4096;
+  fleetproto::ToProto(in, &wire);
+  EXPECT_EQ(fleetproto::FromProto(wire).min_rate, 4096);
+  // An older coordinator sends no throttle or stall fields: the defaults apply.
   wire.clear_throttle_max_wait();
   wire.clear_throttle_budget();
+  wire.clear_io_timeout();
+  wire.clear_min_rate();
   out = fleetproto::FromProto(wire);
   EXPECT_EQ(out.throttle_max_wait, config::ServerConfig().throttle_max_wait);
   EXPECT_EQ(out.throttle_budget, config::ServerConfig().throttle_budget);
+  EXPECT_EQ(out.io_timeout, 120);
+  EXPECT_EQ(out.min_rate, 1024);
 }
 
 // ---------------------------------------------------------------- the worker stream

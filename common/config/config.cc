@@ -274,7 +274,7 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   Obj o(report, *it, "server");
   o.WarnUnknown({"host", "port", "ssl", "starttls", "ca_file", "tls_verify",
                  "max_connections_per_account", "compress", "max_message_size", "throttle_max_wait",
-                 "throttle_budget"});
+                 "throttle_budget", "io_timeout", "min_rate"});
   if (!o.Has("host")) {
     o.Error("host", "missing");
   } else if (o.String("host", &s->host, kPlain)) {
@@ -296,6 +296,8 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   o.Uint64("max_message_size", 1, uint64_t{1} << 40, &s->max_message_size);
   o.Int("throttle_max_wait", 1, 86400, &s->throttle_max_wait);
   o.Int("throttle_budget", 1, 30 * 86400, &s->throttle_budget);
+  o.Int("io_timeout", 1, 86400, &s->io_timeout);
+  o.Int("min_rate", 0, 1000000000, &s->min_rate);
   if (!s->ssl && !s->starttls) {
     report->Warn("server", "neither ssl nor starttls: passwords are sent in clear text");
   }

@@ -3,7 +3,8 @@
 //   {
 //     "server": {"host": "imap.example.com", "port": 993, "ssl": true, "starttls": false,
 //                "ca_file": "/etc/ssl/my-ca.pem", "tls_verify": true,
-//                "max_connections_per_account": 4, "compress": true},
+//                "max_connections_per_account": 4, "compress": true,
+//                "io_timeout": 120, "min_rate": 1024},
 //     "accounts": [
 //       {"email": "a@example.com", "password": "secret"},
 //       {"email": "b@example.com", "login": "b", "password": "..."},
@@ -21,7 +22,8 @@
 // '\n', at most 20 shown):
 //   - server.host required; port an integer 1..65535 (default 993 with ssl, else 143);
 //     ssl default true; "starttls": true without "ssl" means ssl false; both true is an
-//     error. max_connections (server and account) 1..64.
+//     error. max_connections (server and account) 1..64. io_timeout 1..86400 seconds,
+//     min_rate 0..1000000000 bytes/s.
 //   - accounts: a non-empty array; email required, non-empty, contains '@', no '/', no
 //     control characters, no leading '.', unique case-insensitively.
 //   - auth: login | plain | xoauth2 | oauthbearer (absent = auto). xoauth2/oauthbearer need
@@ -66,6 +68,12 @@ struct ServerConfig {
   // spend in all before it fails.
   int throttle_max_wait = 300;
   int throttle_budget = 3600;
+  // Bounded stalls (README "Config"): an IMAP read or write that waits this long (seconds)
+  // without a byte fails; and while a transfer is under way the connection must move
+  // min_rate bytes per second over every io_timeout / 4 of waiting, a command may wait
+  // io_timeout plus its bytes at min_rate (0: only the idle timeout).
+  int io_timeout = 120;
+  int min_rate = 1024;
 };
 
 enum class AuthKind { kAuto, kLogin, kPlain, kXoauth2, kOauthBearer };

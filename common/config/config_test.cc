@@ -98,6 +98,32 @@ TEST(ConfigTest, SeedExamplesLoad) {
   }
 }
 
+TEST(ConfigTest, StallLimitsParseCheckAndWrite) {
+  auto d = ParseConfig(
+      R"({"server": {"host": "h"}, "accounts": [{"email": "a@b.c", "password": "p"}]})", "d.json");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->server.io_timeout, 120);
+  EXPECT_EQ(d->server.min_rate, 1024);
+  EXPECT_FALSE(absl::StrContains(ConfigToJson(*d), "io_timeout"));
+  auto c = ParseConfig(R"({"server": {"host": "h", "io_timeout": 600, "min_rate": 0},
+                           "accounts": [{"email": "a@b.c", "password": "p"}]})",
+                       "c.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server.io_timeout, 600);
+  EXPECT_EQ(c->server.min_rate, 0);
+  auto again = ParseConfig(ConfigToJson(*c), "again.json");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->server.io_timeout, 600);
+  EXPECT_EQ(again->server.min_rate, 0);
+  for (const char* bad : {R"("io_timeout": 0)", R"("io_timeout": "2m")", R"("min_rate": -1)"}) {
+    auto r = ParseConfig(absl::StrCat(R"({"server": {"host": "h", )", bad,
+                                      R"(}, "accounts": [{"email": "a@b.c", "password": "p"}]})"),
+                         "bad.json");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(absl::StrContains(r.status().message(), "server.")) << r.status();
+  }
+}
+
 TEST(ConfigTest, HeaderExampleLoads) {
   const char* text = R"({
     "server": {"host": "imap.example.com", "port": 993, "ssl": true, "starttls": false,

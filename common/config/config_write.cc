@@ -31,6 +31,8 @@ ojson ServerJson(const ServerConfig& s) {
   if (s.throttle_budget != ServerConfig().throttle_budget) {
     j["throttle_budget"] = s.throttle_budget;
   }
+  if (s.io_timeout != ServerConfig().io_timeout) j["io_timeout"] = s.io_timeout;
+  if (s.min_rate != ServerConfig().min_rate) j["min_rate"] = s.min_rate;
   return j;
 }
 

@@ -22,12 +22,14 @@ namespace {
 constexpr size_t kBatchMessages = 50;
 constexpr uint64_t kBatchBytes = 8 * 1024 * 1024;
 
-// A message body read from the store on demand (sequentially; a rewind reopens).
+// A message body read from the store on demand (sequentially; a rewind reopens). Named in
+// errors by its UID on server A.
 class StoreLiteralSource : public imap::LiteralSource {
  public:
-  StoreLiteralSource(storage::Store& store, std::string key, uint64_t size)
-      : store_(store), key_(std::move(key)), size_(size) {}
+  StoreLiteralSource(storage::Store& store, std::string key, uint64_t size, uint64_t source_uid)
+      : store_(store), key_(std::move(key)), size_(size), source_uid_(source_uid) {}
   uint64_t size() const override { return size_; }
+  std::string Describe() const override { return absl::StrCat("source UID ", source_uid_); }
   absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t max) const override {
     if (!reader_ || offset != pos_) {
       ASSIGN_OR_RETURN(reader_, store_.Open(key_));
@@ -53,6 +55,7 @@ class StoreLiteralSource : public imap::LiteralSource {
   storage::Store& store_;
   std::string key_;
   uint64_t size_;
+  uint64_t source_uid_;
   mutable std::unique_ptr<storage::Reader> reader_;
   mutable uint64_t pos_ = 0;
 };
@@ -213,8 +216,8 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
       imap::AppendMessage m;
       m.flags = keywords.Filter(flags[k], nullptr);
       m.internaldate = meta.internaldate;
-      m.body =
-          std::make_shared<StoreLiteralSource>(ctx.store, folder.prefix + base + ".eml", meta.size);
+      m.body = std::make_shared<StoreLiteralSource>(ctx.store, folder.prefix + base + ".eml",
+                                                    meta.size, meta.uid);
       batch.push_back(std::move(m));
     }
     SendResult out;
