@@ -2,6 +2,14 @@
 
 namespace fleetproto {
 
+int64_t UnixMillisOrZero(absl::Time t) {
+  return t == absl::InfinitePast() || t == absl::InfiniteFuture() ? 0 : absl::ToUnixMillis(t);
+}
+
+absl::Time TimeOrPast(int64_t unix_ms) {
+  return unix_ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(unix_ms);
+}
+
 pb::JobMode ToProto(engine::Mode mode) {
   switch (mode) {
     case engine::Mode::kExport:
@@ -47,6 +55,7 @@ void ToProto(const config::ServerConfig& in, pb::ServerConfig* out) {
   out->set_max_message_size(in.max_message_size);
   out->set_throttle_max_wait(in.throttle_max_wait);
   out->set_throttle_budget(in.throttle_budget);
+  out->set_messages_per_second(in.messages_per_second);
 }
 
 config::ServerConfig FromProto(const pb::ServerConfig& in) {
@@ -62,6 +71,7 @@ config::ServerConfig FromProto(const pb::ServerConfig& in) {
   out.max_message_size = in.max_message_size();
   if (in.throttle_max_wait() > 0) out.throttle_max_wait = in.throttle_max_wait();
   if (in.throttle_budget() > 0) out.throttle_budget = in.throttle_budget();
+  out.messages_per_second = in.messages_per_second();
   return out;
 }
 
@@ -90,6 +100,8 @@ void ToProto(const config::Account& in, pb::Account* out) {
   out->set_oauth2_token_command(in.oauth2_token_command);
   out->set_max_connections(in.max_connections);
   out->set_oauth2_token_max_age(in.oauth2_token_max_age);
+  out->set_bytes_per_day(in.bytes_per_day);
+  out->set_messages_per_second(in.messages_per_second);
 }
 
 config::Account FromProto(const pb::Account& in) {
@@ -105,6 +117,8 @@ config::Account FromProto(const pb::Account& in) {
   out.oauth2_token_command = in.oauth2_token_command();
   out.max_connections = in.max_connections();
   out.oauth2_token_max_age = in.oauth2_token_max_age();
+  out.bytes_per_day = in.bytes_per_day();
+  out.messages_per_second = in.messages_per_second();
   return out;
 }
 
@@ -191,6 +205,8 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   c->set_throttles(in.throttles);
   c->set_reconnects(in.reconnects);
   for (const std::string& n : in.notes) out->add_notes(n);
+  out->set_budget_used(in.budget_used);
+  out->set_parked_until_ms(UnixMillisOrZero(in.parked_until));
 }
 
 engine::AccountResult FromProto(const pb::TaskResult& in) {
@@ -205,6 +221,8 @@ engine::AccountResult FromProto(const pb::TaskResult& in) {
   out.throttles = in.counters().throttles();
   out.reconnects = in.counters().reconnects();
   for (const std::string& n : in.notes()) out.notes.push_back(n);
+  out.budget_used = in.budget_used();
+  out.parked_until = TimeOrPast(in.parked_until_ms());
   return out;
 }
 
@@ -286,6 +304,10 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_resync_missing(in.task.resync_missing);
   out->set_min_free_gb(in.task.min_free_gb);
   out->set_strict(in.task.strict);
+  out->set_max_connections(in.task.max_connections);
+  out->set_budget_bytes(in.task.budget_bytes);
+  out->set_budget_spent(in.task.budget_spent);
+  out->set_budget_resume_at_ms(UnixMillisOrZero(in.task.budget_resume_at));
 }
 
 absl::Status FromProto(const pb::Task& in, Assignment* out) {
@@ -298,6 +320,10 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.resync_missing = in.resync_missing();
   out->task.min_free_gb = in.min_free_gb();
   out->task.strict = in.strict();
+  out->task.max_connections = in.max_connections();
+  out->task.budget_bytes = in.budget_bytes();
+  out->task.budget_spent = in.budget_spent();
+  out->task.budget_resume_at = TimeOrPast(in.budget_resume_at_ms());
   out->data_location = in.data_location();
   return mode_ok ? absl::OkStatus() : absl::InvalidArgumentError("task without a valid mode");
 }
