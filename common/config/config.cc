@@ -165,8 +165,8 @@ class Obj {
     if (it == j_.end()) return false;
     bool ok = it->is_number() && it->get<double>() > lo && it->get<double>() <= hi;
     if (!ok) {
-      Error(name, absl::StrFormat("must be a number above %g, at most %g, got %s", lo, hi,
-                                  Shown(*it)));
+      Error(name,
+            absl::StrFormat("must be a number above %g, at most %g, got %s", lo, hi, Shown(*it)));
       return false;
     }
     *out = it->get<double>();

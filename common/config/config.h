@@ -90,7 +90,7 @@ struct ServerConfig {
   // apart. 0: no budget.
   uint64_t download_bytes_per_day = 0;
   uint64_t upload_bytes_per_day = 0;
-  double messages_per_second = 0;      // per account (token bucket); 0: no pace
+  double messages_per_second = 0;     // per account (token bucket); 0: no pace
   int budget_window_seconds = 86400;  // the budget's window: opens at the first assignment
   // The fields above (file names: "max_connections_per_account", "bytes_per_day", ...) whose
   // value came from the provider preset, not from the file: WriteConfig leaves them out.
@@ -112,7 +112,7 @@ struct Account {
   // Seconds after which a token from the file or the command is read again when a
   // connection opens (a refused token is read again at once). 0: the default.
   int oauth2_token_max_age = 0;
-  int max_connections = 0;  // 0: server.max_connections_per_account
+  int max_connections = 0;         // 0: server.max_connections_per_account
   uint64_t bytes_per_day = 0;      // 0: the server block's (for the mode's direction)
   double messages_per_second = 0;  // 0: the server block's
 };

@@ -49,15 +49,15 @@ const char* ProviderName(Provider provider) {
 
 AccountLimits LimitsOf(const ServerConfig& server, const Account& account, Direction direction) {
   AccountLimits out;
-  out.max_connections = std::max(1, account.max_connections > 0
-                                        ? account.max_connections
-                                        : server.max_connections_per_account);
+  out.max_connections =
+      std::max(1, account.max_connections > 0 ? account.max_connections
+                                              : server.max_connections_per_account);
   out.messages_per_second =
       account.messages_per_second > 0 ? account.messages_per_second : server.messages_per_second;
   if (direction != Direction::kNone) {
-    out.bytes_per_day = account.bytes_per_day > 0 ? account.bytes_per_day
+    out.bytes_per_day = account.bytes_per_day > 0           ? account.bytes_per_day
                         : direction == Direction::kDownload ? server.download_bytes_per_day
-                                                             : server.upload_bytes_per_day;
+                                                            : server.upload_bytes_per_day;
   }
   return out;
 }

@@ -229,8 +229,8 @@ TEST(ConfigTest, MaxConnectionsRange) {
 }
 
 TEST(ConfigTest, ProviderPresetsSetTheKnownLimits) {
-  auto gmail = ParseConfig(WithServer(R"({"host": "imap.gmail.com", "provider": "gmail"})"),
-                           "x.json");
+  auto gmail =
+      ParseConfig(WithServer(R"({"host": "imap.gmail.com", "provider": "gmail"})"), "x.json");
   ASSERT_TRUE(gmail.ok()) << gmail.status();
   const ServerConfig& g = gmail->server;
   EXPECT_EQ(g.provider, Provider::kGmail);
@@ -245,11 +245,11 @@ TEST(ConfigTest, ProviderPresetsSetTheKnownLimits) {
   EXPECT_EQ(LimitsOf(g, gmail->accounts[0], Direction::kUpload).bytes_per_day, 500'000'000u);
   EXPECT_EQ(LimitsOf(g, gmail->accounts[0], Direction::kNone).bytes_per_day, 0u);
 
-  auto m365 = ParseConfig(
-      absl::StrCat(R"({"server": {"host": "outlook.office365.com", "provider": "M365"},
+  auto m365 =
+      ParseConfig(absl::StrCat(R"({"server": {"host": "outlook.office365.com", "provider": "M365"},
                        "accounts": [{"email": "a@x.com", "auth": "xoauth2",
                                      "oauth2_token_file": "/t"}]})"),
-      "x.json");
+                  "x.json");
   ASSERT_TRUE(m365.ok()) << m365.status();
   EXPECT_EQ(m365->server.provider, Provider::kM365);
   EXPECT_EQ(m365->server.max_connections_per_account, 8);

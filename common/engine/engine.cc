@@ -53,7 +53,7 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   ByteBudget budget(task.budget_bytes, task.budget_spent, task.budget_resume_at);
   const double rate = internal::MessagesPerSecond(task);
   std::unique_ptr<TokenBucket> pace = rate > 0 ? std::make_unique<TokenBucket>(rate) : nullptr;
-  internal::Context ctx{task,   store,  cancel,     *secrets, internal::ProgressTracker(progress),
+  internal::Context ctx{task,  store,  cancel,    *secrets, internal::ProgressTracker(progress),
                         pacer, budget, pace.get()};
   pacer.SetListener([&ctx](const PacingCounters& c) { ctx.progress.Pacing(c); });
   AccountResult r;
@@ -152,8 +152,7 @@ int MaxConnections(const AccountTask& task) {
 }
 
 double MessagesPerSecond(const AccountTask& task) {
-  return config::LimitsOf(task.server, task.account, config::Direction::kNone)
-      .messages_per_second;
+  return config::LimitsOf(task.server, task.account, config::Direction::kNone).messages_per_second;
 }
 
 void Context::PaceMessage() const {

@@ -51,7 +51,7 @@ struct Context {
   const CancelToken& cancel;
   SecretSource& secrets;  // the account's password or token, refreshed as it ages
   ProgressTracker progress;
-  Pacer& pacer;  // throttles, connection caps, pauses (pacing.h)
+  Pacer& pacer;        // throttles, connection caps, pauses (pacing.h)
   ByteBudget& budget;  // bytes_per_day (budget.h)
   TokenBucket* pace;   // messages_per_second; null: no pace
 

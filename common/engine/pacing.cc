@@ -194,7 +194,8 @@ TokenBucket::TokenBucket(double rate, Pacer::Clock clock, Pacer::Sleeper sleep)
     : rate_(rate > 0 ? rate : 1),
       capacity_(std::max(1.0, rate_)),
       clock_(clock ? std::move(clock) : Pacer::Clock([] { return absl::Now(); })),
-      sleep_(sleep ? std::move(sleep) : Pacer::Sleeper([](absl::Duration d) { absl::SleepFor(d); })),
+      sleep_(sleep ? std::move(sleep)
+                   : Pacer::Sleeper([](absl::Duration d) { absl::SleepFor(d); })),
       tokens_(capacity_),
       last_(clock_()) {}
 

@@ -306,7 +306,7 @@ TEST(TokenBucketTest, CancelEndsTheWait) {
   b.Acquire();
   const absl::Time before = f.now;
   EXPECT_EQ(b.Acquire([] { return true; }), absl::Seconds(1000));  // the debt it took
-  EXPECT_EQ(f.now, before);  // but it did not sleep
+  EXPECT_EQ(f.now, before);                                        // but it did not sleep
 }
 
 }  // namespace

@@ -60,9 +60,9 @@ Job::Job(JobOptions options)
     const config::Direction direction = DirectionOf(options_);
     for (const config::Account& a : options_.config.accounts) {
       const config::AccountLimits l = config::LimitsOf(options_.config.server, a, direction);
-      scheduler_.SetLimits(static_cast<uint64_t>(a.index) + 1,
-                           AccountLimitSpec{config::ConnectionKey(a), l.max_connections,
-                                            l.bytes_per_day});
+      scheduler_.SetLimits(
+          static_cast<uint64_t>(a.index) + 1,
+          AccountLimitSpec{config::ConnectionKey(a), l.max_connections, l.bytes_per_day});
     }
   }
   Restore();
@@ -257,10 +257,9 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   std::vector<CancelOrder> cancels;
   scheduler_.Charge(task_id, result.budget_used, now);
   const bool parked = result.parked_until != absl::InfinitePast();
-  Scheduler::Outcome outcome = parked
-                                   ? scheduler_.Park(task_id, epoch, now)
-                                   : scheduler_.Complete(task_id, epoch, result.status, now,
-                                                         &cancels);
+  Scheduler::Outcome outcome =
+      parked ? scheduler_.Park(task_id, epoch, now)
+             : scheduler_.Complete(task_id, epoch, result.status, now, &cancels);
   AccountState& a = accounts_[t->account_index];
   a.result = result;
   a.elapsed = now - a.started;
@@ -418,8 +417,7 @@ void Job::LoseWorkerLocked(const std::string& worker_id, const std::string& why)
 void Job::LogLostLocked(const std::vector<uint64_t>& ids) {
   for (uint64_t id : ids) {
     // What the lost run reported moving counts against its budget.
-    scheduler_.Charge(id, accounts_[scheduler_.Find(id)->account_index].progress.bytes_done,
-                      Now());
+    scheduler_.Charge(id, accounts_[scheduler_.Find(id)->account_index].progress.bytes_done, Now());
     const TaskInfo& t = *scheduler_.Find(id);
     bool requeued = t.state == TaskState::kPending;
     if (requeued) ++fleet_.retries;

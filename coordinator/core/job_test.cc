@@ -419,7 +419,6 @@ TEST(JobLocalExitTest, RespawnedWorkerDoesNotHoldTheStart) {
   EXPECT_EQ(la.tasks.size(), 4u);
 }
 
-
 // ---- limits (README "Budgets") ----
 
 TEST(JobLimitsTest, AccountsOfOneUserShareItsConnectionsAcrossWorkers) {

@@ -13,7 +13,6 @@
 #include <string>
 
 #include "absl/time/time.h"
-
 #include "coordinator/core/scheduler.h"
 
 namespace coordinator {

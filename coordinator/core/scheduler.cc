@@ -217,10 +217,10 @@ Scheduler::Outcome Scheduler::Park(uint64_t task_id, uint64_t epoch, absl::Time 
   const absl::Time window_end = t.window_start == absl::InfinitePast()
                                     ? now
                                     : std::max(now, t.window_start + options_.budget_window);
-  t.last_error = absl::StrCat("byte budget spent (", t.budget_spent, " of ", t.budget_bytes,
-                              " bytes in this window); parked until ",
-                              absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", window_end,
-                                               absl::UTCTimeZone()));
+  t.last_error =
+      absl::StrCat("byte budget spent (", t.budget_spent, " of ", t.budget_bytes,
+                   " bytes in this window); parked until ",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", window_end, absl::UTCTimeZone()));
   if (stopping_) {
     SetState(t, TaskState::kCancelled);
     t.parked_until = window_end;  // kept for a durable job's next run

@@ -52,16 +52,14 @@ struct TaskInfo {
   absl::Time not_before;     // while pending: backoff before the next attempt
   bool earlier_run = false;  // succeeded in an earlier run of a durable job
   // ---- limits (README "Budgets") ----
-  int connections = 0;        // running: connections granted (0: the config's)
-  uint64_t budget_bytes = 0;  // the byte budget per window; 0: none
+  int connections = 0;                             // running: connections granted (0: the config's)
+  uint64_t budget_bytes = 0;                       // the byte budget per window; 0: none
   absl::Time window_start = absl::InfinitePast();  // the open window; InfinitePast: none
   uint64_t budget_spent = 0;                       // in that window
   // Pending with its budget spent: waits until then (the window's end). InfinitePast: not
   // parked.
   absl::Time parked_until = absl::InfinitePast();
-  bool parked(absl::Time now) const {
-    return state == TaskState::kPending && parked_until > now;
-  }
+  bool parked(absl::Time now) const { return state == TaskState::kPending && parked_until > now; }
 };
 
 // The limits of one account (Scheduler::SetLimits).
@@ -76,9 +74,9 @@ struct Assignment {
   uint64_t epoch = 0;
   uint32_t attempt = 0;
   int account_index = 0;
-  int connections = 0;        // granted; 0: the config's
-  uint64_t budget_bytes = 0;  // 0: no budget
-  uint64_t budget_spent = 0;  // in the window before this assignment
+  int connections = 0;                                 // granted; 0: the config's
+  uint64_t budget_bytes = 0;                           // 0: no budget
+  uint64_t budget_spent = 0;                           // in the window before this assignment
   absl::Time budget_resume_at = absl::InfinitePast();  // the window's end
 };
 
@@ -220,7 +218,7 @@ class Scheduler {
   std::vector<TaskInfo> tasks_;
   std::set<ReadyKey> ready_;                         // may start now
   std::set<std::pair<absl::Time, size_t>> delayed_;  // backoff, by due time
-  std::vector<AccountLimitSpec> limits_;  // by task_id - 1
+  std::vector<AccountLimitSpec> limits_;             // by task_id - 1
   ConnectionLedger ledger_;
   uint64_t next_epoch_ = 1;
   size_t pending_ = 0;

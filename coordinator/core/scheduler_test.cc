@@ -236,7 +236,6 @@ TEST(SchedulerTest, StopWithNothingRunningFinishes) {
   EXPECT_EQ(s.stop_reason(), "interrupted");
 }
 
-
 // ---- limits (README "Budgets"): budgets and connections, on an injected clock ----
 
 Scheduler WithBudget(size_t n, uint64_t budget, absl::Duration window) {
