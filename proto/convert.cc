@@ -134,6 +134,7 @@ void ToProto(const engine::Progress& in, pb::Progress* out) {
   c->set_throttled_ms(in.throttled_ms);
   c->set_throttles(in.throttles);
   c->set_reconnects(in.reconnects);
+  c->mutable_imap_errors()->insert(in.imap_errors.begin(), in.imap_errors.end());
 }
 
 engine::Progress FromProto(const pb::Progress& in) {
@@ -148,6 +149,7 @@ engine::Progress FromProto(const pb::Progress& in) {
   out.throttled_ms = in.counters().throttled_ms();
   out.throttles = in.counters().throttles();
   out.reconnects = in.counters().reconnects();
+  out.imap_errors.insert(in.counters().imap_errors().begin(), in.counters().imap_errors().end());
   return out;
 }
 
@@ -204,6 +206,7 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   c->set_throttled_ms(in.throttled_ms);
   c->set_throttles(in.throttles);
   c->set_reconnects(in.reconnects);
+  c->mutable_imap_errors()->insert(in.imap_errors.begin(), in.imap_errors.end());
   for (const std::string& n : in.notes) out->add_notes(n);
   out->set_budget_used(in.budget_used);
   out->set_parked_until_ms(UnixMillisOrZero(in.parked_until));
@@ -220,6 +223,7 @@ engine::AccountResult FromProto(const pb::TaskResult& in) {
   out.throttled_ms = in.counters().throttled_ms();
   out.throttles = in.counters().throttles();
   out.reconnects = in.counters().reconnects();
+  out.imap_errors.insert(in.counters().imap_errors().begin(), in.counters().imap_errors().end());
   for (const std::string& n : in.notes()) out.notes.push_back(n);
   out.budget_used = in.budget_used();
   out.parked_until = TimeOrPast(in.parked_until_ms());
@@ -308,6 +312,16 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_budget_bytes(in.task.budget_bytes);
   out->set_budget_spent(in.task.budget_spent);
   out->set_budget_resume_at_ms(UnixMillisOrZero(in.task.budget_resume_at));
+  const config::Selection& s = in.task.selection;
+  pb::Selection* ps = out->mutable_selection();
+  ps->set_include_folders(s.include_folders);
+  ps->set_exclude_folders(s.exclude_folders);
+  for (const std::string& use : s.skip_special_use) ps->add_skip_special_use(use);
+  ps->set_just_folders(s.just_folders);
+  ps->set_since(s.since);
+  ps->set_before(s.before);
+  ps->set_min_size(s.min_size);
+  ps->set_max_size(s.max_size);
 }
 
 absl::Status FromProto(const pb::Task& in, Assignment* out) {
@@ -324,8 +338,23 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.budget_bytes = in.budget_bytes();
   out->task.budget_spent = in.budget_spent();
   out->task.budget_resume_at = TimeOrPast(in.budget_resume_at_ms());
+  const pb::Selection& ps = in.selection();
+  config::Selection& s = out->task.selection;
+  s.include_folders = ps.include_folders();
+  s.exclude_folders = ps.exclude_folders();
+  s.skip_special_use.assign(ps.skip_special_use().begin(), ps.skip_special_use().end());
+  s.just_folders = ps.just_folders();
+  s.since = ps.since();
+  s.before = ps.before();
+  s.min_size = ps.min_size();
+  s.max_size = ps.max_size();
   out->data_location = in.data_location();
-  return mode_ok ? absl::OkStatus() : absl::InvalidArgumentError("task without a valid mode");
+  if (!mode_ok) return absl::InvalidArgumentError("task without a valid mode");
+  std::vector<std::string> problems = config::SelectionProblems(s);
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError("task with an invalid selection: " + problems[0]);
+  }
+  return absl::OkStatus();
 }
 
 void ToProto(const SessionTerms& in, pb::Welcome* out) {

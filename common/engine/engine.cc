@@ -84,6 +84,7 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
     r.parked_until = budget.resume_at();
     LOG(INFO) << r.status.message() << " (" << r.budget_used << " byte(s) this run)";
   }
+  r.imap_errors = c.imap_errors;
   if (c.throttles > 0 || c.reconnects > 0) {
     LOG(INFO) << "account " << task.account.email << ": throttled " << c.throttles
               << " time(s), paused " << c.throttled_ms << " ms, " << c.reconnects
@@ -125,6 +126,7 @@ void ProgressTracker::Pacing(const PacingCounters& counters) {
   p_.throttled_ms = counters.throttled_ms;
   p_.throttles = counters.throttles;
   p_.reconnects = counters.reconnects;
+  p_.imap_errors = counters.imap_errors;
   Emit();
 }
 
@@ -141,7 +143,8 @@ void ProgressTracker::FolderDone(const std::string& folder) {
 }
 
 absl::StatusOr<std::unique_ptr<imap::Session>> Context::Connect() const {
-  auto s = ConnectAccount(task.server, task.account, secrets, [this] { pacer.OnSlowDown(); });
+  auto s = ConnectAccount(task.server, task.account, secrets,
+                          [this](const imap::ReplyInfo& info) { pacer.OnReply(info); });
   if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
   return s;
 }
@@ -164,7 +167,7 @@ size_t Context::Connections(size_t items) const {
 }
 
 absl::StatusOr<std::unique_ptr<imap::Session>> Context::Open() const {
-  auto s = OpenServer(task.server, [this] { pacer.OnSlowDown(); });
+  auto s = OpenServer(task.server, [this](const imap::ReplyInfo& info) { pacer.OnReply(info); });
   if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
   return s;
 }
@@ -175,7 +178,12 @@ absl::Status Context::Login(imap::Session& session) const {
 }
 
 Prewarm::Prewarm(Context& ctx, size_t n) : connecting_(n) {
-  for (size_t i = 0; i < n; ++i) threads_.emplace_back([this, &ctx] { Run(ctx); });
+  for (size_t i = 0; i < n; ++i) {
+    threads_.emplace_back([this, &ctx, log = logging::CurrentThreadLog()] {
+      logging::ScopedThreadLog scope(log);
+      Run(ctx);
+    });
+  }
 }
 
 void Prewarm::Run(Context& ctx) {
@@ -360,7 +368,10 @@ std::vector<absl::Status> ForEachItem(
   connections = std::max<size_t>(1, std::min(connections, count));
   std::vector<std::thread> threads;
   for (size_t t = 1; t < connections; ++t) {
-    threads.emplace_back(worker, static_cast<int>(t), nullptr, true);
+    threads.emplace_back([&worker, t, log = logging::CurrentThreadLog()] {
+      logging::ScopedThreadLog scope(log);  // the account's own log file, if any
+      worker(static_cast<int>(t), nullptr, true);
+    });
   }
   worker(0, std::move(first), false);
   for (auto& t : threads) t.join();

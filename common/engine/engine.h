@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ struct AccountTask {
   uint64_t budget_bytes = 0;
   uint64_t budget_spent = 0;
   absl::Time budget_resume_at = absl::InfinitePast();
+  // Which folders and messages (valid and resolved: config::SelectionProblems empty, no
+  // ages left); default: all.
+  config::Selection selection;
 };
 
 // A message server B would not take (import), or that is missing on B because it was
@@ -82,6 +86,9 @@ struct AccountResult {
   // stop, not a failure), when the window reopens; InfinitePast otherwise.
   uint64_t budget_used = 0;
   absl::Time parked_until = absl::InfinitePast();
+  // The servers' NO, BAD and BYE replies by class (imap::ReplyClassName, spaces as '_':
+  // "throttle", "connection_cap", "message_refused", "auth", ...).
+  std::map<std::string, uint64_t> imap_errors;
 };
 
 struct Progress {
@@ -91,6 +98,7 @@ struct Progress {
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;  // 0 when unknown (export learns sizes only as it fetches)
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;  // as in AccountResult
+  std::map<std::string, uint64_t> imap_errors;               // as in AccountResult
 };
 
 // Called from the engine's threads; implementations must be thread-safe and cheap.

@@ -225,6 +225,7 @@ void Job::Progress(const std::string& worker_id, uint64_t task_id, uint64_t epoc
   scheduler_.Renew(task_id, epoch, worker_id, now);
   AccountState& a = accounts_[t->account_index];
   if (!progress.folder.empty() && progress.folder != a.progress.folder) {
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t->email));
     LOG(INFO) << "account " << t->email << ": folder " << progress.folder << " ("
               << progress.folders_done << "/" << progress.folders_total << ")";
   }
@@ -264,14 +265,17 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   a.result = result;
   a.elapsed = now - a.started;
   RecordLocked(task_id);  // durable before it is logged or acted upon
-  if (outcome == Scheduler::Outcome::kRetry) {
-    ++fleet_.retries;
-    LOG(WARNING) << "account " << t->email << ": " << t->last_error;
-  } else if (outcome == Scheduler::Outcome::kParked) {
-    LOG(INFO) << "account " << t->email << ": " << t->last_error << " (" << result.messages
-              << " message(s) this run; not an attempt; the other accounts go on)";
-  } else {
-    LogResultLocked(*t, result, a.elapsed);
+  {
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t->email));
+    if (outcome == Scheduler::Outcome::kRetry) {
+      ++fleet_.retries;
+      LOG(WARNING) << "account " << t->email << ": " << t->last_error;
+    } else if (outcome == Scheduler::Outcome::kParked) {
+      LOG(INFO) << "account " << t->email << ": " << t->last_error << " (" << result.messages
+                << " message(s) this run; not an attempt; the other accounts go on)";
+    } else {
+      LogResultLocked(*t, result, a.elapsed);
+    }
   }
   if (!was_stopping && scheduler_.stopping()) {
     LOG(ERROR) << scheduler_.stop_reason() << "; cancelling " << cancels.size()
@@ -421,6 +425,7 @@ void Job::LogLostLocked(const std::vector<uint64_t>& ids) {
     const TaskInfo& t = *scheduler_.Find(id);
     bool requeued = t.state == TaskState::kPending;
     if (requeued) ++fleet_.retries;
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t.email));
     LOG(WARNING) << "account " << t.email << ": " << t.last_error
                  << (requeued ? "" : absl::StrCat(" -> ", TaskStateName(t.state)));
     RecordLocked(id);
@@ -532,6 +537,7 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.account = options_.config.accounts[a->account_index];
   order.task.resync_missing = options_.resync_missing;
   order.task.strict = options_.strict;
+  order.task.selection = options_.selection;
   order.task.min_free_gb = options_.min_free_gb;
   order.task.max_connections = a->connections;
   order.task.budget_bytes = a->budget_bytes;
@@ -548,6 +554,8 @@ bool Job::AssignLocked(WorkerState& w) {
     absl::StrAppend(&limits, ", ", a->budget_bytes - std::min(a->budget_spent, a->budget_bytes),
                     " of ", a->budget_bytes, " budget bytes left");
   }
+  logging::ScopedThreadLog scope(
+      logging::OpenAccountLog(options_.account_log_dir, order.task.account.email));
   LOG(INFO) << "account " << order.task.account.email << ": started on worker " << id
             << " (attempt " << a->attempt << ", epoch " << a->epoch << limits << ")";
   RecordLocked(a->task_id);

@@ -77,6 +77,7 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now) const {
   v.throttled_ms = a.result.throttled_ms;
   v.throttles = a.result.throttles;
   v.reconnects = a.result.reconnects;
+  v.imap_errors = a.result.imap_errors;
   v.notes = a.result.notes;
   if (t.state == TaskState::kRunning) {
     v.elapsed = now - a.started;
@@ -85,6 +86,7 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now) const {
     v.throttled_ms = a.progress.throttled_ms;
     v.throttles = a.progress.throttles;
     v.reconnects = a.progress.reconnects;
+    v.imap_errors = a.progress.imap_errors;
   } else {
     v.elapsed = a.elapsed;
   }
