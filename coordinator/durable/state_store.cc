@@ -189,7 +189,7 @@ absl::Status StateStore::CheckIdentity(const JobIdentity& id, bool* empty) {
   }
   *empty = hash.empty();
   if (*empty) return absl::OkStatus();
-  JobIdentity stored{mode, data, hash};
+  JobIdentity stored{mode, data, hash, ""};
   if (format == kFormat && mode == id.mode && data == id.data_location && hash == id.hash) {
     return absl::OkStatus();
   }
