@@ -112,7 +112,14 @@ TEST(ConvertTest, ResultRoundTrip) {
   f.error = "oops";
   f.refused = 1;
   f.refused_messages = {
-      {77, 12, 40000000, "14-Nov-2023 22:16:20 +0000", "too big", "NO [TOOBIG] too big"}};
+      {77, 12, 40000000, "14-Nov-2023 22:16:20 +0000", "too big", "NO [TOOBIG] too big", {}}};
+  f.keywords_dropped = {{77,
+                         13,
+                         900,
+                         "14-Nov-2023 22:17:20 +0000",
+                         "keywords dropped",
+                         "NO Too many user flags in mailbox",
+                         {"$Extra1", "$Extra2"}}};
   in.folders = {f};
   in.refused = 1;
   in.messages = 3;
@@ -152,6 +159,13 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(r.internaldate, "14-Nov-2023 22:16:20 +0000");
   EXPECT_EQ(r.kind, "too big");
   EXPECT_EQ(r.reason, "NO [TOOBIG] too big");
+  EXPECT_TRUE(r.keywords.empty());
+  ASSERT_EQ(out.folders[0].keywords_dropped.size(), 1u);
+  const engine::RefusedMessage& k = out.folders[0].keywords_dropped[0];
+  EXPECT_EQ(k.uid, 13u);
+  EXPECT_EQ(k.kind, "keywords dropped");
+  EXPECT_EQ(k.reason, "NO Too many user flags in mailbox");
+  EXPECT_EQ(k.keywords, (std::vector<std::string>{"$Extra1", "$Extra2"}));
   EXPECT_EQ(out.refused, 1u);
   EXPECT_EQ(out.messages, in.messages);
   EXPECT_EQ(out.bytes, in.bytes);

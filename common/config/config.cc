@@ -293,6 +293,36 @@ void ParseSelection(Report* report, const json& root, Selection* s) {
   }
 }
 
+void ParseFolderMap(Report* report, const json& root, FolderMap* m) {
+  auto it = root.find("folder_map");
+  if (it == root.end()) return;
+  if (!it->is_object()) return report->Error("folder_map", "must be an object, got " + Shown(*it));
+  Obj o(report, *it, "folder_map");
+  o.WarnUnknown({"rules", "automap", "target"});
+  o.Bool("automap", &m->automap);
+  o.String("target", &m->target, kPlain);
+  if (auto rules = it->find("rules"); rules != it->end()) {
+    if (!rules->is_array()) return o.Error("rules", "must be an array, got " + Shown(*rules));
+    for (size_t i = 0; i < rules->size(); ++i) {
+      const json& r = (*rules)[i];
+      const std::string at = absl::StrCat("folder_map.rules[", i, "]");
+      if (!r.is_object()) {
+        report->Error(at, "must be an object, got " + Shown(r));
+        continue;
+      }
+      Obj rule(report, r, at);
+      rule.WarnUnknown({"from", "regex", "to", "merge"});
+      FolderRule out;
+      rule.String("from", &out.from, kPlain);
+      rule.String("regex", &out.regex, kPlain);
+      rule.String("to", &out.to, kPlain);
+      rule.Bool("merge", &out.merge);
+      m->rules.push_back(std::move(out));
+    }
+  }
+  for (const std::string& problem : FolderMapProblems(*m)) report->Error("folder_map", problem);
+}
+
 void ParseServer(Report* report, const json& root, ServerConfig* s) {
   auto it = root.find("server");
   if (it == root.end()) return report->Error("server", "missing");
@@ -554,10 +584,11 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, const std::string& pa
   config.path = path;
   Report report(path);
   try {
-    Obj(&report, root, "").WarnUnknown({"server", "accounts", "selection"});
+    Obj(&report, root, "").WarnUnknown({"server", "accounts", "selection", "folder_map"});
     ParseServer(&report, root, &config.server);
     ParseAccounts(&report, root, &config.accounts);
     ParseSelection(&report, root, &config.selection);
+    ParseFolderMap(&report, root, &config.folder_map);
     WarnProviderAuth(&report, config);
   } catch (const std::exception& e) {  // not expected: every access is type-checked
     return absl::InternalError(absl::StrCat(path, ": unexpected error while validating"));

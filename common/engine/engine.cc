@@ -50,11 +50,12 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   pacing.max_wait = absl::Seconds(task.server.throttle_max_wait);
   pacing.budget = absl::Seconds(task.server.throttle_budget);
   Pacer pacer(pacing, internal::MaxConnections(task));
+  const Selector selector(task.selection);
   ByteBudget budget(task.budget_bytes, task.budget_spent, task.budget_resume_at);
   const double rate = internal::MessagesPerSecond(task);
   std::unique_ptr<TokenBucket> pace = rate > 0 ? std::make_unique<TokenBucket>(rate) : nullptr;
-  internal::Context ctx{task,  store,  cancel,    *secrets, internal::ProgressTracker(progress),
-                        pacer, budget, pace.get()};
+  internal::Context ctx{task,  store,    cancel, *secrets,  internal::ProgressTracker(progress),
+                        pacer, selector, budget, pace.get()};
   pacer.SetListener([&ctx](const PacingCounters& c) { ctx.progress.Pacing(c); });
   AccountResult r;
   switch (task.mode) {

@@ -41,6 +41,8 @@ struct AccountTask {
   // Which folders and messages (valid and resolved: config::SelectionProblems empty, no
   // ages left); default: all.
   config::Selection selection;
+  // import / validate: where folders land on server B (valid: config::FolderMapProblems).
+  config::FolderMap folder_map;
 };
 
 // A message server B would not take (import), or that is missing on B because it was
@@ -52,6 +54,9 @@ struct RefusedMessage {
   std::string internaldate;  // as server A sent it
   std::string kind;          // "too big", "content refused", "zero length", "bad date", ...
   std::string reason;        // the server's text, or the known limit it exceeds
+  // In FolderResult::keywords_dropped: the keywords server B did not take (the message
+  // went in without them).
+  std::vector<std::string> keywords;
 };
 
 // One folder's outcome.
@@ -67,7 +72,13 @@ struct FolderResult {
   // counted in `missing`).
   uint64_t refused = 0;
   std::vector<RefusedMessage> refused_messages;
-  std::string error;  // empty when fine
+  // Messages server B took without some of their keywords (it keeps no more in the
+  // mailbox: "Too many user flags"), kind "keywords dropped": on B, not counted in
+  // `refused` (import: dropped now; validate: as import recorded them, still on B).
+  std::vector<RefusedMessage> keywords_dropped;
+  std::string target;   // import / validate: the folder on server B (UTF-8)
+  std::string mapping;  // and why there: "same name", "rule 1", "special use \Sent", ...
+  std::string error;    // empty when fine
 };
 
 struct AccountResult {

@@ -113,8 +113,9 @@ struct AccountView {
   std::vector<engine::FolderResult> folders;
   uint64_t messages = 0, bytes = 0, skipped = 0;
   uint64_t refused = 0;  // messages server B refused (import, validate)
-  // Throttling of the last attempt (engine::AccountResult): time paused, throttles,
-  // reconnects.
+  // Throttling (engine::AccountResult's time paused, throttles, reconnects), summed over
+  // every attempt: retries, lost attempts (up to their last progress) and, with a durable
+  // job, earlier runs.
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
   std::map<std::string, uint64_t> imap_errors;  // the servers' NO/BAD/BYE by class
   std::vector<std::string> notes;
@@ -191,7 +192,10 @@ class Job {
   bool WaitNoConnectedWorkers(absl::Duration timeout) const;
   // Blocks until the version differs from `seen`, the job finishes, or timeout.
   uint64_t WaitChange(uint64_t seen, absl::Duration timeout) const;
-  JobSnapshot Snapshot() const;
+  // Everything; `with_folders` false leaves out each account's folders and notes (the
+  // bulk of a big job's snapshot, taken under the job's lock): for the console and the
+  // rate sampler, several times a second.
+  JobSnapshot Snapshot(bool with_folders = true) const;
   bool finished() const;
 
  private:
@@ -206,6 +210,8 @@ class Job {
   struct AccountState {
     engine::Progress progress;
     engine::AccountResult result;
+    bool result_in = false;  // `result` is the current attempt's (it has ended)
+    ThrottleTotals before;   // throttling of the earlier attempts (and runs)
     absl::Time started;
     absl::Duration elapsed;
     uint64_t version = 0;
@@ -234,8 +240,11 @@ class Job {
   void TouchLocked(uint64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LogResultLocked(const TaskInfo& t, const engine::AccountResult& r, absl::Duration elapsed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  AccountView ViewLocked(const TaskInfo& t, absl::Time now) const
+  AccountView ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders = true) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Earlier attempts' throttling plus the current attempt's (its result once it ended,
+  // else its last progress).
+  static ThrottleTotals Throttling(const AccountState& a);
 
   const JobOptions options_;
   const absl::Time started_;
