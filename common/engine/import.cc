@@ -232,7 +232,18 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     }
     return out;
   };
+  // The byte budget and the pace: each message takes its size before it joins a batch; one
+  // not appended nor refused (the connection broke) gives it back.
+  std::vector<uint64_t> taken(send.size(), 0);
+  cb.admit = [&](size_t k) {
+    ctx.PaceMessage();
+    if (!ctx.budget.Take(sizes[k])) return false;
+    taken[k] = sizes[k];
+    return true;
+  };
+  cb.stop = [&] { return ctx.budget.SpentStatus(); };
   cb.appended = [&](size_t k) {
+    taken[k] = 0;
     const MessageMeta& meta = missing[send[k]].second;
     std::vector<std::string> lost;
     keywords.Appended(keywords.Filter(flags[k], &lost));
@@ -247,6 +258,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     ctx.progress.Message(folder.meta.name, meta.size);
   };
   cb.refused = [&](size_t k, const absl::Status& why) {
+    taken[k] = 0;  // sent whole: counted
     auto info = imap::ReplyOf(why);
     refuse(send[k], Refused(missing[send[k]].second,
                             imap::RefusalName(info ? info->refusal : imap::Refusal::kContent),
@@ -256,6 +268,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     return keywords.Full(flags[k], why);
   };
   absl::Status st = AppendInBatches(sizes, BatchLimits{kBatchMessages, kBatchBytes}, cb);
+  for (uint64_t bytes : taken) ctx.budget.Return(bytes);
   if (dropped > 0) {
     LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': " << dropped
                  << " flag(s) not kept by server B (PERMANENTFLAGS)";
@@ -453,7 +466,9 @@ AccountResult RunImport(Context& ctx) {
   for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];
   for (size_t i = 0; i < statuses.size(); ++i) {
     FolderResult& f = result.folders[i];
-    if (!statuses[i].ok()) f.error = std::string(statuses[i].message());
+    if (!statuses[i].ok() && !IsBudgetStop(statuses[i])) {
+      f.error = std::string(statuses[i].message());
+    }
     result.messages += f.transferred;
     result.bytes += f.bytes;
     result.refused += f.refused;
