@@ -19,6 +19,7 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   in.max_message_size = 36700160;
   in.throttle_max_wait = 120;
   in.throttle_budget = 900;
+  in.max_line_length = 9900;
   migrator::v1::ServerConfig wire;
   fleetproto::ToProto(in, &wire);
   config::ServerConfig out = fleetproto::FromProto(wire);
@@ -33,10 +34,13 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   EXPECT_EQ(out.max_message_size, in.max_message_size);
   EXPECT_EQ(out.throttle_max_wait, in.throttle_max_wait);
   EXPECT_EQ(out.throttle_budget, in.throttle_budget);
+  EXPECT_EQ(out.max_line_length, 9900);
   // An older coordinator sends no throttle fields: the defaults apply.
   wire.clear_throttle_max_wait();
   wire.clear_throttle_budget();
+  wire.clear_max_line_length();
   out = fleetproto::FromProto(wire);
+  EXPECT_EQ(out.max_line_length, 998);
   EXPECT_EQ(out.throttle_max_wait, config::ServerConfig().throttle_max_wait);
   EXPECT_EQ(out.throttle_budget, config::ServerConfig().throttle_budget);
 }
@@ -111,8 +115,11 @@ TEST(ConvertTest, ResultRoundTrip) {
   f.refused = 1;
   f.refused_messages = {
       {77, 12, 40000000, "14-Nov-2023 22:16:20 +0000", "too big", "NO [TOOBIG] too big"}};
+  f.repaired = 1;
+  f.repaired_messages = {{77, 13, 12000, 12024, "1 line(s) over 998 bytes folded"}};
   in.folders = {f};
   in.refused = 1;
+  in.repaired = 1;
   in.messages = 3;
   in.bytes = 300;
   in.skipped = 1;
@@ -149,6 +156,15 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(r.kind, "too big");
   EXPECT_EQ(r.reason, "NO [TOOBIG] too big");
   EXPECT_EQ(out.refused, 1u);
+  EXPECT_EQ(out.repaired, 1u);
+  EXPECT_EQ(out.folders[0].repaired, 1u);
+  ASSERT_EQ(out.folders[0].repaired_messages.size(), 1u);
+  const engine::RepairedMessage& p = out.folders[0].repaired_messages[0];
+  EXPECT_EQ(p.uidvalidity, 77u);
+  EXPECT_EQ(p.uid, 13u);
+  EXPECT_EQ(p.size, 12000u);
+  EXPECT_EQ(p.repaired_size, 12024u);
+  EXPECT_EQ(p.repairs, "1 line(s) over 998 bytes folded");
   EXPECT_EQ(out.messages, in.messages);
   EXPECT_EQ(out.bytes, in.bytes);
   EXPECT_EQ(out.skipped, in.skipped);
@@ -172,6 +188,7 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   in.task.resync_missing = true;
   in.task.min_free_gb = 2.5;
   in.task.strict = true;
+  in.task.fix_messages = true;
   in.data_location = "s3://bucket/prefix";
   migrator::v1::Task wire;
   fleetproto::ToProto(in, &wire);
@@ -192,6 +209,7 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   EXPECT_EQ(out.task.resync_missing, in.task.resync_missing);
   EXPECT_EQ(out.task.min_free_gb, in.task.min_free_gb);
   EXPECT_TRUE(out.task.strict);
+  EXPECT_TRUE(out.task.fix_messages);
   EXPECT_EQ(out.data_location, in.data_location);
 
   wire.set_mode(migrator::v1::JOB_MODE_UNSPECIFIED);

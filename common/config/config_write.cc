@@ -31,6 +31,9 @@ ojson ServerJson(const ServerConfig& s) {
   if (s.throttle_budget != ServerConfig().throttle_budget) {
     j["throttle_budget"] = s.throttle_budget;
   }
+  if (s.max_line_length != ServerConfig().max_line_length) {
+    j["max_line_length"] = s.max_line_length;
+  }
   return j;
 }
 

@@ -92,9 +92,15 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
     }
     // A folder missing on B (its EXAMINE failed) has every message missing.
     std::vector<std::pair<std::string, MessageMeta>> missing;
-    DiffFolder(*local,
-               present[k].ok() ? std::move(present[k]->identities) : std::multiset<std::string>(),
-               &missing, &r);
+    std::multiset<std::string> identities;
+    if (present[k].ok()) identities = std::move(present[k]->identities);
+    DiffFolder(*local, &identities, &missing, &r);
+    absl::Status repaired = MatchRepaired(ctx.store, f.prefix, RepairOptionsOf(ctx.task.server),
+                                          &identities, &missing, &r);
+    if (!repaired.ok()) {
+      fail(index[k], repaired);
+      continue;
+    }
     SplitRefused(refusals, f, missing, &r);
     ctx.progress.FolderDone(f.meta.name);
   }

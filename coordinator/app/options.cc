@@ -25,6 +25,10 @@ ABSL_FLAG(bool, resync_missing, false, "validate: re-import what is missing");
 ABSL_FLAG(bool, strict, false,
           "import/validate: a message server B refuses fails the account (default: skipped "
           "and reported)");
+ABSL_FLAG(bool, fix_messages, false,
+          "import/validate --resync-missing: send a message server B would refuse for NUL "
+          "bytes, bare newlines or lines over server.max_line_length repaired (the export "
+          "stays as it is)");
 ABSL_FLAG(std::string, listen, "",
           "gRPC address to serve workers and the status API on (unix:/path or host:port; "
           "default: a private Unix socket)");
@@ -114,7 +118,7 @@ cli::HelpSpec Spec() {
   spec.groups = {
       {"job",
        {"mode", "config", "output_dir", "input_dir", "resync_missing", "min_free_gb",
-        "ignore_errors", "strict", "only", "accounts_file", "state", "fresh", "max_attempts"}},
+        "ignore_errors", "strict", "fix_messages", "only", "accounts_file", "state", "fresh", "max_attempts"}},
       {"fleet", {"workers", "max_workers", "listen", "lease_timeout", "linger", "health_listen"}},
       {"security", {"tls_cert", "tls_key", "tls_ca", "insecure"}},
       {"output", {"log_dir", "progress_interval", "verbose", "quiet", "metrics_listen"}},
@@ -167,6 +171,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.ignore_errors = absl::GetFlag(FLAGS_ignore_errors);
   o.resync_missing = absl::GetFlag(FLAGS_resync_missing);
   o.strict = absl::GetFlag(FLAGS_strict);
+  o.fix_messages = absl::GetFlag(FLAGS_fix_messages);
   o.min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
   o.linger = absl::GetFlag(FLAGS_linger);
   o.health_listen = absl::GetFlag(FLAGS_health_listen);

@@ -25,6 +25,7 @@ struct Options {
   int max_workers = 4;
   bool ignore_errors = false, resync_missing = false;
   bool strict = false;  // a message server B refuses fails the account
+  bool fix_messages = false;  // import: send what server B would refuse repaired
   bool linger = false;
   std::string health_listen;   // "": no health-only endpoint
   std::string metrics_listen;  // "": no HTTP metrics and status page

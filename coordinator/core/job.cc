@@ -490,6 +490,7 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.account = options_.config.accounts[a->account_index];
   order.task.resync_missing = options_.resync_missing;
   order.task.strict = options_.strict;
+  order.task.fix_messages = options_.fix_messages;
   order.task.min_free_gb = options_.min_free_gb;
   order.data_location = options_.data_location;
   AccountState& acc = accounts_[a->account_index];
@@ -520,11 +521,17 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
               << ", target " << f.target_messages
               << (f.missing ? absl::StrCat(", missing ", f.missing) : "")
               << (f.refused ? absl::StrCat(", refused ", f.refused) : "")
+              << (f.repaired ? absl::StrCat(", repaired ", f.repaired) : "")
               << (f.error.empty() ? "" : ", error: " + f.error);
     for (const engine::RefusedMessage& m : f.refused_messages) {
       LOG(WARNING) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid
                    << " (" << m.size << " bytes, " << m.internaldate << ") refused by the target ("
                    << m.kind << "): " << m.reason;
+    }
+    for (const engine::RepairedMessage& m : f.repaired_messages) {
+      LOG(INFO) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid
+                << " (" << m.size << " bytes) appended repaired (" << m.repaired_size
+                << " bytes): " << m.repairs;
     }
   }
   std::string head = absl::StrCat("account ", t.email, ": ", TaskStateName(t.state));
@@ -532,6 +539,7 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
       absl::StrCat(r.messages, " message(s), ", r.bytes, " byte(s) in ",
                    absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))));
   if (r.refused > 0) absl::StrAppend(&tail, ", ", r.refused, " refused by the target");
+  if (r.repaired > 0) absl::StrAppend(&tail, ", ", r.repaired, " repaired for the target");
   if (r.throttles > 0 || r.reconnects > 0) {
     absl::StrAppend(&tail, ", throttled ", r.throttles, " time(s) (paused ", r.throttled_ms,
                     " ms), ", r.reconnects, " reconnect(s)");

@@ -70,6 +70,7 @@ struct JobOptions {
   std::string data_location;  // output dir (export) or input dir (others)
   bool resync_missing = false;
   bool strict = false;  // import/validate: a refused message fails the account
+  bool fix_messages = false;  // import: what server B would refuse is sent repaired
   double min_free_gb = 0;
   bool fail_fast = true;
   uint32_t max_attempts = 3;  // assignments per account (retries included)
@@ -108,6 +109,7 @@ struct AccountView {
   std::vector<engine::FolderResult> folders;
   uint64_t messages = 0, bytes = 0, skipped = 0;
   uint64_t refused = 0;  // messages server B refused (import, validate)
+  uint64_t repaired = 0;  // messages appended repaired (import --fix-messages)
   // Throttling of the last attempt (engine::AccountResult): time paused, throttles,
   // reconnects.
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;

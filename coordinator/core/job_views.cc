@@ -67,6 +67,7 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now) const {
   v.bytes = a.result.bytes;
   v.skipped = a.result.skipped;
   v.refused = a.result.refused;
+  v.repaired = a.result.repaired;
   v.throttled_ms = a.result.throttled_ms;
   v.throttles = a.result.throttles;
   v.reconnects = a.result.reconnects;

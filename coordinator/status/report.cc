@@ -38,6 +38,12 @@ uint64_t Refused(const JobSnapshot& s) {
   return n;
 }
 
+uint64_t Repaired(const JobSnapshot& s) {
+  uint64_t n = 0;
+  for (const AccountView& a : s.accounts) n += a.repaired;
+  return n;
+}
+
 size_t EmailWidth(const JobSnapshot& s) {
   size_t w = 7;
   for (const AccountView& a : s.accounts) w = std::max(w, a.task.email.size());
@@ -71,6 +77,11 @@ std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
   if (const uint64_t refused = Refused(s); refused > 0) {
     absl::StrAppend(&out, "refused by the target: ", refused,
                     " message(s), skipped (listed in the log and the JSON report)\n");
+  }
+  if (const uint64_t repaired = Repaired(s); repaired > 0) {
+    absl::StrAppend(&out, "repaired for the target: ", repaired,
+                    " message(s), appended repaired (--fix-messages; listed in the log and the "
+                    "JSON report)\n");
   }
   if (s.stopping && !s.stop_reason.empty()) {
     absl::StrAppend(&out, "stopped: ", s.stop_reason, "\n");
@@ -141,6 +152,7 @@ namespace {
 nlohmann::json AccountJson(const AccountView& a) {
   nlohmann::json folders = nlohmann::json::array();
   nlohmann::json refused = nlohmann::json::array();
+  nlohmann::json repaired = nlohmann::json::array();
   for (const engine::FolderResult& f : a.folders) {
     folders.push_back({{"name", f.name},
                        {"source_messages", f.source_messages},
@@ -150,6 +162,7 @@ nlohmann::json AccountJson(const AccountView& a) {
                        {"missing", f.missing},
                        {"extra", f.extra},
                        {"refused", f.refused},
+                       {"repaired", f.repaired},
                        {"error", f.error}});
     for (const engine::RefusedMessage& m : f.refused_messages) {
       refused.push_back({{"email", a.task.email},
@@ -160,6 +173,15 @@ nlohmann::json AccountJson(const AccountView& a) {
                          {"internaldate", m.internaldate},
                          {"kind", m.kind},
                          {"server_text", m.reason}});
+    }
+    for (const engine::RepairedMessage& m : f.repaired_messages) {
+      repaired.push_back({{"email", a.task.email},
+                          {"folder", f.name},
+                          {"source_uidvalidity", m.uidvalidity},
+                          {"source_uid", m.uid},
+                          {"size", m.size},
+                          {"repaired_size", m.repaired_size},
+                          {"repairs", m.repairs}});
     }
   }
   return {{"index", a.task.account_index},
@@ -174,6 +196,8 @@ nlohmann::json AccountJson(const AccountView& a) {
           {"skipped", a.skipped},
           {"messages_refused", a.refused},
           {"refused", refused},
+          {"messages_repaired", a.repaired},
+          {"repaired", repaired},
           {"throttled_ms", a.throttled_ms},
           {"throttles", a.throttles},
           {"reconnects", a.reconnects},
@@ -209,6 +233,7 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
           {"max_workers", run.max_workers},
           {"ignore_errors", run.ignore_errors},
           {"strict", run.strict},
+          {"fix_messages", run.fix_messages},
           {"stopping", s.stopping},
           {"stop_reason", s.stop_reason},
           {"exit_code", exit_code},
@@ -221,6 +246,7 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
             {"succeeded_in_earlier_run", s.earlier_run},
             {"messages_done", msgs},
             {"messages_refused", Refused(s)},
+            {"messages_repaired", Repaired(s)},
             {"bytes_done", bytes},
             {"messages_per_second", Rate(msgs, elapsed)},
             {"bytes_per_second", Rate(bytes, elapsed)},
@@ -274,7 +300,7 @@ bool Failed(const AccountView& a) {
 std::string BuildCsvReport(const JobSnapshot& s) {
   std::string out =
       "email,state,folders,source_messages,target_messages,messages_done,bytes_done,"
-      "messages_refused,skipped,duration_s,attempts,last_error\r\n";
+      "messages_refused,messages_repaired,skipped,duration_s,attempts,last_error\r\n";
   for (const AccountView& a : s.accounts) {
     uint64_t src = 0, dst = 0;
     for (const engine::FolderResult& f : a.folders) {
@@ -283,7 +309,7 @@ std::string BuildCsvReport(const JobSnapshot& s) {
     }
     absl::StrAppend(&out, CsvField(a.task.email), ",", TaskStateName(a.task.state), ",",
                     a.folders.size(), ",", src, ",", dst, ",", a.messages, ",", a.bytes, ",",
-                    a.refused, ",", a.skipped, ",", absl::StrFormat("%.1f", Seconds(a.elapsed)),
+                    a.refused, ",", a.repaired, ",", a.skipped, ",", absl::StrFormat("%.1f", Seconds(a.elapsed)),
                     ",", a.task.attempts, ",", CsvField(a.task.last_error), "\r\n");
   }
   return out;
