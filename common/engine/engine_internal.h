@@ -156,7 +156,8 @@ std::string IdentityKey(absl::string_view message_id, uint64_t size,
 // Compares a folder's export (`local`, by base name) with the identities `*present` on
 // server B: fills `missing` (what B lacks) and r's target_messages, missing and extra, and
 // leaves in `*present` what the export does not match (B's extra messages).
-void DiffFolder(const std::map<std::string, MessageMeta>& local, std::multiset<std::string>* present,
+void DiffFolder(const std::map<std::string, MessageMeta>& local,
+                std::multiset<std::string>* present,
                 std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r);
 // The repair --fix-messages applies for `server` (its max_line_length).
 imap::RepairOptions RepairOptionsOf(const config::ServerConfig& server);

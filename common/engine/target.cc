@@ -148,7 +148,8 @@ bool TakeIdentity(std::multiset<std::string>* present, const MessageMeta& meta, 
 }
 }  // namespace
 
-void DiffFolder(const std::map<std::string, MessageMeta>& local, std::multiset<std::string>* present,
+void DiffFolder(const std::map<std::string, MessageMeta>& local,
+                std::multiset<std::string>* present,
                 std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r) {
   r->target_messages = present->size();
   missing->clear();

@@ -224,7 +224,7 @@ absl::StatusOr<MailboxStatus> Status(Session& session, absl::string_view mailbox
 }
 
 absl::StatusOr<absl::optional<uint64_t>> MailboxAppendLimit(Session& session,
-                                                             absl::string_view mailbox) {
+                                                            absl::string_view mailbox) {
   Command cmd("STATUS");
   cmd.AString(mailbox).Raw(" (APPENDLIMIT)");
   CollectHandler h("STATUS");

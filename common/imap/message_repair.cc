@@ -21,8 +21,7 @@ std::string RepairCounts::Describe() const {
     parts.push_back(absl::StrCat(bare_newlines, " bare newline(s) made CRLF"));
   }
   if (long_lines > 0) {
-    parts.push_back(
-        absl::StrCat(long_lines, " line(s) over ", max_line_length, " bytes folded"));
+    parts.push_back(absl::StrCat(long_lines, " line(s) over ", max_line_length, " bytes folded"));
   }
   return absl::StrJoin(parts, ", ");
 }

@@ -136,12 +136,19 @@ TEST(MessageRepairTest, TheBodyStartsAfterTheFirstEmptyLineEvenWithBareNewlines)
 
 TEST(MessageRepairTest, AHardBreakNeverSplitsAUtf8Character) {
   // "é" is 2 bytes, "€" 3: a cut at 10 bytes would fall inside one.
-  const std::string body = "abcdefghi\xE2\x82\xAC" "abcdefgh\xC3\xA9" "xyz";
+  const std::string body =
+      "abcdefghi\xE2\x82\xAC"
+      "abcdefgh\xC3\xA9"
+      "xyz";
   RepairedMessage r = Repair("S: x\r\n\r\n" + body + "\r\n", 10);
   std::vector<std::string> lines = Lines(r.bytes.substr(8));
   EXPECT_EQ(lines[0], "abcdefghi");
-  EXPECT_EQ(lines[1], "\xE2\x82\xAC" "abcdefg");
-  EXPECT_EQ(lines[2], "h\xC3\xA9" "xyz");
+  EXPECT_EQ(lines[1],
+            "\xE2\x82\xAC"
+            "abcdefg");
+  EXPECT_EQ(lines[2],
+            "h\xC3\xA9"
+            "xyz");
 }
 
 TEST(MessageRepairTest, NoFoldingWhenTheLimitIsZero) {

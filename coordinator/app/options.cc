@@ -26,9 +26,8 @@ ABSL_FLAG(bool, strict, false,
           "import/validate: a message server B refuses fails the account (default: skipped "
           "and reported)");
 ABSL_FLAG(bool, fix_messages, false,
-          "import/validate --resync-missing: send a message server B would refuse for NUL "
-          "bytes, bare newlines or lines over server.max_line_length repaired (the export "
-          "stays as it is)");
+          "import (validate --resync-missing): send messages with NUL bytes, bare newlines or "
+          "lines over server.max_line_length repaired (the export is not changed)");
 ABSL_FLAG(std::string, listen, "",
           "gRPC address to serve workers and the status API on (unix:/path or host:port; "
           "default: a private Unix socket)");
@@ -118,7 +117,8 @@ cli::HelpSpec Spec() {
   spec.groups = {
       {"job",
        {"mode", "config", "output_dir", "input_dir", "resync_missing", "min_free_gb",
-        "ignore_errors", "strict", "fix_messages", "only", "accounts_file", "state", "fresh", "max_attempts"}},
+        "ignore_errors", "strict", "fix_messages", "only", "accounts_file", "state", "fresh",
+        "max_attempts"}},
       {"fleet", {"workers", "max_workers", "listen", "lease_timeout", "linger", "health_listen"}},
       {"security", {"tls_cert", "tls_key", "tls_ca", "insecure"}},
       {"output", {"log_dir", "progress_interval", "verbose", "quiet", "metrics_listen"}},

@@ -69,7 +69,7 @@ struct JobOptions {
   config::Config config;      // with secrets; they leave only inside TaskOrders
   std::string data_location;  // output dir (export) or input dir (others)
   bool resync_missing = false;
-  bool strict = false;  // import/validate: a refused message fails the account
+  bool strict = false;        // import/validate: a refused message fails the account
   bool fix_messages = false;  // import: what server B would refuse is sent repaired
   double min_free_gb = 0;
   bool fail_fast = true;
@@ -108,7 +108,7 @@ struct AccountView {
   engine::Progress progress;
   std::vector<engine::FolderResult> folders;
   uint64_t messages = 0, bytes = 0, skipped = 0;
-  uint64_t refused = 0;  // messages server B refused (import, validate)
+  uint64_t refused = 0;   // messages server B refused (import, validate)
   uint64_t repaired = 0;  // messages appended repaired (import --fix-messages)
   // Throttling of the last attempt (engine::AccountResult): time paused, throttles,
   // reconnects.

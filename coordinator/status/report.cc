@@ -309,8 +309,9 @@ std::string BuildCsvReport(const JobSnapshot& s) {
     }
     absl::StrAppend(&out, CsvField(a.task.email), ",", TaskStateName(a.task.state), ",",
                     a.folders.size(), ",", src, ",", dst, ",", a.messages, ",", a.bytes, ",",
-                    a.refused, ",", a.repaired, ",", a.skipped, ",", absl::StrFormat("%.1f", Seconds(a.elapsed)),
-                    ",", a.task.attempts, ",", CsvField(a.task.last_error), "\r\n");
+                    a.refused, ",", a.repaired, ",", a.skipped, ",",
+                    absl::StrFormat("%.1f", Seconds(a.elapsed)), ",", a.task.attempts, ",",
+                    CsvField(a.task.last_error), "\r\n");
   }
   return out;
 }

@@ -98,11 +98,17 @@ TEST_F(FixMessagesE2ETest, TheFlagReachesTheWorkersAndTheReportsNameWhatWasRepai
   auto store = storage::OpenStore(dir_ + "/exported");
   ASSERT_TRUE(store.ok()) << store.status();
   const std::vector<testing_fixtures::ExportedMessage> crafted = {
-      {1001, "From: a@x\nSubject: bare\nMessage-ID: <e2e-bare@fix>\n\nbody\n", "<e2e-bare@fix>",
-       "01-Mar-2024 09:00:00 +0000", {"\\Seen"}},
+      {1001,
+       "From: a@x\nSubject: bare\nMessage-ID: <e2e-bare@fix>\n\nbody\n",
+       "<e2e-bare@fix>",
+       "01-Mar-2024 09:00:00 +0000",
+       {"\\Seen"}},
       {1002, "From: a@x\nSubject: no id\n\nbody\n", "", "02-Mar-2024 09:00:00 +0000", {}},
-      {1003, "From: a@x\r\nMessage-ID: <e2e-nul@fix>\r\n\r\nNUL \0!\r\n"s, "<e2e-nul@fix>",
-       "03-Mar-2024 09:00:00 +0000", {}},
+      {1003,
+       "From: a@x\r\nMessage-ID: <e2e-nul@fix>\r\n\r\nNUL \0!\r\n"s,
+       "<e2e-nul@fix>",
+       "03-Mar-2024 09:00:00 +0000",
+       {}},
   };
   for (const auto& m : crafted) {
     ASSERT_TRUE(testing_fixtures::AddToExport(**store, email, "INBOX", m).ok());
@@ -159,8 +165,8 @@ TEST_F(FixMessagesE2ETest, TheFlagReachesTheWorkersAndTheReportsNameWhatWasRepai
   EXPECT_TRUE(absl::StrContains(log, "folder INBOX: message uid 1003 (")) << log;
   EXPECT_TRUE(absl::StrContains(log, "appended repaired")) << log;
   EXPECT_TRUE(absl::StrContains(log, "1 NUL byte(s) removed")) << log;
-  EXPECT_TRUE(absl::StrContains(ReadFile(dir_ + "/fixed.stdout"),
-                                "repaired for the target: 3 message(s)"));
+  EXPECT_TRUE(
+      absl::StrContains(ReadFile(dir_ + "/fixed.stdout"), "repaired for the target: 3 message(s)"));
 
   ASSERT_EQ(Mode("validate", imp, "validate"), 0);
   EXPECT_EQ(Report("validate")["totals"]["messages_refused"], 0);
