@@ -170,10 +170,13 @@ AccountResult RunValidate(Context& ctx) {
     if (!resync.status.ok()) return resync;
   }
   AccountResult result = ComparePass(ctx);
-  result.messages = resync.messages;  // what --resync-missing appended
+  result.messages = resync.messages;  // what --resync-missing appended (repaired ones too)
   result.bytes = resync.bytes;
+  result.repaired = resync.repaired;
   for (size_t i = 0; i < result.folders.size() && i < resync.folders.size(); ++i) {
     result.folders[i].transferred = resync.folders[i].transferred;
+    result.folders[i].repaired = resync.folders[i].repaired;
+    result.folders[i].repaired_messages = std::move(resync.folders[i].repaired_messages);
   }
   if (!result.status.ok()) return result;
   uint64_t missing = 0;

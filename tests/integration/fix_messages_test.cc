@@ -2,8 +2,9 @@
 // (tests/fixtures/fault_proxy.h), which refuses APPENDs as real providers do and Dovecot does
 // not: Cyrus's NUL bytes and bare newlines, Microsoft 365's long lines, RFC 7889 limits per
 // mailbox. The export holds such messages (one without a Message-ID); without the flag they
-// are refused and reported, with it they land repaired, the export stays byte for byte,
-// validate finds every message, and runs after it append nothing.
+// are refused and reported, with it they land repaired (import, and validate
+// --resync-missing), the export stays byte for byte, validate finds every message, and runs
+// after it append nothing.
 #include <map>
 #include <string>
 #include <vector>
@@ -236,6 +237,37 @@ TEST_F(FixMessagesTest, RefusedWithoutTheFlagRepairedWithItAndNeverDuplicated) {
   EXPECT_EQ((*proxy)->counts().appends_checked, checked);
   EXPECT_EQ(OnB("INBOX").size(), 9u);
   EXPECT_EQ(OnB("Work").size(), 2u);
+}
+
+// validate --resync-missing with the flag imports what is missing repaired, counts it, and
+// then finds every message.
+TEST_F(FixMessagesTest, ValidateResyncMissingRepairsToo) {
+  SeedAndExport({{"INBOX", {1500, 2500}}});
+  const std::vector<Crafted> crafted = CraftedMessages();
+  AddToExport(crafted[0]);
+  AddToExport(crafted[3]);
+  FaultProxyOptions po;
+  po.target = absl::StrCat(b_->host(), ":", b_->imap_port());
+  po.append_refusals.bare_newline = kCyrusBareNewlines;
+  auto proxy = FaultProxy::Start(po);
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  engine::AccountTask t;
+  t.mode = engine::Mode::kValidate;
+  t.server = Plain((*proxy)->port());
+  t.account.email = email();
+  t.account.password = a_->users()[0].password;
+  t.resync_missing = true;
+  t.fix_messages = true;
+  engine::CancelToken cancel;
+  auto val = engine::RunAccount(t, *store_, nullptr, cancel);
+  ASSERT_TRUE(val.status.ok()) << val.status;
+  EXPECT_EQ(val.messages, 4u);
+  EXPECT_EQ(val.repaired, 2u);
+  EXPECT_EQ(val.refused, 0u);
+  EXPECT_EQ(Folder(val, "INBOX")->repaired_messages.size(), 2u);
+  EXPECT_EQ(Folder(val, "INBOX")->missing, 0u);
+  EXPECT_EQ(Folder(val, "INBOX")->extra, 0u);
+  EXPECT_EQ(OnB("INBOX").size(), 4u);
 }
 
 // A server with APPENDLIMIT per mailbox (a bare APPENDLIMIT, RFC 7889): a message over its
