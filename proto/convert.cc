@@ -122,6 +122,7 @@ void ToProto(const engine::Progress& in, pb::Progress* out) {
   c->set_throttled_ms(in.throttled_ms);
   c->set_throttles(in.throttles);
   c->set_reconnects(in.reconnects);
+  c->mutable_imap_errors()->insert(in.imap_errors.begin(), in.imap_errors.end());
 }
 
 engine::Progress FromProto(const pb::Progress& in) {
@@ -136,6 +137,7 @@ engine::Progress FromProto(const pb::Progress& in) {
   out.throttled_ms = in.counters().throttled_ms();
   out.throttles = in.counters().throttles();
   out.reconnects = in.counters().reconnects();
+  out.imap_errors.insert(in.counters().imap_errors().begin(), in.counters().imap_errors().end());
   return out;
 }
 
@@ -149,6 +151,8 @@ void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   out->set_extra(in.extra);
   out->set_error(in.error);
   out->set_refused(in.refused);
+  out->set_target(in.target);
+  out->set_mapping(in.mapping);
   for (const engine::RefusedMessage& m : in.refused_messages) {
     pb::RefusedMessage* r = out->add_refused_messages();
     r->set_uidvalidity(m.uidvalidity);
@@ -180,6 +184,8 @@ engine::FolderResult FromProto(const pb::FolderResult& in) {
   out.extra = in.extra();
   out.error = in.error();
   out.refused = in.refused();
+  out.target = in.target();
+  out.mapping = in.mapping();
   for (const pb::RefusedMessage& m : in.refused_messages()) {
     out.refused_messages.push_back(engine::RefusedMessage{m.uidvalidity(), m.uid(), m.size(),
                                                           m.internaldate(), m.kind(), m.reason()});
@@ -207,6 +213,7 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   c->set_throttled_ms(in.throttled_ms);
   c->set_throttles(in.throttles);
   c->set_reconnects(in.reconnects);
+  c->mutable_imap_errors()->insert(in.imap_errors.begin(), in.imap_errors.end());
   for (const std::string& n : in.notes) out->add_notes(n);
 }
 
@@ -222,6 +229,7 @@ engine::AccountResult FromProto(const pb::TaskResult& in) {
   out.throttled_ms = in.counters().throttled_ms();
   out.throttles = in.counters().throttles();
   out.reconnects = in.counters().reconnects();
+  out.imap_errors.insert(in.counters().imap_errors().begin(), in.counters().imap_errors().end());
   for (const std::string& n : in.notes()) out.notes.push_back(n);
   return out;
 }
@@ -305,6 +313,27 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_min_free_gb(in.task.min_free_gb);
   out->set_strict(in.task.strict);
   out->set_fix_messages(in.task.fix_messages);
+  const config::Selection& s = in.task.selection;
+  pb::Selection* ps = out->mutable_selection();
+  ps->set_include_folders(s.include_folders);
+  ps->set_exclude_folders(s.exclude_folders);
+  for (const std::string& use : s.skip_special_use) ps->add_skip_special_use(use);
+  ps->set_just_folders(s.just_folders);
+  ps->set_since(s.since);
+  ps->set_before(s.before);
+  ps->set_min_size(s.min_size);
+  ps->set_max_size(s.max_size);
+  const config::FolderMap& m = in.task.folder_map;
+  pb::FolderMap* pm = out->mutable_folder_map();
+  for (const config::FolderRule& r : m.rules) {
+    pb::FolderMap::Rule* pr = pm->add_rules();
+    pr->set_from(r.from);
+    pr->set_regex(r.regex);
+    pr->set_to(r.to);
+    pr->set_merge(r.merge);
+  }
+  pm->set_automap(m.automap);
+  pm->set_target(m.target);
 }
 
 absl::Status FromProto(const pb::Task& in, Assignment* out) {
@@ -318,8 +347,33 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.min_free_gb = in.min_free_gb();
   out->task.strict = in.strict();
   out->task.fix_messages = in.fix_messages();
+  const pb::Selection& ps = in.selection();
+  config::Selection& s = out->task.selection;
+  s.include_folders = ps.include_folders();
+  s.exclude_folders = ps.exclude_folders();
+  s.skip_special_use.assign(ps.skip_special_use().begin(), ps.skip_special_use().end());
+  s.just_folders = ps.just_folders();
+  s.since = ps.since();
+  s.before = ps.before();
+  s.min_size = ps.min_size();
+  s.max_size = ps.max_size();
+  config::FolderMap& m = out->task.folder_map;
+  m.rules.clear();
+  for (const pb::FolderMap::Rule& r : in.folder_map().rules()) {
+    m.rules.push_back({r.from(), r.regex(), r.to(), r.merge()});
+  }
+  m.automap = in.has_folder_map() ? in.folder_map().automap() : true;
+  m.target = in.folder_map().target().empty() ? "imap" : in.folder_map().target();
   out->data_location = in.data_location();
-  return mode_ok ? absl::OkStatus() : absl::InvalidArgumentError("task without a valid mode");
+  if (std::vector<std::string> bad = config::FolderMapProblems(m); !bad.empty()) {
+    return absl::InvalidArgumentError("task with an invalid folder_map: " + bad[0]);
+  }
+  if (!mode_ok) return absl::InvalidArgumentError("task without a valid mode");
+  std::vector<std::string> problems = config::SelectionProblems(s);
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError("task with an invalid selection: " + problems[0]);
+  }
+  return absl::OkStatus();
 }
 
 void ToProto(const SessionTerms& in, pb::Welcome* out) {

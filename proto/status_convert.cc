@@ -123,6 +123,7 @@ void ToProto(const AccountView& a, pb::AccountStatus* out) {
   c->set_throttled_ms(a.throttled_ms);
   c->set_throttles(a.throttles);
   c->set_reconnects(a.reconnects);
+  c->mutable_imap_errors()->insert(a.imap_errors.begin(), a.imap_errors.end());
   FillFolders(a, out);
 }
 

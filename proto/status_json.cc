@@ -134,6 +134,8 @@ nlohmann::json AccountJson(const pb::AccountStatus& a) {
           {"throttled_ms", c.throttled_ms()},
           {"throttles", c.throttles()},
           {"reconnects", c.reconnects()},
+          {"imap_errors",
+           std::map<std::string, uint64_t>(c.imap_errors().begin(), c.imap_errors().end())},
           {"elapsed_ms", a.elapsed_ms()},
           {"task_id", a.task_id()},
           {"epoch", a.epoch()},

@@ -22,8 +22,10 @@
 //
 // Exit codes: 0 done; 2 bad usage; 3 coordinator unreachable/gone/refused (or the health
 // port cannot be served); 4 internal; 143 stopped by SIGTERM/SIGINT.
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -46,6 +48,8 @@ ABSL_FLAG(std::string, id, "", "worker id (default: <hostname>-<pid>); unique pe
 ABSL_FLAG(absl::Duration, retry_for, absl::Seconds(60),
           "give up after the coordinator has been unreachable this long");
 ABSL_FLAG(std::string, log_file, "", "also append log lines to this file (0600)");
+ABSL_FLAG(std::string, log_per_account, "",
+          "also write each account's log lines to DIR/<email>.log (created 0700 when missing)");
 ABSL_FLAG(std::string, health_listen, "",
           "also serve grpc.health.v1 alone, plaintext, on this address (host:port)");
 
@@ -84,7 +88,7 @@ cli::HelpSpec HelpSpec() {
   spec.groups = {
       {"fleet", {"coordinator", "id", "max_workers", "retry_for", "health_listen"}},
       {"security", {"tls_ca", "tls_cert", "tls_key", "tls_server_name", "insecure"}},
-      {"output", {"log_file"}},
+      {"output", {"log_file", "log_per_account"}},
   };
   spec.epilogue =
       "exit codes: 0 done, 2 bad usage, 3 coordinator unreachable/refused, 4 internal,\n"
@@ -131,6 +135,13 @@ int main(int argc, char** argv) {
   std::string log_file = absl::GetFlag(FLAGS_log_file);
   if (!log_file.empty() && !logging::SetLogFile(log_file)) {
     std::fprintf(stderr, "worker: cannot open log file %s\n", log_file.c_str());
+    return worker::kWorkerUsage;
+  }
+  opts.account_log_dir = absl::GetFlag(FLAGS_log_per_account);
+  if (!opts.account_log_dir.empty() && ::mkdir(opts.account_log_dir.c_str(), 0700) != 0 &&
+      errno != EEXIST) {
+    std::fprintf(stderr, "worker: cannot create --log-per-account directory %s: %s\n",
+                 opts.account_log_dir.c_str(), strerror(errno));
     return worker::kWorkerUsage;
   }
   if (!ResolveSecurity(opts.coordinator, &opts.tls)) return worker::kWorkerUsage;

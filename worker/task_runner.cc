@@ -92,8 +92,27 @@ void TaskRunner::WaitForOlderEpochs(const TaskSpec& spec) {
   mu_.Await(absl::Condition(&older_done));
 }
 
+// The account's own log file for this attempt (null without --log-per-account, or when it
+// cannot be opened: then a warning, and the account runs on).
+std::shared_ptr<logging::ThreadLog> TaskRunner::OpenAccountLog(const TaskSpec& spec) const {
+  if (options_.account_log_dir.empty()) return nullptr;
+  std::string error;
+  std::shared_ptr<logging::ThreadLog> log =
+      logging::OpenAccountLog(options_.account_log_dir, spec.task.account.email, &error);
+  if (log == nullptr) {
+    LOG(WARNING) << "account " << spec.task.account.email << ": " << error;
+    return nullptr;
+  }
+  log->Append(absl::StrCat(
+      "=== ", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()), " ",
+      engine::ModeName(spec.task.mode), " of ", spec.task.account.email, ", attempt ", spec.attempt,
+      " (task ", spec.task_id, ", epoch ", spec.epoch, ")\n"));
+  return log;
+}
+
 void TaskRunner::RunOne(const TaskSpec& spec, Slot* slot) {
   WaitForOlderEpochs(spec);
+  logging::ScopedThreadLog account_log(OpenAccountLog(spec));
   absl::Time start = absl::Now();
   engine::AccountResult result = Execute(spec, slot);
   reporter_->OnTaskDone(spec, result, absl::Now() - start);

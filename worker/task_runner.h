@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/engine/engine.h"
+#include "common/log/log.h"
 #include "proto/assignment.h"
 
 namespace worker {
@@ -54,6 +55,9 @@ struct TaskRunnerOptions {
   explicit TaskRunnerOptions(AccountRunner run = RunOnEngine) : run_account(std::move(run)) {}
   AccountRunner run_account;
   absl::Duration min_progress_interval = absl::Milliseconds(500);  // ≤ 2/s per task
+  // Non-empty: each account's log lines also go to its file in this directory
+  // (logging::AccountLogPath; appended, a header line per attempt): --log-per-account.
+  std::string account_log_dir;
 };
 
 class TaskRunner {
@@ -89,6 +93,7 @@ class TaskRunner {
     bool finished = false;
   };
   void RunOne(const TaskSpec& spec, Slot* slot);
+  std::shared_ptr<logging::ThreadLog> OpenAccountLog(const TaskSpec& spec) const;
   engine::AccountResult Execute(const TaskSpec& spec, Slot* slot);
   void WaitForOlderEpochs(const TaskSpec& spec);
   void JoinFinishedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -45,6 +45,7 @@ class GrpcSession : public SessionOutput {
       : opts_(opts), stop_(stop), stub_(pb::Coordinator::NewStub(channel)) {
     SessionOptions so;
     so.max_parallel = opts.max_parallel;
+    so.runner.account_log_dir = opts.account_log_dir;
     session_ = std::make_unique<WorkerSession>(std::move(so), this);
   }
   ~GrpcSession() override { session_.reset(); }  // joins the task threads

@@ -27,7 +27,8 @@ struct WorkerClientOptions {
   absl::Duration retry_for = absl::Seconds(60);
   absl::Duration initial_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(5);
-  rpc::TlsMaterial tls;  // mutual TLS to the coordinator, or plaintext
+  rpc::TlsMaterial tls;         // mutual TLS to the coordinator, or plaintext
+  std::string account_log_dir;  // --log-per-account: one log file per account here
 };
 
 // Process exit codes of the worker.

@@ -11,9 +11,9 @@
 namespace engine {
 
 imap::SessionOptions SessionOptionsFor(const config::ServerConfig& server,
-                                       std::function<void()> on_slow_down) {
+                                       std::function<void(const imap::ReplyInfo&)> on_reply) {
   imap::SessionOptions o;
-  o.on_slow_down = std::move(on_slow_down);
+  o.on_reply = std::move(on_reply);
   o.connect.host = server.host;
   o.connect.port = server.port;
   o.connect.tls = server.ssl        ? net::TlsMode::kImplicit
@@ -43,9 +43,9 @@ imap::AuthMethod MethodFor(config::AuthKind kind) {
 }
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(const config::ServerConfig& server,
-                                                          std::function<void()> on_slow_down) {
-  return imap::Session::Connect(SessionOptionsFor(server, std::move(on_slow_down)));
+absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(
+    const config::ServerConfig& server, std::function<void(const imap::ReplyInfo&)> on_reply) {
+  return imap::Session::Connect(SessionOptionsFor(server, std::move(on_reply)));
 }
 
 namespace {
@@ -120,14 +120,13 @@ absl::Status LoginAccount(imap::Session& session, const config::Account& account
   return AfterLogin(session);
 }
 
-absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::ServerConfig& server,
-                                                              const config::Account& account,
-                                                              SecretSource& secrets,
-                                                              std::function<void()> on_slow_down) {
-  ASSIGN_OR_RETURN(std::unique_ptr<imap::Session> session, OpenServer(server, on_slow_down));
+absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(
+    const config::ServerConfig& server, const config::Account& account, SecretSource& secrets,
+    std::function<void(const imap::ReplyInfo&)> on_reply) {
+  ASSIGN_OR_RETURN(std::unique_ptr<imap::Session> session, OpenServer(server, on_reply));
   imap::Session* s = session.get();
   RETURN_IF_ERROR(LoginRefreshing(&s, account, secrets, [&]() -> absl::StatusOr<imap::Session*> {
-    ASSIGN_OR_RETURN(session, OpenServer(server, on_slow_down));
+    ASSIGN_OR_RETURN(session, OpenServer(server, on_reply));
     return session.get();
   }));
   RETURN_IF_ERROR(AfterLogin(*session));

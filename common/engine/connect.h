@@ -13,9 +13,10 @@
 
 namespace engine {
 
-// `on_slow_down`: see imap::SessionOptions.
-imap::SessionOptions SessionOptionsFor(const config::ServerConfig& server,
-                                       std::function<void()> on_slow_down = nullptr);
+// `on_reply`: see imap::SessionOptions.
+imap::SessionOptions SessionOptionsFor(
+    const config::ServerConfig& server,
+    std::function<void(const imap::ReplyInfo&)> on_reply = nullptr);
 
 // Connects to `server` and logs in as `account` with `secret` (from config::ResolveSecret).
 // Errors name the account; never the secret.
@@ -26,7 +27,8 @@ absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(const config::Serv
 // The two halves of ConnectAccount: the connection (TCP, TLS, greeting, capabilities),
 // and the login on it.
 absl::StatusOr<std::unique_ptr<imap::Session>> OpenServer(
-    const config::ServerConfig& server, std::function<void()> on_slow_down = nullptr);
+    const config::ServerConfig& server,
+    std::function<void(const imap::ReplyInfo&)> on_reply = nullptr);
 absl::Status LoginAccount(imap::Session& session, const config::Account& account,
                           const std::string& secret);
 
@@ -37,7 +39,7 @@ absl::Status LoginAccount(imap::Session& session, const config::Account& account
 // the account's user and the token file or command, never the token.
 absl::StatusOr<std::unique_ptr<imap::Session>> ConnectAccount(
     const config::ServerConfig& server, const config::Account& account, SecretSource& secrets,
-    std::function<void()> on_slow_down = nullptr);
+    std::function<void(const imap::ReplyInfo&)> on_reply = nullptr);
 absl::Status LoginAccount(imap::Session& session, const config::Account& account,
                           SecretSource& secrets);
 

@@ -50,7 +50,9 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   pacing.max_wait = absl::Seconds(task.server.throttle_max_wait);
   pacing.budget = absl::Seconds(task.server.throttle_budget);
   Pacer pacer(pacing, internal::MaxConnections(task));
-  internal::Context ctx{task, store, cancel, *secrets, internal::ProgressTracker(progress), pacer};
+  const Selector selector(task.selection);
+  internal::Context ctx{task,  store,   cancel, *secrets, internal::ProgressTracker(progress),
+                        pacer, selector};
   pacer.SetListener([&ctx](const PacingCounters& c) { ctx.progress.Pacing(c); });
   AccountResult r;
   switch (task.mode) {
@@ -74,6 +76,7 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   r.throttled_ms = c.throttled_ms;
   r.throttles = c.throttles;
   r.reconnects = c.reconnects;
+  r.imap_errors = c.imap_errors;
   if (c.throttles > 0 || c.reconnects > 0) {
     LOG(INFO) << "account " << task.account.email << ": throttled " << c.throttles
               << " time(s), paused " << c.throttled_ms << " ms, " << c.reconnects
@@ -115,6 +118,7 @@ void ProgressTracker::Pacing(const PacingCounters& counters) {
   p_.throttled_ms = counters.throttled_ms;
   p_.throttles = counters.throttles;
   p_.reconnects = counters.reconnects;
+  p_.imap_errors = counters.imap_errors;
   Emit();
 }
 
@@ -131,7 +135,8 @@ void ProgressTracker::FolderDone(const std::string& folder) {
 }
 
 absl::StatusOr<std::unique_ptr<imap::Session>> Context::Connect() const {
-  auto s = ConnectAccount(task.server, task.account, secrets, [this] { pacer.OnSlowDown(); });
+  auto s = ConnectAccount(task.server, task.account, secrets,
+                          [this](const imap::ReplyInfo& info) { pacer.OnReply(info); });
   if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
   return s;
 }
@@ -148,7 +153,7 @@ size_t Context::Connections(size_t items) const {
 }
 
 absl::StatusOr<std::unique_ptr<imap::Session>> Context::Open() const {
-  auto s = OpenServer(task.server, [this] { pacer.OnSlowDown(); });
+  auto s = OpenServer(task.server, [this](const imap::ReplyInfo& info) { pacer.OnReply(info); });
   if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
   return s;
 }
@@ -159,7 +164,12 @@ absl::Status Context::Login(imap::Session& session) const {
 }
 
 Prewarm::Prewarm(Context& ctx, size_t n) : connecting_(n) {
-  for (size_t i = 0; i < n; ++i) threads_.emplace_back([this, &ctx] { Run(ctx); });
+  for (size_t i = 0; i < n; ++i) {
+    threads_.emplace_back([this, &ctx, log = logging::CurrentThreadLog()] {
+      logging::ScopedThreadLog scope(log);
+      Run(ctx);
+    });
+  }
 }
 
 void Prewarm::Run(Context& ctx) {
@@ -343,7 +353,10 @@ std::vector<absl::Status> ForEachItem(
   connections = std::max<size_t>(1, std::min(connections, count));
   std::vector<std::thread> threads;
   for (size_t t = 1; t < connections; ++t) {
-    threads.emplace_back(worker, static_cast<int>(t), nullptr, true);
+    threads.emplace_back([&worker, t, log = logging::CurrentThreadLog()] {
+      logging::ScopedThreadLog scope(log);  // the account's own log file, if any
+      worker(static_cast<int>(t), nullptr, true);
+    });
   }
   worker(0, std::move(first), false);
   for (auto& t : threads) t.join();

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,11 @@ struct AccountTask {
   // bytes, bare newlines, lines over server.max_line_length) is sent repaired
   // (imap/message_repair.h); the export stays as it is.
   bool fix_messages = false;
+  // Which folders and messages (valid and resolved: config::SelectionProblems empty, no
+  // ages left); default: all.
+  config::Selection selection;
+  // import / validate: where folders land on server B (valid: config::FolderMapProblems).
+  config::FolderMap folder_map;
 };
 
 // A message server B would not take (import), or that is missing on B because it was
@@ -70,7 +76,9 @@ struct FolderResult {
   // Messages appended repaired (import --fix-messages; counted in `transferred` too).
   uint64_t repaired = 0;
   std::vector<RepairedMessage> repaired_messages;
-  std::string error;  // empty when fine
+  std::string target;   // import / validate: the folder on server B (UTF-8)
+  std::string mapping;  // and why there: "same name", "rule 1", "special use \Sent", ...
+  std::string error;    // empty when fine
 };
 
 struct AccountResult {
@@ -85,6 +93,9 @@ struct AccountResult {
   // Throttling (pacing.h): time paused by throttles and caps, how many, and connections
   // opened again after a failure.
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
+  // The servers' NO, BAD and BYE replies by class (imap::ReplyClassName, spaces as '_':
+  // "throttle", "connection_cap", "message_refused", "auth", ...).
+  std::map<std::string, uint64_t> imap_errors;
 };
 
 struct Progress {
@@ -94,6 +105,7 @@ struct Progress {
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;  // 0 when unknown (export learns sizes only as it fetches)
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;  // as in AccountResult
+  std::map<std::string, uint64_t> imap_errors;               // as in AccountResult
 };
 
 // Called from the engine's threads; implementations must be thread-safe and cheap.

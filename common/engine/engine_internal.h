@@ -17,9 +17,11 @@
 #include "absl/status/statusor.h"
 #include "absl/types/optional.h"
 #include "common/engine/engine.h"
+#include "common/engine/folder_map.h"
 #include "common/engine/layout.h"
 #include "common/engine/pacing.h"
 #include "common/engine/secret_source.h"
+#include "common/engine/selection.h"
 #include "common/imap/commands.h"
 #include "common/imap/message_repair.h"
 #include "common/imap/session.h"
@@ -51,7 +53,8 @@ struct Context {
   const CancelToken& cancel;
   SecretSource& secrets;  // the account's password or token, refreshed as it ages
   ProgressTracker progress;
-  Pacer& pacer;  // throttles, connection caps, pauses (pacing.h)
+  Pacer& pacer;              // throttles, connection caps, pauses (pacing.h)
+  const Selector& selector;  // which folders and messages (selection.h)
 
   absl::StatusOr<std::unique_ptr<imap::Session>> Connect() const;
   // The halves of Connect: the connection, then the login.
@@ -140,6 +143,12 @@ struct ExportedFolder {
 absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& store,
                                                                 const std::string& email);
 // Message metadata of a folder's exported messages (those with a .json), by base name.
+// The exported folders the selection keeps (import, validate): kNotFound naming the store
+// when the account has no export at all; the folders left out are logged with the rule.
+absl::StatusOr<std::vector<ExportedFolder>> ListSelectedFolders(Context& ctx);
+// The folder's exported messages the selection keeps (its message filters).
+absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(Context& ctx,
+                                                                        const std::string& prefix);
 absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage::Store& store,
                                                                         const std::string& prefix);
 
@@ -182,16 +191,13 @@ struct ScannedFolder {
 absl::Status ScanIdentities(imap::Session& session, const std::vector<std::string>& mailboxes,
                             bool read_only, std::vector<absl::StatusOr<ScannedFolder>>* out);
 
-// Target folder mapping on server B for an exported folder (special use, delimiter and
-// namespace prefix translated). `b_folders` is B's LIST.
-struct TargetInfo {
-  char delimiter = '/';
-  std::string prefix;  // B's personal namespace prefix
-  std::vector<imap::MailboxInfo> folders;
-};
+// Server B's namespace, delimiter and folders (TargetInfo: folder_map.h).
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session);
-// The raw (modified UTF-7) name on B for an exported folder.
-absl::StatusOr<std::string> TargetMailboxName(const FolderMeta& meta, const TargetInfo& target);
+// Where the account's folders land on B (the task's folder_map), logged one line each;
+// kFailedPrecondition naming the folders when two would land in one without "merge".
+absl::StatusOr<std::vector<MappedFolder>> MapFolders(Context& ctx,
+                                                     const std::vector<ExportedFolder>& folders,
+                                                     const TargetInfo& target);
 
 // The largest message server B takes, when known: its APPENDLIMIT (RFC 7889), else the
 // config's max_message_size (the smaller when both). `source` names it for messages.

@@ -273,11 +273,12 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
                        &scan[0]->identities, missing, r);
 }
 
-absl::Status TargetFolder(Context& ctx, imap::Session& session, const TargetInfo& target,
+absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFolder& where,
                           const ExportedFolder& folder, FolderResult* r,
                           std::vector<std::string>* refused_bases) {
-  ASSIGN_OR_RETURN(std::string mailbox, TargetMailboxName(folder.meta, target));
-  ASSIGN_OR_RETURN(auto local, ListExportedMessages(ctx.store, folder.prefix));
+  const std::string& mailbox = where.raw;
+  ASSIGN_OR_RETURN(auto local, ListSelectedMessages(ctx, folder.prefix));
+  if (ctx.selector.just_folders()) local.clear();  // the folder is created, nothing appended
   r->source_messages = local.size();
   uint64_t local_bytes = 0;
   for (const auto& entry : local) local_bytes += entry.second.size;
@@ -367,11 +368,7 @@ KnownLimit LimitOf(const config::ServerConfig& server, const imap::Session& sess
 
 AccountResult RunImport(Context& ctx) {
   AccountResult result;
-  auto folders = ListExportedFolders(ctx.store, ctx.email());
-  if (folders.ok() && folders->empty()) {
-    folders = absl::NotFoundError(
-        absl::StrCat("no export found for it in ", ctx.store.Describe(), " (run export first)"));
-  }
+  auto folders = ListSelectedFolders(ctx);
   // More connections open alongside the first one and log in once it has, while it reads
   // server B's folders.
   Prewarm more(ctx, folders.ok() ? ctx.Connections(folders->size()) - 1 : 0);
@@ -391,8 +388,10 @@ AccountResult RunImport(Context& ctx) {
     if (!found->ok()) target = *found;
   }
   more.Release(false);  // no-op once released
-  if (!target.ok()) {
-    result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
+  // Where every folder lands, checked before anything moves.
+  auto mapped = target.ok() ? MapFolders(ctx, *folders, *target) : target.status();
+  if (!mapped.ok()) {
+    result.status = status::Annotate(mapped.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
   result.folders.resize(folders->size());
@@ -408,9 +407,11 @@ AccountResult RunImport(Context& ctx) {
                            const ExportedFolder& f = (*folders)[i];
                            result.folders[i] = FolderResult();
                            result.folders[i].name = f.meta.name;
+                           result.folders[i].target = (*mapped)[i].name;
+                           result.folders[i].mapping = (*mapped)[i].how;
                            refused_bases[i].clear();
-                           absl::Status st = TargetFolder(ctx, s, *target, f, &result.folders[i],
-                                                          &refused_bases[i]);
+                           absl::Status st = TargetFolder(ctx, s, (*mapped)[i], f,
+                                                          &result.folders[i], &refused_bases[i]);
                            return status::Annotate(st, absl::StrCat("folder '", f.meta.name, "'"));
                          });
   for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];

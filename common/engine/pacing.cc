@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/imap/reply_class.h"
 #include "common/status/status_macros.h"
 
@@ -120,6 +121,19 @@ void Pacer::OnSlowDown() {
   }
   Notify();
   sleep_(options_.slow_down);
+}
+
+void Pacer::OnReply(const imap::ReplyInfo& info) {
+  if (info.slow_down) {
+    OnSlowDown();
+    return;
+  }
+  if (info.cls == imap::ReplyClass::kOk) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    counters_.imap_errors[absl::StrReplaceAll(imap::ReplyClassName(info.cls), {{" ", "_"}})] += 1;
+  }
+  Notify();
 }
 
 void Pacer::OnReconnect() {

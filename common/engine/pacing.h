@@ -30,11 +30,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/imap/reply_class.h"
 
 namespace engine {
 
@@ -52,6 +54,8 @@ struct PacingCounters {
   uint64_t throttled_ms = 0;  // time the account was paused by throttles and caps
   uint64_t throttles = 0;     // throttles, connection caps and slow-down OKs
   uint64_t reconnects = 0;    // connections opened again after one failed or was refused
+  // NO, BAD and BYE replies by class (imap::ReplyClassName with '_' for spaces).
+  std::map<std::string, uint64_t> imap_errors;
 };
 
 class Pacer {
@@ -88,6 +92,9 @@ class Pacer {
   void OnSuccess();
   // An OK [THROTTLED]: pauses the caller for slow_down.
   void OnSlowDown();
+  // What a session of the account was answered (imap::SessionOptions::on_reply): a
+  // slow-down OK pauses (OnSlowDown), any other reply but OK is counted by class.
+  void OnReply(const imap::ReplyInfo& info);
   // A connection was opened again after a failure.
   void OnReconnect();
 

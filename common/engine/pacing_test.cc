@@ -214,6 +214,24 @@ TEST(PacerTest, SlowDownPausesBrieflyAndCounts) {
   EXPECT_EQ(seen.back().reconnects, 1u);
 }
 
+TEST(PacerTest, RepliesAreCountedByClassAndSlowDownsPause) {
+  Fake f;
+  PacingOptions o;
+  o.slow_down = absl::Milliseconds(100);
+  Pacer p = f.Make(o, 4);
+  imap::ReplyInfo throttle, cap, refused, slow;
+  throttle.cls = imap::ReplyClass::kThrottle;
+  cap.cls = imap::ReplyClass::kConnectionCap;
+  refused.cls = imap::ReplyClass::kMessageRefused;
+  slow.slow_down = true;  // an OK [THROTTLED]: a pause, not an error
+  for (const imap::ReplyInfo* r : {&throttle, &cap, &throttle, &refused, &slow}) p.OnReply(*r);
+  EXPECT_EQ(p.counters().imap_errors,
+            (std::map<std::string, uint64_t>{
+                {"throttle", 2}, {"connection_cap", 1}, {"message_refused", 1}}));
+  EXPECT_EQ(p.counters().throttles, 1u);  // the slow-down; the others count where handled
+  EXPECT_EQ(f.slept, absl::Milliseconds(100));
+}
+
 TEST(PacerTest, WaitResumedStopsWhenCancelled) {
   Fake f;
   Pacer p = f.Make(PacingOptions(), 1);

@@ -51,7 +51,8 @@ void SplitRefused(const Refusals& refusals, const ExportedFolder& f,
 
 // Compares folders [begin, end) of `folders` on `session`; per-folder problems go into
 // the folder results, a broken session is returned.
-absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo& target,
+absl::Status CompareBatch(Context& ctx, imap::Session& session,
+                          const std::vector<MappedFolder>& mapped,
                           const std::vector<ExportedFolder>& folders, size_t begin, size_t end,
                           const Refusals& refusals, AccountResult* result,
                           std::vector<absl::Status>* statuses) {
@@ -64,12 +65,9 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
   for (size_t i = begin; i < end; ++i) {
     FolderResult& r = result->folders[i];
     r.name = folders[i].meta.name;
-    auto name = TargetMailboxName(folders[i].meta, target);
-    if (!name.ok()) {
-      fail(i, name.status());
-      continue;
-    }
-    mailboxes.push_back(*name);
+    r.target = mapped[i].name;
+    r.mapping = mapped[i].how;
+    mailboxes.push_back(mapped[i].raw);
     index.push_back(i);
   }
   std::vector<absl::StatusOr<ScannedFolder>> present;
@@ -77,7 +75,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
   for (size_t k = 0; k < index.size(); ++k) {
     const ExportedFolder& f = folders[index[k]];
     FolderResult& r = result->folders[index[k]];
-    auto local = ListExportedMessages(ctx.store, f.prefix);
+    auto local = ListSelectedMessages(ctx, f.prefix);
     if (!local.ok()) {
       fail(index[k], local.status());
       continue;
@@ -109,15 +107,12 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
 
 AccountResult ComparePass(Context& ctx) {
   AccountResult result;
-  auto folders = ListExportedFolders(ctx.store, ctx.email());
-  if (folders.ok() && folders->empty()) {
-    folders = absl::NotFoundError(
-        absl::StrCat("no export found for it in ", ctx.store.Describe(), " (run export first)"));
-  }
+  auto folders = ListSelectedFolders(ctx);
   auto session = folders.ok() ? ctx.Connect() : folders.status();
   auto target = session.ok() ? DiscoverTarget(**session) : session.status();
-  if (!target.ok()) {
-    result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
+  auto mapped = target.ok() ? MapFolders(ctx, *folders, *target) : target.status();
+  if (!mapped.ok()) {
+    result.status = status::Annotate(mapped.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
   result.folders.resize(folders->size());
@@ -145,7 +140,7 @@ AccountResult ComparePass(Context& ctx) {
     }
     if (result.status.ok()) {
       result.status =
-          CompareBatch(ctx, **session, *target, *folders, begin, end, refusals, &result, &statuses);
+          CompareBatch(ctx, **session, *mapped, *folders, begin, end, refusals, &result, &statuses);
     }
     begin = end;
   }

@@ -223,6 +223,7 @@ absl::Status Session::Pump() {
     if (StatusCodeFor(info, bye_code_) != absl::StatusCode::kUnavailable) {
       info.cls = ReplyClass::kTemporary;
     }
+    if (bye_ && options_.on_reply) options_.on_reply(info);
     return Fail(WithReply(closed, info));
   }
   parser_.Feed(absl::string_view(read_buf_.data(), *n));
@@ -279,10 +280,13 @@ absl::Status Session::HandleTagged(Response& response) {
     SetCapabilities(response.code->args);
   }
   CommandResult result{response.status, std::move(response.code), std::move(response.text)};
-  if (result.status == StatusKind::kOk &&
-      ClassifyReply(result.status, result.code, result.text, ReplyContext::kOther).slow_down) {
-    ++slow_downs_;
-    if (options_.on_slow_down) options_.on_slow_down();
+  if (result.status == StatusKind::kOk) {
+    const ReplyInfo info =
+        ClassifyReply(result.status, result.code, result.text, ReplyContext::kOther);
+    if (info.slow_down) {
+      ++slow_downs_;
+      if (options_.on_reply) options_.on_reply(info);
+    }
   }
   LOG(DEBUG) << "S: " << response.tag << " " << StatusKindName(result.status);
   finished_[it->tag] = std::move(result);
@@ -376,6 +380,7 @@ absl::Status Session::ResultToStatus(const CommandResult& result, absl::string_v
   std::string msg = absl::StrCat("IMAP ", peer_, ": ", what,
                                  " failed: ", StatusKindName(result.status), " ", detail);
   const ReplyInfo info = ClassifyReply(result.status, result.code, result.text, ContextOf(what));
+  if (options_.on_reply) options_.on_reply(info);
   if (info.cls == ReplyClass::kThrottle && info.suggested_wait > absl::ZeroDuration()) {
     absl::StrAppend(&msg, " (server suggests waiting ", absl::FormatDuration(info.suggested_wait),
                     ")");

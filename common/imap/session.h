@@ -25,6 +25,7 @@
 #include "common/imap/command.h"
 #include "common/imap/limits.h"
 #include "common/imap/parser.h"
+#include "common/imap/reply_class.h"
 #include "common/net/stream.h"
 #include "common/net/transport.h"
 
@@ -60,10 +61,12 @@ struct SessionOptions {
   bool compress = false;
   // Use LITERAL+ / LITERAL- when advertised.
   bool literal_plus = true;
-  // Called on the session's thread for every OK that asks to slow down ("OK Success
-  // [THROTTLED]"), before the next response is read: a caller that sleeps here slows the
-  // session down.
-  std::function<void()> on_slow_down;
+  // Called on the session's thread with what the server answered, for every OK that asks
+  // to slow down ("OK Success [THROTTLED]": info.slow_down; before the next response is
+  // read, so a caller that sleeps here slows the session down), every NO or BAD that
+  // completes a command (classified with that command's context), and a BYE that ends the
+  // session while commands were still to come.
+  std::function<void(const ReplyInfo&)> on_reply;
 };
 
 class Session {

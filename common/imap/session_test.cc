@@ -230,12 +230,40 @@ TEST(SessionTest, NoCodesMapToStatusCodes) {
       p.Send(absl::StrCat(ScriptedPeer::TagOf(cmd), " ", c.answer, "\r\n"));
     }
   });
-  auto s = OpenOrDie(peer);
+  SessionOptions options;
+  std::vector<ReplyClass> told;  // on_reply: one call per NO / BAD, with its class
+  options.on_reply = [&told](const ReplyInfo& info) { told.push_back(info.cls); };
+  auto s = OpenOrDie(peer, options);
   ASSERT_TRUE(s);
   for (const Case& c : cases) {
     absl::Status st = Noop(*s);
     EXPECT_EQ(st.code(), c.code) << c.answer << " -> " << st;
   }
+  EXPECT_EQ(told, (std::vector<ReplyClass>{ReplyClass::kTargetFull, ReplyClass::kTemporary,
+                                           ReplyClass::kThrottle, ReplyClass::kNotFound,
+                                           ReplyClass::kOther, ReplyClass::kBadCommand}));
+}
+
+TEST(SessionTest, OnReplyHearsSlowDownsAndAClosingBye) {
+  ScriptedPeer peer([&](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    p.Send(absl::StrCat(ScriptedPeer::TagOf(p.ReadCommand()), " OK Success [THROTTLED]\r\n"));
+    p.Send(absl::StrCat(ScriptedPeer::TagOf(p.ReadCommand()), " OK done\r\n"));
+    p.ReadCommand();
+    p.Send("* BYE Session expired, please login again\r\n");
+  });
+  SessionOptions options;
+  std::vector<ReplyInfo> told;
+  options.on_reply = [&told](const ReplyInfo& info) { told.push_back(info); };
+  auto s = OpenOrDie(peer, options);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(Noop(*s).ok());
+  EXPECT_TRUE(Noop(*s).ok());  // a plain OK: not told
+  EXPECT_TRUE(absl::IsUnavailable(Noop(*s)));
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_TRUE(told[0].slow_down);
+  EXPECT_EQ(told[1].cls, ReplyClass::kTemporary);
+  EXPECT_EQ(s->slow_downs(), 1u);
 }
 
 TEST(SessionTest, FetchStreamsLargeBodyBeforeUidAndKeepsSmallOnesInline) {

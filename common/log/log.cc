@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -72,7 +74,49 @@ char LevelChar(Level level) {
   return '?';
 }
 
+thread_local std::shared_ptr<ThreadLog> current_thread_log;
+
 }  // namespace
+
+std::shared_ptr<ThreadLog> ThreadLog::Open(const std::string& path, std::string* error) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (error != nullptr)
+      *error = absl::StrCat("cannot open log file ", path, ": ", strerror(errno));
+    return nullptr;
+  }
+  return std::shared_ptr<ThreadLog>(new ThreadLog(fd));
+}
+
+ThreadLog::~ThreadLog() { ::close(fd_); }
+
+void ThreadLog::Append(absl::string_view text) { sys::WriteAll(fd_, text); }
+
+std::string AccountLogPath(const std::string& dir, absl::string_view email) {
+  std::string name;
+  for (char c : email) {
+    bool keep = absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '@' || c == '.' ||
+                c == '_' || c == '+' || c == '-';
+    name.push_back(keep ? c : '_');
+  }
+  if (name.empty() || name[0] == '.') name.insert(0, "_");  // never "", ".", ".." or hidden
+  return absl::StrCat(dir, "/", name, ".log");
+}
+
+std::shared_ptr<ThreadLog> OpenAccountLog(const std::string& dir, absl::string_view email,
+                                          std::string* error) {
+  if (dir.empty()) return nullptr;
+  return ThreadLog::Open(AccountLogPath(dir, email), error);
+}
+
+std::shared_ptr<ThreadLog> CurrentThreadLog() { return current_thread_log; }
+
+ScopedThreadLog::ScopedThreadLog(std::shared_ptr<ThreadLog> log)
+    : previous_(std::move(current_thread_log)) {
+  current_thread_log = std::move(log);
+}
+
+ScopedThreadLog::~ScopedThreadLog() { current_thread_log = std::move(previous_); }
 
 void SetMinLevel(Level level) { MinLevelRef().store(static_cast<int>(level)); }
 Level MinLevel() { return static_cast<Level>(MinLevelRef().load()); }
@@ -127,6 +171,7 @@ void Write(Level level, const char* file, int line, absl::string_view message) {
       absl::StrCat(ts, " ", std::string(1, LevelChar(level)), " ",
                    sink.tag.empty() ? "" : sink.tag + " ", base, ":", line, "] ", message, "\n");
   if (sink.file_fd >= 0) sys::WriteAll(sink.file_fd, out);
+  if (current_thread_log != nullptr) current_thread_log->Append(out);
   if (!to_stderr) return;
   if (sink.writer == nullptr) {
     sys::WriteAll(2, out);

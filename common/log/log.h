@@ -8,10 +8,15 @@
 // keeps the detailed log in its run log file and only warnings on the terminal. A program
 // that draws on stderr (a live display) takes the stderr lines with SetStderrWriter.
 //
+// A thread can also send its lines to a file of its own (ThreadLog): the worker's
+// --log-per-account keeps one file per account, written by the account's threads (the
+// engine hands the current ThreadLog on to the threads it starts).
+//
 // Never log secrets: passwords and tokens must not reach any of these streams.
 #ifndef MIGRATOR_COMMON_LOG_LOG_H_
 #define MIGRATOR_COMMON_LOG_LOG_H_
 
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -42,6 +47,46 @@ void SetProcessTag(const std::string& tag);
 void AppendToFile(absl::string_view text);
 // Writes one formatted line: "2026-11-25T20:14:03.123Z I tag file:line] message".
 void Write(Level level, const char* file, int line, absl::string_view message);
+
+// A file that receives the lines of the threads that install it (besides the usual
+// streams). Shared by those threads; closed when the last holder lets go.
+class ThreadLog {
+ public:
+  // Opens `path` for appending (created 0600). Errors name the path.
+  static std::shared_ptr<ThreadLog> Open(const std::string& path, std::string* error);
+  ~ThreadLog();
+  ThreadLog(const ThreadLog&) = delete;
+  ThreadLog& operator=(const ThreadLog&) = delete;
+  void Append(absl::string_view text);  // as it is (thread-safe: one write(2) per call)
+
+ private:
+  explicit ThreadLog(int fd) : fd_(fd) {}
+  const int fd_;
+};
+
+// An account's own log file in `dir`: the address with anything but letters, digits and
+// "@._+-" replaced by '_' (never a path separator, never hidden), plus ".log".
+std::string AccountLogPath(const std::string& dir, absl::string_view email);
+// The ThreadLog of `email` in `dir` (null when `dir` is empty or the file cannot be opened:
+// then `error`, when given, says why).
+std::shared_ptr<ThreadLog> OpenAccountLog(const std::string& dir, absl::string_view email,
+                                          std::string* error = nullptr);
+
+// The calling thread's ThreadLog (null when none).
+std::shared_ptr<ThreadLog> CurrentThreadLog();
+// Installs `log` (may be null) on the calling thread for this object's lifetime, then
+// restores what was there: `ScopedThreadLog scope(CurrentThreadLog());` at the top of a
+// new thread hands the parent's file on.
+class ScopedThreadLog {
+ public:
+  explicit ScopedThreadLog(std::shared_ptr<ThreadLog> log);
+  ~ScopedThreadLog();
+  ScopedThreadLog(const ScopedThreadLog&) = delete;
+  ScopedThreadLog& operator=(const ScopedThreadLog&) = delete;
+
+ private:
+  std::shared_ptr<ThreadLog> previous_;
+};
 
 class LogMessage {
  public:

@@ -26,6 +26,9 @@ struct Options {
   bool ignore_errors = false, resync_missing = false;
   bool strict = false;        // a message server B refuses fails the account
   bool fix_messages = false;  // import: send what server B would refuse repaired
+  // The selection flags given (empty / zero / false: not given); each replaces its field
+  // of the config's "selection" (MergeSelection).
+  config::Selection selection_flags;
   bool linger = false;
   std::string health_listen;   // "": no health-only endpoint
   std::string metrics_listen;  // "": no HTTP metrics and status page
@@ -35,6 +38,7 @@ struct Options {
   // progress_interval); verbose: the detailed log on stderr too; quiet: errors only.
   absl::Duration progress_interval = absl::Seconds(10);
   bool verbose = false, quiet = false;
+  bool log_per_account = false;  // local workers write <stem>.accounts/<email>.log
   rpc::TlsFlags tls;
   // --only EMAIL,... and --accounts-file FILE (merged, in order): run only these accounts
   // of the config; empty: all of them.
@@ -48,6 +52,9 @@ struct Options {
 std::string Usage();
 // --helpfull: every registered flag, one a line (common/cli/help.h).
 std::string UsageFull();
+
+// The config's selection with the flags given replacing its fields.
+config::Selection MergeSelection(config::Selection from_config, const config::Selection& flags);
 
 // Parses argv. kInvalidArgument names the bad flag or value.
 absl::StatusOr<Options> ParseOptions(int argc, char** argv);

@@ -146,6 +146,10 @@ absl::Status LoadAndPrepare(Run* run) {
   run->cfg = *std::move(cfg);
   if (run->cfg.accounts.empty()) return absl::InvalidArgumentError(o.config_path + ": no accounts");
   if (absl::Status st = SelectAccounts(run); !st.ok()) return st;
+  run->cfg.selection = MergeSelection(run->cfg.selection, o.selection_flags);
+  if (auto problems = config::SelectionProblems(run->cfg.selection); !problems.empty()) {
+    return absl::InvalidArgumentError("selection (config and flags): " + problems[0]);
+  }
   if (o.workers < 0) {
     o.workers = DefaultWorkers(run->subset.empty() ? run->cfg.accounts.size() : run->subset.size());
   }
@@ -157,6 +161,10 @@ absl::Status LoadAndPrepare(Run* run) {
   run->stem = RunStem(o);
   if (!logging::SetLogFile(run->stem + ".log")) {
     return absl::FailedPreconditionError("cannot create log file " + run->stem + ".log");
+  }
+  if (o.log_per_account) {
+    absl::Status made = MakeDirs(run->stem + ".accounts", 0700);
+    if (!made.ok()) return absl::FailedPreconditionError(made.message());
   }
   for (const std::string& w : run->cfg.warnings) LOG(WARNING) << "config: " << w;
   absl::Status ok = Preflight(PreflightInput{o.mode, o.output_dir, o.input_dir, o.min_free_gb});
@@ -183,9 +191,11 @@ JobOptions MakeJobOptions(Run* run_ptr) {
   jo.resync_missing = o.resync_missing;
   jo.strict = o.strict;
   jo.fix_messages = o.fix_messages;
+  jo.selection = config::ResolveSelection(run.cfg.selection, absl::Now());
   jo.min_free_gb = o.min_free_gb;
   jo.fail_fast = !o.ignore_errors;
   jo.local_workers = o.workers;
+  if (o.log_per_account) jo.account_log_dir = run.stem + ".accounts";
   run.subset_journal = ApplyDurableJob(o.durable, run.state.get(), run.subset, &jo);
   return jo;
 }
@@ -216,6 +226,7 @@ std::unique_ptr<WorkerPool> StartPool(const Run& run, const std::string& address
   spec.coordinator = address;
   spec.max_parallel = run.opts.max_workers;
   spec.log_file = run.stem + ".log";
+  if (run.opts.log_per_account) spec.account_log_dir = run.stem + ".accounts";
   // Their detailed log goes to the run log; on the shared terminal only with --verbose.
   if (!run.opts.verbose) spec.stderr_level = "error";
   auto pool = std::make_unique<WorkerPool>(
@@ -294,6 +305,9 @@ absl::Status Conclude(Run* run, const JobSnapshot& snapshot) {
   logging::AppendToFile(groups);
   std::printf("log: %s\nreport: %s\ncsv: %s\n", run->info.log_path.c_str(),
               run->info.report_path.c_str(), csv_path.c_str());
+  if (run->opts.log_per_account) {
+    std::printf("account logs: %s.accounts/\n", run->stem.c_str());
+  }
   if (run->opts.mode == engine::Mode::kExport) WriteImportTemplate(*run);
   std::fflush(stdout);
   absl::Status result = !written.ok() ? written : !csv.ok() ? csv : outcome;

@@ -194,6 +194,7 @@ void Job::Progress(const std::string& worker_id, uint64_t task_id, uint64_t epoc
   scheduler_.Renew(task_id, epoch, worker_id, now);
   AccountState& a = accounts_[t->account_index];
   if (!progress.folder.empty() && progress.folder != a.progress.folder) {
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t->email));
     LOG(INFO) << "account " << t->email << ": folder " << progress.folder << " ("
               << progress.folders_done << "/" << progress.folders_total << ")";
   }
@@ -227,11 +228,14 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   a.result = result;
   a.elapsed = now - a.started;
   RecordLocked(task_id);  // durable before it is logged or acted upon
-  if (outcome == Scheduler::Outcome::kRetry) {
-    ++fleet_.retries;
-    LOG(WARNING) << "account " << t->email << ": " << t->last_error;
-  } else {
-    LogResultLocked(*t, result, a.elapsed);
+  {
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t->email));
+    if (outcome == Scheduler::Outcome::kRetry) {
+      ++fleet_.retries;
+      LOG(WARNING) << "account " << t->email << ": " << t->last_error;
+    } else {
+      LogResultLocked(*t, result, a.elapsed);
+    }
   }
   if (!was_stopping && scheduler_.stopping()) {
     LOG(ERROR) << scheduler_.stop_reason() << "; cancelling " << cancels.size()
@@ -379,6 +383,7 @@ void Job::LogLostLocked(const std::vector<uint64_t>& ids) {
     const TaskInfo& t = *scheduler_.Find(id);
     bool requeued = t.state == TaskState::kPending;
     if (requeued) ++fleet_.retries;
+    logging::ScopedThreadLog scope(logging::OpenAccountLog(options_.account_log_dir, t.email));
     LOG(WARNING) << "account " << t.email << ": " << t.last_error
                  << (requeued ? "" : absl::StrCat(" -> ", TaskStateName(t.state)));
     RecordLocked(id);
@@ -491,12 +496,16 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.resync_missing = options_.resync_missing;
   order.task.strict = options_.strict;
   order.task.fix_messages = options_.fix_messages;
+  order.task.selection = options_.selection;
+  order.task.folder_map = options_.config.folder_map;
   order.task.min_free_gb = options_.min_free_gb;
   order.data_location = options_.data_location;
   AccountState& acc = accounts_[a->account_index];
   acc.progress = engine::Progress();
   acc.result = engine::AccountResult();
   acc.started = now;
+  logging::ScopedThreadLog scope(
+      logging::OpenAccountLog(options_.account_log_dir, order.task.account.email));
   LOG(INFO) << "account " << order.task.account.email << ": started on worker " << id
             << " (attempt " << a->attempt << ", epoch " << a->epoch << ")";
   RecordLocked(a->task_id);
@@ -516,9 +525,10 @@ void Job::RecordLocked(uint64_t task_id) {
 void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
                           absl::Duration elapsed) {
   for (const engine::FolderResult& f : r.folders) {
-    LOG(INFO) << "account " << t.email << ": folder " << f.name << ": " << f.transferred
-              << " transferred, " << f.bytes << " bytes, source " << f.source_messages
-              << ", target " << f.target_messages
+    LOG(INFO) << "account " << t.email << ": folder " << f.name
+              << (f.target.empty() ? "" : absl::StrCat(" -> ", f.target, " (", f.mapping, ")"))
+              << ": " << f.transferred << " transferred, " << f.bytes << " bytes, source "
+              << f.source_messages << ", target " << f.target_messages
               << (f.missing ? absl::StrCat(", missing ", f.missing) : "")
               << (f.refused ? absl::StrCat(", refused ", f.refused) : "")
               << (f.repaired ? absl::StrCat(", repaired ", f.repaired) : "")

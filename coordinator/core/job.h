@@ -69,8 +69,9 @@ struct JobOptions {
   config::Config config;      // with secrets; they leave only inside TaskOrders
   std::string data_location;  // output dir (export) or input dir (others)
   bool resync_missing = false;
-  bool strict = false;        // import/validate: a refused message fails the account
-  bool fix_messages = false;  // import: what server B would refuse is sent repaired
+  bool strict = false;          // import/validate: a refused message fails the account
+  bool fix_messages = false;    // import: what server B would refuse is sent repaired
+  config::Selection selection;  // resolved (config::ResolveSelection)
   double min_free_gb = 0;
   bool fail_fast = true;
   uint32_t max_attempts = 3;  // assignments per account (retries included)
@@ -86,6 +87,10 @@ struct JobOptions {
   // going to the first one to connect. Zero: no wait. Remote-only jobs
   // (local_workers == 0) never wait.
   absl::Duration start_grace = absl::Seconds(2);
+  // Non-empty: the lines about an account (started, folders, refusals, result, retry)
+  // also go to its own file here (logging::AccountLogPath; --log-per-account), opened
+  // for each line group and closed again (no descriptor held per account).
+  std::string account_log_dir;
   // ---- durable job and testing seams ----
   JobJournal* journal = nullptr;        // not owned; outlives the Job
   std::vector<StoredAccount> restored;  // rows of a resumed job (may be empty)
@@ -113,6 +118,7 @@ struct AccountView {
   // Throttling of the last attempt (engine::AccountResult): time paused, throttles,
   // reconnects.
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
+  std::map<std::string, uint64_t> imap_errors;  // the servers' NO/BAD/BYE by class
   std::vector<std::string> notes;
   absl::Duration elapsed;  // of the last attempt (running: so far)
   uint64_t version = 0;    // job version of its last change
@@ -186,7 +192,10 @@ class Job {
   bool WaitNoConnectedWorkers(absl::Duration timeout) const;
   // Blocks until the version differs from `seen`, the job finishes, or timeout.
   uint64_t WaitChange(uint64_t seen, absl::Duration timeout) const;
-  JobSnapshot Snapshot() const;
+  // Everything; `with_folders` false leaves out each account's folders and notes (the
+  // bulk of a big job's snapshot, taken under the job's lock): for the console and the
+  // rate sampler, several times a second.
+  JobSnapshot Snapshot(bool with_folders = true) const;
   bool finished() const;
 
  private:
@@ -229,7 +238,7 @@ class Job {
   void TouchLocked(uint64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LogResultLocked(const TaskInfo& t, const engine::AccountResult& r, absl::Duration elapsed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  AccountView ViewLocked(const TaskInfo& t, absl::Time now) const
+  AccountView ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders = true) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const JobOptions options_;

@@ -76,6 +76,10 @@ absl::StatusOr<int> WorkerPool::SpawnOne(const std::string& id) {
     args.push_back("--log-file");
     args.push_back(spec_.log_file);
   }
+  if (!spec_.account_log_dir.empty()) {
+    args.push_back("--log-per-account");
+    args.push_back(spec_.account_log_dir);
+  }
   // Own process group (a terminal ^C reaches the coordinator only), parent-death signal.
   sys::SpawnOptions options;
   options.new_process_group = true;

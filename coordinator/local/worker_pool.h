@@ -31,10 +31,11 @@
 namespace coordinator {
 
 struct LocalWorkerSpec {
-  std::string binary;       // path of the worker executable
-  std::string coordinator;  // "unix:/path" the children connect to
-  int max_parallel = 4;     // --max-workers of each child
-  std::string log_file;     // --log-file of each child (may be empty)
+  std::string binary;           // path of the worker executable
+  std::string coordinator;      // "unix:/path" the children connect to
+  int max_parallel = 4;         // --max-workers of each child
+  std::string log_file;         // --log-file of each child (may be empty)
+  std::string account_log_dir;  // --log-per-account of each child (may be empty)
   // MIGRATOR_STDERR_LEVEL of each child (common/log/log.h), e.g. "error": the children's
   // detailed log then goes to log_file only, not to the terminal they share with the
   // coordinator. Empty: inherited.

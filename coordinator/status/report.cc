@@ -155,6 +155,8 @@ nlohmann::json AccountJson(const AccountView& a) {
   nlohmann::json repaired = nlohmann::json::array();
   for (const engine::FolderResult& f : a.folders) {
     folders.push_back({{"name", f.name},
+                       {"target", f.target},
+                       {"mapping", f.mapping},
                        {"source_messages", f.source_messages},
                        {"target_messages", f.target_messages},
                        {"messages", f.transferred},
@@ -201,6 +203,7 @@ nlohmann::json AccountJson(const AccountView& a) {
           {"throttled_ms", a.throttled_ms},
           {"throttles", a.throttles},
           {"reconnects", a.reconnects},
+          {"imap_errors", a.imap_errors},
           {"notes", a.notes},
           {"elapsed_ms", Ms(a.elapsed)},
           {"messages_per_second", Rate(a.messages, a.elapsed)},
@@ -216,10 +219,12 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
   uint64_t msgs = s.TotalMessages();
   uint64_t bytes = s.TotalBytes();
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
+  std::map<std::string, uint64_t> imap_errors;
   for (const AccountView& a : s.accounts) {
     throttled_ms += a.throttled_ms;
     throttles += a.throttles;
     reconnects += a.reconnects;
+    for (const auto& [cls, n] : a.imap_errors) imap_errors[cls] += n;
   }
   return {{"job_id", s.job_id},
           {"mode", run.mode},
@@ -252,7 +257,8 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
             {"bytes_per_second", Rate(bytes, elapsed)},
             {"throttled_ms", throttled_ms},
             {"throttles", throttles},
-            {"reconnects", reconnects}}},
+            {"reconnects", reconnects},
+            {"imap_errors", imap_errors}}},
           {"fleet",
            {{"rejected_results", s.fleet.rejected_results},
             {"rejected_progress", s.fleet.rejected_progress},

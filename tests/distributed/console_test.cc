@@ -216,8 +216,8 @@ TEST_F(ConsoleTest, LiveDisplayOnATerminal) {
 
 TEST_F(ConsoleTest, PipedStderrHasPlainLinesOnly) {
   Process p;
-  ASSERT_EQ(RunProcess(Export("pipe", {"--progress-interval", "1s"}), dir_, {{"TERM", "xterm"}},
-                       "pipe", absl::Seconds(300), &p),
+  ASSERT_EQ(RunProcess(Export("pipe", {"--progress-interval", "100ms", "--log-per-account"}), dir_,
+                       {{"TERM", "xterm"}}, "pipe", absl::Seconds(300), &p),
             0)
       << ReadFile(p.stderr_path);
   std::string err = ReadFile(p.stderr_path);
@@ -239,6 +239,30 @@ TEST_F(ConsoleTest, PipedStderrHasPlainLinesOnly) {
   EXPECT_TRUE(absl::StrContains(log, ": folder INBOX: ")) << log.substr(0, 2000);
   EXPECT_TRUE(absl::StrContains(log, " I worker-w1 ")) << log.substr(0, 2000);
   std::fprintf(stderr, "piped stderr:\n%s\n", err.c_str());
+
+  // --log-per-account: one file per account beside the run log, with the coordinator's
+  // lines (started, each folder, the result) and the worker's (its attempt header), and
+  // nothing of the other accounts its worker ran at the same time.
+  std::vector<std::string> logs = Glob(dir_ + "/logs-pipe", ".log");
+  ASSERT_EQ(logs.size(), 1u);
+  const std::string accounts_dir = logs[0].substr(0, logs[0].size() - 4) + ".accounts";
+  EXPECT_TRUE(absl::StrContains(ReadFile(p.stdout_path), "account logs: " + accounts_dir));
+  ASSERT_EQ(Glob(accounts_dir, ".log").size(), server_->users().size());
+  for (const auto& u : server_->users()) {
+    std::string mine = ReadFile(accounts_dir + "/" + u.email + ".log");
+    EXPECT_TRUE(absl::StrContains(mine, "=== ")) << mine;  // the worker's header
+    EXPECT_TRUE(absl::StrContains(mine, "export of " + u.email + ", attempt 1")) << mine;
+    EXPECT_TRUE(absl::StrContains(mine, "account " + u.email + ": started on worker")) << mine;
+    for (const char* f : kFolders) {
+      EXPECT_TRUE(absl::StrContains(mine, absl::StrCat("account ", u.email, ": folder ", f, ": ")))
+          << mine;
+    }
+    EXPECT_TRUE(absl::StrContains(mine, "account " + u.email + ": succeeded")) << mine;
+    for (const auto& other : server_->users()) {
+      if (other.email != u.email) EXPECT_FALSE(absl::StrContains(mine, other.email + ":")) << mine;
+    }
+    EXPECT_EQ(FileMode(accounts_dir + "/" + u.email + ".log"), 0600);
+  }
 
   // -v: the INFO lines on stderr too (per folder, per worker). A new job over the same
   // output: nothing left to fetch, quick.

@@ -125,6 +125,21 @@ TEST(ThrottleE2eTest, ThrottledAccountsSucceedInOneAttemptWithTheirCountersRepor
   EXPECT_EQ(report["totals"]["throttles"], throttles);
   EXPECT_EQ(report["totals"]["succeeded"], kUsers);
   EXPECT_GT(report["totals"]["throttled_ms"].get<uint64_t>(), 0u);
+  // The replies by class, from the workers through to the report: the throttles the proxy
+  // sent (faults 0, 1 and 3; the slow-down OKs of fault 2 are not errors) and the logins it
+  // refused over the cap; at most as many (a reply to a pipelined command on a connection
+  // given up after an earlier throttle is never read), at least one of each.
+  const nlohmann::json& errors = report["totals"]["imap_errors"];
+  const uint64_t throttles_sent = fired.fired[0] + fired.fired[1] + fired.fired[3];
+  EXPECT_GE(errors.value("throttle", uint64_t{0}), 3u) << errors.dump();
+  EXPECT_LE(errors.value("throttle", uint64_t{0}), throttles_sent) << errors.dump();
+  if (fired.logins_refused > 0) {
+    EXPECT_GE(errors.value("connection_cap", uint64_t{0}), 1u) << errors.dump();
+  }
+  EXPECT_LE(errors.value("connection_cap", uint64_t{0}),
+            static_cast<uint64_t>(fired.logins_refused))
+      << errors.dump();
+  EXPECT_EQ(errors.value("auth", uint64_t{0}), 0u) << errors.dump();
   if (!::testing::Test::HasFailure()) std::system(("rm -rf '" + dir + "'").c_str());
 }
 

@@ -105,6 +105,7 @@ class HttpFrontendTest : public ::testing::Test {
     p.throttled_ms = 1500;
     p.throttles = 2;
     p.reconnects = 1;
+    p.imap_errors = {{"throttle", 2}, {"temporary", 1}};
     job_.Progress("w1", link_.tasks[0].task_id, link_.tasks[0].epoch, p);
     engine::AccountResult done;
     done.messages = 20;
@@ -113,6 +114,7 @@ class HttpFrontendTest : public ::testing::Test {
     done.refused = 4;
     done.throttled_ms = 500;
     done.throttles = 1;
+    done.imap_errors = {{"throttle", 1}, {"message_refused", 4}};
     skew += absl::Seconds(90);
     job_.Result("w1", link_.tasks[1].task_id, link_.tasks[1].epoch, done, absl::Seconds(90));
   }
@@ -141,6 +143,9 @@ TEST_F(HttpFrontendTest, MetricsCarryTheJobsFigures) {
   EXPECT_EQ(Sample(m, "migrator_throttled_seconds_total"), 2);  // 1.5 s running + 0.5 s done
   EXPECT_EQ(Sample(m, "migrator_throttles_total"), 3);
   EXPECT_EQ(Sample(m, "migrator_reconnects_total"), 1);
+  EXPECT_EQ(Sample(m, R"(migrator_imap_errors_total{class="throttle"})"), 3);
+  EXPECT_EQ(Sample(m, R"(migrator_imap_errors_total{class="message_refused"})"), 4);
+  EXPECT_EQ(Sample(m, R"(migrator_imap_errors_total{class="temporary"})"), 1);
   EXPECT_EQ(Sample(m, "migrator_workers_connected"), 1);
   EXPECT_EQ(Sample(m, "migrator_queue_depth"), 1);
   EXPECT_EQ(Sample(m, "migrator_retries_total"), 0);

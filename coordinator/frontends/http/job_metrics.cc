@@ -1,5 +1,6 @@
 #include "coordinator/frontends/http/job_metrics.h"
 
+#include <map>
 #include <sstream>
 
 #include "prometheus/text_serializer.h"
@@ -69,6 +70,12 @@ JobMetrics::JobMetrics()
                       .Help("IMAP connections opened again after a throttle or a disconnect")
                       .Register(*registry_)
                       .Add({})),
+      imap_errors_(BuildCounter()
+                       .Name("migrator_imap_errors_total")
+                       .Help("NO, BAD and BYE replies of the IMAP servers by class (throttle, "
+                             "connection_cap, temporary, message_refused, target_full, auth, "
+                             "not_found, ...)")
+                       .Register(*registry_)),
       duration_(BuildHistogram()
                     .Name("migrator_account_duration_seconds")
                     .Help("Duration of an account's attempt that ended the account "
@@ -183,11 +190,16 @@ void JobMetrics::Update(const JobSnapshot& s, const AggregateStatus& g) {
   RaiseTo(*skipped_mode_, static_cast<double>(g.messages_skipped));
   // Sums over the accounts' last attempts: counters only rise (a retry restarts its own).
   uint64_t refused = 0, throttled_ms = 0, throttles = 0, reconnects = 0;
+  std::map<std::string, uint64_t> imap_errors;
   for (const AccountView& a : s.accounts) {
     refused += a.refused;
     throttled_ms += a.throttled_ms;
     throttles += a.throttles;
     reconnects += a.reconnects;
+    for (const auto& [cls, n] : a.imap_errors) imap_errors[cls] += n;
+  }
+  for (const auto& [cls, n] : imap_errors) {
+    RaiseTo(imap_errors_.Add({{"class", cls}}), static_cast<double>(n));
   }
   RaiseTo(*refused_mode_, static_cast<double>(refused));
   RaiseTo(throttled_seconds_, static_cast<double>(throttled_ms) / 1000.0);

@@ -61,6 +61,7 @@ class JobMetrics {
   prometheus::Counter& throttled_seconds_;
   prometheus::Counter& throttles_;
   prometheus::Counter& reconnects_;
+  prometheus::Family<prometheus::Counter>& imap_errors_;
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Gauge>& info_;
   prometheus::Gauge& messages_expected_;
