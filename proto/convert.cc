@@ -2,6 +2,14 @@
 
 namespace fleetproto {
 
+int64_t UnixMillisOrZero(absl::Time t) {
+  return t == absl::InfinitePast() || t == absl::InfiniteFuture() ? 0 : absl::ToUnixMillis(t);
+}
+
+absl::Time TimeOrPast(int64_t unix_ms) {
+  return unix_ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(unix_ms);
+}
+
 pb::JobMode ToProto(engine::Mode mode) {
   switch (mode) {
     case engine::Mode::kExport:
@@ -48,6 +56,9 @@ void ToProto(const config::ServerConfig& in, pb::ServerConfig* out) {
   out->set_throttle_max_wait(in.throttle_max_wait);
   out->set_throttle_budget(in.throttle_budget);
   out->set_max_line_length(in.max_line_length);
+  out->set_io_timeout(in.io_timeout);
+  out->set_min_rate(in.min_rate == 0 ? -1 : in.min_rate);
+  out->set_messages_per_second(in.messages_per_second);
 }
 
 config::ServerConfig FromProto(const pb::ServerConfig& in) {
@@ -64,6 +75,9 @@ config::ServerConfig FromProto(const pb::ServerConfig& in) {
   if (in.throttle_max_wait() > 0) out.throttle_max_wait = in.throttle_max_wait();
   if (in.throttle_budget() > 0) out.throttle_budget = in.throttle_budget();
   if (in.max_line_length() > 0) out.max_line_length = in.max_line_length();
+  if (in.io_timeout() > 0) out.io_timeout = in.io_timeout();
+  if (in.min_rate() != 0) out.min_rate = in.min_rate() < 0 ? 0 : in.min_rate();
+  out.messages_per_second = in.messages_per_second();
   return out;
 }
 
@@ -92,6 +106,8 @@ void ToProto(const config::Account& in, pb::Account* out) {
   out->set_oauth2_token_command(in.oauth2_token_command);
   out->set_max_connections(in.max_connections);
   out->set_oauth2_token_max_age(in.oauth2_token_max_age);
+  out->set_bytes_per_day(in.bytes_per_day);
+  out->set_messages_per_second(in.messages_per_second);
 }
 
 config::Account FromProto(const pb::Account& in) {
@@ -107,6 +123,8 @@ config::Account FromProto(const pb::Account& in) {
   out.oauth2_token_command = in.oauth2_token_command();
   out.max_connections = in.max_connections();
   out.oauth2_token_max_age = in.oauth2_token_max_age();
+  out.bytes_per_day = in.bytes_per_day();
+  out.messages_per_second = in.messages_per_second();
   return out;
 }
 
@@ -141,6 +159,28 @@ engine::Progress FromProto(const pb::Progress& in) {
   return out;
 }
 
+void ToProto(const engine::RefusedMessage& in, pb::RefusedMessage* out) {
+  out->set_uidvalidity(in.uidvalidity);
+  out->set_uid(in.uid);
+  out->set_size(in.size);
+  out->set_internaldate(in.internaldate);
+  out->set_kind(in.kind);
+  out->set_reason(in.reason);
+  for (const std::string& k : in.keywords) out->add_keywords(k);
+}
+
+engine::RefusedMessage FromProto(const pb::RefusedMessage& in) {
+  engine::RefusedMessage out;
+  out.uidvalidity = in.uidvalidity();
+  out.uid = in.uid();
+  out.size = in.size();
+  out.internaldate = in.internaldate();
+  out.kind = in.kind();
+  out.reason = in.reason();
+  out.keywords.assign(in.keywords().begin(), in.keywords().end());
+  return out;
+}
+
 void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   out->set_name(in.name);
   out->set_source_messages(in.source_messages);
@@ -154,13 +194,10 @@ void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   out->set_target(in.target);
   out->set_mapping(in.mapping);
   for (const engine::RefusedMessage& m : in.refused_messages) {
-    pb::RefusedMessage* r = out->add_refused_messages();
-    r->set_uidvalidity(m.uidvalidity);
-    r->set_uid(m.uid);
-    r->set_size(m.size);
-    r->set_internaldate(m.internaldate);
-    r->set_kind(m.kind);
-    r->set_reason(m.reason);
+    ToProto(m, out->add_refused_messages());
+  }
+  for (const engine::RefusedMessage& m : in.keywords_dropped) {
+    ToProto(m, out->add_keywords_dropped());
   }
   out->set_repaired(in.repaired);
   for (const engine::RepairedMessage& m : in.repaired_messages) {
@@ -187,8 +224,10 @@ engine::FolderResult FromProto(const pb::FolderResult& in) {
   out.target = in.target();
   out.mapping = in.mapping();
   for (const pb::RefusedMessage& m : in.refused_messages()) {
-    out.refused_messages.push_back(engine::RefusedMessage{m.uidvalidity(), m.uid(), m.size(),
-                                                          m.internaldate(), m.kind(), m.reason()});
+    out.refused_messages.push_back(FromProto(m));
+  }
+  for (const pb::RefusedMessage& m : in.keywords_dropped()) {
+    out.keywords_dropped.push_back(FromProto(m));
   }
   out.repaired = in.repaired();
   for (const pb::RepairedMessage& m : in.repaired_messages()) {
@@ -215,6 +254,8 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   c->set_reconnects(in.reconnects);
   c->mutable_imap_errors()->insert(in.imap_errors.begin(), in.imap_errors.end());
   for (const std::string& n : in.notes) out->add_notes(n);
+  out->set_budget_used(in.budget_used);
+  out->set_parked_until_ms(UnixMillisOrZero(in.parked_until));
 }
 
 engine::AccountResult FromProto(const pb::TaskResult& in) {
@@ -231,6 +272,8 @@ engine::AccountResult FromProto(const pb::TaskResult& in) {
   out.reconnects = in.counters().reconnects();
   out.imap_errors.insert(in.counters().imap_errors().begin(), in.counters().imap_errors().end());
   for (const std::string& n : in.notes()) out.notes.push_back(n);
+  out.budget_used = in.budget_used();
+  out.parked_until = TimeOrPast(in.parked_until_ms());
   return out;
 }
 
@@ -313,6 +356,10 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_min_free_gb(in.task.min_free_gb);
   out->set_strict(in.task.strict);
   out->set_fix_messages(in.task.fix_messages);
+  out->set_max_connections(in.task.max_connections);
+  out->set_budget_bytes(in.task.budget_bytes);
+  out->set_budget_spent(in.task.budget_spent);
+  out->set_budget_resume_at_ms(UnixMillisOrZero(in.task.budget_resume_at));
   const config::Selection& s = in.task.selection;
   pb::Selection* ps = out->mutable_selection();
   ps->set_include_folders(s.include_folders);
@@ -347,6 +394,10 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.min_free_gb = in.min_free_gb();
   out->task.strict = in.strict();
   out->task.fix_messages = in.fix_messages();
+  out->task.max_connections = in.max_connections();
+  out->task.budget_bytes = in.budget_bytes();
+  out->task.budget_spent = in.budget_spent();
+  out->task.budget_resume_at = TimeOrPast(in.budget_resume_at_ms());
   const pb::Selection& ps = in.selection();
   config::Selection& s = out->task.selection;
   s.include_folders = ps.include_folders();

@@ -36,10 +36,16 @@ engine::Progress FromProto(const pb::Progress& in);
 void ToProto(const engine::AccountResult& in, pb::TaskResult* out);
 engine::AccountResult FromProto(const pb::TaskResult& in);
 
+void ToProto(const engine::RefusedMessage& in, pb::RefusedMessage* out);
+engine::RefusedMessage FromProto(const pb::RefusedMessage& in);
 void ToProto(const engine::FolderResult& in, pb::FolderResult* out);
 engine::FolderResult FromProto(const pb::FolderResult& in);
 
 absl::Status StatusFromProto(int32_t code, const std::string& message);
+
+// Times on the wire: Unix milliseconds, 0 for none (InfinitePast / InfiniteFuture).
+int64_t UnixMillisOrZero(absl::Time t);
+absl::Time TimeOrPast(int64_t unix_ms);
 
 // ---------------------------------------------------------------- the worker stream
 // Worker → coordinator: whole WorkerMessages, and how they read back.

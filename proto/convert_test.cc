@@ -20,6 +20,9 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   in.throttle_max_wait = 120;
   in.throttle_budget = 900;
   in.max_line_length = 9900;
+  in.io_timeout = 30;
+  in.min_rate = 0;  // off, which is not the default
+  in.messages_per_second = 2.5;
   migrator::v1::ServerConfig wire;
   fleetproto::ToProto(in, &wire);
   config::ServerConfig out = fleetproto::FromProto(wire);
@@ -35,14 +38,25 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   EXPECT_EQ(out.throttle_max_wait, in.throttle_max_wait);
   EXPECT_EQ(out.throttle_budget, in.throttle_budget);
   EXPECT_EQ(out.max_line_length, 9900);
-  // An older coordinator sends no throttle fields: the defaults apply.
+  EXPECT_EQ(out.io_timeout, 30);
+  EXPECT_EQ(out.min_rate, 0);
+  in.min_rate = 4096;
+  fleetproto::ToProto(in, &wire);
+  EXPECT_EQ(fleetproto::FromProto(wire).min_rate, 4096);
+  EXPECT_EQ(out.messages_per_second, 2.5);
+  // An older coordinator sends no throttle, stall, budget or line-length fields: the defaults
+  // apply.
   wire.clear_throttle_max_wait();
   wire.clear_throttle_budget();
+  wire.clear_io_timeout();
+  wire.clear_min_rate();
   wire.clear_max_line_length();
   out = fleetproto::FromProto(wire);
   EXPECT_EQ(out.max_line_length, 998);
   EXPECT_EQ(out.throttle_max_wait, config::ServerConfig().throttle_max_wait);
   EXPECT_EQ(out.throttle_budget, config::ServerConfig().throttle_budget);
+  EXPECT_EQ(out.io_timeout, 120);
+  EXPECT_EQ(out.min_rate, 1024);
 }
 
 // ---------------------------------------------------------------- the worker stream
@@ -114,7 +128,14 @@ TEST(ConvertTest, ResultRoundTrip) {
   f.error = "oops";
   f.refused = 1;
   f.refused_messages = {
-      {77, 12, 40000000, "14-Nov-2023 22:16:20 +0000", "too big", "NO [TOOBIG] too big"}};
+      {77, 12, 40000000, "14-Nov-2023 22:16:20 +0000", "too big", "NO [TOOBIG] too big", {}}};
+  f.keywords_dropped = {{77,
+                         13,
+                         900,
+                         "14-Nov-2023 22:17:20 +0000",
+                         "keywords dropped",
+                         "NO Too many user flags in mailbox",
+                         {"$Extra1", "$Extra2"}}};
   f.repaired = 1;
   f.repaired_messages = {{77, 13, 12000, 12024, "1 line(s) over 998 bytes folded"}};
   in.folders = {f};
@@ -127,6 +148,8 @@ TEST(ConvertTest, ResultRoundTrip) {
   in.throttled_ms = 4200;
   in.throttles = 5;
   in.reconnects = 6;
+  in.budget_used = 123456;
+  in.parked_until = absl::FromUnixMillis(1'800'000'000'123);
   migrator::v1::WorkerMessage m = fleetproto::ResultMessage({7, 3}, in, absl::Milliseconds(1500));
   ASSERT_TRUE(m.has_result());
   EXPECT_EQ(m.result().task_id(), 7u);
@@ -155,6 +178,13 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(r.internaldate, "14-Nov-2023 22:16:20 +0000");
   EXPECT_EQ(r.kind, "too big");
   EXPECT_EQ(r.reason, "NO [TOOBIG] too big");
+  EXPECT_TRUE(r.keywords.empty());
+  ASSERT_EQ(out.folders[0].keywords_dropped.size(), 1u);
+  const engine::RefusedMessage& k = out.folders[0].keywords_dropped[0];
+  EXPECT_EQ(k.uid, 13u);
+  EXPECT_EQ(k.kind, "keywords dropped");
+  EXPECT_EQ(k.reason, "NO Too many user flags in mailbox");
+  EXPECT_EQ(k.keywords, (std::vector<std::string>{"$Extra1", "$Extra2"}));
   EXPECT_EQ(out.refused, 1u);
   EXPECT_EQ(out.repaired, 1u);
   EXPECT_EQ(out.folders[0].repaired, 1u);
@@ -169,6 +199,13 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(out.bytes, in.bytes);
   EXPECT_EQ(out.skipped, in.skipped);
   EXPECT_EQ(out.notes, in.notes);
+  EXPECT_EQ(out.budget_used, 123456u);
+  EXPECT_EQ(out.parked_until, in.parked_until);
+  // Not parked: InfinitePast both ways.
+  in.parked_until = absl::InfinitePast();
+  m = fleetproto::ResultMessage({7, 3}, in, absl::Milliseconds(1));
+  EXPECT_EQ(m.result().parked_until_ms(), 0);
+  EXPECT_EQ(fleetproto::FromProto(m.result()).parked_until, absl::InfinitePast());
 }
 
 TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
@@ -189,6 +226,12 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   in.task.min_free_gb = 2.5;
   in.task.strict = true;
   in.task.fix_messages = true;
+  in.task.account.bytes_per_day = 5000;
+  in.task.account.messages_per_second = 0.5;
+  in.task.max_connections = 3;
+  in.task.budget_bytes = 9000;
+  in.task.budget_spent = 4000;
+  in.task.budget_resume_at = absl::FromUnixMillis(1'800'000'000'000);
   in.data_location = "s3://bucket/prefix";
   migrator::v1::Task wire;
   fleetproto::ToProto(in, &wire);
@@ -210,6 +253,12 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   EXPECT_EQ(out.task.min_free_gb, in.task.min_free_gb);
   EXPECT_TRUE(out.task.strict);
   EXPECT_TRUE(out.task.fix_messages);
+  EXPECT_EQ(out.task.account.bytes_per_day, 5000u);
+  EXPECT_EQ(out.task.account.messages_per_second, 0.5);
+  EXPECT_EQ(out.task.max_connections, 3);
+  EXPECT_EQ(out.task.budget_bytes, 9000u);
+  EXPECT_EQ(out.task.budget_spent, 4000u);
+  EXPECT_EQ(out.task.budget_resume_at, in.task.budget_resume_at);
   EXPECT_EQ(out.data_location, in.data_location);
 
   wire.set_mode(migrator::v1::JOB_MODE_UNSPECIFIED);

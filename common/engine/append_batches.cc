@@ -16,7 +16,7 @@ bool IsKeywordRefusal(const absl::Status& st) {
 // One item refused on its own: retried once without the keywords the target cannot keep
 // when that is the reason, else recorded.
 absl::Status HandleRefusal(const AppendCallbacks& cb, size_t item, const absl::Status& why) {
-  if (IsKeywordRefusal(why) && cb.drop_keywords && cb.drop_keywords(item)) {
+  if (IsKeywordRefusal(why) && cb.drop_keywords && cb.drop_keywords(item, why)) {
     ASSIGN_OR_RETURN(SendResult again, cb.send({item}, /*one_by_one=*/true));
     if (again.statuses.size() != 1) return absl::InternalError("send: one status per item");
     const absl::Status& st = again.statuses[0];
@@ -78,13 +78,21 @@ absl::Status AppendInBatches(const std::vector<uint64_t>& sizes, const BatchLimi
     if (callbacks.cancelled && callbacks.cancelled()) return absl::CancelledError("cancelled");
     std::vector<size_t> batch;
     uint64_t bytes = 0;
+    bool turned_away = false;
     for (; i < sizes.size() && batch.size() < limits.max_messages &&
            (batch.empty() || bytes + sizes[i] <= limits.max_bytes);
          ++i) {
+      if (callbacks.admit && !callbacks.admit(i)) {
+        turned_away = true;
+        break;
+      }
       batch.push_back(i);
       bytes += sizes[i];
     }
-    RETURN_IF_ERROR(SendBatch(callbacks, batch));
+    if (!batch.empty()) RETURN_IF_ERROR(SendBatch(callbacks, batch));
+    if (turned_away) {
+      return callbacks.stop ? callbacks.stop() : absl::ResourceExhaustedError("not admitted");
+    }
   }
   return absl::OkStatus();
 }

@@ -51,8 +51,11 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   pacing.budget = absl::Seconds(task.server.throttle_budget);
   Pacer pacer(pacing, internal::MaxConnections(task));
   const Selector selector(task.selection);
-  internal::Context ctx{task,  store,   cancel, *secrets, internal::ProgressTracker(progress),
-                        pacer, selector};
+  ByteBudget budget(task.budget_bytes, task.budget_spent, task.budget_resume_at);
+  const double rate = internal::MessagesPerSecond(task);
+  std::unique_ptr<TokenBucket> pace = rate > 0 ? std::make_unique<TokenBucket>(rate) : nullptr;
+  internal::Context ctx{task,  store,    cancel, *secrets,  internal::ProgressTracker(progress),
+                        pacer, selector, budget, pace.get()};
   pacer.SetListener([&ctx](const PacingCounters& c) { ctx.progress.Pacing(c); });
   AccountResult r;
   switch (task.mode) {
@@ -76,6 +79,12 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   r.throttled_ms = c.throttled_ms;
   r.throttles = c.throttles;
   r.reconnects = c.reconnects;
+  r.budget_used = budget.used();
+  if (IsBudgetStop(r.status)) {
+    r.status = status::Annotate(budget.SpentStatus(), absl::StrCat("account ", task.account.email));
+    r.parked_until = budget.resume_at();
+    LOG(INFO) << r.status.message() << " (" << r.budget_used << " byte(s) this run)";
+  }
   r.imap_errors = c.imap_errors;
   if (c.throttles > 0 || c.reconnects > 0) {
     LOG(INFO) << "account " << task.account.email << ": throttled " << c.throttles
@@ -142,10 +151,16 @@ absl::StatusOr<std::unique_ptr<imap::Session>> Context::Connect() const {
 }
 
 int MaxConnections(const AccountTask& task) {
-  int cap = task.max_connections > 0           ? task.max_connections
-            : task.account.max_connections > 0 ? task.account.max_connections
-                                               : task.server.max_connections_per_account;
-  return std::max(1, cap);
+  if (task.max_connections > 0) return task.max_connections;
+  return config::LimitsOf(task.server, task.account, config::Direction::kNone).max_connections;
+}
+
+double MessagesPerSecond(const AccountTask& task) {
+  return config::LimitsOf(task.server, task.account, config::Direction::kNone).messages_per_second;
+}
+
+void Context::PaceMessage() const {
+  if (pace != nullptr) pace->Acquire([this] { return cancel.cancelled(); });
 }
 
 size_t Context::Connections(size_t items) const {
@@ -238,6 +253,7 @@ absl::optional<absl::Status> RunStep(Context& ctx, std::unique_ptr<imap::Session
   };
   for (;;) {
     if (ctx.cancel.cancelled()) return absl::CancelledError("cancelled");
+    if (ctx.budget.stopped()) return ctx.budget.SpentStatus();  // no new step, no connection
     ctx.pacer.WaitResumed(cancelled);
     if (ctx.cancel.cancelled()) return absl::CancelledError("cancelled");
     if (admitted && !admitted()) {
@@ -372,10 +388,13 @@ std::vector<size_t> LargestFirst(const std::vector<uint64_t>& sizes) {
 }
 
 absl::Status FirstError(const std::string& email, const std::vector<absl::Status>& statuses) {
+  const absl::Status* first = nullptr;
   for (const absl::Status& s : statuses) {
-    if (!s.ok()) return status::Annotate(s, absl::StrCat("account ", email));
+    if (s.ok() || (first != nullptr && IsBudgetStop(s))) continue;
+    if (first == nullptr || IsBudgetStop(*first)) first = &s;
+    if (!IsBudgetStop(s)) break;
   }
-  return absl::OkStatus();
+  return first == nullptr ? absl::OkStatus() : status::Annotate(*first, "account " + email);
 }
 
 }  // namespace internal

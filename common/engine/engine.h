@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "common/config/config.h"
 #include "common/storage/store.h"
 
@@ -25,7 +26,9 @@ struct AccountTask {
   config::Account account;
   bool resync_missing = false;  // validate: import what is missing, then validate again
   double min_free_gb = 0;       // export: stop cleanly when free space drops below
-  int max_connections = 0;      // 0: from the config
+  // Connections this run may use: the coordinator's grant (fleet-wide max_connections,
+  // less what a stale assignment may still hold). 0: from the config.
+  int max_connections = 0;
   // import / validate: a message server B refuses fails the account (default: it is
   // skipped, recorded, and the account ends ok with a count of refused messages).
   bool strict = false;
@@ -33,6 +36,12 @@ struct AccountTask {
   // bytes, bare newlines, lines over server.max_line_length) is sent repaired
   // (imap/message_repair.h); the export stays as it is.
   bool fix_messages = false;
+  // The byte budget (README "Budgets", budget.h): bytes the window allows (0: none), what
+  // was spent in it before this run, and when it reopens. The run stops at a clean point
+  // before a message that does not fit, with a budget stop (AccountResult::parked_until).
+  uint64_t budget_bytes = 0;
+  uint64_t budget_spent = 0;
+  absl::Time budget_resume_at = absl::InfinitePast();
   // Which folders and messages (valid and resolved: config::SelectionProblems empty, no
   // ages left); default: all.
   config::Selection selection;
@@ -49,6 +58,9 @@ struct RefusedMessage {
   std::string internaldate;  // as server A sent it
   std::string kind;          // "too big", "content refused", "zero length", "bad date", ...
   std::string reason;        // the server's text, or the known limit it exceeds
+  // In FolderResult::keywords_dropped: the keywords server B did not take (the message
+  // went in without them).
+  std::vector<std::string> keywords;
 };
 
 // A message import sent repaired (--fix-messages) and server B took.
@@ -76,6 +88,10 @@ struct FolderResult {
   // Messages appended repaired (import --fix-messages; counted in `transferred` too).
   uint64_t repaired = 0;
   std::vector<RepairedMessage> repaired_messages;
+  // Messages server B took without some of their keywords (it keeps no more in the
+  // mailbox: "Too many user flags"), kind "keywords dropped": on B, not counted in
+  // `refused` (import: dropped now; validate: as import recorded them, still on B).
+  std::vector<RefusedMessage> keywords_dropped;
   std::string target;   // import / validate: the folder on server B (UTF-8)
   std::string mapping;  // and why there: "same name", "rule 1", "special use \Sent", ...
   std::string error;    // empty when fine
@@ -93,6 +109,11 @@ struct AccountResult {
   // Throttling (pacing.h): time paused by throttles and caps, how many, and connections
   // opened again after a failure.
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
+  // Budgets: the bytes this run counted against the budget (downloaded by export, uploaded
+  // by import), and, when the run stopped because the budget was spent (status: a budget
+  // stop, not a failure), when the window reopens; InfinitePast otherwise.
+  uint64_t budget_used = 0;
+  absl::Time parked_until = absl::InfinitePast();
   // The servers' NO, BAD and BYE replies by class (imap::ReplyClassName, spaces as '_':
   // "throttle", "connection_cap", "message_refused", "auth", ...).
   std::map<std::string, uint64_t> imap_errors;

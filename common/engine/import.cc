@@ -2,6 +2,8 @@
 // identity (INTERNALDATE with Message-ID, or with size) and append what B lacks, so
 // re-running it, or resuming after a crash anywhere (even between an APPEND and its OK),
 // creates no duplicate. Validate (validate.cc) compares the same way without appending.
+#include <functional>
+#include <map>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -58,6 +60,20 @@ RefusedMessage Refused(const MessageMeta& meta, std::string kind, std::string re
   return out;
 }
 
+// What the refusal record needs of a folder's import besides its FolderResult.
+struct FolderBases {
+  std::vector<std::string> refused;   // base names, in the order of refused_messages
+  std::vector<std::string> keywords;  // base names, in the order of keywords_dropped
+  // In: the earlier record's keyword entries of the folder. Out: those of them missing on
+  // B now, so sent again by this run (whose outcome replaces the entry).
+  std::set<std::string> watched, retried;
+  void Clear() {
+    refused.clear();
+    keywords.clear();
+    retried.clear();
+  }
+};
+
 bool IsKeyword(absl::string_view flag) { return !absl::StartsWith(flag, "\\"); }
 
 // What one folder's append sends of each missing message: its bytes as exported, or with
@@ -75,8 +91,8 @@ class Bodies {
 
   absl::StatusOr<std::shared_ptr<imap::LiteralSource>> Body(size_t i) {
     const auto& [base, meta] = missing_[i];
-    auto original =
-        std::make_shared<StoreLiteralSource>(ctx_.store, folder_.prefix + base + ".eml", meta.size);
+    auto original = std::make_shared<StoreLiteralSource>(ctx_.store, folder_.prefix + base + ".eml",
+                                                         meta.size, meta.uid);
     if (!ctx_.task.fix_messages) return original;
     if (!scans_[i]) {
       ASSIGN_OR_RETURN(RepairScan scan, ScanRepair(*original, options_));
@@ -135,24 +151,60 @@ absl::StatusOr<KnownLimit> MailboxLimit(Context& ctx, imap::Session& session,
   return limit;
 }
 
-// Appends `missing` to `mailbox` (selected as `box`) in MULTIAPPEND batches. A message B
-// refuses, or that exceeds a known limit (never sent), is skipped and recorded in r (and
-// its base name in *refused_bases); keywords B cannot keep are dropped with a warning.
-absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::string& mailbox,
-                           const ExportedFolder& folder, const imap::SelectedMailbox& box,
-                           const std::vector<std::pair<std::string, MessageMeta>>& missing,
-                           FolderResult* r, std::vector<std::string>* refused_bases) {
-  auto refuse = [&](size_t i, RefusedMessage m) {
-    LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': message "
-                 << m.uid << " (" << m.size << " bytes, " << m.internaldate
-                 << ") refused by server B (" << m.kind << "): " << m.reason << "; skipped";
-    r->refused += 1;
-    r->refused_messages.push_back(std::move(m));
-    refused_bases->push_back(missing[i].first);
-  };
-  // Known limits first: a message over them is never uploaded only to be refused.
-  ASSIGN_OR_RETURN(const KnownLimit limit, MailboxLimit(ctx, session, mailbox, folder.meta.name));
-  std::vector<size_t> send;  // indices into `missing`
+// The keywords server B keeps in a mailbox: every one until it says it holds no more ("Too
+// many user flags in mailbox"); from then on only those it has (its FLAGS when selected and
+// those appended since).
+class KeywordBudget {
+ public:
+  explicit KeywordBudget(const imap::SelectedMailbox& box) {
+    for (const std::string& f : box.flags) {
+      if (IsKeyword(f)) known_.insert(absl::AsciiStrToLower(f));
+    }
+  }
+  // B refused a message with `flags` for its keywords (`why`): only known ones go from now
+  // on. True when `flags` has one to leave out (the message may then go without it).
+  bool Full(const std::vector<std::string>& flags, const absl::Status& why) {
+    full_ = true;
+    reason_ = ServerText(why);
+    std::vector<std::string> lost;
+    Filter(flags, &lost);
+    return !lost.empty();
+  }
+  // `flags` as they go now; `lost` (may be null) gets the keywords left out.
+  std::vector<std::string> Filter(const std::vector<std::string>& flags,
+                                  std::vector<std::string>* lost) const {
+    if (!full_) return flags;
+    std::vector<std::string> out;
+    for (const std::string& f : flags) {
+      if (!IsKeyword(f) || known_.count(absl::AsciiStrToLower(f))) {
+        out.push_back(f);
+      } else if (lost != nullptr) {
+        lost->push_back(f);
+      }
+    }
+    return out;
+  }
+  // `sent` went in: its keywords are in the mailbox now.
+  void Appended(const std::vector<std::string>& sent) {
+    for (const std::string& f : sent) {
+      if (IsKeyword(f)) known_.insert(absl::AsciiStrToLower(f));
+    }
+  }
+  // B's words when it refused keywords.
+  const std::string& reason() const { return reason_; }
+
+ private:
+  bool full_ = false;
+  std::set<std::string> known_;  // lower-cased
+  std::string reason_;
+};
+
+// Known limits first: a message over them is never uploaded only to be refused. Returns the
+// indices into `missing` to send; the others go to `refuse`.
+std::vector<size_t> WithinKnownLimit(
+    const KnownLimit& limit, const std::vector<std::pair<std::string, MessageMeta>>& missing,
+    const std::function<void(size_t, RefusedMessage)>& refuse) {
+  std::vector<size_t> send;
   for (size_t i = 0; i < missing.size(); ++i) {
     const MessageMeta& meta = missing[i].second;
     if (limit.bytes > 0 && meta.size > limit.bytes) {
@@ -162,6 +214,28 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
       send.push_back(i);
     }
   }
+  return send;
+}
+
+// Appends `missing` to `mailbox` (selected as `box`) in MULTIAPPEND batches. A message B
+// refuses, or that exceeds a known limit (never sent), is skipped and recorded in r (and
+// its base name in bases->refused); flags B does not keep (PERMANENTFLAGS) are dropped
+// with a warning; a message that goes in without keywords B would not take is recorded in
+// r->keywords_dropped (and bases->keywords).
+absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::string& mailbox,
+                           const ExportedFolder& folder, const imap::SelectedMailbox& box,
+                           const std::vector<std::pair<std::string, MessageMeta>>& missing,
+                           FolderResult* r, FolderBases* bases) {
+  auto refuse = [&](size_t i, RefusedMessage m) {
+    LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': message "
+                 << m.uid << " (" << m.size << " bytes, " << m.internaldate
+                 << ") refused by server B (" << m.kind << "): " << m.reason << "; skipped";
+    r->refused += 1;
+    r->refused_messages.push_back(std::move(m));
+    bases->refused.push_back(missing[i].first);
+  };
+  ASSIGN_OR_RETURN(const KnownLimit limit, MailboxLimit(ctx, session, mailbox, folder.meta.name));
+  const std::vector<size_t> send = WithinKnownLimit(limit, missing, refuse);
   uint64_t dropped = 0;  // flags B does not keep (PERMANENTFLAGS)
   std::vector<std::vector<std::string>> flags(send.size());
   std::vector<uint64_t> sizes(send.size());
@@ -169,28 +243,8 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     flags[k] = AllowedFlags(missing[send[k]].second.flags, box, &dropped);
     sizes[k] = missing[send[k]].second.size;
   }
-  // Keywords: once B says the mailbox holds no more ("Too many user flags"), only those it
-  // already has go along.
-  bool keywords_full = false;
-  std::set<std::string> known_keywords;
-  for (const std::string& f : box.flags) {
-    if (IsKeyword(f)) known_keywords.insert(absl::AsciiStrToLower(f));
-  }
-  std::set<size_t> stripped;  // items that lost keywords
-  uint64_t keywords_dropped = 0;
-  auto flags_of = [&](size_t k, bool count) {
-    if (!keywords_full) return flags[k];
-    std::vector<std::string> out;
-    for (const std::string& f : flags[k]) {
-      if (!IsKeyword(f) || known_keywords.count(absl::AsciiStrToLower(f))) {
-        out.push_back(f);
-      } else if (count) {
-        stripped.insert(k);
-        ++keywords_dropped;
-      }
-    }
-    return out;
-  };
+  KeywordBudget keywords(box);
+  const size_t kept_before = r->keywords_dropped.size();
   Bodies bodies(ctx, folder, missing);
   AppendCallbacks cb;
   cb.cancelled = [&] { return ctx.cancel.cancelled(); };
@@ -198,7 +252,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     std::vector<imap::AppendMessage> batch;
     for (size_t k : items) {
       imap::AppendMessage m;
-      m.flags = flags_of(k, /*count=*/false);
+      m.flags = keywords.Filter(flags[k], nullptr);
       m.internaldate = missing[send[k]].second.internaldate;
       ASSIGN_OR_RETURN(m.body, bodies.Body(send[k]));
       batch.push_back(std::move(m));
@@ -215,10 +269,26 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     }
     return out;
   };
+  // The byte budget and the pace: each message takes its size before it joins a batch; one
+  // not appended nor refused (the connection broke) gives it back.
+  std::vector<uint64_t> taken(send.size(), 0);
+  cb.admit = [&](size_t k) {
+    ctx.PaceMessage();
+    if (!ctx.budget.Take(sizes[k])) return false;
+    taken[k] = sizes[k];
+    return true;
+  };
+  cb.stop = [&] { return ctx.budget.SpentStatus(); };
   cb.appended = [&](size_t k) {
+    taken[k] = 0;
     const MessageMeta& meta = missing[send[k]].second;
-    for (const std::string& f : flags_of(k, /*count=*/true)) {
-      if (IsKeyword(f)) known_keywords.insert(absl::AsciiStrToLower(f));
+    std::vector<std::string> lost;
+    keywords.Appended(keywords.Filter(flags[k], &lost));
+    if (!lost.empty()) {
+      RefusedMessage m = Refused(meta, "keywords dropped", keywords.reason());
+      m.keywords = std::move(lost);
+      r->keywords_dropped.push_back(std::move(m));
+      bases->keywords.push_back(missing[send[k]].first);
     }
     r->transferred += 1;
     r->bytes += meta.size;
@@ -226,27 +296,27 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     ctx.progress.Message(folder.meta.name, meta.size);
   };
   cb.refused = [&](size_t k, const absl::Status& why) {
+    taken[k] = 0;  // sent whole: counted
     auto info = imap::ReplyOf(why);
     refuse(send[k], Refused(missing[send[k]].second,
                             imap::RefusalName(info ? info->refusal : imap::Refusal::kContent),
                             ServerText(why) + bodies.RepairNote(send[k])));
   };
-  cb.drop_keywords = [&](size_t k) {
-    keywords_full = true;
-    for (const std::string& f : flags[k]) {
-      if (IsKeyword(f) && !known_keywords.count(absl::AsciiStrToLower(f))) return true;
-    }
-    return false;
+  cb.drop_keywords = [&](size_t k, const absl::Status& why) {
+    return keywords.Full(flags[k], why);
   };
   absl::Status st = AppendInBatches(sizes, BatchLimits{kBatchMessages, kBatchBytes}, cb);
+  for (uint64_t bytes : taken) ctx.budget.Return(bytes);
   if (dropped > 0) {
     LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': " << dropped
                  << " flag(s) not kept by server B (PERMANENTFLAGS)";
   }
-  if (keywords_dropped > 0) {
+  if (r->keywords_dropped.size() > kept_before) {
     LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name
-                 << "': " << keywords_dropped << " keyword(s) of " << stripped.size()
-                 << " message(s) dropped: server B keeps no more keywords in this mailbox";
+                 << "': " << r->keywords_dropped.size() - kept_before
+                 << " message(s) went in without some keywords: server B keeps no more keywords "
+                    "in this mailbox ("
+                 << keywords.reason() << ")";
   }
   return st;
 }
@@ -274,8 +344,7 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
 }
 
 absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFolder& where,
-                          const ExportedFolder& folder, FolderResult* r,
-                          std::vector<std::string>* refused_bases) {
+                          const ExportedFolder& folder, FolderResult* r, FolderBases* bases) {
   const std::string& mailbox = where.raw;
   ASSIGN_OR_RETURN(auto local, ListSelectedMessages(ctx, folder.prefix));
   if (ctx.selector.just_folders()) local.clear();  // the folder is created, nothing appended
@@ -288,7 +357,10 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFold
   RETURN_IF_ERROR(CompareFolder(ctx, session, mailbox, folder, local, &box, &missing, r));
   if (!missing.empty()) {
     const uint64_t before = r->transferred;
-    absl::Status st = AppendMissing(ctx, session, mailbox, folder, box, missing, r, refused_bases);
+    for (const auto& entry : missing) {
+      if (bases->watched.count(entry.first)) bases->retried.insert(entry.first);
+    }
+    absl::Status st = AppendMissing(ctx, session, mailbox, folder, box, missing, r, bases);
     r->target_messages += r->transferred - before;
     r->missing = missing.size() - (r->transferred - before) - r->refused;
     RETURN_IF_ERROR(st);
@@ -297,38 +369,45 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFold
   return absl::OkStatus();
 }
 
-// Rewrites the account's refusal record (layout.h): this run's refusals, plus the earlier
-// ones of folders that did not complete now. A failure to write it is logged: validate
-// then recognises only the refusals a known limit explains.
+// Rewrites the account's refusal record (layout.h) from `old` (the record as this run
+// found it): this run's refusals and keyword drops; the earlier entries of folders that
+// did not complete now; and the earlier keyword drops of messages still on B (not sent
+// again now). A failure to write it is logged: validate then recognises only the refusals
+// a known limit explains.
 void UpdateRefusalRecord(Context& ctx, const std::vector<ExportedFolder>& folders,
                          const std::vector<FolderResult>& results,
                          const std::vector<absl::Status>& statuses,
-                         const std::vector<std::vector<std::string>>& refused_bases) {
+                         const std::vector<FolderBases>& bases, absl::optional<RefusalRecord> old) {
   const std::string key = RefusedKey(ctx.email());
-  auto old = LoadRefusalRecord(ctx.store, ctx.email());
   RefusalRecord record;
   record.target = absl::StrCat(ctx.task.server.host, ":", ctx.task.server.port);
   record.updated_at = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
-  std::set<std::string> done;  // prefixes of folders completed now
+  std::map<std::string, size_t> done;  // prefixes of folders completed now
   for (size_t i = 0; i < folders.size(); ++i) {
     if (!statuses[i].ok()) continue;
-    done.insert(folders[i].prefix);
-    for (size_t k = 0; k < results[i].refused_messages.size() && k < refused_bases[i].size(); ++k) {
-      record.entries.push_back({folders[i].meta.name, folders[i].prefix, refused_bases[i][k],
-                                results[i].refused_messages[k]});
+    done[folders[i].prefix] = i;
+    const FolderResult& r = results[i];
+    for (size_t k = 0; k < r.refused_messages.size() && k < bases[i].refused.size(); ++k) {
+      record.entries.push_back(
+          {folders[i].meta.name, folders[i].prefix, bases[i].refused[k], r.refused_messages[k]});
+    }
+    for (size_t k = 0; k < r.keywords_dropped.size() && k < bases[i].keywords.size(); ++k) {
+      record.entries.push_back(
+          {folders[i].meta.name, folders[i].prefix, bases[i].keywords[k], r.keywords_dropped[k]});
     }
   }
-  bool had_old = false;
-  if (old.ok() && old->has_value()) {
-    had_old = true;
-    for (RefusedEntry& e : (*old)->entries) {
-      if (!done.count(e.prefix)) record.entries.push_back(std::move(e));
+  if (old) {
+    for (RefusedEntry& e : old->entries) {
+      auto it = done.find(e.prefix);
+      const bool still_on_b = it != done.end() && !e.message.keywords.empty() &&
+                              !bases[it->second].retried.count(e.base);
+      if (it == done.end() || still_on_b) record.entries.push_back(std::move(e));
     }
   }
   absl::Status st;
   if (!record.entries.empty()) {
     st = ctx.store.Put(key, RefusalRecordToJson(record));
-  } else if (had_old) {
+  } else if (old) {
     st = ctx.store.Delete(key);
   }
   if (!st.ok()) {
@@ -400,7 +479,16 @@ AccountResult RunImport(Context& ctx) {
   for (const ExportedFolder& f : *folders) sizes.push_back(f.bytes);
   const std::vector<size_t> order = LargestFirst(sizes);
   std::vector<absl::Status> statuses(folders->size());
-  std::vector<std::vector<std::string>> refused_bases(folders->size());
+  absl::optional<RefusalRecord> old;
+  if (auto loaded = LoadRefusalRecord(ctx.store, ctx.email()); loaded.ok()) old = *loaded;
+  std::vector<FolderBases> bases(folders->size());
+  for (size_t i = 0; old && i < folders->size(); ++i) {
+    for (const RefusedEntry& e : old->entries) {
+      if (e.prefix == (*folders)[i].prefix && !e.message.keywords.empty()) {
+        bases[i].watched.insert(e.base);
+      }
+    }
+  }
   auto ran = ForEachItem(ctx, std::move(session), &more, folders->size(),
                          ctx.Connections(folders->size()), [&](imap::Session& s, size_t k) {
                            const size_t i = order[k];
@@ -409,22 +497,24 @@ AccountResult RunImport(Context& ctx) {
                            result.folders[i].name = f.meta.name;
                            result.folders[i].target = (*mapped)[i].name;
                            result.folders[i].mapping = (*mapped)[i].how;
-                           refused_bases[i].clear();
-                           absl::Status st = TargetFolder(ctx, s, (*mapped)[i], f,
-                                                          &result.folders[i], &refused_bases[i]);
+                           bases[i].Clear();
+                           absl::Status st =
+                               TargetFolder(ctx, s, (*mapped)[i], f, &result.folders[i], &bases[i]);
                            return status::Annotate(st, absl::StrCat("folder '", f.meta.name, "'"));
                          });
   for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];
   for (size_t i = 0; i < statuses.size(); ++i) {
     FolderResult& f = result.folders[i];
-    if (!statuses[i].ok()) f.error = std::string(statuses[i].message());
+    if (!statuses[i].ok() && !IsBudgetStop(statuses[i])) {
+      f.error = std::string(statuses[i].message());
+    }
     result.messages += f.transferred;
     result.bytes += f.bytes;
     result.refused += f.refused;
     result.repaired += f.repaired;
     result.skipped += f.source_messages - f.missing - f.transferred - f.refused;
   }
-  UpdateRefusalRecord(ctx, *folders, result.folders, statuses, refused_bases);
+  UpdateRefusalRecord(ctx, *folders, result.folders, statuses, bases, std::move(old));
   result.status = FirstError(ctx.email(), statuses);
   if (result.status.ok()) result.status = StrictRefusals(ctx, result);
   return result;

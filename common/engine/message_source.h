@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "common/imap/command.h"
 #include "common/imap/message_repair.h"
 #include "common/storage/store.h"
@@ -17,18 +18,21 @@
 namespace engine::internal {
 
 // The bytes of `key` (`size` long, as its metadata says), read sequentially; a read at
-// another offset reopens. kDataLoss when the object's size differs from `size`.
+// another offset reopens. kDataLoss when the object's size differs from `size`. Named in
+// errors by its UID on server A.
 class StoreLiteralSource : public imap::LiteralSource {
  public:
-  StoreLiteralSource(storage::Store& store, std::string key, uint64_t size)
-      : store_(store), key_(std::move(key)), size_(size) {}
+  StoreLiteralSource(storage::Store& store, std::string key, uint64_t size, uint64_t source_uid)
+      : store_(store), key_(std::move(key)), size_(size), source_uid_(source_uid) {}
   uint64_t size() const override { return size_; }
+  std::string Describe() const override { return absl::StrCat("source UID ", source_uid_); }
   absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t max) const override;
 
  private:
   storage::Store& store_;
   std::string key_;
   uint64_t size_;
+  uint64_t source_uid_;
   mutable std::unique_ptr<storage::Reader> reader_;
   mutable uint64_t pos_ = 0;
 };
@@ -52,6 +56,7 @@ class RepairedSource : public imap::LiteralSource {
                  uint64_t size)
       : original_(std::move(original)), options_(options), size_(size) {}
   uint64_t size() const override { return size_; }
+  std::string Describe() const override { return original_->Describe(); }
   absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t max) const override;
 
  private:

@@ -228,7 +228,7 @@ absl::Status MatchRepaired(storage::Store& store, const std::string& prefix,
       candidate = dates.count(key.substr(key.rfind('\x1f') + 1)) > 0;
     }
     if (candidate) {
-      StoreLiteralSource body(store, prefix + entry.first + ".eml", meta.size);
+      StoreLiteralSource body(store, prefix + entry.first + ".eml", meta.size, meta.uid);
       ASSIGN_OR_RETURN(RepairScan scan, ScanRepair(body, options));
       if (scan.counts.changed() && TakeIdentity(extra, meta, scan.size)) {
         r->missing -= 1;

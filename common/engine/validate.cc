@@ -5,6 +5,9 @@
 // Every folder's EXAMINE + FETCH is pipelined on one connection (in batches bounded by
 // message count, so memory stays bounded on huge accounts): the whole comparison costs a
 // handful of round trips however many folders the account has.
+#include <map>
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "common/engine/engine_internal.h"
 #include "common/log/log.h"
@@ -22,7 +25,24 @@ constexpr uint64_t kBatchMessages = 100000;
 struct Refusals {
   std::map<std::string, RefusedMessage> recorded;  // by folder prefix + base name
   KnownLimit limit;
+  // Messages B took without some keywords: folder prefix -> base name -> the record's entry.
+  std::map<std::string, std::map<std::string, RefusedMessage>> keywords;
 };
+
+// The recorded keyword drops of the folder's messages that are on B (in the export, not
+// missing) go to r->keywords_dropped.
+void KeywordsDropped(const Refusals& refusals, const ExportedFolder& f,
+                     const std::map<std::string, MessageMeta>& local,
+                     const std::vector<std::pair<std::string, MessageMeta>>& missing,
+                     FolderResult* r) {
+  auto folder = refusals.keywords.find(f.prefix);
+  if (folder == refusals.keywords.end()) return;
+  std::set<std::string> absent;
+  for (const auto& entry : missing) absent.insert(entry.first);
+  for (const auto& [base, m] : folder->second) {
+    if (local.count(base) && !absent.count(base)) r->keywords_dropped.push_back(m);
+  }
+}
 
 // Moves the messages of `missing` that were refused from r->missing to r->refused.
 void SplitRefused(const Refusals& refusals, const ExportedFolder& f,
@@ -100,6 +120,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session,
       continue;
     }
     SplitRefused(refusals, f, missing, &r);
+    KeywordsDropped(refusals, f, *local, missing, &r);
     ctx.progress.FolderDone(f.meta.name);
   }
   return absl::OkStatus();
@@ -126,7 +147,11 @@ AccountResult ComparePass(Context& ctx) {
                  << " (refused messages are recognised by the known size limit only)";
   } else if (record->has_value()) {
     for (RefusedEntry& e : (*record)->entries) {
-      refusals.recorded[e.prefix + e.base] = std::move(e.message);
+      if (e.message.keywords.empty()) {
+        refusals.recorded[e.prefix + e.base] = std::move(e.message);
+      } else {
+        refusals.keywords[e.prefix][e.base] = std::move(e.message);
+      }
     }
   }
   size_t begin = 0;

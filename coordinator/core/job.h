@@ -115,8 +115,9 @@ struct AccountView {
   uint64_t messages = 0, bytes = 0, skipped = 0;
   uint64_t refused = 0;   // messages server B refused (import, validate)
   uint64_t repaired = 0;  // messages appended repaired (import --fix-messages)
-  // Throttling of the last attempt (engine::AccountResult): time paused, throttles,
-  // reconnects.
+  // Throttling (engine::AccountResult's time paused, throttles, reconnects), summed over
+  // every attempt: retries, lost attempts (up to their last progress) and, with a durable
+  // job, earlier runs.
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
   std::map<std::string, uint64_t> imap_errors;  // the servers' NO/BAD/BYE by class
   std::vector<std::string> notes;
@@ -144,6 +145,7 @@ struct JobSnapshot {
   size_t earlier_run = 0;  // accounts that succeeded in an earlier run
   uint64_t version = 0;
   size_t Count(TaskState s) const;
+  size_t Parked() const;  // pending accounts whose byte budget is spent (at `now`)
   uint64_t TotalMessages() const;
   uint64_t TotalBytes() const;
   size_t ConnectedWorkers() const;
@@ -210,6 +212,8 @@ class Job {
   struct AccountState {
     engine::Progress progress;
     engine::AccountResult result;
+    bool result_in = false;  // `result` is the current attempt's (it has ended)
+    ThrottleTotals before;   // throttling of the earlier attempts (and runs)
     absl::Time started;
     absl::Duration elapsed;
     uint64_t version = 0;
@@ -240,6 +244,9 @@ class Job {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   AccountView ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders = true) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Earlier attempts' throttling plus the current attempt's (its result once it ended,
+  // else its last progress).
+  static ThrottleTotals Throttling(const AccountState& a);
 
   const JobOptions options_;
   const absl::Time started_;

@@ -12,6 +12,12 @@ size_t JobSnapshot::Count(TaskState s) const {
   return n;
 }
 
+size_t JobSnapshot::Parked() const {
+  size_t n = 0;
+  for (const AccountView& a : accounts) n += a.task.parked(now) ? 1 : 0;
+  return n;
+}
+
 uint64_t JobSnapshot::TotalMessages() const {
   uint64_t n = 0;
   for (const AccountView& a : accounts) n += a.messages;
@@ -59,10 +65,21 @@ uint64_t Job::WaitChange(uint64_t seen, absl::Duration timeout) const {
   return version_;
 }
 
+ThrottleTotals Job::Throttling(const AccountState& a) {
+  ThrottleTotals sum = a.before;
+  if (a.result_in) {
+    sum += ThrottleTotals{a.result.throttled_ms, a.result.throttles, a.result.reconnects};
+  } else {
+    sum += ThrottleTotals{a.progress.throttled_ms, a.progress.throttles, a.progress.reconnects};
+  }
+  return sum;
+}
+
 AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders) const {
   const AccountState& a = accounts_[t.account_index];
   AccountView v;
   v.task = t;
+  if (!t.parked(now)) v.task.parked_until = absl::InfinitePast();  // its window reopened
   v.progress = a.progress;
   if (with_folders) v.folders = a.result.folders;
   v.messages = a.result.messages;
@@ -70,19 +87,17 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders
   v.skipped = a.result.skipped;
   v.refused = a.result.refused;
   v.repaired = a.result.repaired;
-  v.throttled_ms = a.result.throttled_ms;
-  v.throttles = a.result.throttles;
-  v.reconnects = a.result.reconnects;
-  v.imap_errors = a.result.imap_errors;
+  const ThrottleTotals throttling = Throttling(a);
+  v.throttled_ms = throttling.throttled_ms;
+  v.throttles = throttling.throttles;
+  v.reconnects = throttling.reconnects;
+  // The servers' replies by class: the current (or last) attempt's.
+  v.imap_errors = a.result_in ? a.result.imap_errors : a.progress.imap_errors;
   if (with_folders) v.notes = a.result.notes;
   if (t.state == TaskState::kRunning) {
     v.elapsed = now - a.started;
     v.messages = a.progress.messages_done;
     v.bytes = a.progress.bytes_done;
-    v.throttled_ms = a.progress.throttled_ms;
-    v.throttles = a.progress.throttles;
-    v.reconnects = a.progress.reconnects;
-    v.imap_errors = a.progress.imap_errors;
   } else {
     v.elapsed = a.elapsed;
   }

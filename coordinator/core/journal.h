@@ -12,13 +12,28 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
 #include "coordinator/core/scheduler.h"
 
 namespace coordinator {
 
-// What an account's row holds beyond its TaskInfo.
+// Throttling counters (engine::AccountResult's): time paused by throttles and caps, how
+// many, connections opened again.
+struct ThrottleTotals {
+  uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
+  ThrottleTotals& operator+=(const ThrottleTotals& o) {
+    throttled_ms += o.throttled_ms;
+    throttles += o.throttles;
+    reconnects += o.reconnects;
+    return *this;
+  }
+};
+
+// What an account's row holds beyond its TaskInfo: the last attempt's messages, bytes and
+// skipped; the throttling summed over every attempt of the job (earlier runs included).
 struct AccountTotals {
   uint64_t messages = 0, bytes = 0, skipped = 0;
+  ThrottleTotals throttling;
 };
 
 // One account's durable row, as found when a job is resumed.
@@ -32,6 +47,11 @@ struct StoredAccount {
   uint64_t epoch = 0;
   uint64_t size = 0;
   AccountTotals totals;
+  // Its byte budget (README "Budgets"): the window, what was spent in it, and until when it
+  // was parked. InfinitePast / 0 when none.
+  absl::Time window_start = absl::InfinitePast();
+  uint64_t budget_spent = 0;
+  absl::Time parked_until = absl::InfinitePast();
 };
 
 class JobJournal {

@@ -1,12 +1,18 @@
 // The durable job (--state PATH): a SQLite file that survives a SIGKILL of the
 // coordinator. It holds the job's identity and one row per account (state,
-// attempts, last error, counters, size, last epoch). Running the same command
-// again resumes from it; a different job on the same file is refused.
+// attempts, last error, counters, size, last epoch; the throttling counters are
+// summed over every attempt). Running the same command again resumes from it; a
+// different job on the same file is refused.
 //
 // Identity: the mode, the data location, and a SHA-256 over the server block
 // (host, port, ssl, starttls) and the account list (email, login, auth,
 // authzid). Passwords and tokens are never stored, not even hashed: fixing a
 // password keeps the job, and its failed accounts run again.
+//
+// Budgets (README "Budgets"): per account, the byte budget's window, what was spent in it
+// and until when the account is parked, in a table of its own keyed by the budget's scope
+// (the mode and the server: what the provider counts) and the email. A new pass or --fresh
+// starts the accounts over but keeps it: the provider's count does not start over.
 //
 // Durability: WAL journal; a final state (succeeded, failed, cancelled) is
 // committed with synchronous=FULL before Record returns, other transitions with
@@ -35,6 +41,8 @@ struct JobIdentity {
   std::string mode;
   std::string data_location;
   std::string hash;  // hex SHA-256 of the server block and account list
+  // Whose budgets this job spends: "<mode> <host>:<port>" (not part of the identity).
+  std::string budget_scope;
   // "export of config <hash12> with data <data_location>"
   std::string Describe() const;
 };
@@ -69,12 +77,17 @@ class StateStore : public JobJournal {
   absl::Status Exec(const std::string& sql);
   absl::Status Init(const JobIdentity& identity, const std::vector<std::string>& emails,
                     bool fresh);
+  absl::Status AddMissingColumns();
   absl::Status CheckIdentity(const JobIdentity& identity, bool* empty);
   absl::Status Create(const JobIdentity& identity, const std::vector<std::string>& emails);
   absl::Status Load();
+  // Fills the accounts' budget fields from the budgets table.
+  absl::Status LoadBudgets();
+  void RecordBudget(const TaskInfo& task);
 
   sqlite3* db_;
   std::string path_;
+  std::string budget_scope_;
   bool resumed_ = false;
   bool write_failed_ = false;  // logged once
   std::vector<StoredAccount> accounts_;

@@ -249,3 +249,52 @@ TEST(ReportTest, AccountsNotInThisRunAreNamed) {
 
 }  // namespace
 }  // namespace coordinator
+
+namespace coordinator {
+namespace {
+
+// Refused messages and messages taken without some keywords: named in the JSON report
+// (with the keywords), in the summary and in validate's details.
+TEST(ReportTest, RefusedAndKeywordsDroppedAreNamed) {
+  JobSnapshot s = Sample();
+  s.mode = engine::Mode::kValidate;
+  engine::FolderResult& f = s.accounts[0].folders[0];
+  f.refused = 1;
+  engine::RefusedMessage big;
+  big.uid = 4;
+  big.kind = "too big";
+  big.reason = "NO [LIMIT] Mail size is larger than the maximum size allowed";
+  f.refused_messages = {big};
+  engine::RefusedMessage kept;
+  kept.uid = 9;
+  kept.kind = "keywords dropped";
+  kept.reason = "NO Too many user flags in mailbox";
+  kept.keywords = {"$Extra1", "$Extra2"};
+  f.keywords_dropped = {kept};
+  s.accounts[0].refused = 1;
+  nlohmann::json j = BuildJsonReport(s, Info(), 0);
+  const nlohmann::json& a = j["accounts"][0];
+  EXPECT_EQ(a["messages_refused"], 1);
+  ASSERT_EQ(a["refused"].size(), 1u);
+  EXPECT_EQ(a["refused"][0]["source_uid"], 4);
+  EXPECT_FALSE(a["refused"][0].contains("keywords"));
+  EXPECT_EQ(a["messages_keywords_dropped"], 1);
+  ASSERT_EQ(a["keywords_dropped"].size(), 1u);
+  EXPECT_EQ(a["keywords_dropped"][0]["folder"], "INBOX");
+  EXPECT_EQ(a["keywords_dropped"][0]["source_uid"], 9);
+  EXPECT_EQ(a["keywords_dropped"][0]["keywords"], nlohmann::json({"$Extra1", "$Extra2"}));
+  EXPECT_EQ(a["keywords_dropped"][0]["server_text"], "NO Too many user flags in mailbox");
+  EXPECT_EQ(j["totals"]["messages_keywords_dropped"], 1);
+  const std::string table = FormatSummaryTable(s, Info());
+  EXPECT_NE(table.find("taken by the target without some keywords: 1 message(s)"),
+            std::string::npos)
+      << table;
+  const std::string details = FormatDetails(s);
+  EXPECT_NE(details.find("a@example.com  INBOX  uid 4"), std::string::npos) << details;
+  EXPECT_NE(details.find("a@example.com  INBOX  uid 9  without $Extra1 $Extra2  (NO Too many"),
+            std::string::npos)
+      << details;
+}
+
+}  // namespace
+}  // namespace coordinator

@@ -63,15 +63,6 @@ Args Parse(int argc, char** argv) {
   return a;
 }
 
-void SetBinaryDir() {
-  if (std::getenv("MIGRATOR_BINARY_DIR") != nullptr) return;
-  char exe[4096];
-  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  std::string path(exe, n > 0 ? n : 0);
-  path = path.substr(0, path.rfind('/'));  // build/tests
-  ::setenv("MIGRATOR_BINARY_DIR", path.substr(0, path.rfind('/')).c_str(), 1);
-}
-
 void WriteConfig(const std::string& path, int port, int accounts) {
   nlohmann::json j;
   j["server"] = {{"host", "127.0.0.1"}, {"port", port}, {"ssl", false}};
@@ -118,7 +109,7 @@ std::pair<double, long> CpuAndPeak(int pid) {
 
 int main(int argc, char** argv) {
   Args a = Parse(argc, argv);
-  SetBinaryDir();
+  fleettest::DefaultBinaryDirToThisProgram();
   fleettest::FakeImapServer imap;
   if (!imap.Start("127.0.0.1", 0)) return 3;
   std::string dir = fleettest::MakeTempDir();
