@@ -24,6 +24,7 @@
 #include "common/engine/secret_source.h"
 #include "common/engine/selection.h"
 #include "common/imap/commands.h"
+#include "common/imap/message_repair.h"
 #include "common/imap/session.h"
 
 namespace engine::internal {
@@ -168,10 +169,24 @@ absl::StatusOr<absl::optional<RefusalRecord>> LoadRefusalRecord(storage::Store& 
 // with the Message-ID, or with the size for a message without one.
 std::string IdentityKey(absl::string_view message_id, uint64_t size,
                         absl::string_view internaldate);
-// Compares a folder's export (`local`, by base name) with the identities `present` on
-// server B: fills `missing` (what B lacks) and r's target_messages, missing and extra.
-void DiffFolder(const std::map<std::string, MessageMeta>& local, std::multiset<std::string> present,
+// Compares a folder's export (`local`, by base name) with the identities `*present` on
+// server B: fills `missing` (what B lacks) and r's target_messages, missing and extra, and
+// leaves in `*present` what the export does not match (B's extra messages).
+void DiffFolder(const std::map<std::string, MessageMeta>& local,
+                std::multiset<std::string>* present,
                 std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r);
+// The repair --fix-messages applies for `server` (its max_line_length).
+imap::RepairOptions RepairOptionsOf(const config::ServerConfig& server);
+// Finds the messages of `missing` that B holds repaired (--fix-messages, by this run or an
+// earlier one): a message without a Message-ID is known by its size, which the repair
+// changes, so one whose repaired size and date match one of B's `extra` identities is on B.
+// Reads only such candidates (no Message-ID, a date some extra identity has), so nothing
+// when B has no extra message. Moves them out of `missing` and `extra`, and updates r's
+// missing and extra. An error: an exported message could not be read.
+absl::Status MatchRepaired(storage::Store& store, const std::string& prefix,
+                           const imap::RepairOptions& options, std::multiset<std::string>* extra,
+                           std::vector<std::pair<std::string, MessageMeta>>* missing,
+                           FolderResult* r);
 // A mailbox of server B as selected, with the identities of its messages (a multiset).
 struct ScannedFolder {
   imap::SelectedMailbox box;

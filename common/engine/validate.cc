@@ -110,9 +110,15 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session,
     }
     // A folder missing on B (its EXAMINE failed) has every message missing.
     std::vector<std::pair<std::string, MessageMeta>> missing;
-    DiffFolder(*local,
-               present[k].ok() ? std::move(present[k]->identities) : std::multiset<std::string>(),
-               &missing, &r);
+    std::multiset<std::string> identities;
+    if (present[k].ok()) identities = std::move(present[k]->identities);
+    DiffFolder(*local, &identities, &missing, &r);
+    absl::Status repaired = MatchRepaired(ctx.store, f.prefix, RepairOptionsOf(ctx.task.server),
+                                          &identities, &missing, &r);
+    if (!repaired.ok()) {
+      fail(index[k], repaired);
+      continue;
+    }
     SplitRefused(refusals, f, missing, &r);
     KeywordsDropped(refusals, f, *local, missing, &r);
     ctx.progress.FolderDone(f.meta.name);
@@ -184,10 +190,13 @@ AccountResult RunValidate(Context& ctx) {
     if (!resync.status.ok()) return resync;
   }
   AccountResult result = ComparePass(ctx);
-  result.messages = resync.messages;  // what --resync-missing appended
+  result.messages = resync.messages;  // what --resync-missing appended (repaired ones too)
   result.bytes = resync.bytes;
+  result.repaired = resync.repaired;
   for (size_t i = 0; i < result.folders.size() && i < resync.folders.size(); ++i) {
     result.folders[i].transferred = resync.folders[i].transferred;
+    result.folders[i].repaired = resync.folders[i].repaired;
+    result.folders[i].repaired_messages = std::move(resync.folders[i].repaired_messages);
   }
   if (!result.status.ok()) return result;
   uint64_t missing = 0;

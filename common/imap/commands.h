@@ -90,6 +90,10 @@ struct MailboxStatus {
   absl::optional<uint64_t> messages, uidnext, uidvalidity, unseen, highestmodseq;
 };
 absl::StatusOr<MailboxStatus> Status(Session& session, absl::string_view mailbox);
+// STATUS mailbox (APPENDLIMIT) (RFC 7889, for a server advertising a bare APPENDLIMIT): the
+// largest message `mailbox` takes; nullopt when the server answers NIL (no limit).
+absl::StatusOr<absl::optional<uint64_t>> MailboxAppendLimit(Session& session,
+                                                            absl::string_view mailbox);
 
 struct SelectedMailbox {
   uint64_t exists = 0;

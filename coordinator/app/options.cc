@@ -25,6 +25,9 @@ ABSL_FLAG(bool, resync_missing, false, "validate: re-import what is missing");
 ABSL_FLAG(bool, strict, false,
           "import/validate: a message server B refuses fails the account (default: skipped "
           "and reported)");
+ABSL_FLAG(bool, fix_messages, false,
+          "import (validate --resync-missing): send messages with NUL bytes, bare newlines or "
+          "lines over server.max_line_length repaired (the export is not changed)");
 ABSL_FLAG(std::string, listen, "",
           "gRPC address to serve workers and the status API on (unix:/path or host:port; "
           "default: a private Unix socket)");
@@ -132,7 +135,8 @@ cli::HelpSpec Spec() {
   spec.groups = {
       {"job",
        {"mode", "config", "output_dir", "input_dir", "resync_missing", "min_free_gb",
-        "ignore_errors", "strict", "only", "accounts_file", "state", "fresh", "max_attempts"}},
+        "ignore_errors", "strict", "fix_messages", "only", "accounts_file", "state", "fresh",
+        "max_attempts"}},
       {"selection",
        {"include_folders", "exclude_folders", "skip_special_use", "just_folders", "since", "before",
         "max_age", "min_age", "min_size", "max_size"}},
@@ -189,6 +193,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.ignore_errors = absl::GetFlag(FLAGS_ignore_errors);
   o.resync_missing = absl::GetFlag(FLAGS_resync_missing);
   o.strict = absl::GetFlag(FLAGS_strict);
+  o.fix_messages = absl::GetFlag(FLAGS_fix_messages);
   config::Selection& sel = o.selection_flags;
   sel.include_folders = absl::GetFlag(FLAGS_include_folders);
   sel.exclude_folders = absl::GetFlag(FLAGS_exclude_folders);

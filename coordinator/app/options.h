@@ -24,7 +24,8 @@ struct Options {
   int workers = -1;  // -1: min(accounts, CPUs), resolved once the config is loaded
   int max_workers = 4;
   bool ignore_errors = false, resync_missing = false;
-  bool strict = false;  // a message server B refuses fails the account
+  bool strict = false;        // a message server B refuses fails the account
+  bool fix_messages = false;  // import: send what server B would refuse repaired
   // The selection flags given (empty / zero / false: not given); each replaces its field
   // of the config's "selection" (MergeSelection).
   config::Selection selection_flags;

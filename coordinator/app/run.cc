@@ -190,6 +190,7 @@ JobOptions MakeJobOptions(Run* run_ptr) {
   jo.data_location = DataLocation(o);
   jo.resync_missing = o.resync_missing;
   jo.strict = o.strict;
+  jo.fix_messages = o.fix_messages;
   jo.selection = config::ResolveSelection(run.cfg.selection, absl::Now());
   jo.min_free_gb = o.min_free_gb;
   jo.fail_fast = !o.ignore_errors;
@@ -400,6 +401,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> Serve(Run* run, Job& job,
                       absl::Now(),
                       absl::Time(),
                       o.strict,
+                      o.fix_messages,
                       o.retry_args,
                       run->not_in_run};
   return server;
