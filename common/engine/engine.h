@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,19 @@ struct AccountTask {
   // import / validate: a message server B refuses fails the account (default: it is
   // skipped, recorded, and the account ends ok with a count of refused messages).
   bool strict = false;
+  // export, import, validate: compute what the run would do (FolderResult's plan fields)
+  // and write nothing: no Store write, no CREATE, APPEND or STORE on server B (the
+  // sessions are read-only, the store a ReadOnlyView).
+  bool dry_run = false;
+  // test: every folder's messages and bytes on the server (FolderResult's source_messages
+  // and source_bytes), and with `map_to` the folder each maps to on server B.
+  bool sizes = false;
+  // test --sizes with an import config: server B and the account's login there.
+  struct Target {
+    config::ServerConfig server;
+    config::Account account;
+  };
+  std::optional<Target> map_to;
 };
 
 // A message server B would not take (import), or that is missing on B because it was
@@ -56,6 +70,12 @@ struct FolderResult {
   uint64_t refused = 0;
   std::vector<RefusedMessage> refused_messages;
   std::string error;  // empty when fine
+  // Sizes (test --sizes) and plans (dry runs):
+  uint64_t source_bytes = 0;  // bytes of the source_messages (as server A or the export says)
+  std::string target_folder;  // the folder on server B it maps to (UTF-8); "" unknown
+  bool create = false;        // the run would create it (on B; export: in the export)
+  // Dry run: the messages and bytes the run would move, and those already there.
+  uint64_t to_move = 0, bytes_to_move = 0, present = 0;
 };
 
 struct AccountResult {

@@ -175,12 +175,7 @@ absl::Status ExportSink::Flush() {
   return absl::OkStatus();
 }
 
-// A message recorded in the store (it has a .json).
-struct Stored {
-  uint64_t uidvalidity;
-  uint32_t uid;
-  std::string base;
-};
+}  // namespace
 
 absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& prefix) {
   std::vector<Stored> out;
@@ -193,6 +188,8 @@ absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& 
   }
   return out;
 }
+
+namespace {
 
 // Records the folder (.folder.json) at `uidvalidity`, keeping the content
 // claims of an earlier run in the same epoch (when there are stored messages

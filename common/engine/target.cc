@@ -201,4 +201,18 @@ absl::StatusOr<std::string> TargetMailboxName(const FolderMeta& meta, const Targ
   return imap::EncodeMailboxName(joined);
 }
 
+bool TargetLists(const TargetInfo& target, const std::string& raw_name) {
+  for (const imap::MailboxInfo& f : target.folders) {
+    const bool same = f.raw_name == raw_name ||
+                      (absl::EqualsIgnoreCase(raw_name, "INBOX") && f.raw_name == "INBOX");
+    if (same && f.selectable()) return true;
+  }
+  return false;
+}
+
+std::string DisplayName(const std::string& raw_name) {
+  auto utf8 = imap::Mutf7ToUtf8(raw_name);
+  return utf8.ok() ? *utf8 : raw_name;
+}
+
 }  // namespace engine::internal

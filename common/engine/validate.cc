@@ -49,12 +49,19 @@ void SplitRefused(const Refusals& refusals, const ExportedFolder& f,
   }
 }
 
-// Compares folders [begin, end) of `folders` on `session`; per-folder problems go into
+// What the folders of one account are compared against.
+struct Comparison {
+  const TargetInfo& target;
+  const std::vector<ExportedFolder>& folders;
+  const Refusals& refusals;
+  const GapListener& on_gap;
+};
+
+// Compares folders [begin, end) of c.folders on `session`; per-folder problems go into
 // the folder results, a broken session is returned.
-absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo& target,
-                          const std::vector<ExportedFolder>& folders, size_t begin, size_t end,
-                          const Refusals& refusals, AccountResult* result,
-                          std::vector<absl::Status>* statuses) {
+absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison& c, size_t begin,
+                          size_t end, AccountResult* result, std::vector<absl::Status>* statuses) {
+  const std::vector<ExportedFolder>& folders = c.folders;
   auto fail = [&](size_t i, const absl::Status& st) {
     (*statuses)[i] = status::Annotate(st, absl::StrCat("folder '", folders[i].meta.name, "'"));
     result->folders[i].error = std::string((*statuses)[i].message());
@@ -64,7 +71,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
   for (size_t i = begin; i < end; ++i) {
     FolderResult& r = result->folders[i];
     r.name = folders[i].meta.name;
-    auto name = TargetMailboxName(folders[i].meta, target);
+    auto name = TargetMailboxName(folders[i].meta, c.target);
     if (!name.ok()) {
       fail(i, name.status());
       continue;
@@ -91,17 +98,20 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const TargetInfo
       continue;
     }
     // A folder missing on B (its EXAMINE failed) has every message missing.
-    std::vector<std::pair<std::string, MessageMeta>> missing;
+    FolderGap gap{mailboxes[k], TargetLists(c.target, mailboxes[k]), {}, c.refusals.limit};
     DiffFolder(*local,
                present[k].ok() ? std::move(present[k]->identities) : std::multiset<std::string>(),
-               &missing, &r);
-    SplitRefused(refusals, f, missing, &r);
+               &gap.missing, &r);
+    SplitRefused(c.refusals, f, gap.missing, &r);
+    if (c.on_gap) c.on_gap(index[k], gap, &r);
     ctx.progress.FolderDone(f.meta.name);
   }
   return absl::OkStatus();
 }
 
-AccountResult ComparePass(Context& ctx) {
+}  // namespace
+
+AccountResult ComparePass(Context& ctx, const GapListener& on_gap) {
   AccountResult result;
   auto folders = ListExportedFolders(ctx.store, ctx.email());
   if (folders.ok() && folders->empty()) {
@@ -138,8 +148,8 @@ AccountResult ComparePass(Context& ctx) {
       messages += (*folders)[end++].messages;
     }
     if (result.status.ok()) {
-      result.status =
-          CompareBatch(ctx, **session, *target, *folders, begin, end, refusals, &result, &statuses);
+      result.status = CompareBatch(ctx, **session, Comparison{*target, *folders, refusals, on_gap},
+                                   begin, end, &result, &statuses);
     }
     begin = end;
   }
@@ -155,15 +165,13 @@ AccountResult ComparePass(Context& ctx) {
   return result;
 }
 
-}  // namespace
-
 AccountResult RunValidate(Context& ctx) {
   AccountResult resync;
   if (ctx.task.resync_missing) {
     resync = RunImport(ctx);
     if (!resync.status.ok()) return resync;
   }
-  AccountResult result = ComparePass(ctx);
+  AccountResult result = ComparePass(ctx, nullptr);
   result.messages = resync.messages;  // what --resync-missing appended
   result.bytes = resync.bytes;
   for (size_t i = 0; i < result.folders.size() && i < resync.folders.size(); ++i) {

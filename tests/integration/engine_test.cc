@@ -49,17 +49,7 @@ using Seen = testing_fixtures::ServedMessage;
 
 // Every selectable folder of an account: UTF-8 name → messages sorted by body.
 std::map<std::string, std::vector<Seen>> Snapshot(const DovecotServer& s, int user) {
-  std::map<std::string, std::vector<Seen>> snap;
-  auto session = testing_fixtures::LoginAs(s, user);
-  EXPECT_TRUE(session.ok()) << session.status();
-  if (!session.ok()) return snap;
-  auto list = imap::List(**session);
-  EXPECT_TRUE(list.ok());
-  for (const auto& f : *list) {
-    if (!f.selectable()) continue;
-    snap[f.name] = testing_fixtures::MessagesIn(**session, f.raw_name);
-  }
-  return snap;
+  return testing_fixtures::MailboxSnapshot(s, user);
 }
 
 class EngineTest : public ::testing::Test {
