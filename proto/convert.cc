@@ -149,6 +149,12 @@ void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   out->set_extra(in.extra);
   out->set_error(in.error);
   out->set_refused(in.refused);
+  out->set_source_bytes(in.source_bytes);
+  out->set_target_folder(in.target_folder);
+  out->set_create(in.create);
+  out->set_to_move(in.to_move);
+  out->set_bytes_to_move(in.bytes_to_move);
+  out->set_present(in.present);
   for (const engine::RefusedMessage& m : in.refused_messages) {
     pb::RefusedMessage* r = out->add_refused_messages();
     r->set_uidvalidity(m.uidvalidity);
@@ -171,6 +177,12 @@ engine::FolderResult FromProto(const pb::FolderResult& in) {
   out.extra = in.extra();
   out.error = in.error();
   out.refused = in.refused();
+  out.source_bytes = in.source_bytes();
+  out.target_folder = in.target_folder();
+  out.create = in.create();
+  out.to_move = in.to_move();
+  out.bytes_to_move = in.bytes_to_move();
+  out.present = in.present();
   for (const pb::RefusedMessage& m : in.refused_messages()) {
     out.refused_messages.push_back(engine::RefusedMessage{m.uidvalidity(), m.uid(), m.size(),
                                                           m.internaldate(), m.kind(), m.reason()});
@@ -290,6 +302,12 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_resync_missing(in.task.resync_missing);
   out->set_min_free_gb(in.task.min_free_gb);
   out->set_strict(in.task.strict);
+  out->set_dry_run(in.task.dry_run);
+  out->set_sizes(in.task.sizes);
+  if (in.task.map_to) {
+    ToProto(in.task.map_to->server, out->mutable_map_server());
+    ToProto(in.task.map_to->account, out->mutable_map_account());
+  }
 }
 
 absl::Status FromProto(const pb::Task& in, Assignment* out) {
@@ -302,6 +320,12 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.resync_missing = in.resync_missing();
   out->task.min_free_gb = in.min_free_gb();
   out->task.strict = in.strict();
+  out->task.dry_run = in.dry_run();
+  out->task.sizes = in.sizes();
+  if (in.has_map_server()) {
+    out->task.map_to =
+        engine::AccountTask::Target{FromProto(in.map_server()), FromProto(in.map_account())};
+  }
   out->data_location = in.data_location();
   return mode_ok ? absl::OkStatus() : absl::InvalidArgumentError("task without a valid mode");
 }

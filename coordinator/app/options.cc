@@ -25,6 +25,13 @@ ABSL_FLAG(bool, resync_missing, false, "validate: re-import what is missing");
 ABSL_FLAG(bool, strict, false,
           "import/validate: a message server B refuses fails the account (default: skipped "
           "and reported)");
+ABSL_FLAG(bool, dry_run, false,
+          "export/import/validate: show what the run would do (folders to create, messages "
+          "and bytes to move, already present) and write nothing");
+ABSL_FLAG(bool, sizes, false,
+          "test: every folder's messages and bytes on server A, per account and in total");
+ABSL_FLAG(std::string, import_config, "",
+          "test --sizes: also name the folder each maps to on server B (the import config)");
 ABSL_FLAG(std::string, listen, "",
           "gRPC address to serve workers and the status API on (unix:/path or host:port; "
           "default: a private Unix socket)");
@@ -106,6 +113,30 @@ absl::Status ReadAccountsFile(const std::string& path, std::vector<std::string>*
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status CheckPlanFlags(Options* o) {
+  if (o->dry_run && o->mode == engine::Mode::kTest) {
+    return absl::InvalidArgumentError(
+        "--dry-run applies to export, import and validate (test writes nothing; see --sizes)");
+  }
+  if (o->sizes && o->mode != engine::Mode::kTest) {
+    return absl::InvalidArgumentError("--sizes applies to --mode test");
+  }
+  if (!o->import_config.empty() && !o->sizes) {
+    return absl::InvalidArgumentError("--import-config applies to --mode test --sizes");
+  }
+  if (o->dry_run) {
+    if (!o->durable.state.empty() && o->durable.state != "none") {
+      return absl::InvalidArgumentError("--dry-run keeps no job state: drop --state");
+    }
+    o->durable.state = "none";
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
 // Every flag in one group of --help (a flag left out is listed under "other", and
 // help_test fails).
 cli::HelpSpec Spec() {
@@ -117,7 +148,8 @@ cli::HelpSpec Spec() {
   spec.groups = {
       {"job",
        {"mode", "config", "output_dir", "input_dir", "resync_missing", "min_free_gb",
-        "ignore_errors", "strict", "only", "accounts_file", "state", "fresh", "max_attempts"}},
+        "ignore_errors", "strict", "dry_run", "sizes", "import_config", "only", "accounts_file",
+        "state", "fresh", "max_attempts"}},
       {"fleet", {"workers", "max_workers", "listen", "lease_timeout", "linger", "health_listen"}},
       {"security", {"tls_cert", "tls_key", "tls_ca", "insecure"}},
       {"output",
@@ -128,6 +160,7 @@ cli::HelpSpec Spec() {
                       {"config", "FILE"},
                       {"state", "FILE|none"},
                       {"only", "EMAIL,..."},
+                      {"import_config", "FILE"},
                       {"accounts_file", "FILE"}};
   spec.epilogue =
       "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
@@ -171,6 +204,9 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.ignore_errors = absl::GetFlag(FLAGS_ignore_errors);
   o.resync_missing = absl::GetFlag(FLAGS_resync_missing);
   o.strict = absl::GetFlag(FLAGS_strict);
+  o.dry_run = absl::GetFlag(FLAGS_dry_run);
+  o.sizes = absl::GetFlag(FLAGS_sizes);
+  o.import_config = absl::GetFlag(FLAGS_import_config);
   o.min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
   o.linger = absl::GetFlag(FLAGS_linger);
   o.health_listen = absl::GetFlag(FLAGS_health_listen);
@@ -200,6 +236,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   if (o.max_workers < 1) return absl::InvalidArgumentError("--max-workers must be >= 1");
   if (o.workers < -1) return absl::InvalidArgumentError("--workers must be >= 0");
   if (o.min_free_gb < 0) return absl::InvalidArgumentError("--min-free-gb must be >= 0");
+  if (absl::Status st = CheckPlanFlags(&o); !st.ok()) return st;
   if (o.workers == 0 && o.listen.empty()) {
     return absl::InvalidArgumentError(
         "--workers 0 spawns no worker: give --listen for remote ones");

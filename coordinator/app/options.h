@@ -25,6 +25,12 @@ struct Options {
   int max_workers = 4;
   bool ignore_errors = false, resync_missing = false;
   bool strict = false;  // a message server B refuses fails the account
+  // --dry-run (export, import, validate): plan only, write nothing, no job state.
+  bool dry_run = false;
+  // --sizes (test): every folder's messages and bytes; --import-config: with the folder
+  // each maps to on server B.
+  bool sizes = false;
+  std::string import_config;
   bool linger = false;
   std::string health_listen;   // "": no health-only endpoint
   std::string metrics_listen;  // "": no HTTP metrics and status page
@@ -51,6 +57,11 @@ std::string UsageFull();
 
 // Parses argv. kInvalidArgument names the bad flag or value.
 absl::StatusOr<Options> ParseOptions(int argc, char** argv);
+
+// --dry-run, --sizes, --import-config: kInvalidArgument where they do not apply (a dry
+// run of test, --sizes outside test, --import-config without --sizes, --dry-run with
+// --state). A dry run keeps no job state: sets durable.state to "none".
+absl::Status CheckPlanFlags(Options* options);
 
 // Mutual TLS for --listen, or plaintext where allowed (a Unix socket, loopback, or
 // --insecure, which sets `*warning`). kInvalidArgument when refused.

@@ -495,6 +495,14 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.account = options_.config.accounts[a->account_index];
   order.task.resync_missing = options_.resync_missing;
   order.task.strict = options_.strict;
+  order.task.dry_run = options_.dry_run;
+  order.task.sizes = options_.sizes;
+  if (options_.map_server) {
+    auto b = options_.map_accounts.find(order.task.account.email);
+    if (b != options_.map_accounts.end()) {
+      order.task.map_to = engine::AccountTask::Target{*options_.map_server, b->second};
+    }
+  }
   order.task.min_free_gb = options_.min_free_gb;
   order.data_location = options_.data_location;
   AccountState& acc = accounts_[a->account_index];
@@ -519,6 +527,23 @@ void Job::RecordLocked(uint64_t task_id) {
   options_.journal->Record(*t, totals, IsTerminal(t->state));
 }
 
+namespace {
+
+// A folder's sizes and plan (test --sizes, dry runs) for the log; "" when it has none.
+std::string PlanText(const engine::FolderResult& f) {
+  std::string out;
+  if (f.source_bytes > 0) absl::StrAppend(&out, ", source bytes ", f.source_bytes);
+  if (f.to_move > 0 || f.present > 0) {
+    absl::StrAppend(&out, ", to move ", f.to_move, " (", f.bytes_to_move, " bytes), present ",
+                    f.present);
+  }
+  if (!f.target_folder.empty()) absl::StrAppend(&out, ", on server B '", f.target_folder, "'");
+  if (f.create) absl::StrAppend(&out, ", to create");
+  return out;
+}
+
+}  // namespace
+
 void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
                           absl::Duration elapsed) {
   for (const engine::FolderResult& f : r.folders) {
@@ -526,7 +551,7 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
               << " transferred, " << f.bytes << " bytes, source " << f.source_messages
               << ", target " << f.target_messages
               << (f.missing ? absl::StrCat(", missing ", f.missing) : "")
-              << (f.refused ? absl::StrCat(", refused ", f.refused) : "")
+              << (f.refused ? absl::StrCat(", refused ", f.refused) : "") << PlanText(f)
               << (f.error.empty() ? "" : ", error: " + f.error);
     for (const engine::RefusedMessage& m : f.refused_messages) {
       LOG(WARNING) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -70,6 +71,12 @@ struct JobOptions {
   std::string data_location;  // output dir (export) or input dir (others)
   bool resync_missing = false;
   bool strict = false;  // import/validate: a refused message fails the account
+  bool dry_run = false;  // export/import/validate: plan only (engine::AccountTask)
+  bool sizes = false;    // test: every folder's messages and bytes
+  // test --sizes --import-config: server B, and the import config's accounts by email: a
+  // task of an account found there carries its login on B (engine::AccountTask::map_to).
+  std::optional<config::ServerConfig> map_server;
+  std::map<std::string, config::Account> map_accounts;
   double min_free_gb = 0;
   bool fail_fast = true;
   uint32_t max_attempts = 3;  // assignments per account (retries included)
@@ -132,6 +139,7 @@ struct WorkerView {
 struct JobSnapshot {
   std::string job_id;
   engine::Mode mode = engine::Mode::kTest;
+  bool dry_run = false, sizes = false;  // as in JobOptions
   absl::Time started, now;
   bool finished = false, stopping = false;
   std::string stop_reason;

@@ -68,10 +68,11 @@ std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
                                         s.Count(TaskState::kFailed), s.Count(TaskState::kCancelled),
                                         msgs, HumanBytes(bytes), Seconds(elapsed),
                                         Rate(msgs, elapsed), Rate(bytes / 1e6, elapsed)));
-  if (const uint64_t refused = Refused(s); refused > 0) {
+  if (const uint64_t refused = Refused(s); refused > 0 && !s.dry_run) {
     absl::StrAppend(&out, "refused by the target: ", refused,
                     " message(s), skipped (listed in the log and the JSON report)\n");
   }
+  absl::StrAppend(&out, FormatPlanTotals(s));
   if (s.stopping && !s.stop_reason.empty()) {
     absl::StrAppend(&out, "stopped: ", s.stop_reason, "\n");
   }
@@ -127,9 +128,10 @@ std::string ValidateDetails(const JobSnapshot& s) {
 }  // namespace
 
 std::string FormatDetails(const JobSnapshot& s) {
-  if (s.mode == engine::Mode::kValidate) return ValidateDetails(s);
-  if (s.mode != engine::Mode::kTest) return "";
-  std::string out;
+  const std::string plan = s.dry_run ? FormatPlanTable(s) : "";
+  if (s.mode == engine::Mode::kValidate) return ValidateDetails(s) + plan;
+  if (s.mode != engine::Mode::kTest) return plan;
+  std::string out = s.sizes ? FormatSizesTable(s) : "";
   for (const AccountView& a : s.accounts) {
     for (const std::string& n : a.notes) absl::StrAppend(&out, a.task.email, ": ", n, "\n");
   }
@@ -150,7 +152,13 @@ nlohmann::json AccountJson(const AccountView& a) {
                        {"missing", f.missing},
                        {"extra", f.extra},
                        {"refused", f.refused},
-                       {"error", f.error}});
+                       {"error", f.error},
+                       {"source_bytes", f.source_bytes},
+                       {"target_folder", f.target_folder},
+                       {"create", f.create},
+                       {"to_move", f.to_move},
+                       {"bytes_to_move", f.bytes_to_move},
+                       {"present", f.present}});
     for (const engine::RefusedMessage& m : f.refused_messages) {
       refused.push_back({{"email", a.task.email},
                          {"folder", f.name},
@@ -162,7 +170,7 @@ nlohmann::json AccountJson(const AccountView& a) {
                          {"server_text", m.reason}});
     }
   }
-  return {{"index", a.task.account_index},
+  nlohmann::json out = {{"index", a.task.account_index},
           {"email", a.task.email},
           {"state", TaskStateName(a.task.state)},
           {"last_error", a.task.last_error},
@@ -182,6 +190,8 @@ nlohmann::json AccountJson(const AccountView& a) {
           {"elapsed_ms", Ms(a.elapsed)},
           {"messages_per_second", Rate(a.messages, a.elapsed)},
           {"bytes_per_second", Rate(a.bytes, a.elapsed)}};
+  out.update(PlanSumsJson(SumsOf(a)));  // test --sizes, dry runs
+  return out;
 }
 
 }  // namespace
@@ -200,6 +210,21 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
     reconnects += a.reconnects;
     for (const auto& [cls, n] : a.imap_errors) imap_errors[cls] += n;
   }
+  nlohmann::json totals = {{"accounts", s.accounts.size()},
+                           {"succeeded", s.Count(TaskState::kSucceeded)},
+                           {"failed", s.Count(TaskState::kFailed)},
+                           {"cancelled", s.Count(TaskState::kCancelled)},
+                           {"succeeded_in_earlier_run", s.earlier_run},
+                           {"messages_done", msgs},
+                           {"messages_refused", Refused(s)},
+                           {"bytes_done", bytes},
+                           {"messages_per_second", Rate(msgs, elapsed)},
+                           {"bytes_per_second", Rate(bytes, elapsed)},
+                           {"throttled_ms", throttled_ms},
+                           {"throttles", throttles},
+                           {"reconnects", reconnects},
+                           {"imap_errors", imap_errors}};
+  totals.update(PlanSumsJson(SumsOf(s)));
   return {{"job_id", s.job_id},
           {"mode", run.mode},
           {"config", run.config_path},
@@ -212,25 +237,13 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
           {"max_workers", run.max_workers},
           {"ignore_errors", run.ignore_errors},
           {"strict", run.strict},
+          {"dry_run", run.dry_run},
+          {"sizes", run.sizes},
           {"stopping", s.stopping},
           {"stop_reason", s.stop_reason},
           {"exit_code", exit_code},
           {"not_in_this_run", run.not_in_run},
-          {"totals",
-           {{"accounts", s.accounts.size()},
-            {"succeeded", s.Count(TaskState::kSucceeded)},
-            {"failed", s.Count(TaskState::kFailed)},
-            {"cancelled", s.Count(TaskState::kCancelled)},
-            {"succeeded_in_earlier_run", s.earlier_run},
-            {"messages_done", msgs},
-            {"messages_refused", Refused(s)},
-            {"bytes_done", bytes},
-            {"messages_per_second", Rate(msgs, elapsed)},
-            {"bytes_per_second", Rate(bytes, elapsed)},
-            {"throttled_ms", throttled_ms},
-            {"throttles", throttles},
-            {"reconnects", reconnects},
-            {"imap_errors", imap_errors}}},
+          {"totals", totals},
           {"fleet",
            {{"rejected_results", s.fleet.rejected_results},
             {"rejected_progress", s.fleet.rejected_progress},
