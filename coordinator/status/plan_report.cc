@@ -1,6 +1,7 @@
 // The sizes of test --sizes and the plans of dry runs, in the summary and the JSON report:
 // per account and folder, and summed (report.h).
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -58,6 +59,17 @@ std::string Cut(const std::string& s, size_t max) {
   return s.size() <= max ? s : s.substr(0, max - 3) + "...";
 }
 
+// `s` in a column `width` characters wide (UTF-8: a folder name like "Résumé" is 6 wide,
+// not 8): cut with "..." at a character boundary, or padded with spaces.
+std::string Cell(const std::string& s, size_t width) {
+  std::vector<size_t> starts;  // byte offset of each character
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) starts.push_back(i);
+  }
+  if (starts.size() > width) return s.substr(0, starts[width - 3]) + "...";
+  return s + std::string(width - starts.size(), ' ');
+}
+
 int AccountWidth(const JobSnapshot& s) {
   size_t w = 7;
   for (const AccountView& a : s.accounts) w = std::max(w, a.task.email.size());
@@ -76,8 +88,8 @@ std::string FormatSizesTable(const JobSnapshot& s) {
       std::string target = f.target_folder;
       if (!target.empty() && f.create) target += " (to create)";
       if (!f.error.empty()) target = "error: " + Cut(f.error, 80);
-      absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %9d  %10s  %s\n", ew, email,
-                                            Cut(f.name, 30), f.source_messages,
+      absl::StrAppend(&out, absl::StrFormat("%-*s  %s  %9d  %10s  %s\n", ew, email,
+                                            Cell(f.name, 30), f.source_messages,
                                             HumanBytes(f.source_bytes), target));
     }
     const PlanSums sums = SumsOf(a);
@@ -96,13 +108,15 @@ std::string FormatPlanTable(const JobSnapshot& s) {
   for (const AccountView& a : s.accounts) {
     const std::string email = Cut(a.task.email, ew);
     for (const engine::FolderResult& f : a.folders) {
-      // Only the folders with something to do (or wrong); every folder is in the report.
-      if (f.to_move == 0 && !f.create && f.refused == 0 && f.error.empty()) continue;
+      // Only the folders with something to do on B, something to move, or an error (an
+      // empty folder new to the export is only counted); every folder is in the report.
+      const bool create_on_b = f.create && !f.target_folder.empty();
+      if (f.to_move == 0 && !create_on_b && f.refused == 0 && f.error.empty()) continue;
       std::string target = f.target_folder;
       if (f.create) target += target.empty() ? "(new)" : " (to create)";
       if (!f.error.empty()) target = "error: " + Cut(f.error, 80);
-      absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %8d  %8d  %8d  %10s  %7d  %s\n", ew,
-                                            email, Cut(f.name, 30), f.source_messages, f.present,
+      absl::StrAppend(&out, absl::StrFormat("%-*s  %s  %8d  %8d  %8d  %10s  %7d  %s\n", ew,
+                                            email, Cell(f.name, 30), f.source_messages, f.present,
                                             f.to_move, HumanBytes(f.bytes_to_move), f.refused,
                                             target));
     }

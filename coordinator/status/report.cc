@@ -129,7 +129,7 @@ std::string ValidateDetails(const JobSnapshot& s) {
 
 std::string FormatDetails(const JobSnapshot& s) {
   const std::string plan = s.dry_run ? FormatPlanTable(s) : "";
-  if (s.mode == engine::Mode::kValidate) return ValidateDetails(s) + plan;
+  if (s.mode == engine::Mode::kValidate) return ValidateDetails(s) + (plan.empty() ? "" : "\n") + plan;
   if (s.mode != engine::Mode::kTest) return plan;
   std::string out = s.sizes ? FormatSizesTable(s) : "";
   for (const AccountView& a : s.accounts) {
