@@ -81,7 +81,8 @@ absl::Status PlanExportOn(Context& ctx, imap::Session& session, AccountResult* r
     statuses[i] = uidvalidity[i].ok() ? PlanExportFolder(ctx, folders[i], *uidvalidity[i],
                                                          sinks[i].sizes, &result->folders[i])
                                       : uidvalidity[i].status();
-    statuses[i] = status::Annotate(statuses[i], absl::StrCat("folder '", folders[i].meta.name, "'"));
+    statuses[i] =
+        status::Annotate(statuses[i], absl::StrCat("folder '", folders[i].meta.name, "'"));
     if (!statuses[i].ok()) result->folders[i].error = std::string(statuses[i].message());
   }
   return FirstError(ctx.email(), statuses);

@@ -52,7 +52,7 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   Pacer pacer(pacing, internal::MaxConnections(task));
   // A dry run reads the store and writes nothing (a write would fail, not happen).
   std::unique_ptr<storage::Store> read_only = task.dry_run ? storage::ReadOnlyView(store) : nullptr;
-  internal::Context ctx{task,     read_only ? *read_only : store,        cancel,
+  internal::Context ctx{task,     read_only ? *read_only : store,      cancel,
                         *secrets, internal::ProgressTracker(progress), pacer};
   pacer.SetListener([&ctx](const PacingCounters& c) { ctx.progress.Pacing(c); });
   AccountResult r;

@@ -235,7 +235,8 @@ absl::StatusOr<std::vector<absl::StatusOr<MailboxStatus>>> StatusEach(
   std::vector<std::string> tags;
   for (size_t i = 0; i < mailboxes.size(); ++i) {
     Command cmd("STATUS");
-    cmd.AString(mailboxes[i]).Raw(size ? " (MESSAGES UIDVALIDITY SIZE)" : " (MESSAGES UIDVALIDITY)");
+    cmd.AString(mailboxes[i])
+        .Raw(size ? " (MESSAGES UIDVALIDITY SIZE)" : " (MESSAGES UIDVALIDITY)");
     ASSIGN_OR_RETURN(std::string tag, session.Send(cmd, &handlers[i]));
     tags.push_back(std::move(tag));
   }

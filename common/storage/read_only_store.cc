@@ -49,9 +49,7 @@ class ReadOnlyStore : public Store {
     return store_->List(prefix);
   }
   int64_t FreeBytes() override { return store_ == nullptr ? -1 : store_->FreeBytes(); }
-  std::string Describe() const override {
-    return store_ == nullptr ? absent_ : store_->Describe();
-  }
+  std::string Describe() const override { return store_ == nullptr ? absent_ : store_->Describe(); }
 
  private:
   absl::Status NotThere(const std::string& key) const {

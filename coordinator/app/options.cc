@@ -156,12 +156,8 @@ cli::HelpSpec Spec() {
        {"log_dir", "log_per_account", "progress_interval", "verbose", "quiet", "metrics_listen"}},
   };
   spec.short_names = {{"verbose", "-v"}};
-  spec.value_names = {{"mode", "MODE"},
-                      {"config", "FILE"},
-                      {"state", "FILE|none"},
-                      {"only", "EMAIL,..."},
-                      {"import_config", "FILE"},
-                      {"accounts_file", "FILE"}};
+  spec.value_names = {{"mode", "MODE"},      {"config", "FILE"},        {"state", "FILE|none"},
+                      {"only", "EMAIL,..."}, {"import_config", "FILE"}, {"accounts_file", "FILE"}};
   spec.epilogue =
       "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
       "            3 environment/preflight failure, 4 internal error\n";

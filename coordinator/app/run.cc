@@ -49,8 +49,8 @@ struct Run {
   std::vector<std::string> not_in_run;
   std::unique_ptr<JobJournal> subset_journal;
   std::optional<config::Config> import_cfg;  // test --sizes --import-config
-  rpc::TlsMaterial tls;                       // for --listen
-  std::string tls_warning;  // --insecure off loopback: repeated in the log
+  rpc::TlsMaterial tls;                      // for --listen
+  std::string tls_warning;                   // --insecure off loopback: repeated in the log
 };
 
 int DefaultWorkers(size_t accounts) {

@@ -70,7 +70,7 @@ struct JobOptions {
   config::Config config;      // with secrets; they leave only inside TaskOrders
   std::string data_location;  // output dir (export) or input dir (others)
   bool resync_missing = false;
-  bool strict = false;  // import/validate: a refused message fails the account
+  bool strict = false;   // import/validate: a refused message fails the account
   bool dry_run = false;  // export/import/validate: plan only (engine::AccountTask)
   bool sizes = false;    // test: every folder's messages and bytes
   // test --sizes --import-config: server B, and the import config's accounts by email: a

@@ -44,12 +44,9 @@ PlanSums SumsOf(const JobSnapshot& s) {
 }
 
 nlohmann::json PlanSumsJson(const PlanSums& p) {
-  return {{"folders_total", p.folders},
-          {"source_messages", p.source_messages},
-          {"source_bytes", p.source_bytes},
-          {"folders_to_create", p.folders_to_create},
-          {"messages_to_move", p.to_move},
-          {"bytes_to_move", p.bytes_to_move},
+  return {{"folders_total", p.folders},     {"source_messages", p.source_messages},
+          {"source_bytes", p.source_bytes}, {"folders_to_create", p.folders_to_create},
+          {"messages_to_move", p.to_move},  {"bytes_to_move", p.bytes_to_move},
           {"messages_present", p.present}};
 }
 
@@ -88,9 +85,9 @@ std::string FormatSizesTable(const JobSnapshot& s) {
       std::string target = f.target_folder;
       if (!target.empty() && f.create) target += " (to create)";
       if (!f.error.empty()) target = "error: " + Cut(f.error, 80);
-      absl::StrAppend(&out, absl::StrFormat("%-*s  %s  %9d  %10s  %s\n", ew, email,
-                                            Cell(f.name, 30), f.source_messages,
-                                            HumanBytes(f.source_bytes), target));
+      absl::StrAppend(&out,
+                      absl::StrFormat("%-*s  %s  %9d  %10s  %s\n", ew, email, Cell(f.name, 30),
+                                      f.source_messages, HumanBytes(f.source_bytes), target));
     }
     const PlanSums sums = SumsOf(a);
     absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %9d  %10s\n", ew, email,
@@ -115,19 +112,18 @@ std::string FormatPlanTable(const JobSnapshot& s) {
       std::string target = f.target_folder;
       if (f.create) target += target.empty() ? "(new)" : " (to create)";
       if (!f.error.empty()) target = "error: " + Cut(f.error, 80);
-      absl::StrAppend(&out, absl::StrFormat("%-*s  %s  %8d  %8d  %8d  %10s  %7d  %s\n", ew,
-                                            email, Cell(f.name, 30), f.source_messages, f.present,
-                                            f.to_move, HumanBytes(f.bytes_to_move), f.refused,
-                                            target));
+      absl::StrAppend(&out,
+                      absl::StrFormat("%-*s  %s  %8d  %8d  %8d  %10s  %7d  %s\n", ew, email,
+                                      Cell(f.name, 30), f.source_messages, f.present, f.to_move,
+                                      HumanBytes(f.bytes_to_move), f.refused, target));
     }
     const PlanSums p = SumsOf(a);
-    absl::StrAppend(&out, absl::StrFormat("%-*s  %-30s  %8d  %8d  %8d  %10s  %7d  %s\n", ew, email,
-                                          absl::StrCat("(", p.folders, " folders)"),
-                                          p.source_messages, p.present, p.to_move,
-                                          HumanBytes(p.bytes_to_move), p.refused,
-                                          p.folders_to_create > 0
-                                              ? absl::StrCat(p.folders_to_create, " to create")
-                                              : ""));
+    absl::StrAppend(
+        &out, absl::StrFormat(
+                  "%-*s  %-30s  %8d  %8d  %8d  %10s  %7d  %s\n", ew, email,
+                  absl::StrCat("(", p.folders, " folders)"), p.source_messages, p.present,
+                  p.to_move, HumanBytes(p.bytes_to_move), p.refused,
+                  p.folders_to_create > 0 ? absl::StrCat(p.folders_to_create, " to create") : ""));
   }
   return out;
 }

@@ -129,7 +129,8 @@ std::string ValidateDetails(const JobSnapshot& s) {
 
 std::string FormatDetails(const JobSnapshot& s) {
   const std::string plan = s.dry_run ? FormatPlanTable(s) : "";
-  if (s.mode == engine::Mode::kValidate) return ValidateDetails(s) + (plan.empty() ? "" : "\n") + plan;
+  if (s.mode == engine::Mode::kValidate)
+    return ValidateDetails(s) + (plan.empty() ? "" : "\n") + plan;
   if (s.mode != engine::Mode::kTest) return plan;
   std::string out = s.sizes ? FormatSizesTable(s) : "";
   for (const AccountView& a : s.accounts) {
@@ -171,25 +172,25 @@ nlohmann::json AccountJson(const AccountView& a) {
     }
   }
   nlohmann::json out = {{"index", a.task.account_index},
-          {"email", a.task.email},
-          {"state", TaskStateName(a.task.state)},
-          {"last_error", a.task.last_error},
-          {"worker_id", a.task.worker_id},
-          {"attempts", a.task.attempts},
-          {"folders", folders},
-          {"messages_done", a.messages},
-          {"bytes_done", a.bytes},
-          {"skipped", a.skipped},
-          {"messages_refused", a.refused},
-          {"refused", refused},
-          {"throttled_ms", a.throttled_ms},
-          {"throttles", a.throttles},
-          {"reconnects", a.reconnects},
-          {"imap_errors", a.imap_errors},
-          {"notes", a.notes},
-          {"elapsed_ms", Ms(a.elapsed)},
-          {"messages_per_second", Rate(a.messages, a.elapsed)},
-          {"bytes_per_second", Rate(a.bytes, a.elapsed)}};
+                        {"email", a.task.email},
+                        {"state", TaskStateName(a.task.state)},
+                        {"last_error", a.task.last_error},
+                        {"worker_id", a.task.worker_id},
+                        {"attempts", a.task.attempts},
+                        {"folders", folders},
+                        {"messages_done", a.messages},
+                        {"bytes_done", a.bytes},
+                        {"skipped", a.skipped},
+                        {"messages_refused", a.refused},
+                        {"refused", refused},
+                        {"throttled_ms", a.throttled_ms},
+                        {"throttles", a.throttles},
+                        {"reconnects", a.reconnects},
+                        {"imap_errors", a.imap_errors},
+                        {"notes", a.notes},
+                        {"elapsed_ms", Ms(a.elapsed)},
+                        {"messages_per_second", Rate(a.messages, a.elapsed)},
+                        {"bytes_per_second", Rate(a.bytes, a.elapsed)}};
   out.update(PlanSumsJson(SumsOf(a)));  // test --sizes, dry runs
   return out;
 }

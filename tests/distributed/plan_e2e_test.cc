@@ -68,8 +68,9 @@ class PlanE2ETest : public ::testing::Test {
   // *report gets its JSON report.
   int Coordinator(const std::string& tag, const std::vector<std::string>& args,
                   nlohmann::json* report = nullptr) {
-    std::vector<std::string> argv = {Binary("coordinator"), "--workers", "1", "--max-workers",
-                                     "2", "--log-dir", dir_ + "/" + tag};
+    std::vector<std::string> argv = {Binary("coordinator"), "--workers", "1",
+                                     "--max-workers",       "2",         "--log-dir",
+                                     dir_ + "/" + tag};
     argv.insert(argv.end(), args.begin(), args.end());
     const int code = RunProcess(argv, dir_, {{"TMPDIR", dir_}}, tag, kRun);
     std::vector<std::string> reports = Glob(dir_ + "/" + tag, ".report.json");
@@ -102,10 +103,10 @@ TEST_F(PlanE2ETest, SizesListEveryFolderAsSeededWithItsFolderOnServerBAndTotals)
   const uint64_t work1 = Seed(1, "Work/2024", {900, 1100});
   const std::string exp = Config(*a_, "export.json"), imp = Config(*b_, "import.json");
   nlohmann::json report;
-  ASSERT_EQ(Coordinator("sizes", {"--mode", "test", "--sizes", "--config", exp, "--import-config",
-                                  imp},
-                        &report),
-            0)
+  ASSERT_EQ(
+      Coordinator("sizes", {"--mode", "test", "--sizes", "--config", exp, "--import-config", imp},
+                  &report),
+      0)
       << Stdout("sizes");
   const std::string u0 = a_->users()[0].email, u1 = a_->users()[1].email;
   auto f = Folders(report);
@@ -142,8 +143,8 @@ TEST_F(PlanE2ETest, DryRunsReportThePlanAndWriteNothing) {
   const std::string imp = Config(*b_, "import.json");
   // Export: nothing exists yet, and nothing will: no directory, state or import template.
   nlohmann::json report;
-  ASSERT_EQ(Coordinator("dry-export", {"--mode", "export", "--dry-run", "--config", exp,
-                                       "--output-dir", out_},
+  ASSERT_EQ(Coordinator("dry-export",
+                        {"--mode", "export", "--dry-run", "--config", exp, "--output-dir", out_},
                         &report),
             0)
       << Stdout("dry-export");
@@ -165,10 +166,10 @@ TEST_F(PlanE2ETest, DryRunsReportThePlanAndWriteNothing) {
   const auto b0 = testing_fixtures::MailboxSnapshot(*b_, 0);
   const auto b1 = testing_fixtures::MailboxSnapshot(*b_, 1);
 
-  ASSERT_EQ(Coordinator("dry-import", {"--mode", "import", "--dry-run", "--config", imp,
-                                       "--input-dir", out_},
-                        &report),
-            0)
+  ASSERT_EQ(
+      Coordinator("dry-import",
+                  {"--mode", "import", "--dry-run", "--config", imp, "--input-dir", out_}, &report),
+      0)
       << Stdout("dry-import");
   EXPECT_EQ(report["totals"]["messages_to_move"], 5);
   EXPECT_EQ(report["totals"]["bytes_to_move"], half);
@@ -180,8 +181,9 @@ TEST_F(PlanE2ETest, DryRunsReportThePlanAndWriteNothing) {
   EXPECT_TRUE(Glob(dir_ + "/dry-import", ".sqlite").empty());
   EXPECT_TRUE(absl::StrContains(Stdout("dry-import"), "Work/2025")) << Stdout("dry-import");
 
-  ASSERT_EQ(Coordinator("dry-validate", {"--mode", "validate", "--dry-run", "--resync-missing",
-                                         "--config", imp, "--input-dir", out_},
+  ASSERT_EQ(Coordinator("dry-validate",
+                        {"--mode", "validate", "--dry-run", "--resync-missing", "--config", imp,
+                         "--input-dir", out_},
                         &report),
             0)
       << Stdout("dry-validate");

@@ -278,4 +278,3 @@ TEST_F(PlanTest, DryRunImportAndValidateChangeNothingOnServerBAndPlanTheOtherHal
 }
 
 }  // namespace
-
