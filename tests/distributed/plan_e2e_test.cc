@@ -52,15 +52,8 @@ class PlanE2ETest : public ::testing::Test {
   }
 
   std::string Config(const DovecotServer& s, const std::string& name) {
-    nlohmann::json j;
-    j["server"] = {
-        {"host", s.host()}, {"port", s.imaps_port()}, {"ssl", true}, {"ca_file", s.ca_file()}};
-    j["accounts"] = nlohmann::json::array();
-    for (const auto& u : s.users()) {
-      j["accounts"].push_back({{"email", u.email}, {"password", u.password}});
-    }
     const std::string path = dir_ + "/" + name;
-    EXPECT_TRUE(WriteFile(path, j.dump(2))) << path;
+    EXPECT_TRUE(WriteFile(path, testing_fixtures::ConfigJsonOf(s).dump(2))) << path;
     return path;
   }
 

@@ -28,22 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing_fixtures::DovecotServer;
 
-config::ServerConfig ServerOf(const DovecotServer& s) {
-  config::ServerConfig c;
-  c.host = s.host();
-  c.port = s.imaps_port();
-  c.ssl = true;
-  c.ca_file = s.ca_file();
-  return c;
-}
-
-config::Account AccountOf(const DovecotServer& s, int i) {
-  config::Account a;
-  a.index = i;
-  a.email = s.users()[i].email;
-  a.password = s.users()[i].password;
-  return a;
-}
+using testing_fixtures::AccountConfigOf;
+using testing_fixtures::ServerConfigOf;
 
 using Seen = testing_fixtures::ServedMessage;
 
@@ -75,9 +61,9 @@ class EngineTest : public ::testing::Test {
                             double min_free_gb = 0, bool resync = false) {
     engine::AccountTask t;
     t.mode = mode;
-    t.server = ServerOf(server);
+    t.server = ServerConfigOf(server);
     t.server.compress = compress_;
-    t.account = AccountOf(server, user);
+    t.account = AccountConfigOf(server, user);
     t.min_free_gb = min_free_gb;
     t.resync_missing = resync;
     engine::CancelToken cancel;
@@ -167,9 +153,9 @@ class CompressedEngineTest : public EngineTest {
 
 TEST_F(CompressedEngineTest, RoundTripOverDeflateIsExact) {
   // The sessions the engine opens really are compressed.
-  config::ServerConfig server = ServerOf(*a_);
+  config::ServerConfig server = ServerConfigOf(*a_);
   server.compress = true;
-  auto s = engine::ConnectAccount(server, AccountOf(*a_, 0), a_->users()[0].password);
+  auto s = engine::ConnectAccount(server, AccountConfigOf(*a_, 0), a_->users()[0].password);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_TRUE((*s)->compressed());
   Seed(0, "INBOX", 25, 7);
@@ -284,8 +270,8 @@ TEST_F(EngineTest, ValidateReportsMissingAndResyncFixesIt) {
 TEST_F(EngineTest, WrongPasswordFailsWithAccountNamedAndNoSecret) {
   engine::AccountTask t;
   t.mode = engine::Mode::kExport;
-  t.server = ServerOf(*a_);
-  t.account = AccountOf(*a_, 0);
+  t.server = ServerConfigOf(*a_);
+  t.account = AccountConfigOf(*a_, 0);
   t.account.password = "N0t-The-Passw0rd";
   engine::CancelToken cancel;
   auto r = engine::RunAccount(t, *store_, nullptr, cancel);

@@ -23,22 +23,8 @@ using testing_fixtures::TreeSnapshot;
 
 constexpr char kResume[] = "R\xC3\xA9sum\xC3\xA9";  // "Résumé"
 
-config::ServerConfig ServerOf(const DovecotServer& s) {
-  config::ServerConfig c;
-  c.host = s.host();
-  c.port = s.imaps_port();
-  c.ssl = true;
-  c.ca_file = s.ca_file();
-  return c;
-}
-
-config::Account AccountOf(const DovecotServer& s, int i) {
-  config::Account a;
-  a.index = i;
-  a.email = s.users()[i].email;
-  a.password = s.users()[i].password;
-  return a;
-}
+using testing_fixtures::AccountConfigOf;
+using testing_fixtures::ServerConfigOf;
 
 std::map<std::string, engine::FolderResult> ByName(const engine::AccountResult& r) {
   std::map<std::string, engine::FolderResult> out;
@@ -79,8 +65,8 @@ class PlanTest : public ::testing::Test {
   engine::AccountTask Task(engine::Mode mode, const DovecotServer& server) {
     engine::AccountTask t;
     t.mode = mode;
-    t.server = ServerOf(server);
-    t.account = AccountOf(server, 0);
+    t.server = ServerConfigOf(server);
+    t.account = AccountConfigOf(server, 0);
     return t;
   }
 
@@ -130,7 +116,7 @@ TEST_F(PlanTest, SizesCountWhatWasSeededAndMapEveryFolderToServerB) {
   ASSERT_TRUE(a_->CreateFolder(a_->users()[0].email, "Empty").ok());
   engine::AccountTask t = Task(engine::Mode::kTest, *a_);
   t.sizes = true;
-  t.map_to = engine::AccountTask::Target{ServerOf(*b_), AccountOf(*b_, 0)};
+  t.map_to = engine::AccountTask::Target{ServerConfigOf(*b_), AccountConfigOf(*b_, 0)};
   engine::AccountResult r = Run(t, /*read_only=*/true);
   ExpectSeededSizes(r, inbox, resume, work);
   EXPECT_TRUE(absl::StrContains(Notes(r), "from LIST-STATUS")) << Notes(r);
