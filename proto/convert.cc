@@ -139,6 +139,28 @@ engine::Progress FromProto(const pb::Progress& in) {
   return out;
 }
 
+void ToProto(const engine::RefusedMessage& in, pb::RefusedMessage* out) {
+  out->set_uidvalidity(in.uidvalidity);
+  out->set_uid(in.uid);
+  out->set_size(in.size);
+  out->set_internaldate(in.internaldate);
+  out->set_kind(in.kind);
+  out->set_reason(in.reason);
+  for (const std::string& k : in.keywords) out->add_keywords(k);
+}
+
+engine::RefusedMessage FromProto(const pb::RefusedMessage& in) {
+  engine::RefusedMessage out;
+  out.uidvalidity = in.uidvalidity();
+  out.uid = in.uid();
+  out.size = in.size();
+  out.internaldate = in.internaldate();
+  out.kind = in.kind();
+  out.reason = in.reason();
+  out.keywords.assign(in.keywords().begin(), in.keywords().end());
+  return out;
+}
+
 void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   out->set_name(in.name);
   out->set_source_messages(in.source_messages);
@@ -149,20 +171,18 @@ void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   out->set_extra(in.extra);
   out->set_error(in.error);
   out->set_refused(in.refused);
+  out->set_target(in.target);
+  out->set_mapping(in.mapping);
   out->set_source_bytes(in.source_bytes);
-  out->set_target_folder(in.target_folder);
   out->set_create(in.create);
   out->set_to_move(in.to_move);
   out->set_bytes_to_move(in.bytes_to_move);
   out->set_present(in.present);
   for (const engine::RefusedMessage& m : in.refused_messages) {
-    pb::RefusedMessage* r = out->add_refused_messages();
-    r->set_uidvalidity(m.uidvalidity);
-    r->set_uid(m.uid);
-    r->set_size(m.size);
-    r->set_internaldate(m.internaldate);
-    r->set_kind(m.kind);
-    r->set_reason(m.reason);
+    ToProto(m, out->add_refused_messages());
+  }
+  for (const engine::RefusedMessage& m : in.keywords_dropped) {
+    ToProto(m, out->add_keywords_dropped());
   }
 }
 
@@ -177,15 +197,18 @@ engine::FolderResult FromProto(const pb::FolderResult& in) {
   out.extra = in.extra();
   out.error = in.error();
   out.refused = in.refused();
+  out.target = in.target();
+  out.mapping = in.mapping();
   out.source_bytes = in.source_bytes();
-  out.target_folder = in.target_folder();
   out.create = in.create();
   out.to_move = in.to_move();
   out.bytes_to_move = in.bytes_to_move();
   out.present = in.present();
   for (const pb::RefusedMessage& m : in.refused_messages()) {
-    out.refused_messages.push_back(engine::RefusedMessage{m.uidvalidity(), m.uid(), m.size(),
-                                                          m.internaldate(), m.kind(), m.reason()});
+    out.refused_messages.push_back(FromProto(m));
+  }
+  for (const pb::RefusedMessage& m : in.keywords_dropped()) {
+    out.keywords_dropped.push_back(FromProto(m));
   }
   return out;
 }
@@ -308,6 +331,27 @@ void ToProto(const Assignment& in, pb::Task* out) {
     ToProto(in.task.map_to->server, out->mutable_map_server());
     ToProto(in.task.map_to->account, out->mutable_map_account());
   }
+  const config::Selection& s = in.task.selection;
+  pb::Selection* ps = out->mutable_selection();
+  ps->set_include_folders(s.include_folders);
+  ps->set_exclude_folders(s.exclude_folders);
+  for (const std::string& use : s.skip_special_use) ps->add_skip_special_use(use);
+  ps->set_just_folders(s.just_folders);
+  ps->set_since(s.since);
+  ps->set_before(s.before);
+  ps->set_min_size(s.min_size);
+  ps->set_max_size(s.max_size);
+  const config::FolderMap& m = in.task.folder_map;
+  pb::FolderMap* pm = out->mutable_folder_map();
+  for (const config::FolderRule& r : m.rules) {
+    pb::FolderMap::Rule* pr = pm->add_rules();
+    pr->set_from(r.from);
+    pr->set_regex(r.regex);
+    pr->set_to(r.to);
+    pr->set_merge(r.merge);
+  }
+  pm->set_automap(m.automap);
+  pm->set_target(m.target);
 }
 
 absl::Status FromProto(const pb::Task& in, Assignment* out) {
@@ -326,8 +370,33 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
     out->task.map_to =
         engine::AccountTask::Target{FromProto(in.map_server()), FromProto(in.map_account())};
   }
+  const pb::Selection& ps = in.selection();
+  config::Selection& s = out->task.selection;
+  s.include_folders = ps.include_folders();
+  s.exclude_folders = ps.exclude_folders();
+  s.skip_special_use.assign(ps.skip_special_use().begin(), ps.skip_special_use().end());
+  s.just_folders = ps.just_folders();
+  s.since = ps.since();
+  s.before = ps.before();
+  s.min_size = ps.min_size();
+  s.max_size = ps.max_size();
+  config::FolderMap& m = out->task.folder_map;
+  m.rules.clear();
+  for (const pb::FolderMap::Rule& r : in.folder_map().rules()) {
+    m.rules.push_back({r.from(), r.regex(), r.to(), r.merge()});
+  }
+  m.automap = in.has_folder_map() ? in.folder_map().automap() : true;
+  m.target = in.folder_map().target().empty() ? "imap" : in.folder_map().target();
   out->data_location = in.data_location();
-  return mode_ok ? absl::OkStatus() : absl::InvalidArgumentError("task without a valid mode");
+  if (std::vector<std::string> bad = config::FolderMapProblems(m); !bad.empty()) {
+    return absl::InvalidArgumentError("task with an invalid folder_map: " + bad[0]);
+  }
+  if (!mode_ok) return absl::InvalidArgumentError("task without a valid mode");
+  std::vector<std::string> problems = config::SelectionProblems(s);
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError("task with an invalid selection: " + problems[0]);
+  }
+  return absl::OkStatus();
 }
 
 void ToProto(const SessionTerms& in, pb::Welcome* out) {

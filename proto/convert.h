@@ -36,6 +36,8 @@ engine::Progress FromProto(const pb::Progress& in);
 void ToProto(const engine::AccountResult& in, pb::TaskResult* out);
 engine::AccountResult FromProto(const pb::TaskResult& in);
 
+void ToProto(const engine::RefusedMessage& in, pb::RefusedMessage* out);
+engine::RefusedMessage FromProto(const pb::RefusedMessage& in);
 void ToProto(const engine::FolderResult& in, pb::FolderResult* out);
 engine::FolderResult FromProto(const pb::FolderResult& in);
 

@@ -110,9 +110,16 @@ TEST(ConvertTest, ResultRoundTrip) {
   f.error = "oops";
   f.refused = 1;
   f.refused_messages = {
-      {77, 12, 40000000, "14-Nov-2023 22:16:20 +0000", "too big", "NO [TOOBIG] too big"}};
+      {77, 12, 40000000, "14-Nov-2023 22:16:20 +0000", "too big", "NO [TOOBIG] too big", {}}};
+  f.keywords_dropped = {{77,
+                         13,
+                         900,
+                         "14-Nov-2023 22:17:20 +0000",
+                         "keywords dropped",
+                         "NO Too many user flags in mailbox",
+                         {"$Extra1", "$Extra2"}}};
   f.source_bytes = 5000;
-  f.target_folder = "Sent Items";
+  f.target = "Sent Items";
   f.create = true;
   f.to_move = 2;
   f.bytes_to_move = 2100;
@@ -144,7 +151,7 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(out.folders[0].error, f.error);
   EXPECT_EQ(out.folders[0].refused, 1u);
   EXPECT_EQ(out.folders[0].source_bytes, 5000u);
-  EXPECT_EQ(out.folders[0].target_folder, "Sent Items");
+  EXPECT_EQ(out.folders[0].target, "Sent Items");
   EXPECT_TRUE(out.folders[0].create);
   EXPECT_EQ(out.folders[0].to_move, 2u);
   EXPECT_EQ(out.folders[0].bytes_to_move, 2100u);
@@ -160,6 +167,13 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(r.internaldate, "14-Nov-2023 22:16:20 +0000");
   EXPECT_EQ(r.kind, "too big");
   EXPECT_EQ(r.reason, "NO [TOOBIG] too big");
+  EXPECT_TRUE(r.keywords.empty());
+  ASSERT_EQ(out.folders[0].keywords_dropped.size(), 1u);
+  const engine::RefusedMessage& k = out.folders[0].keywords_dropped[0];
+  EXPECT_EQ(k.uid, 13u);
+  EXPECT_EQ(k.kind, "keywords dropped");
+  EXPECT_EQ(k.reason, "NO Too many user flags in mailbox");
+  EXPECT_EQ(k.keywords, (std::vector<std::string>{"$Extra1", "$Extra2"}));
   EXPECT_EQ(out.refused, 1u);
   EXPECT_EQ(out.messages, in.messages);
   EXPECT_EQ(out.bytes, in.bytes);

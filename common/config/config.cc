@@ -207,6 +207,66 @@ std::string HostProblem(const std::string& host) {
   return "";
 }
 
+void ParseSelection(Report* report, const json& root, Selection* s) {
+  auto it = root.find("selection");
+  if (it == root.end()) return;
+  if (!it->is_object()) return report->Error("selection", "must be an object, got " + Shown(*it));
+  Obj o(report, *it, "selection");
+  o.WarnUnknown({"include_folders", "exclude_folders", "skip_special_use", "just_folders", "since",
+                 "before", "max_age_days", "min_age_days", "min_size", "max_size"});
+  o.String("include_folders", &s->include_folders, kPlain);
+  o.String("exclude_folders", &s->exclude_folders, kPlain);
+  o.Bool("just_folders", &s->just_folders);
+  o.String("since", &s->since, kPlain);
+  o.String("before", &s->before, kPlain);
+  o.Int("max_age_days", 1, 100000, &s->max_age_days);
+  o.Int("min_age_days", 1, 100000, &s->min_age_days);
+  o.Uint64("min_size", 1, uint64_t{1} << 40, &s->min_size);
+  o.Uint64("max_size", 1, uint64_t{1} << 40, &s->max_size);
+  if (auto uses = it->find("skip_special_use"); uses != it->end()) {
+    bool ok = uses->is_array();
+    for (const json& u : ok ? *uses : json::array()) ok = ok && u.is_string();
+    if (!ok) {
+      o.Error("skip_special_use", "must be an array of strings such as \\Junk");
+    } else {
+      for (const json& u : *uses) s->skip_special_use.push_back(u.get<std::string>());
+    }
+  }
+  for (const std::string& problem : SelectionProblems(*s)) {
+    report->Error("selection", problem);
+  }
+}
+
+void ParseFolderMap(Report* report, const json& root, FolderMap* m) {
+  auto it = root.find("folder_map");
+  if (it == root.end()) return;
+  if (!it->is_object()) return report->Error("folder_map", "must be an object, got " + Shown(*it));
+  Obj o(report, *it, "folder_map");
+  o.WarnUnknown({"rules", "automap", "target"});
+  o.Bool("automap", &m->automap);
+  o.String("target", &m->target, kPlain);
+  if (auto rules = it->find("rules"); rules != it->end()) {
+    if (!rules->is_array()) return o.Error("rules", "must be an array, got " + Shown(*rules));
+    for (size_t i = 0; i < rules->size(); ++i) {
+      const json& r = (*rules)[i];
+      const std::string at = absl::StrCat("folder_map.rules[", i, "]");
+      if (!r.is_object()) {
+        report->Error(at, "must be an object, got " + Shown(r));
+        continue;
+      }
+      Obj rule(report, r, at);
+      rule.WarnUnknown({"from", "regex", "to", "merge"});
+      FolderRule out;
+      rule.String("from", &out.from, kPlain);
+      rule.String("regex", &out.regex, kPlain);
+      rule.String("to", &out.to, kPlain);
+      rule.Bool("merge", &out.merge);
+      m->rules.push_back(std::move(out));
+    }
+  }
+  for (const std::string& problem : FolderMapProblems(*m)) report->Error("folder_map", problem);
+}
+
 void ParseServer(Report* report, const json& root, ServerConfig* s) {
   auto it = root.find("server");
   if (it == root.end()) return report->Error("server", "missing");
@@ -453,9 +513,11 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, const std::string& pa
   config.path = path;
   Report report(path);
   try {
-    Obj(&report, root, "").WarnUnknown({"server", "accounts"});
+    Obj(&report, root, "").WarnUnknown({"server", "accounts", "selection", "folder_map"});
     ParseServer(&report, root, &config.server);
     ParseAccounts(&report, root, &config.accounts);
+    ParseSelection(&report, root, &config.selection);
+    ParseFolderMap(&report, root, &config.folder_map);
   } catch (const std::exception& e) {  // not expected: every access is type-checked
     return absl::InternalError(absl::StrCat(path, ": unexpected error while validating"));
   }

@@ -42,6 +42,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/config/folder_map.h"
+#include "common/config/selection.h"
 
 namespace config {
 
@@ -91,6 +93,8 @@ struct Config {
   std::string path;  // the file it was loaded from
   ServerConfig server;
   std::vector<Account> accounts;
+  Selection selection;   // "selection": which folders and messages (selection.h)
+  FolderMap folder_map;  // "folder_map" (import): where folders land on B (folder_map.h)
   std::vector<std::string> warnings;  // e.g. "config file is readable by others"
 };
 

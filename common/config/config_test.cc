@@ -554,3 +554,43 @@ TEST(ConfigTest, DefaultPathsAndNames) {
 
 }  // namespace
 }  // namespace config
+
+namespace config {
+namespace {
+
+std::string WithSelection(const std::string& selection) {
+  return absl::StrCat(R"({"server": {"host": "h"}, "accounts": [{"email": "a@x.com", )",
+                      R"("password": "p"}], "selection": )", selection, "}");
+}
+
+TEST(ConfigSelectionTest, SelectionLoadsAndItsProblemsAreNamed) {
+  absl::StatusOr<Config> c =
+      ParseConfig(WithSelection(R"({"include_folders": "^INBOX", "skip_special_use": ["\\Junk"],
+                        "since": "2020-01-01", "max_size": 1000, "just_folders": true})"),
+                  "x.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->selection.include_folders, "^INBOX");
+  EXPECT_EQ(c->selection.skip_special_use, std::vector<std::string>{"\\Junk"});
+  EXPECT_EQ(c->selection.since, "2020-01-01");
+  EXPECT_EQ(c->selection.max_size, 1000u);
+  EXPECT_TRUE(c->selection.just_folders);
+  EXPECT_FALSE(ParseConfig(kSeedExport, "x.json")->selection.selects_folders());
+  auto error = [](const std::string& selection) {
+    absl::StatusOr<Config> bad = ParseConfig(WithSelection(selection), "x.json");
+    return bad.ok() ? std::string() : std::string(bad.status().message());
+  };
+  EXPECT_THAT(error(R"({"exclude_folders": "(x"})"),
+              HasSubstr("x.json: selection: exclude_folders: not a valid regular expression"));
+  EXPECT_THAT(error(R"({"before": "1/2/2020"})"),
+              HasSubstr("selection: before: must be YYYY-MM-DD, got 1/2/2020"));
+  EXPECT_THAT(error(R"({"skip_special_use": "\\Junk"})"),
+              HasSubstr("selection.skip_special_use: must be an array of strings"));
+  EXPECT_THAT(error(R"([1])"), HasSubstr("selection: must be an object"));
+  absl::StatusOr<Config> typo = ParseConfig(WithSelection(R"({"sinse": "2020-01-01"})"), "x.json");
+  ASSERT_TRUE(typo.ok());
+  ASSERT_EQ(typo->warnings.size(), 1u);
+  EXPECT_THAT(typo->warnings[0], HasSubstr("did you mean \"since\"?"));
+}
+
+}  // namespace
+}  // namespace config

@@ -16,7 +16,7 @@ bool IsKeywordRefusal(const absl::Status& st) {
 // One item refused on its own: retried once without the keywords the target cannot keep
 // when that is the reason, else recorded.
 absl::Status HandleRefusal(const AppendCallbacks& cb, size_t item, const absl::Status& why) {
-  if (IsKeywordRefusal(why) && cb.drop_keywords && cb.drop_keywords(item)) {
+  if (IsKeywordRefusal(why) && cb.drop_keywords && cb.drop_keywords(item, why)) {
     ASSIGN_OR_RETURN(SendResult again, cb.send({item}, /*one_by_one=*/true));
     if (again.statuses.size() != 1) return absl::InternalError("send: one status per item");
     const absl::Status& st = again.statuses[0];

@@ -33,10 +33,10 @@ struct AppendCallbacks {
   std::function<absl::StatusOr<SendResult>(const std::vector<size_t>& items, bool one_by_one)> send;
   std::function<void(size_t item)> appended;
   std::function<void(size_t item, const absl::Status& why)> refused;
-  // A refusal for too many keywords (imap::Refusal::kKeywords): strip what the target
-  // cannot keep from the item and return true to send it once more; false when there is
-  // nothing to strip (the item is then refused).
-  std::function<bool(size_t item)> drop_keywords;
+  // A refusal for too many keywords (imap::Refusal::kKeywords, `why`): strip what the
+  // target cannot keep from the item and return true to send it once more; false when
+  // there is nothing to strip (the item is then refused).
+  std::function<bool(size_t item, const absl::Status& why)> drop_keywords;
   std::function<bool()> cancelled;  // may be empty
 };
 

@@ -78,7 +78,7 @@ struct FakeTarget {
       EXPECT_TRUE(imap::IsMessageRefused(st)) << st;
       refused.push_back(i);
     };
-    cb.drop_keywords = [this](size_t i) { return stripped.insert(i).second; };
+    cb.drop_keywords = [this](size_t i, const absl::Status&) { return stripped.insert(i).second; };
     return cb;
   }
 };

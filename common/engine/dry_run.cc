@@ -11,7 +11,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/engine/engine_internal.h"
-#include "common/imap/reply_class.h"
 #include "common/status/status_macros.h"
 
 namespace engine::internal {
@@ -55,16 +54,19 @@ absl::Status PlanExportFolder(Context& ctx, const SourceFolder& folder, uint64_t
 // session), compared with the export.
 absl::Status PlanExportOn(Context& ctx, imap::Session& session, AccountResult* result) {
   ASSIGN_OR_RETURN(imap::MailboxList list, imap::ListAll(session, /*with_status=*/true));
-  const std::vector<SourceFolder> folders = SourceFolders(ctx.email(), list);
+  const std::vector<SourceFolder> folders = SourceFolders(ctx, list);
   result->folders.assign(folders.size(), FolderResult());
-  std::vector<SizeSink> sinks(folders.size(), SizeSink(/*per_uid=*/true));
+  // With message filters only the messages the selection keeps (as export's UID SEARCH).
+  const bool filtered = ctx.selector.filters_messages();
+  std::vector<SizeSink> sinks(folders.size(),
+                              SizeSink(/*per_uid=*/true, filtered ? &ctx.selector : nullptr));
   std::vector<imap::MailboxFetch> requests;
   std::vector<size_t> index;  // of requests[k] in `folders`
   for (size_t i = 0; i < folders.size(); ++i) {
     result->folders[i].name = folders[i].meta.name;
     const imap::MailboxInfo& mb = folders[i].info;
     if (mb.messages == uint64_t{0} && mb.uidvalidity) continue;  // empty (LIST-STATUS)
-    requests.push_back(SizesFetch(mb.raw_name, &sinks[i]));
+    requests.push_back(SizesFetch(mb.raw_name, &sinks[i], filtered));
     index.push_back(i);
   }
   RETURN_IF_ERROR(imap::SelectAndFetchMany(session, requests));
@@ -97,16 +99,11 @@ struct AppendPlan {
 
 AppendPlan PlanAppends(const FolderGap& gap) {
   AppendPlan plan;
-  for (const auto& [base, meta] : gap.missing) {
-    if (gap.limit.bytes > 0 && meta.size > gap.limit.bytes) {
-      plan.not_sent.push_back(RefusedMessage{
-          meta.uidvalidity, meta.uid, meta.size, meta.internaldate,
-          imap::RefusalName(imap::Refusal::kTooBig),
-          absl::StrCat("not sent: ", meta.size, " bytes exceed ", gap.limit.source)});
-    } else {
-      plan.messages += 1;
-      plan.bytes += meta.size;
-    }
+  for (size_t i : WithinKnownLimit(gap.limit, gap.missing, [&](size_t, RefusedMessage m) {
+         plan.not_sent.push_back(std::move(m));
+       })) {
+    plan.messages += 1;
+    plan.bytes += gap.missing[i].second.size;
   }
   return plan;
 }
@@ -141,32 +138,35 @@ AccountResult PlanExport(Context& ctx) {
 }
 
 AccountResult PlanImport(Context& ctx) {
-  AccountResult result = ComparePass(ctx, [](size_t, const FolderGap& gap, FolderResult* r) {
-    // As import: the folder created when B lacks it, every missing message appended
-    // again (also those refused before) but those over a known limit.
-    AppendPlan plan = PlanAppends(gap);
-    r->target_folder = DisplayName(gap.mailbox);
-    r->create = !gap.listed;
-    r->present = r->source_messages - gap.missing.size();
-    r->to_move = plan.messages;
-    r->bytes_to_move = plan.bytes;
-    r->missing = 0;
-    r->refused = plan.not_sent.size();
-    r->refused_messages = std::move(plan.not_sent);
-  });
+  const bool just_folders = ctx.selector.just_folders();
+  AccountResult result =
+      ComparePass(ctx, [just_folders](size_t, const FolderGap& gap, FolderResult* r) {
+        // As import: the folder created when B lacks it, every missing message appended
+        // again (also those refused before) but those over a known limit; with just_folders
+        // the folder only.
+        AppendPlan plan = just_folders ? AppendPlan() : PlanAppends(gap);
+        if (just_folders) r->source_messages = 0;
+        r->create = !gap.listed;
+        r->present = just_folders ? 0 : r->source_messages - gap.missing.size();
+        r->to_move = plan.messages;
+        r->bytes_to_move = plan.bytes;
+        r->missing = 0;
+        r->refused = plan.not_sent.size();
+        r->refused_messages = std::move(plan.not_sent);
+      });
   PlanTotals(&result);
   return result;
 }
 
 AccountResult PlanValidate(Context& ctx) {
-  const bool resync = ctx.task.resync_missing;
+  const bool resync = ctx.task.resync_missing, just_folders = ctx.selector.just_folders();
   // Validate's own comparison; with --resync-missing, also what it would append first.
-  AccountResult result = ComparePass(ctx, [resync](size_t, const FolderGap& gap, FolderResult* r) {
-    r->target_folder = DisplayName(gap.mailbox);
+  AccountResult result = ComparePass(ctx, [=](size_t, const FolderGap& gap, FolderResult* r) {
     r->present = r->source_messages - gap.missing.size();
     if (!resync) return;
-    AppendPlan plan = PlanAppends(gap);
     r->create = !gap.listed;
+    if (just_folders) return;
+    AppendPlan plan = PlanAppends(gap);
     r->to_move = plan.messages;
     r->bytes_to_move = plan.bytes;
   });

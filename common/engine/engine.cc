@@ -50,10 +50,12 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   pacing.max_wait = absl::Seconds(task.server.throttle_max_wait);
   pacing.budget = absl::Seconds(task.server.throttle_budget);
   Pacer pacer(pacing, internal::MaxConnections(task));
+  const Selector selector(task.selection);
   // A dry run reads the store and writes nothing (a write would fail, not happen).
   std::unique_ptr<storage::Store> read_only = task.dry_run ? storage::ReadOnlyView(store) : nullptr;
   internal::Context ctx{task,     read_only ? *read_only : store,      cancel,
-                        *secrets, internal::ProgressTracker(progress), pacer};
+                        *secrets, internal::ProgressTracker(progress), pacer,
+                        selector};
   pacer.SetListener([&ctx](const PacingCounters& c) { ctx.progress.Pacing(c); });
   AccountResult r;
   switch (task.mode) {

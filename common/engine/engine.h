@@ -30,12 +30,19 @@ struct AccountTask {
   // import / validate: a message server B refuses fails the account (default: it is
   // skipped, recorded, and the account ends ok with a count of refused messages).
   bool strict = false;
+  // Which folders and messages (valid and resolved: config::SelectionProblems empty, no
+  // ages left); default: all.
+  config::Selection selection;
+  // import / validate, and test --sizes with `map_to`: where folders land on server B
+  // (valid: config::FolderMapProblems).
+  config::FolderMap folder_map;
   // export, import, validate: compute what the run would do (FolderResult's plan fields)
   // and write nothing: no Store write, no CREATE, APPEND or STORE on server B (the
   // sessions are read-only, the store a ReadOnlyView).
   bool dry_run = false;
   // test: every folder's messages and bytes on the server (FolderResult's source_messages
-  // and source_bytes), and with `map_to` the folder each maps to on server B.
+  // and source_bytes), and with `map_to` the folder each maps to on server B (by
+  // `folder_map`, as import maps it).
   bool sizes = false;
   // test --sizes with an import config: server B and the account's login there.
   struct Target {
@@ -54,6 +61,9 @@ struct RefusedMessage {
   std::string internaldate;  // as server A sent it
   std::string kind;          // "too big", "content refused", "zero length", "bad date", ...
   std::string reason;        // the server's text, or the known limit it exceeds
+  // In FolderResult::keywords_dropped: the keywords server B did not take (the message
+  // went in without them).
+  std::vector<std::string> keywords;
 };
 
 // One folder's outcome.
@@ -69,10 +79,17 @@ struct FolderResult {
   // counted in `missing`).
   uint64_t refused = 0;
   std::vector<RefusedMessage> refused_messages;
+  // Messages server B took without some of their keywords (it keeps no more in the
+  // mailbox: "Too many user flags"), kind "keywords dropped": on B, not counted in
+  // `refused` (import: dropped now; validate: as import recorded them, still on B).
+  std::vector<RefusedMessage> keywords_dropped;
+  // import / validate, test --sizes with an import config, dry runs: the folder on server
+  // B (UTF-8), and why there: "same name", "rule 1", "special use \Sent", ...
+  std::string target;
+  std::string mapping;
   std::string error;  // empty when fine
   // Sizes (test --sizes) and plans (dry runs):
   uint64_t source_bytes = 0;  // bytes of the source_messages (as server A or the export says)
-  std::string target_folder;  // the folder on server B it maps to (UTF-8); "" unknown
   bool create = false;        // the run would create it (on B; export: in the export)
   // Dry run: the messages and bytes the run would move, and those already there.
   uint64_t to_move = 0, bytes_to_move = 0, present = 0;

@@ -18,9 +18,11 @@
 #include "absl/status/statusor.h"
 #include "absl/types/optional.h"
 #include "common/engine/engine.h"
+#include "common/engine/folder_map.h"
 #include "common/engine/layout.h"
 #include "common/engine/pacing.h"
 #include "common/engine/secret_source.h"
+#include "common/engine/selection.h"
 #include "common/imap/commands.h"
 #include "common/imap/session.h"
 
@@ -51,7 +53,8 @@ struct Context {
   const CancelToken& cancel;
   SecretSource& secrets;  // the account's password or token, refreshed as it ages
   ProgressTracker progress;
-  Pacer& pacer;  // throttles, connection caps, pauses (pacing.h)
+  Pacer& pacer;              // throttles, connection caps, pauses (pacing.h)
+  const Selector& selector;  // which folders and messages (selection.h)
 
   absl::StatusOr<std::unique_ptr<imap::Session>> Connect() const;
   // The halves of Connect: the connection, then the login.
@@ -136,14 +139,18 @@ struct SourceFolder {
   FolderMeta meta;
   std::string prefix;
 };
-// The folders of `list` that export takes (the selectable ones), in LIST order (sizes.cc).
-std::vector<SourceFolder> SourceFolders(const std::string& email, const imap::MailboxList& list);
+// The folders of `list` that export takes (the selectable ones the selection keeps, the
+// others logged with the rule), in LIST order (sizes.cc).
+std::vector<SourceFolder> SourceFolders(const Context& ctx, const imap::MailboxList& list);
 
 // Counts the messages of a sizes-only FETCH (UID RFC822.SIZE) and adds up their sizes;
 // with `per_uid`, keeps each message's size by UID too (sizes.cc).
 class SizeSink : public imap::FetchSink {
  public:
-  explicit SizeSink(bool per_uid) : per_uid_(per_uid) {}
+  // With `filter`, only the messages it selects count (by INTERNALDATE and RFC822.SIZE:
+  // fetch them with SizesFetch(..., with_dates = true)).
+  explicit SizeSink(bool per_uid, const Selector* filter = nullptr)
+      : per_uid_(per_uid), filter_(filter) {}
   absl::Status BodyBegin(uint64_t, uint64_t) override { return absl::OkStatus(); }
   absl::Status BodyData(absl::string_view) override { return absl::OkStatus(); }
   absl::Status BodyEnd() override { return absl::OkStatus(); }
@@ -154,10 +161,12 @@ class SizeSink : public imap::FetchSink {
 
  private:
   bool per_uid_;
+  const Selector* filter_;
   std::set<uint32_t> seen_;
 };
-// EXAMINE `mailbox` and UID FETCH 1:* (UID RFC822.SIZE) into `sink`.
-imap::MailboxFetch SizesFetch(const std::string& mailbox, SizeSink* sink);
+// EXAMINE `mailbox` and UID FETCH 1:* (UID RFC822.SIZE, and with `with_dates` FLAGS and
+// INTERNALDATE too) into `sink`.
+imap::MailboxFetch SizesFetch(const std::string& mailbox, SizeSink* sink, bool with_dates);
 
 // A message recorded in the store (it has a .json), and those of a folder (export.cc).
 struct Stored {
@@ -178,6 +187,12 @@ struct ExportedFolder {
 absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& store,
                                                                 const std::string& email);
 // Message metadata of a folder's exported messages (those with a .json), by base name.
+// The exported folders the selection keeps (import, validate): kNotFound naming the store
+// when the account has no export at all; the folders left out are logged with the rule.
+absl::StatusOr<std::vector<ExportedFolder>> ListSelectedFolders(Context& ctx);
+// The folder's exported messages the selection keeps (its message filters).
+absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(Context& ctx,
+                                                                        const std::string& prefix);
 absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage::Store& store,
                                                                         const std::string& prefix);
 
@@ -206,20 +221,15 @@ struct ScannedFolder {
 absl::Status ScanIdentities(imap::Session& session, const std::vector<std::string>& mailboxes,
                             bool read_only, std::vector<absl::StatusOr<ScannedFolder>>* out);
 
-// Target folder mapping on server B for an exported folder (special use, delimiter and
-// namespace prefix translated). `b_folders` is B's LIST.
-struct TargetInfo {
-  char delimiter = '/';
-  std::string prefix;  // B's personal namespace prefix
-  std::vector<imap::MailboxInfo> folders;
-};
+// Server B's namespace, delimiter and folders (TargetInfo: folder_map.h).
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session);
-// The raw (modified UTF-7) name on B for an exported folder.
-absl::StatusOr<std::string> TargetMailboxName(const FolderMeta& meta, const TargetInfo& target);
+// Where the account's folders land on B (the task's folder_map), logged one line each;
+// kFailedPrecondition naming the folders when two would land in one without "merge".
+absl::StatusOr<std::vector<MappedFolder>> MapFolders(Context& ctx,
+                                                     const std::vector<ExportedFolder>& folders,
+                                                     const TargetInfo& target);
 // Whether B lists `raw_name` as a selectable folder (else import creates it).
 bool TargetLists(const TargetInfo& target, const std::string& raw_name);
-// A raw (modified UTF-7) mailbox name in UTF-8 for people; as is when it does not decode.
-std::string DisplayName(const std::string& raw_name);
 
 // The largest message server B takes, when known: its APPENDLIMIT (RFC 7889), else the
 // config's max_message_size (the smaller when both). `source` names it for messages.
@@ -228,6 +238,12 @@ struct KnownLimit {
   std::string source;
 };
 KnownLimit LimitOf(const config::ServerConfig& server, const imap::Session& session);
+// Known limits first (import.cc): a message over them is never uploaded only to be
+// refused. Returns the indices into `missing` to send; the others go to `refuse` with what
+// the report says of them ("too big", "not sent: N bytes exceed ...").
+std::vector<size_t> WithinKnownLimit(
+    const KnownLimit& limit, const std::vector<std::pair<std::string, MessageMeta>>& missing,
+    const std::function<void(size_t, RefusedMessage)>& refuse);
 
 // The connections `task` may use at most (task, account, server: the first set).
 int MaxConnections(const AccountTask& task);

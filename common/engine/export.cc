@@ -275,8 +275,8 @@ absl::Status ExportIncremental(Context& ctx, imap::Session& session, FolderJob& 
     }
   }
   std::vector<uint32_t> uids, todo;
-  if (box.exists > 0) {
-    ASSIGN_OR_RETURN(uids, imap::UidSearch(session, "ALL"));
+  if (box.exists > 0) {  // the selected messages only (all without a message filter)
+    ASSIGN_OR_RETURN(uids, imap::UidSearch(session, ctx.selector.SearchCriteria()));
   }
   for (uint32_t uid : uids) {
     if (!current.count(uid) && !job.meta.claimed.count(uid)) todo.push_back(uid);
@@ -297,7 +297,8 @@ absl::Status ExportIncremental(Context& ctx, imap::Session& session, FolderJob& 
 
 absl::Status ExportFolder(Context& ctx, imap::Session& session, FolderJob& job) {
   ASSIGN_OR_RETURN(std::vector<Stored> stored, ListStored(ctx, job.prefix));
-  if (!stored.empty()) {
+  // A message filter needs its UID SEARCH: the incremental path, even for a new folder.
+  if (!stored.empty() || ctx.selector.filters_messages()) {
     RETURN_IF_ERROR(ExportIncremental(ctx, session, job, stored));
   } else if (job.messages == uint64_t{0} && job.uidvalidity) {
     // Empty on the server (LIST-STATUS said so) and nothing stored: no EXAMINE
@@ -349,6 +350,12 @@ AccountResult RunExport(Context& ctx) {
   std::vector<FolderJob> jobs;
   for (const imap::MailboxInfo& mb : list->mailboxes) {
     if (!mb.selectable()) continue;
+    std::string why;
+    if (!ctx.selector.FolderSelected(mb.name, mb.special_use(), &why)) {
+      LOG(INFO) << "account " << ctx.email() << ": folder '" << mb.name << "' left out (" << why
+                << ")";
+      continue;
+    }
     FolderMeta meta{mb.name,
                     mb.raw_name,
                     mb.delimiter ? std::string(1, mb.delimiter) : "",

@@ -2,6 +2,8 @@
 // identity (INTERNALDATE with Message-ID, or with size) and append what B lacks, so
 // re-running it, or resuming after a crash anywhere (even between an APPEND and its OK),
 // creates no duplicate. Validate (validate.cc) compares the same way without appending.
+#include <functional>
+#include <map>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -92,26 +94,76 @@ RefusedMessage Refused(const MessageMeta& meta, std::string kind, std::string re
   return out;
 }
 
+// What the refusal record needs of a folder's import besides its FolderResult.
+struct FolderBases {
+  std::vector<std::string> refused;   // base names, in the order of refused_messages
+  std::vector<std::string> keywords;  // base names, in the order of keywords_dropped
+  // In: the earlier record's keyword entries of the folder. Out: those of them missing on
+  // B now, so sent again by this run (whose outcome replaces the entry).
+  std::set<std::string> watched, retried;
+  void Clear() {
+    refused.clear();
+    keywords.clear();
+    retried.clear();
+  }
+};
+
 bool IsKeyword(absl::string_view flag) { return !absl::StartsWith(flag, "\\"); }
 
-// Appends `missing` to `mailbox` (selected as `box`) in MULTIAPPEND batches. A message B
-// refuses, or that exceeds a known limit (never sent), is skipped and recorded in r (and
-// its base name in *refused_bases); keywords B cannot keep are dropped with a warning.
-absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::string& mailbox,
-                           const ExportedFolder& folder, const imap::SelectedMailbox& box,
-                           const std::vector<std::pair<std::string, MessageMeta>>& missing,
-                           FolderResult* r, std::vector<std::string>* refused_bases) {
-  auto refuse = [&](size_t i, RefusedMessage m) {
-    LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': message "
-                 << m.uid << " (" << m.size << " bytes, " << m.internaldate
-                 << ") refused by server B (" << m.kind << "): " << m.reason << "; skipped";
-    r->refused += 1;
-    r->refused_messages.push_back(std::move(m));
-    refused_bases->push_back(missing[i].first);
-  };
-  // Known limits first: a message over them is never uploaded only to be refused.
-  const KnownLimit limit = LimitOf(ctx.task.server, session);
-  std::vector<size_t> send;  // indices into `missing`
+// The keywords server B keeps in a mailbox: every one until it says it holds no more ("Too
+// many user flags in mailbox"); from then on only those it has (its FLAGS when selected and
+// those appended since).
+class KeywordBudget {
+ public:
+  explicit KeywordBudget(const imap::SelectedMailbox& box) {
+    for (const std::string& f : box.flags) {
+      if (IsKeyword(f)) known_.insert(absl::AsciiStrToLower(f));
+    }
+  }
+  // B refused a message with `flags` for its keywords (`why`): only known ones go from now
+  // on. True when `flags` has one to leave out (the message may then go without it).
+  bool Full(const std::vector<std::string>& flags, const absl::Status& why) {
+    full_ = true;
+    reason_ = ServerText(why);
+    std::vector<std::string> lost;
+    Filter(flags, &lost);
+    return !lost.empty();
+  }
+  // `flags` as they go now; `lost` (may be null) gets the keywords left out.
+  std::vector<std::string> Filter(const std::vector<std::string>& flags,
+                                  std::vector<std::string>* lost) const {
+    if (!full_) return flags;
+    std::vector<std::string> out;
+    for (const std::string& f : flags) {
+      if (!IsKeyword(f) || known_.count(absl::AsciiStrToLower(f))) {
+        out.push_back(f);
+      } else if (lost != nullptr) {
+        lost->push_back(f);
+      }
+    }
+    return out;
+  }
+  // `sent` went in: its keywords are in the mailbox now.
+  void Appended(const std::vector<std::string>& sent) {
+    for (const std::string& f : sent) {
+      if (IsKeyword(f)) known_.insert(absl::AsciiStrToLower(f));
+    }
+  }
+  // B's words when it refused keywords.
+  const std::string& reason() const { return reason_; }
+
+ private:
+  bool full_ = false;
+  std::set<std::string> known_;  // lower-cased
+  std::string reason_;
+};
+
+}  // namespace
+
+std::vector<size_t> WithinKnownLimit(
+    const KnownLimit& limit, const std::vector<std::pair<std::string, MessageMeta>>& missing,
+    const std::function<void(size_t, RefusedMessage)>& refuse) {
+  std::vector<size_t> send;
   for (size_t i = 0; i < missing.size(); ++i) {
     const MessageMeta& meta = missing[i].second;
     if (limit.bytes > 0 && meta.size > limit.bytes) {
@@ -121,6 +173,30 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
       send.push_back(i);
     }
   }
+  return send;
+}
+
+namespace {
+
+// Appends `missing` to `mailbox` (selected as `box`) in MULTIAPPEND batches. A message B
+// refuses, or that exceeds a known limit (never sent), is skipped and recorded in r (and
+// its base name in bases->refused); flags B does not keep (PERMANENTFLAGS) are dropped
+// with a warning; a message that goes in without keywords B would not take is recorded in
+// r->keywords_dropped (and bases->keywords).
+absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::string& mailbox,
+                           const ExportedFolder& folder, const imap::SelectedMailbox& box,
+                           const std::vector<std::pair<std::string, MessageMeta>>& missing,
+                           FolderResult* r, FolderBases* bases) {
+  auto refuse = [&](size_t i, RefusedMessage m) {
+    LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': message "
+                 << m.uid << " (" << m.size << " bytes, " << m.internaldate
+                 << ") refused by server B (" << m.kind << "): " << m.reason << "; skipped";
+    r->refused += 1;
+    r->refused_messages.push_back(std::move(m));
+    bases->refused.push_back(missing[i].first);
+  };
+  const std::vector<size_t> send =
+      WithinKnownLimit(LimitOf(ctx.task.server, session), missing, refuse);
   uint64_t dropped = 0;  // flags B does not keep (PERMANENTFLAGS)
   std::vector<std::vector<std::string>> flags(send.size());
   std::vector<uint64_t> sizes(send.size());
@@ -128,28 +204,8 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     flags[k] = AllowedFlags(missing[send[k]].second.flags, box, &dropped);
     sizes[k] = missing[send[k]].second.size;
   }
-  // Keywords: once B says the mailbox holds no more ("Too many user flags"), only those it
-  // already has go along.
-  bool keywords_full = false;
-  std::set<std::string> known_keywords;
-  for (const std::string& f : box.flags) {
-    if (IsKeyword(f)) known_keywords.insert(absl::AsciiStrToLower(f));
-  }
-  std::set<size_t> stripped;  // items that lost keywords
-  uint64_t keywords_dropped = 0;
-  auto flags_of = [&](size_t k, bool count) {
-    if (!keywords_full) return flags[k];
-    std::vector<std::string> out;
-    for (const std::string& f : flags[k]) {
-      if (!IsKeyword(f) || known_keywords.count(absl::AsciiStrToLower(f))) {
-        out.push_back(f);
-      } else if (count) {
-        stripped.insert(k);
-        ++keywords_dropped;
-      }
-    }
-    return out;
-  };
+  KeywordBudget keywords(box);
+  const size_t kept_before = r->keywords_dropped.size();
   AppendCallbacks cb;
   cb.cancelled = [&] { return ctx.cancel.cancelled(); };
   cb.send = [&](const std::vector<size_t>& items, bool one_by_one) -> absl::StatusOr<SendResult> {
@@ -157,7 +213,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     for (size_t k : items) {
       const auto& [base, meta] = missing[send[k]];
       imap::AppendMessage m;
-      m.flags = flags_of(k, /*count=*/false);
+      m.flags = keywords.Filter(flags[k], nullptr);
       m.internaldate = meta.internaldate;
       m.body =
           std::make_shared<StoreLiteralSource>(ctx.store, folder.prefix + base + ".eml", meta.size);
@@ -177,8 +233,13 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
   };
   cb.appended = [&](size_t k) {
     const MessageMeta& meta = missing[send[k]].second;
-    for (const std::string& f : flags_of(k, /*count=*/true)) {
-      if (IsKeyword(f)) known_keywords.insert(absl::AsciiStrToLower(f));
+    std::vector<std::string> lost;
+    keywords.Appended(keywords.Filter(flags[k], &lost));
+    if (!lost.empty()) {
+      RefusedMessage m = Refused(meta, "keywords dropped", keywords.reason());
+      m.keywords = std::move(lost);
+      r->keywords_dropped.push_back(std::move(m));
+      bases->keywords.push_back(missing[send[k]].first);
     }
     r->transferred += 1;
     r->bytes += meta.size;
@@ -190,22 +251,20 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
                             imap::RefusalName(info ? info->refusal : imap::Refusal::kContent),
                             ServerText(why)));
   };
-  cb.drop_keywords = [&](size_t k) {
-    keywords_full = true;
-    for (const std::string& f : flags[k]) {
-      if (IsKeyword(f) && !known_keywords.count(absl::AsciiStrToLower(f))) return true;
-    }
-    return false;
+  cb.drop_keywords = [&](size_t k, const absl::Status& why) {
+    return keywords.Full(flags[k], why);
   };
   absl::Status st = AppendInBatches(sizes, BatchLimits{kBatchMessages, kBatchBytes}, cb);
   if (dropped > 0) {
     LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': " << dropped
                  << " flag(s) not kept by server B (PERMANENTFLAGS)";
   }
-  if (keywords_dropped > 0) {
+  if (r->keywords_dropped.size() > kept_before) {
     LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name
-                 << "': " << keywords_dropped << " keyword(s) of " << stripped.size()
-                 << " message(s) dropped: server B keeps no more keywords in this mailbox";
+                 << "': " << r->keywords_dropped.size() - kept_before
+                 << " message(s) went in without some keywords: server B keeps no more keywords "
+                    "in this mailbox ("
+                 << keywords.reason() << ")";
   }
   return st;
 }
@@ -231,11 +290,11 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
   return absl::OkStatus();
 }
 
-absl::Status TargetFolder(Context& ctx, imap::Session& session, const TargetInfo& target,
-                          const ExportedFolder& folder, FolderResult* r,
-                          std::vector<std::string>* refused_bases) {
-  ASSIGN_OR_RETURN(std::string mailbox, TargetMailboxName(folder.meta, target));
-  ASSIGN_OR_RETURN(auto local, ListExportedMessages(ctx.store, folder.prefix));
+absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFolder& where,
+                          const ExportedFolder& folder, FolderResult* r, FolderBases* bases) {
+  const std::string& mailbox = where.raw;
+  ASSIGN_OR_RETURN(auto local, ListSelectedMessages(ctx, folder.prefix));
+  if (ctx.selector.just_folders()) local.clear();  // the folder is created, nothing appended
   r->source_messages = local.size();
   uint64_t local_bytes = 0;
   for (const auto& entry : local) local_bytes += entry.second.size;
@@ -245,7 +304,10 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const TargetInfo
   RETURN_IF_ERROR(CompareFolder(ctx, session, mailbox, folder, local, &box, &missing, r));
   if (!missing.empty()) {
     const uint64_t before = r->transferred;
-    absl::Status st = AppendMissing(ctx, session, mailbox, folder, box, missing, r, refused_bases);
+    for (const auto& entry : missing) {
+      if (bases->watched.count(entry.first)) bases->retried.insert(entry.first);
+    }
+    absl::Status st = AppendMissing(ctx, session, mailbox, folder, box, missing, r, bases);
     r->target_messages += r->transferred - before;
     r->missing = missing.size() - (r->transferred - before) - r->refused;
     RETURN_IF_ERROR(st);
@@ -254,38 +316,45 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const TargetInfo
   return absl::OkStatus();
 }
 
-// Rewrites the account's refusal record (layout.h): this run's refusals, plus the earlier
-// ones of folders that did not complete now. A failure to write it is logged: validate
-// then recognises only the refusals a known limit explains.
+// Rewrites the account's refusal record (layout.h) from `old` (the record as this run
+// found it): this run's refusals and keyword drops; the earlier entries of folders that
+// did not complete now; and the earlier keyword drops of messages still on B (not sent
+// again now). A failure to write it is logged: validate then recognises only the refusals
+// a known limit explains.
 void UpdateRefusalRecord(Context& ctx, const std::vector<ExportedFolder>& folders,
                          const std::vector<FolderResult>& results,
                          const std::vector<absl::Status>& statuses,
-                         const std::vector<std::vector<std::string>>& refused_bases) {
+                         const std::vector<FolderBases>& bases, absl::optional<RefusalRecord> old) {
   const std::string key = RefusedKey(ctx.email());
-  auto old = LoadRefusalRecord(ctx.store, ctx.email());
   RefusalRecord record;
   record.target = absl::StrCat(ctx.task.server.host, ":", ctx.task.server.port);
   record.updated_at = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
-  std::set<std::string> done;  // prefixes of folders completed now
+  std::map<std::string, size_t> done;  // prefixes of folders completed now
   for (size_t i = 0; i < folders.size(); ++i) {
     if (!statuses[i].ok()) continue;
-    done.insert(folders[i].prefix);
-    for (size_t k = 0; k < results[i].refused_messages.size() && k < refused_bases[i].size(); ++k) {
-      record.entries.push_back({folders[i].meta.name, folders[i].prefix, refused_bases[i][k],
-                                results[i].refused_messages[k]});
+    done[folders[i].prefix] = i;
+    const FolderResult& r = results[i];
+    for (size_t k = 0; k < r.refused_messages.size() && k < bases[i].refused.size(); ++k) {
+      record.entries.push_back(
+          {folders[i].meta.name, folders[i].prefix, bases[i].refused[k], r.refused_messages[k]});
+    }
+    for (size_t k = 0; k < r.keywords_dropped.size() && k < bases[i].keywords.size(); ++k) {
+      record.entries.push_back(
+          {folders[i].meta.name, folders[i].prefix, bases[i].keywords[k], r.keywords_dropped[k]});
     }
   }
-  bool had_old = false;
-  if (old.ok() && old->has_value()) {
-    had_old = true;
-    for (RefusedEntry& e : (*old)->entries) {
-      if (!done.count(e.prefix)) record.entries.push_back(std::move(e));
+  if (old) {
+    for (RefusedEntry& e : old->entries) {
+      auto it = done.find(e.prefix);
+      const bool still_on_b = it != done.end() && !e.message.keywords.empty() &&
+                              !bases[it->second].retried.count(e.base);
+      if (it == done.end() || still_on_b) record.entries.push_back(std::move(e));
     }
   }
   absl::Status st;
   if (!record.entries.empty()) {
     st = ctx.store.Put(key, RefusalRecordToJson(record));
-  } else if (had_old) {
+  } else if (old) {
     st = ctx.store.Delete(key);
   }
   if (!st.ok()) {
@@ -325,11 +394,7 @@ KnownLimit LimitOf(const config::ServerConfig& server, const imap::Session& sess
 
 AccountResult RunImport(Context& ctx) {
   AccountResult result;
-  auto folders = ListExportedFolders(ctx.store, ctx.email());
-  if (folders.ok() && folders->empty()) {
-    folders = absl::NotFoundError(
-        absl::StrCat("no export found for it in ", ctx.store.Describe(), " (run export first)"));
-  }
+  auto folders = ListSelectedFolders(ctx);
   // More connections open alongside the first one and log in once it has, while it reads
   // server B's folders.
   Prewarm more(ctx, folders.ok() ? ctx.Connections(folders->size()) - 1 : 0);
@@ -349,8 +414,10 @@ AccountResult RunImport(Context& ctx) {
     if (!found->ok()) target = *found;
   }
   more.Release(false);  // no-op once released
-  if (!target.ok()) {
-    result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
+  // Where every folder lands, checked before anything moves.
+  auto mapped = target.ok() ? MapFolders(ctx, *folders, *target) : target.status();
+  if (!mapped.ok()) {
+    result.status = status::Annotate(mapped.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
   result.folders.resize(folders->size());
@@ -359,16 +426,27 @@ AccountResult RunImport(Context& ctx) {
   for (const ExportedFolder& f : *folders) sizes.push_back(f.bytes);
   const std::vector<size_t> order = LargestFirst(sizes);
   std::vector<absl::Status> statuses(folders->size());
-  std::vector<std::vector<std::string>> refused_bases(folders->size());
+  absl::optional<RefusalRecord> old;
+  if (auto loaded = LoadRefusalRecord(ctx.store, ctx.email()); loaded.ok()) old = *loaded;
+  std::vector<FolderBases> bases(folders->size());
+  for (size_t i = 0; old && i < folders->size(); ++i) {
+    for (const RefusedEntry& e : old->entries) {
+      if (e.prefix == (*folders)[i].prefix && !e.message.keywords.empty()) {
+        bases[i].watched.insert(e.base);
+      }
+    }
+  }
   auto ran = ForEachItem(ctx, std::move(session), &more, folders->size(),
                          ctx.Connections(folders->size()), [&](imap::Session& s, size_t k) {
                            const size_t i = order[k];
                            const ExportedFolder& f = (*folders)[i];
                            result.folders[i] = FolderResult();
                            result.folders[i].name = f.meta.name;
-                           refused_bases[i].clear();
-                           absl::Status st = TargetFolder(ctx, s, *target, f, &result.folders[i],
-                                                          &refused_bases[i]);
+                           result.folders[i].target = (*mapped)[i].name;
+                           result.folders[i].mapping = (*mapped)[i].how;
+                           bases[i].Clear();
+                           absl::Status st =
+                               TargetFolder(ctx, s, (*mapped)[i], f, &result.folders[i], &bases[i]);
                            return status::Annotate(st, absl::StrCat("folder '", f.meta.name, "'"));
                          });
   for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];
@@ -380,7 +458,7 @@ AccountResult RunImport(Context& ctx) {
     result.refused += f.refused;
     result.skipped += f.source_messages - f.missing - f.transferred - f.refused;
   }
-  UpdateRefusalRecord(ctx, *folders, result.folders, statuses, refused_bases);
+  UpdateRefusalRecord(ctx, *folders, result.folders, statuses, bases, std::move(old));
   result.status = FirstError(ctx.email(), statuses);
   if (result.status.ok()) result.status = StrictRefusals(ctx, result);
   return result;

@@ -225,6 +225,8 @@ RefusalRecord RecordFrom(const nlohmann::json& j) {
     e.message.internaldate = m.value("internaldate", "");
     e.message.kind = m.value("kind", "");
     e.message.reason = m.value("reason", "");
+    if (m.contains("keywords"))
+      e.message.keywords = m.at("keywords").get<std::vector<std::string>>();
     r.entries.push_back(std::move(e));
   }
   return r;
@@ -234,7 +236,7 @@ RefusalRecord RecordFrom(const nlohmann::json& j) {
 std::string RefusalRecordToJson(const RefusalRecord& r) {
   nlohmann::json messages = nlohmann::json::array();
   for (const RefusedEntry& e : r.entries) {
-    messages.push_back({{"folder", e.folder},
+    nlohmann::json m = {{"folder", e.folder},
                         {"prefix", e.prefix},
                         {"base", e.base},
                         {"uidvalidity", e.message.uidvalidity},
@@ -242,7 +244,9 @@ std::string RefusalRecordToJson(const RefusalRecord& r) {
                         {"size", e.message.size},
                         {"internaldate", e.message.internaldate},
                         {"kind", e.message.kind},
-                        {"reason", e.message.reason}});
+                        {"reason", e.message.reason}};
+    if (!e.message.keywords.empty()) m["keywords"] = e.message.keywords;
+    messages.push_back(std::move(m));
   }
   nlohmann::json j = {{"target", r.target}, {"updated_at", r.updated_at}, {"messages", messages}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

@@ -85,7 +85,8 @@ absl::StatusOr<FolderMeta> FolderMetaFromJson(absl::string_view json);
 std::string MessageMetaToJson(const MessageMeta& meta);
 absl::StatusOr<MessageMeta> MessageMetaFromJson(absl::string_view json);
 
-// One message of the export that server B refused, in the account's refusal record.
+// One message of the export that server B refused, or took without some keywords
+// (message.keywords not empty), in the account's refusal record.
 struct RefusedEntry {
   std::string folder;  // UTF-8 folder name
   std::string prefix;  // the folder's key prefix ("a@x/INBOX/")

@@ -77,5 +77,27 @@ TEST(LayoutTest, MetadataJsonRoundTrips) {
   EXPECT_TRUE(absl::IsDataLoss(FolderMetaFromJson("{not json").status()));
 }
 
+TEST(LayoutTest, RefusalRecordRoundTripsWithKeywordEntries) {
+  RefusalRecord r;
+  r.target = "imap.example.com:993";
+  RefusedEntry refused{"INBOX", "a@x/INBOX/", "9-0000000004", {}};
+  refused.message.uid = 4;
+  refused.message.kind = "too big";
+  refused.message.reason = "NO [LIMIT] Mail size is larger than the maximum size allowed";
+  RefusedEntry kept{"Tags", "a@x/Tags/", "9-0000000007", {}};
+  kept.message.uid = 7;
+  kept.message.kind = "keywords dropped";
+  kept.message.keywords = {"$Extra1", "$Extra2"};
+  r.entries = {refused, kept};
+  const std::string json = RefusalRecordToJson(r);
+  auto back = RefusalRecordFromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->entries.size(), 2u);
+  EXPECT_TRUE(back->entries[0].message.keywords.empty());
+  EXPECT_EQ(back->entries[0].message.reason, refused.message.reason);
+  EXPECT_EQ(back->entries[1].base, "9-0000000007");
+  EXPECT_EQ(back->entries[1].message.keywords, kept.message.keywords);
+}
+
 }  // namespace
 }  // namespace engine

@@ -12,6 +12,7 @@
 #include "common/engine/engine_internal.h"
 #include "common/imap/date.h"
 #include "common/imap/mutf7.h"
+#include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace engine::internal {
@@ -62,6 +63,36 @@ absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage:
     out.emplace(std::string(name), std::move(*meta));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<ExportedFolder>> ListSelectedFolders(Context& ctx) {
+  ASSIGN_OR_RETURN(std::vector<ExportedFolder> all, ListExportedFolders(ctx.store, ctx.email()));
+  if (all.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no export found for it in ", ctx.store.Describe(), " (run export first)"));
+  }
+  std::vector<ExportedFolder> out;
+  for (ExportedFolder& f : all) {
+    std::string why;
+    if (ctx.selector.FolderSelected(f.meta.name, f.meta.special_use, &why)) {
+      out.push_back(std::move(f));
+    } else {
+      LOG(INFO) << "account " << ctx.email() << ": folder '" << f.meta.name << "' left out (" << why
+                << ")";
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(Context& ctx,
+                                                                        const std::string& prefix) {
+  ASSIGN_OR_RETURN(auto all, ListExportedMessages(ctx.store, prefix));
+  if (!ctx.selector.filters_messages()) return all;
+  for (auto it = all.begin(); it != all.end();) {
+    const MessageMeta& m = it->second;
+    it = ctx.selector.MessageSelected(m.internaldate, m.size) ? std::next(it) : all.erase(it);
+  }
+  return all;
 }
 
 std::string RefusedKey(const std::string& email) { return email + "/" + kRefusedName; }
@@ -174,31 +205,18 @@ absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session) {
   return t;
 }
 
-absl::StatusOr<std::string> TargetMailboxName(const FolderMeta& meta, const TargetInfo& target) {
-  if (absl::EqualsIgnoreCase(meta.name, "INBOX")) return std::string("INBOX");
-  if (!meta.special_use.empty()) {
-    for (const imap::MailboxInfo& f : target.folders) {
-      if (absl::EqualsIgnoreCase(f.special_use(), meta.special_use)) return f.raw_name;
-    }
+absl::StatusOr<std::vector<MappedFolder>> MapFolders(Context& ctx,
+                                                     const std::vector<ExportedFolder>& folders,
+                                                     const TargetInfo& target) {
+  std::vector<FolderMeta> metas;
+  for (const ExportedFolder& f : folders) metas.push_back(f.meta);
+  ASSIGN_OR_RETURN(std::vector<MappedFolder> mapped,
+                   FolderMapper(ctx.task.folder_map).MapAll(metas, target));
+  for (size_t i = 0; i < mapped.size(); ++i) {
+    LOG(INFO) << "account " << ctx.email() << ": folder '" << folders[i].meta.name << "' -> '"
+              << mapped[i].name << "' on server B (" << mapped[i].how << ")";
   }
-  // A name that is not canonical modified UTF-7 was kept raw: map it without re-encoding.
-  const bool raw = !imap::Mutf7ToUtf8(meta.raw_name).ok();
-  absl::string_view rel = raw ? meta.raw_name : meta.name;
-  if (!meta.namespace_prefix.empty()) absl::ConsumePrefix(&rel, meta.namespace_prefix);
-  std::vector<std::string> parts;
-  if (meta.delimiter.empty()) {
-    parts.emplace_back(rel);
-  } else {
-    parts = absl::StrSplit(rel, meta.delimiter[0]);
-  }
-  if (target.delimiter != 0) {
-    // A component holding B's delimiter would become hierarchy on B: replace it.
-    for (std::string& p : parts) std::replace(p.begin(), p.end(), target.delimiter, '_');
-  }
-  const char delim = target.delimiter ? target.delimiter : '/';
-  std::string joined = absl::StrCat(target.prefix, absl::StrJoin(parts, std::string(1, delim)));
-  if (raw) return joined;
-  return imap::EncodeMailboxName(joined);
+  return mapped;
 }
 
 bool TargetLists(const TargetInfo& target, const std::string& raw_name) {
@@ -208,11 +226,6 @@ bool TargetLists(const TargetInfo& target, const std::string& raw_name) {
     if (same && f.selectable()) return true;
   }
   return false;
-}
-
-std::string DisplayName(const std::string& raw_name) {
-  auto utf8 = imap::Mutf7ToUtf8(raw_name);
-  return utf8.ok() ? *utf8 : raw_name;
 }
 
 }  // namespace engine::internal

@@ -5,6 +5,9 @@
 // Every folder's EXAMINE + FETCH is pipelined on one connection (in batches bounded by
 // message count, so memory stays bounded on huge accounts): the whole comparison costs a
 // handful of round trips however many folders the account has.
+#include <map>
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "common/engine/engine_internal.h"
 #include "common/log/log.h"
@@ -22,7 +25,24 @@ constexpr uint64_t kBatchMessages = 100000;
 struct Refusals {
   std::map<std::string, RefusedMessage> recorded;  // by folder prefix + base name
   KnownLimit limit;
+  // Messages B took without some keywords: folder prefix -> base name -> the record's entry.
+  std::map<std::string, std::map<std::string, RefusedMessage>> keywords;
 };
+
+// The recorded keyword drops of the folder's messages that are on B (in the export, not
+// missing) go to r->keywords_dropped.
+void KeywordsDropped(const Refusals& refusals, const ExportedFolder& f,
+                     const std::map<std::string, MessageMeta>& local,
+                     const std::vector<std::pair<std::string, MessageMeta>>& missing,
+                     FolderResult* r) {
+  auto folder = refusals.keywords.find(f.prefix);
+  if (folder == refusals.keywords.end()) return;
+  std::set<std::string> absent;
+  for (const auto& entry : missing) absent.insert(entry.first);
+  for (const auto& [base, m] : folder->second) {
+    if (local.count(base) && !absent.count(base)) r->keywords_dropped.push_back(m);
+  }
+}
 
 // Moves the messages of `missing` that were refused from r->missing to r->refused.
 void SplitRefused(const Refusals& refusals, const ExportedFolder& f,
@@ -52,6 +72,7 @@ void SplitRefused(const Refusals& refusals, const ExportedFolder& f,
 // What the folders of one account are compared against.
 struct Comparison {
   const TargetInfo& target;
+  const std::vector<MappedFolder>& mapped;  // where each of `folders` lands on B
   const std::vector<ExportedFolder>& folders;
   const Refusals& refusals;
   const GapListener& on_gap;
@@ -71,12 +92,9 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
   for (size_t i = begin; i < end; ++i) {
     FolderResult& r = result->folders[i];
     r.name = folders[i].meta.name;
-    auto name = TargetMailboxName(folders[i].meta, c.target);
-    if (!name.ok()) {
-      fail(i, name.status());
-      continue;
-    }
-    mailboxes.push_back(*name);
+    r.target = c.mapped[i].name;
+    r.mapping = c.mapped[i].how;
+    mailboxes.push_back(c.mapped[i].raw);
     index.push_back(i);
   }
   std::vector<absl::StatusOr<ScannedFolder>> present;
@@ -84,7 +102,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
   for (size_t k = 0; k < index.size(); ++k) {
     const ExportedFolder& f = folders[index[k]];
     FolderResult& r = result->folders[index[k]];
-    auto local = ListExportedMessages(ctx.store, f.prefix);
+    auto local = ListSelectedMessages(ctx, f.prefix);
     if (!local.ok()) {
       fail(index[k], local.status());
       continue;
@@ -103,6 +121,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
                present[k].ok() ? std::move(present[k]->identities) : std::multiset<std::string>(),
                &gap.missing, &r);
     SplitRefused(c.refusals, f, gap.missing, &r);
+    KeywordsDropped(c.refusals, f, *local, gap.missing, &r);
     if (c.on_gap) c.on_gap(index[k], gap, &r);
     ctx.progress.FolderDone(f.meta.name);
   }
@@ -113,15 +132,12 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
 
 AccountResult ComparePass(Context& ctx, const GapListener& on_gap) {
   AccountResult result;
-  auto folders = ListExportedFolders(ctx.store, ctx.email());
-  if (folders.ok() && folders->empty()) {
-    folders = absl::NotFoundError(
-        absl::StrCat("no export found for it in ", ctx.store.Describe(), " (run export first)"));
-  }
+  auto folders = ListSelectedFolders(ctx);
   auto session = folders.ok() ? ctx.Connect() : folders.status();
   auto target = session.ok() ? DiscoverTarget(**session) : session.status();
-  if (!target.ok()) {
-    result.status = status::Annotate(target.status(), absl::StrCat("account ", ctx.email()));
+  auto mapped = target.ok() ? MapFolders(ctx, *folders, *target) : target.status();
+  if (!mapped.ok()) {
+    result.status = status::Annotate(mapped.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
   result.folders.resize(folders->size());
@@ -135,7 +151,11 @@ AccountResult ComparePass(Context& ctx, const GapListener& on_gap) {
                  << " (refused messages are recognised by the known size limit only)";
   } else if (record->has_value()) {
     for (RefusedEntry& e : (*record)->entries) {
-      refusals.recorded[e.prefix + e.base] = std::move(e.message);
+      if (e.message.keywords.empty()) {
+        refusals.recorded[e.prefix + e.base] = std::move(e.message);
+      } else {
+        refusals.keywords[e.prefix][e.base] = std::move(e.message);
+      }
     }
   }
   size_t begin = 0;
@@ -148,8 +168,9 @@ AccountResult ComparePass(Context& ctx, const GapListener& on_gap) {
       messages += (*folders)[end++].messages;
     }
     if (result.status.ok()) {
-      result.status = CompareBatch(ctx, **session, Comparison{*target, *folders, refusals, on_gap},
-                                   begin, end, &result, &statuses);
+      result.status =
+          CompareBatch(ctx, **session, Comparison{*target, *mapped, *folders, refusals, on_gap},
+                       begin, end, &result, &statuses);
     }
     begin = end;
   }

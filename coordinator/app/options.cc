@@ -42,6 +42,21 @@ ABSL_FLAG(std::vector<std::string>, only, {},
 ABSL_FLAG(std::string, accounts_file, "",
           "run only the accounts of the config listed in FILE (one email a line, # comments)");
 
+// Which folders and messages (the config's "selection"; a flag given replaces its field).
+ABSL_FLAG(std::string, include_folders, "",
+          "move only folders whose UTF-8 name matches this RE2 regex (e.g. '^(INBOX|Work/)')");
+ABSL_FLAG(std::string, exclude_folders, "",
+          "leave out folders whose UTF-8 name matches this RE2 regex");
+ABSL_FLAG(std::vector<std::string>, skip_special_use, {},
+          "leave out folders with these special uses, e.g. \\Junk,\\Trash");
+ABSL_FLAG(bool, just_folders, false, "import: create the folder tree on server B, no message");
+ABSL_FLAG(std::string, since, "", "only messages whose INTERNALDATE is on or after YYYY-MM-DD");
+ABSL_FLAG(std::string, before, "", "only messages whose INTERNALDATE is before YYYY-MM-DD");
+ABSL_FLAG(int, max_age, 0, "only messages at most this many days old (0: no limit)");
+ABSL_FLAG(int, min_age, 0, "only messages at least this many days old (0: no limit)");
+ABSL_FLAG(uint64_t, min_size, 0, "only messages of at least this many bytes (0: no limit)");
+ABSL_FLAG(uint64_t, max_size, 0, "only messages of at most this many bytes (0: no limit)");
+
 // Leases, retries, the durable job.
 ABSL_FLAG(std::string, state, "",
           "job state file (SQLite); default <log-dir>/<mode>.state.sqlite for export and "
@@ -150,6 +165,9 @@ cli::HelpSpec Spec() {
        {"mode", "config", "output_dir", "input_dir", "resync_missing", "min_free_gb",
         "ignore_errors", "strict", "dry_run", "sizes", "import_config", "only", "accounts_file",
         "state", "fresh", "max_attempts"}},
+      {"selection",
+       {"include_folders", "exclude_folders", "skip_special_use", "just_folders", "since", "before",
+        "max_age", "min_age", "min_size", "max_size"}},
       {"fleet", {"workers", "max_workers", "listen", "lease_timeout", "linger", "health_listen"}},
       {"security", {"tls_cert", "tls_key", "tls_ca", "insecure"}},
       {"output",
@@ -203,6 +221,20 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.dry_run = absl::GetFlag(FLAGS_dry_run);
   o.sizes = absl::GetFlag(FLAGS_sizes);
   o.import_config = absl::GetFlag(FLAGS_import_config);
+  config::Selection& sel = o.selection_flags;
+  sel.include_folders = absl::GetFlag(FLAGS_include_folders);
+  sel.exclude_folders = absl::GetFlag(FLAGS_exclude_folders);
+  sel.skip_special_use = absl::GetFlag(FLAGS_skip_special_use);
+  sel.just_folders = absl::GetFlag(FLAGS_just_folders);
+  sel.since = absl::GetFlag(FLAGS_since);
+  sel.before = absl::GetFlag(FLAGS_before);
+  sel.max_age_days = absl::GetFlag(FLAGS_max_age);
+  sel.min_age_days = absl::GetFlag(FLAGS_min_age);
+  sel.min_size = absl::GetFlag(FLAGS_min_size);
+  sel.max_size = absl::GetFlag(FLAGS_max_size);
+  if (std::vector<std::string> problems = config::SelectionProblems(sel); !problems.empty()) {
+    return absl::InvalidArgumentError("--" + problems[0]);
+  }
   o.min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
   o.linger = absl::GetFlag(FLAGS_linger);
   o.health_listen = absl::GetFlag(FLAGS_health_listen);
@@ -238,6 +270,20 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
         "--workers 0 spawns no worker: give --listen for remote ones");
   }
   return o;
+}
+
+config::Selection MergeSelection(config::Selection s, const config::Selection& f) {
+  if (!f.include_folders.empty()) s.include_folders = f.include_folders;
+  if (!f.exclude_folders.empty()) s.exclude_folders = f.exclude_folders;
+  if (!f.skip_special_use.empty()) s.skip_special_use = f.skip_special_use;
+  if (f.just_folders) s.just_folders = true;
+  if (!f.since.empty()) s.since = f.since;
+  if (!f.before.empty()) s.before = f.before;
+  if (f.max_age_days > 0) s.max_age_days = f.max_age_days;
+  if (f.min_age_days > 0) s.min_age_days = f.min_age_days;
+  if (f.min_size > 0) s.min_size = f.min_size;
+  if (f.max_size > 0) s.max_size = f.max_size;
+  return s;
 }
 
 absl::StatusOr<rpc::TlsMaterial> ResolveSecurity(const Options& o, std::string* warning) {

@@ -31,6 +31,9 @@ struct Options {
   // each maps to on server B.
   bool sizes = false;
   std::string import_config;
+  // The selection flags given (empty / zero / false: not given); each replaces its field
+  // of the config's "selection" (MergeSelection).
+  config::Selection selection_flags;
   bool linger = false;
   std::string health_listen;   // "": no health-only endpoint
   std::string metrics_listen;  // "": no HTTP metrics and status page
@@ -54,6 +57,9 @@ struct Options {
 std::string Usage();
 // --helpfull: every registered flag, one a line (common/cli/help.h).
 std::string UsageFull();
+
+// The config's selection with the flags given replacing its fields.
+config::Selection MergeSelection(config::Selection from_config, const config::Selection& flags);
 
 // Parses argv. kInvalidArgument names the bad flag or value.
 absl::StatusOr<Options> ParseOptions(int argc, char** argv);

@@ -170,6 +170,10 @@ absl::Status LoadAndPrepare(Run* run) {
   run->cfg = *std::move(cfg);
   if (run->cfg.accounts.empty()) return absl::InvalidArgumentError(o.config_path + ": no accounts");
   if (absl::Status st = SelectAccounts(run); !st.ok()) return st;
+  run->cfg.selection = MergeSelection(run->cfg.selection, o.selection_flags);
+  if (auto problems = config::SelectionProblems(run->cfg.selection); !problems.empty()) {
+    return absl::InvalidArgumentError("selection (config and flags): " + problems[0]);
+  }
   if (absl::Status st = LoadImportConfig(run); !st.ok()) return st;
   if (o.workers < 0) {
     o.workers = DefaultWorkers(run->subset.empty() ? run->cfg.accounts.size() : run->subset.size());
@@ -212,10 +216,12 @@ JobOptions MakeJobOptions(Run* run_ptr) {
   jo.data_location = DataLocation(o);
   jo.resync_missing = o.resync_missing;
   jo.strict = o.strict;
+  jo.selection = config::ResolveSelection(run.cfg.selection, absl::Now());
   jo.dry_run = o.dry_run;
   jo.sizes = o.sizes;
   if (run.import_cfg) {
     jo.map_server = run.import_cfg->server;
+    jo.map_folder_map = run.import_cfg->folder_map;
     for (const config::Account& a : run.import_cfg->accounts) jo.map_accounts[a.email] = a;
   }
   jo.min_free_gb = o.min_free_gb;

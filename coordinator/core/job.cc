@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 
@@ -59,6 +60,7 @@ void Job::Restore() {
     uint64_t id = static_cast<uint64_t>(r.index) + 1;
     min_epoch = std::max(min_epoch, r.epoch);
     if (r.size > 0) scheduler_.SetSize(id, r.size);
+    accounts_[r.index].before = r.totals.throttling;
     if (r.state == TaskState::kSucceeded) {
       scheduler_.RestoreSucceeded(id, "succeeded in an earlier run (not redone)");
       accounts_[r.index].earlier = r.totals;
@@ -226,6 +228,7 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   Scheduler::Outcome outcome = scheduler_.Complete(task_id, epoch, result.status, now, &cancels);
   AccountState& a = accounts_[t->account_index];
   a.result = result;
+  a.result_in = true;
   a.elapsed = now - a.started;
   RecordLocked(task_id);  // durable before it is logged or acted upon
   {
@@ -495,19 +498,24 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.account = options_.config.accounts[a->account_index];
   order.task.resync_missing = options_.resync_missing;
   order.task.strict = options_.strict;
+  order.task.selection = options_.selection;
+  order.task.folder_map = options_.config.folder_map;
   order.task.dry_run = options_.dry_run;
   order.task.sizes = options_.sizes;
   if (options_.map_server) {
     auto b = options_.map_accounts.find(order.task.account.email);
     if (b != options_.map_accounts.end()) {
       order.task.map_to = engine::AccountTask::Target{*options_.map_server, b->second};
+      order.task.folder_map = options_.map_folder_map;  // where the import would put them
     }
   }
   order.task.min_free_gb = options_.min_free_gb;
   order.data_location = options_.data_location;
   AccountState& acc = accounts_[a->account_index];
+  acc.before = Throttling(acc);  // the previous attempt's counters are kept
   acc.progress = engine::Progress();
   acc.result = engine::AccountResult();
+  acc.result_in = false;
   acc.started = now;
   logging::ScopedThreadLog scope(
       logging::OpenAccountLog(options_.account_log_dir, order.task.account.email));
@@ -522,8 +530,9 @@ bool Job::AssignLocked(WorkerState& w) {
 void Job::RecordLocked(uint64_t task_id) {
   const TaskInfo* t = scheduler_.Find(task_id);
   if (options_.journal == nullptr || t == nullptr) return;
-  const engine::AccountResult& r = accounts_[t->account_index].result;
-  AccountTotals totals{r.messages, r.bytes, r.skipped};
+  const AccountState& a = accounts_[t->account_index];
+  const engine::AccountResult& r = a.result;
+  AccountTotals totals{r.messages, r.bytes, r.skipped, Throttling(a)};
   options_.journal->Record(*t, totals, IsTerminal(t->state));
 }
 
@@ -537,7 +546,6 @@ std::string PlanText(const engine::FolderResult& f) {
     absl::StrAppend(&out, ", to move ", f.to_move, " (", f.bytes_to_move, " bytes), present ",
                     f.present);
   }
-  if (!f.target_folder.empty()) absl::StrAppend(&out, ", on server B '", f.target_folder, "'");
   if (f.create) absl::StrAppend(&out, ", to create");
   return out;
 }
@@ -547,9 +555,10 @@ std::string PlanText(const engine::FolderResult& f) {
 void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
                           absl::Duration elapsed) {
   for (const engine::FolderResult& f : r.folders) {
-    LOG(INFO) << "account " << t.email << ": folder " << f.name << ": " << f.transferred
-              << " transferred, " << f.bytes << " bytes, source " << f.source_messages
-              << ", target " << f.target_messages
+    LOG(INFO) << "account " << t.email << ": folder " << f.name
+              << (f.target.empty() ? "" : absl::StrCat(" -> ", f.target, " (", f.mapping, ")"))
+              << ": " << f.transferred << " transferred, " << f.bytes << " bytes, source "
+              << f.source_messages << ", target " << f.target_messages
               << (f.missing ? absl::StrCat(", missing ", f.missing) : "")
               << (f.refused ? absl::StrCat(", refused ", f.refused) : "") << PlanText(f)
               << (f.error.empty() ? "" : ", error: " + f.error);
@@ -558,15 +567,22 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
                    << " (" << m.size << " bytes, " << m.internaldate << ") refused by the target ("
                    << m.kind << "): " << m.reason;
     }
+    for (const engine::RefusedMessage& m : f.keywords_dropped) {
+      LOG(WARNING) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid
+                   << " went in without keyword(s) " << absl::StrJoin(m.keywords, " ")
+                   << ": the target keeps no more in the folder (" << m.reason << ")";
+    }
   }
   std::string head = absl::StrCat("account ", t.email, ": ", TaskStateName(t.state));
   std::string tail =
       absl::StrCat(r.messages, " message(s), ", r.bytes, " byte(s) in ",
                    absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))));
   if (r.refused > 0) absl::StrAppend(&tail, ", ", r.refused, " refused by the target");
-  if (r.throttles > 0 || r.reconnects > 0) {
-    absl::StrAppend(&tail, ", throttled ", r.throttles, " time(s) (paused ", r.throttled_ms,
-                    " ms), ", r.reconnects, " reconnect(s)");
+  // Over every attempt, as the report shows them.
+  const ThrottleTotals th = Throttling(accounts_[t.account_index]);
+  if (th.throttles > 0 || th.reconnects > 0) {
+    absl::StrAppend(&tail, ", throttled ", th.throttles, " time(s) (paused ", th.throttled_ms,
+                    " ms), ", th.reconnects, " reconnect(s)");
   }
   if (t.state == TaskState::kSucceeded) {
     LOG(INFO) << head << " (" << tail << ")";

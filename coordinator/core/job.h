@@ -70,12 +70,15 @@ struct JobOptions {
   config::Config config;      // with secrets; they leave only inside TaskOrders
   std::string data_location;  // output dir (export) or input dir (others)
   bool resync_missing = false;
-  bool strict = false;   // import/validate: a refused message fails the account
-  bool dry_run = false;  // export/import/validate: plan only (engine::AccountTask)
-  bool sizes = false;    // test: every folder's messages and bytes
-  // test --sizes --import-config: server B, and the import config's accounts by email: a
-  // task of an account found there carries its login on B (engine::AccountTask::map_to).
+  bool strict = false;          // import/validate: a refused message fails the account
+  config::Selection selection;  // resolved (config::ResolveSelection)
+  bool dry_run = false;         // export/import/validate: plan only (engine::AccountTask)
+  bool sizes = false;           // test: every folder's messages and bytes
+  // test --sizes --import-config: server B, the import config's folder_map, and its
+  // accounts by email: a task of an account found there carries its login on B
+  // (engine::AccountTask::map_to) and that folder_map.
   std::optional<config::ServerConfig> map_server;
+  config::FolderMap map_folder_map;
   std::map<std::string, config::Account> map_accounts;
   double min_free_gb = 0;
   bool fail_fast = true;
@@ -119,8 +122,9 @@ struct AccountView {
   std::vector<engine::FolderResult> folders;
   uint64_t messages = 0, bytes = 0, skipped = 0;
   uint64_t refused = 0;  // messages server B refused (import, validate)
-  // Throttling of the last attempt (engine::AccountResult): time paused, throttles,
-  // reconnects.
+  // Throttling (engine::AccountResult's time paused, throttles, reconnects), summed over
+  // every attempt: retries, lost attempts (up to their last progress) and, with a durable
+  // job, earlier runs.
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
   std::map<std::string, uint64_t> imap_errors;  // the servers' NO/BAD/BYE by class
   std::vector<std::string> notes;
@@ -197,7 +201,10 @@ class Job {
   bool WaitNoConnectedWorkers(absl::Duration timeout) const;
   // Blocks until the version differs from `seen`, the job finishes, or timeout.
   uint64_t WaitChange(uint64_t seen, absl::Duration timeout) const;
-  JobSnapshot Snapshot() const;
+  // Everything; `with_folders` false leaves out each account's folders and notes (the
+  // bulk of a big job's snapshot, taken under the job's lock): for the console and the
+  // rate sampler, several times a second.
+  JobSnapshot Snapshot(bool with_folders = true) const;
   bool finished() const;
 
  private:
@@ -212,6 +219,8 @@ class Job {
   struct AccountState {
     engine::Progress progress;
     engine::AccountResult result;
+    bool result_in = false;  // `result` is the current attempt's (it has ended)
+    ThrottleTotals before;   // throttling of the earlier attempts (and runs)
     absl::Time started;
     absl::Duration elapsed;
     uint64_t version = 0;
@@ -240,8 +249,11 @@ class Job {
   void TouchLocked(uint64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LogResultLocked(const TaskInfo& t, const engine::AccountResult& r, absl::Duration elapsed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  AccountView ViewLocked(const TaskInfo& t, absl::Time now) const
+  AccountView ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders = true) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Earlier attempts' throttling plus the current attempt's (its result once it ended,
+  // else its last progress).
+  static ThrottleTotals Throttling(const AccountState& a);
 
   const JobOptions options_;
   const absl::Time started_;

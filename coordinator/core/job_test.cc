@@ -193,8 +193,10 @@ namespace {
 
 struct RecordingJournal : JobJournal {
   std::vector<std::pair<TaskInfo, bool>> records;
-  void Record(const TaskInfo& t, const AccountTotals&, bool terminal) override {
+  std::vector<AccountTotals> totals;  // one per record
+  void Record(const TaskInfo& t, const AccountTotals& a, bool terminal) override {
     records.push_back({t, terminal});
+    totals.push_back(a);
   }
 };
 
@@ -409,6 +411,104 @@ TEST(JobLocalExitTest, RespawnedWorkerDoesNotHoldTheStart) {
   ASSERT_TRUE(job.Connect({"w1", "h", 101, 4, ""}, &la).ok());
   for (int i = 0; i < 4; ++i) job.RequestTask("w1");
   EXPECT_EQ(la.tasks.size(), 4u);
+}
+
+}  // namespace
+}  // namespace coordinator
+
+namespace coordinator {
+namespace {
+
+engine::Progress Throttled(uint64_t ms, uint64_t throttles, uint64_t reconnects) {
+  engine::Progress p;
+  p.throttled_ms = ms;
+  p.throttles = throttles;
+  p.reconnects = reconnects;
+  return p;
+}
+
+void ExpectThrottling(const AccountView& v, uint64_t ms, uint64_t throttles, uint64_t reconnects) {
+  EXPECT_EQ(v.throttled_ms, ms);
+  EXPECT_EQ(v.throttles, throttles);
+  EXPECT_EQ(v.reconnects, reconnects);
+}
+
+// The throttling counters add up over an account's attempts (a retried failure, a lost
+// lease counted up to its last progress, the success) and over the runs of a durable job
+// (restored from the journal's row), rather than showing the last attempt's alone.
+TEST(JobThrottleTest, CountersAreSummedOverAttemptsAndRuns) {
+  RecordingJournal journal;
+  JobOptions o = Opts(1, false, 0);
+  o.journal = &journal;
+  StoredAccount earlier;  // an earlier run of the job, interrupted
+  earlier.index = 0;
+  earlier.state = TaskState::kPending;
+  earlier.totals.throttling = ThrottleTotals{500, 2, 1};
+  o.restored = {earlier};
+  Job job(o);
+  FakeLink l1, l2;
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1, ""}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w2", "h", 2, 1, ""}, &l2).ok());
+  job.RequestTask("w1");
+  ASSERT_EQ(l1.tasks.size(), 1u);
+  ExpectThrottling(job.Snapshot().accounts[0], 500, 2, 1);
+
+  // Attempt 1: progress, then a retriable failure whose counters supersede the progress'.
+  job.Progress("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Throttled(300, 3, 1));
+  ExpectThrottling(job.Snapshot().accounts[0], 800, 5, 2);
+  engine::AccountResult unavailable;
+  unavailable.status = absl::UnavailableError("throttled");
+  unavailable.throttled_ms = 400;
+  unavailable.throttles = 4;
+  unavailable.reconnects = 1;
+  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, unavailable, absl::ZeroDuration());
+  ExpectThrottling(job.Snapshot().accounts[0], 900, 6, 2);
+  EXPECT_EQ(journal.totals.back().throttling.throttles, 6u);
+
+  // Attempt 2 (after the backoff) on w2: progress, then its lease runs out.
+  fake_now += absl::Seconds(1);
+  job.RequestTask("w2");
+  ASSERT_EQ(l2.tasks.size(), 1u);
+  EXPECT_EQ(l2.tasks[0].attempt, 2u);
+  ExpectThrottling(job.Snapshot().accounts[0], 900, 6, 2);
+  job.Progress("w2", l2.tasks[0].task_id, l2.tasks[0].epoch, Throttled(100, 1, 0));
+  fake_now += absl::Seconds(11);
+  job.Heartbeat("w1", 1, {});
+  job.Tick();  // w2's lease expired: requeued
+  ExpectThrottling(job.Snapshot().accounts[0], 1000, 7, 2);
+  EXPECT_EQ(journal.totals.back().throttling.throttled_ms, 1000u);
+
+  // Attempt 3 succeeds.
+  fake_now += absl::Seconds(2);
+  job.Heartbeat("w1", 2, {});
+  job.RequestTask("w1");
+  job.Tick();
+  ASSERT_EQ(l1.tasks.size(), 2u);
+  EXPECT_EQ(l1.tasks[1].attempt, 3u);
+  engine::AccountResult ok;
+  ok.throttled_ms = 50;
+  ok.throttles = 1;
+  ok.reconnects = 1;
+  job.Result("w1", l1.tasks[1].task_id, l1.tasks[1].epoch, ok, absl::ZeroDuration());
+  ASSERT_TRUE(job.finished());
+  JobSnapshot s = job.Snapshot();
+  EXPECT_EQ(s.accounts[0].task.state, TaskState::kSucceeded);
+  ExpectThrottling(s.accounts[0], 1050, 8, 3);
+  ASSERT_TRUE(journal.records.back().second);
+  const ThrottleTotals& t = journal.totals.back().throttling;
+  EXPECT_EQ(t.throttled_ms, 1050u);
+  EXPECT_EQ(t.throttles, 8u);
+  EXPECT_EQ(t.reconnects, 3u);
+
+  // A coordinator restarted on that state shows them for the account done earlier.
+  StoredAccount done;
+  done.index = 0;
+  done.state = TaskState::kSucceeded;
+  done.totals = journal.totals.back();
+  JobOptions again = Opts(1, false, 0);
+  again.restored = {done};
+  Job resumed(again);
+  ExpectThrottling(resumed.Snapshot().accounts[0], 1050, 8, 3);
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
 // Job's read side: snapshots, views and waits (no scheduling here).
+#include <map>
+
 #include "absl/time/clock.h"
 #include "coordinator/core/job.h"
 
@@ -57,29 +59,37 @@ uint64_t Job::WaitChange(uint64_t seen, absl::Duration timeout) const {
   return version_;
 }
 
-AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now) const {
+ThrottleTotals Job::Throttling(const AccountState& a) {
+  ThrottleTotals sum = a.before;
+  if (a.result_in) {
+    sum += ThrottleTotals{a.result.throttled_ms, a.result.throttles, a.result.reconnects};
+  } else {
+    sum += ThrottleTotals{a.progress.throttled_ms, a.progress.throttles, a.progress.reconnects};
+  }
+  return sum;
+}
+
+AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders) const {
   const AccountState& a = accounts_[t.account_index];
   AccountView v;
   v.task = t;
   v.progress = a.progress;
-  v.folders = a.result.folders;
+  if (with_folders) v.folders = a.result.folders;
   v.messages = a.result.messages;
   v.bytes = a.result.bytes;
   v.skipped = a.result.skipped;
   v.refused = a.result.refused;
-  v.throttled_ms = a.result.throttled_ms;
-  v.throttles = a.result.throttles;
-  v.reconnects = a.result.reconnects;
-  v.imap_errors = a.result.imap_errors;
-  v.notes = a.result.notes;
+  const ThrottleTotals throttling = Throttling(a);
+  v.throttled_ms = throttling.throttled_ms;
+  v.throttles = throttling.throttles;
+  v.reconnects = throttling.reconnects;
+  // The servers' replies by class: the current (or last) attempt's.
+  v.imap_errors = a.result_in ? a.result.imap_errors : a.progress.imap_errors;
+  if (with_folders) v.notes = a.result.notes;
   if (t.state == TaskState::kRunning) {
     v.elapsed = now - a.started;
     v.messages = a.progress.messages_done;
     v.bytes = a.progress.bytes_done;
-    v.throttled_ms = a.progress.throttled_ms;
-    v.throttles = a.progress.throttles;
-    v.reconnects = a.progress.reconnects;
-    v.imap_errors = a.progress.imap_errors;
   } else {
     v.elapsed = a.elapsed;
   }
@@ -92,7 +102,7 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now) const {
   return v;
 }
 
-JobSnapshot Job::Snapshot() const {
+JobSnapshot Job::Snapshot(bool with_folders) const {
   absl::MutexLock lock(&mu_);
   JobSnapshot s;
   s.job_id = options_.job_id;
@@ -106,16 +116,18 @@ JobSnapshot Job::Snapshot() const {
   s.stop_reason = scheduler_.stop_reason();
   s.version = version_;
   s.fleet = fleet_;
+  s.accounts.reserve(scheduler_.tasks().size());
+  std::map<std::string, uint32_t> running;  // by worker
   for (const TaskInfo& t : scheduler_.tasks()) {
-    s.accounts.push_back(ViewLocked(t, s.now));
+    s.accounts.push_back(ViewLocked(t, s.now, with_folders));
     s.earlier_run += t.earlier_run ? 1 : 0;
+    if (t.state == TaskState::kRunning) ++running[t.worker_id];
   }
   for (const auto& [id, w] : workers_) {
     WorkerView v = w.view;
     v.connected = w.link != nullptr && !w.dead;
-    for (const TaskInfo& t : scheduler_.tasks()) {
-      if (t.state == TaskState::kRunning && t.worker_id == id) ++v.running;
-    }
+    auto it = running.find(id);
+    v.running = it == running.end() ? 0 : it->second;
     s.workers.push_back(v);
   }
   return s;

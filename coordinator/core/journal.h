@@ -16,9 +16,23 @@
 
 namespace coordinator {
 
-// What an account's row holds beyond its TaskInfo.
+// Throttling counters (engine::AccountResult's): time paused by throttles and caps, how
+// many, connections opened again.
+struct ThrottleTotals {
+  uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
+  ThrottleTotals& operator+=(const ThrottleTotals& o) {
+    throttled_ms += o.throttled_ms;
+    throttles += o.throttles;
+    reconnects += o.reconnects;
+    return *this;
+  }
+};
+
+// What an account's row holds beyond its TaskInfo: the last attempt's messages, bytes and
+// skipped; the throttling summed over every attempt of the job (earlier runs included).
 struct AccountTotals {
   uint64_t messages = 0, bytes = 0, skipped = 0;
+  ThrottleTotals throttling;
 };
 
 // One account's durable row, as found when a job is resumed.

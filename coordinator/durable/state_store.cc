@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -26,7 +27,13 @@ constexpr char kSchema[] =
     "last_error TEXT NOT NULL DEFAULT '', worker TEXT NOT NULL DEFAULT '', "
     "epoch INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL DEFAULT 0, "
     "messages INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, "
-    "skipped INTEGER NOT NULL DEFAULT 0, updated TEXT NOT NULL DEFAULT '');";
+    "skipped INTEGER NOT NULL DEFAULT 0, updated TEXT NOT NULL DEFAULT '', "
+    "throttled_ms INTEGER NOT NULL DEFAULT 0, throttles INTEGER NOT NULL DEFAULT 0, "
+    "reconnects INTEGER NOT NULL DEFAULT 0);";
+
+// Columns added after the first format: added to a state written before them (their
+// default 0: nothing throttled then).
+constexpr const char* kAddedColumns[] = {"throttled_ms", "throttles", "reconnects"};
 
 // A prepared statement, finalized on scope exit.
 class Stmt {
@@ -147,6 +154,8 @@ absl::Status StateStore::Init(const JobIdentity& identity, const std::vector<std
   }
   st = Exec(kSchema);
   if (!st.ok()) return st;
+  st = AddMissingColumns();
+  if (!st.ok()) return st;
   bool empty = true;
   if (!fresh) {
     st = CheckIdentity(identity, &empty);
@@ -160,6 +169,22 @@ absl::Status StateStore::Init(const JobIdentity& identity, const std::vector<std
   }
   if (!st.ok()) return st;
   return Exec("PRAGMA synchronous=NORMAL;");
+}
+
+absl::Status StateStore::AddMissingColumns() {
+  std::set<std::string> have;
+  {
+    Stmt q(db_, "PRAGMA table_info(accounts)");
+    if (!q.ok()) return Exec("PRAGMA table_info(accounts)");
+    while (sqlite3_step(q.get()) == SQLITE_ROW) have.insert(q.Col(1));
+  }
+  for (const char* column : kAddedColumns) {
+    if (have.count(column)) continue;
+    absl::Status st = Exec(
+        absl::StrCat("ALTER TABLE accounts ADD COLUMN ", column, " INTEGER NOT NULL DEFAULT 0;"));
+    if (!st.ok()) return st;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status StateStore::CheckIdentity(const JobIdentity& id, bool* empty) {
@@ -228,7 +253,8 @@ absl::Status StateStore::Create(const JobIdentity& id, const std::vector<std::st
 absl::Status StateStore::Load() {
   Stmt q(db_,
          "SELECT idx, email, state, attempts, last_error, worker, epoch, size, "
-         "messages, bytes, skipped FROM accounts ORDER BY idx");
+         "messages, bytes, skipped, throttled_ms, throttles, reconnects FROM accounts "
+         "ORDER BY idx");
   if (!q.ok()) return Exec("SELECT 1 FROM accounts");
   while (sqlite3_step(q.get()) == SQLITE_ROW) {
     StoredAccount a;
@@ -240,7 +266,8 @@ absl::Status StateStore::Load() {
     a.worker_id = q.Col(5);
     a.epoch = q.ColInt(6);
     a.size = q.ColInt(7);
-    a.totals = AccountTotals{q.ColInt(8), q.ColInt(9), q.ColInt(10)};
+    a.totals = AccountTotals{q.ColInt(8), q.ColInt(9), q.ColInt(10),
+                             ThrottleTotals{q.ColInt(11), q.ColInt(12), q.ColInt(13)}};
     accounts_.push_back(a);
   }
   return absl::OkStatus();
@@ -263,8 +290,8 @@ void StateStore::Record(const TaskInfo& t, const AccountTotals& totals, bool ter
   if (terminal) Exec("PRAGMA synchronous=FULL;").IgnoreError();
   Stmt u(db_,
          "UPDATE accounts SET state=?, attempts=?, last_error=?, worker=?, "
-         "epoch=?, size=?, messages=?, bytes=?, skipped=?, updated=? WHERE "
-         "idx=?");
+         "epoch=?, size=?, messages=?, bytes=?, skipped=?, updated=?, "
+         "throttled_ms=?, throttles=?, reconnects=? WHERE idx=?");
   bool ok = u.ok();
   if (ok) {
     u.Text(1, TaskStateName(t.state));
@@ -277,7 +304,10 @@ void StateStore::Record(const TaskInfo& t, const AccountTotals& totals, bool ter
     u.Int(8, totals.bytes);
     u.Int(9, totals.skipped);
     u.Text(10, Now());
-    u.Int(11, t.account_index);
+    u.Int(11, totals.throttling.throttled_ms);
+    u.Int(12, totals.throttling.throttles);
+    u.Int(13, totals.throttling.reconnects);
+    u.Int(14, t.account_index);
     ok = sqlite3_step(u.get()) == SQLITE_DONE;
   }
   if (terminal) Exec("PRAGMA synchronous=NORMAL;").IgnoreError();

@@ -1,7 +1,8 @@
 // The durable job (--state PATH): a SQLite file that survives a SIGKILL of the
 // coordinator. It holds the job's identity and one row per account (state,
-// attempts, last error, counters, size, last epoch). Running the same command
-// again resumes from it; a different job on the same file is refused.
+// attempts, last error, counters, size, last epoch; the throttling counters are
+// summed over every attempt). Running the same command again resumes from it; a
+// different job on the same file is refused.
 //
 // Identity: the mode, the data location, and a SHA-256 over the server block
 // (host, port, ssl, starttls) and the account list (email, login, auth,
@@ -69,6 +70,7 @@ class StateStore : public JobJournal {
   absl::Status Exec(const std::string& sql);
   absl::Status Init(const JobIdentity& identity, const std::vector<std::string>& emails,
                     bool fresh);
+  absl::Status AddMissingColumns();
   absl::Status CheckIdentity(const JobIdentity& identity, bool* empty);
   absl::Status Create(const JobIdentity& identity, const std::vector<std::string>& emails);
   absl::Status Load();

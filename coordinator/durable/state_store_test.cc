@@ -2,6 +2,7 @@
 // another job, --fresh, no secret stored; a subset run's rows (durable_job.h).
 #include "coordinator/durable/state_store.h"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -60,7 +61,7 @@ TEST_F(StateStoreTest, ResumesWhatWasRecorded) {
     t.attempts = 2;
     t.epoch = 9;
     t.size = 120;
-    (*s)->Record(t, AccountTotals{120, 5000, 3}, true);
+    (*s)->Record(t, AccountTotals{120, 5000, 3, ThrottleTotals{2500, 6, 2}}, true);
     t.task_id = 2;
     t.account_index = 1;
     t.state = TaskState::kRunning;
@@ -77,6 +78,9 @@ TEST_F(StateStoreTest, ResumesWhatWasRecorded) {
   EXPECT_EQ(rows[0].attempts, 2u);
   EXPECT_EQ(rows[0].size, 120u);
   EXPECT_EQ(rows[0].totals.bytes, 5000u);
+  EXPECT_EQ(rows[0].totals.throttling.throttled_ms, 2500u);
+  EXPECT_EQ(rows[0].totals.throttling.throttles, 6u);
+  EXPECT_EQ(rows[0].totals.throttling.reconnects, 2u);
   EXPECT_EQ(rows[1].state, TaskState::kPending);  // was running: runs again
   EXPECT_EQ(rows[2].state, TaskState::kPending);
   EXPECT_EQ((*s)->max_epoch(), 11u);
@@ -179,6 +183,43 @@ TEST_F(StateStoreTest, SubsetRunMapsRowsToTheConfigIndex) {
   EXPECT_EQ(ApplyDurableJob({}, s->get(), {}, &all), nullptr);
   EXPECT_EQ(all.journal, s->get());
   EXPECT_EQ(all.restored.size(), 3u);
+}
+
+// A state written before the throttling columns existed resumes (counters 0) and keeps
+// them from then on.
+TEST_F(StateStoreTest, StateWithoutThrottlingColumnsResumesAndGainsThem) {
+  config::Config c = MakeConfig("pw");
+  JobIdentity id = MakeJobIdentity(engine::Mode::kImport, c, "/data");
+  TaskInfo t;
+  t.account_index = 1;
+  t.state = TaskState::kFailed;
+  t.attempts = 1;
+  {
+    auto s = StateStore::Open(path_, id, Emails(c), false);
+    ASSERT_TRUE(s.ok()) << s.status();
+    (*s)->Record(t, AccountTotals{7, 70, 0, {}}, true);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  for (const char* column : {"throttled_ms", "throttles", "reconnects"}) {
+    const std::string sql = std::string("ALTER TABLE accounts DROP COLUMN ") + column;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+  }
+  sqlite3_close(db);
+  {
+    auto s = StateStore::Open(path_, id, Emails(c), false);
+    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_TRUE((*s)->resumed());
+    EXPECT_EQ((*s)->accounts()[1].state, TaskState::kFailed);
+    EXPECT_EQ((*s)->accounts()[1].totals.messages, 7u);
+    EXPECT_EQ((*s)->accounts()[1].totals.throttling.throttles, 0u);
+    (*s)->Record(t, AccountTotals{7, 70, 0, ThrottleTotals{900, 3, 1}}, true);
+  }
+  auto s = StateStore::Open(path_, id, Emails(c), false);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ((*s)->accounts()[1].totals.throttling.throttled_ms, 900u);
+  EXPECT_EQ((*s)->accounts()[1].totals.throttling.reconnects, 1u);
 }
 
 }  // namespace

@@ -82,7 +82,7 @@ std::string FormatSizesTable(const JobSnapshot& s) {
   for (const AccountView& a : s.accounts) {
     const std::string email = Cut(a.task.email, ew);
     for (const engine::FolderResult& f : a.folders) {
-      std::string target = f.target_folder;
+      std::string target = f.target;
       if (!target.empty() && f.create) target += " (to create)";
       if (!f.error.empty()) target = "error: " + Cut(f.error, 80);
       absl::StrAppend(&out,
@@ -107,9 +107,9 @@ std::string FormatPlanTable(const JobSnapshot& s) {
     for (const engine::FolderResult& f : a.folders) {
       // Only the folders with something to do on B, something to move, or an error (an
       // empty folder new to the export is only counted); every folder is in the report.
-      const bool create_on_b = f.create && !f.target_folder.empty();
+      const bool create_on_b = f.create && !f.target.empty();
       if (f.to_move == 0 && !create_on_b && f.refused == 0 && f.error.empty()) continue;
-      std::string target = f.target_folder;
+      std::string target = f.target;
       if (f.create) target += target.empty() ? "(new)" : " (to create)";
       if (!f.error.empty()) target = "error: " + Cut(f.error, 80);
       absl::StrAppend(&out,

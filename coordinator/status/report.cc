@@ -38,6 +38,19 @@ uint64_t Refused(const JobSnapshot& s) {
   return n;
 }
 
+// Messages server B took without some of their keywords.
+uint64_t KeywordsDropped(const AccountView& a) {
+  uint64_t n = 0;
+  for (const engine::FolderResult& f : a.folders) n += f.keywords_dropped.size();
+  return n;
+}
+
+uint64_t KeywordsDropped(const JobSnapshot& s) {
+  uint64_t n = 0;
+  for (const AccountView& a : s.accounts) n += KeywordsDropped(a);
+  return n;
+}
+
 size_t EmailWidth(const JobSnapshot& s) {
   size_t w = 7;
   for (const AccountView& a : s.accounts) w = std::max(w, a.task.email.size());
@@ -72,6 +85,10 @@ std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
     absl::StrAppend(&out, "refused by the target: ", refused,
                     " message(s), skipped (listed in the log and the JSON report)\n");
   }
+  if (const uint64_t kept = KeywordsDropped(s); kept > 0) {
+    absl::StrAppend(&out, "taken by the target without some keywords: ", kept,
+                    " message(s) (listed in the log and the JSON report)\n");
+  }
   absl::StrAppend(&out, FormatPlanTotals(s));
   if (s.stopping && !s.stop_reason.empty()) {
     absl::StrAppend(&out, "stopped: ", s.stop_reason, "\n");
@@ -95,7 +112,8 @@ std::string ValidateDetails(const JobSnapshot& s) {
   std::string out =
       absl::StrFormat("%-*s  %-30s  %9s  %9s  %8s  %8s  %8s\n", ew, "ACCOUNT", "FOLDER", "EXPORTED",
                       "SERVER-B", "MISSING", "EXTRA", "REFUSED");
-  std::string refused;  // one line per message refused by the target
+  std::string refused;   // one line per message refused by the target
+  std::string keywords;  // one line per message the target has without some keywords
   for (const AccountView& a : s.accounts) {
     uint64_t src = 0, dst = 0, missing = 0, extra = 0, ref = 0;
     for (const engine::FolderResult& f : a.folders) {
@@ -109,6 +127,12 @@ std::string ValidateDetails(const JobSnapshot& s) {
                                                   a.task.email, f.name, m.uid, m.size,
                                                   m.internaldate, m.kind, Shorten(m.reason, 120)));
       }
+      for (const engine::RefusedMessage& m : f.keywords_dropped) {
+        absl::StrAppend(
+            &keywords,
+            absl::StrFormat("  %s  %s  uid %d  without %s  (%s)\n", a.task.email, f.name, m.uid,
+                            absl::StrJoin(m.keywords, " "), Shorten(m.reason, 120)));
+      }
       if (f.missing == 0 && f.extra == 0 && f.refused == 0) continue;
       absl::StrAppend(
           &out, absl::StrFormat("%-*s  %-30s  %9d  %9d  %8d  %8d  %8d\n", ew,
@@ -121,6 +145,10 @@ std::string ValidateDetails(const JobSnapshot& s) {
   }
   if (!refused.empty()) {
     absl::StrAppend(&out, "refused by the target (not missing: skipped by import):\n", refused);
+  }
+  if (!keywords.empty()) {
+    absl::StrAppend(&out, "on the target without some keywords (it keeps no more in the folder):\n",
+                    keywords);
   }
   return out;
 }
@@ -144,8 +172,19 @@ namespace {
 nlohmann::json AccountJson(const AccountView& a) {
   nlohmann::json folders = nlohmann::json::array();
   nlohmann::json refused = nlohmann::json::array();
+  nlohmann::json keywords = nlohmann::json::array();
+  auto message = [&](const engine::FolderResult& f, const engine::RefusedMessage& m) {
+    nlohmann::json j = {
+        {"email", a.task.email}, {"folder", f.name},       {"source_uidvalidity", m.uidvalidity},
+        {"source_uid", m.uid},   {"size", m.size},         {"internaldate", m.internaldate},
+        {"kind", m.kind},        {"server_text", m.reason}};
+    if (!m.keywords.empty()) j["keywords"] = m.keywords;
+    return j;
+  };
   for (const engine::FolderResult& f : a.folders) {
     folders.push_back({{"name", f.name},
+                       {"target", f.target},
+                       {"mapping", f.mapping},
                        {"source_messages", f.source_messages},
                        {"target_messages", f.target_messages},
                        {"messages", f.transferred},
@@ -155,21 +194,12 @@ nlohmann::json AccountJson(const AccountView& a) {
                        {"refused", f.refused},
                        {"error", f.error},
                        {"source_bytes", f.source_bytes},
-                       {"target_folder", f.target_folder},
                        {"create", f.create},
                        {"to_move", f.to_move},
                        {"bytes_to_move", f.bytes_to_move},
                        {"present", f.present}});
-    for (const engine::RefusedMessage& m : f.refused_messages) {
-      refused.push_back({{"email", a.task.email},
-                         {"folder", f.name},
-                         {"source_uidvalidity", m.uidvalidity},
-                         {"source_uid", m.uid},
-                         {"size", m.size},
-                         {"internaldate", m.internaldate},
-                         {"kind", m.kind},
-                         {"server_text", m.reason}});
-    }
+    for (const engine::RefusedMessage& m : f.refused_messages) refused.push_back(message(f, m));
+    for (const engine::RefusedMessage& m : f.keywords_dropped) keywords.push_back(message(f, m));
   }
   nlohmann::json out = {{"index", a.task.account_index},
                         {"email", a.task.email},
@@ -183,6 +213,8 @@ nlohmann::json AccountJson(const AccountView& a) {
                         {"skipped", a.skipped},
                         {"messages_refused", a.refused},
                         {"refused", refused},
+                        {"messages_keywords_dropped", keywords.size()},
+                        {"keywords_dropped", keywords},
                         {"throttled_ms", a.throttled_ms},
                         {"throttles", a.throttles},
                         {"reconnects", a.reconnects},
@@ -218,6 +250,7 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
                            {"succeeded_in_earlier_run", s.earlier_run},
                            {"messages_done", msgs},
                            {"messages_refused", Refused(s)},
+                           {"messages_keywords_dropped", KeywordsDropped(s)},
                            {"bytes_done", bytes},
                            {"messages_per_second", Rate(msgs, elapsed)},
                            {"bytes_per_second", Rate(bytes, elapsed)},

@@ -125,11 +125,11 @@ TEST(ReportTest, SizesListEveryFolderWithItsTargetAndTotals) {
   inbox.name = "INBOX";
   inbox.source_messages = 30;
   inbox.source_bytes = 1'500'000;
-  inbox.target_folder = "INBOX";
+  inbox.target = "INBOX";
   work.name = "Work/2024";
   work.source_messages = 4;
   work.source_bytes = 9'000;
-  work.target_folder = "Work.2024";
+  work.target = "Work.2024";
   work.create = true;
   a.folders = {inbox, work};
   s.accounts = {a, a};
@@ -153,7 +153,7 @@ TEST(ReportTest, SizesListEveryFolderWithItsTargetAndTotals) {
   EXPECT_EQ(j["totals"]["source_bytes"], 3'018'000);
   EXPECT_EQ(j["totals"]["folders_total"], 4);
   EXPECT_EQ(j["accounts"][0]["source_bytes"], 1'509'000);
-  EXPECT_EQ(j["accounts"][0]["folders"][1]["target_folder"], "Work.2024");
+  EXPECT_EQ(j["accounts"][0]["folders"][1]["target"], "Work.2024");
   EXPECT_EQ(j["accounts"][0]["folders"][1]["create"], true);
   EXPECT_EQ(j["accounts"][0]["folders"][1]["source_bytes"], 9'000);
 }
@@ -173,14 +173,14 @@ TEST(ReportTest, DryRunShowsThePlanAndItsTotals) {
   inbox.to_move = 3;
   inbox.bytes_to_move = 7'000;
   inbox.refused = 1;
-  inbox.target_folder = "INBOX";
+  inbox.target = "INBOX";
   done.name = "Old";
   done.source_messages = done.present = 2;
   fresh.name = "Work/2025";
   fresh.source_messages = fresh.to_move = 3;
   fresh.bytes_to_move = 5'000;
   fresh.create = true;
-  fresh.target_folder = "Work.2025";
+  fresh.target = "Work.2025";
   a.folders = {inbox, done, fresh};
   s.accounts = {a};
   const std::string details = FormatDetails(s);
@@ -310,6 +310,55 @@ TEST(ReportTest, AccountsNotInThisRunAreNamed) {
   EXPECT_NE(FormatSummaryTable(Sample(), run).find("not in this run: 1 account(s)"),
             std::string::npos);
   EXPECT_EQ(BuildJsonReport(Sample(), run, 0)["not_in_this_run"][0], "z@x");
+}
+
+}  // namespace
+}  // namespace coordinator
+
+namespace coordinator {
+namespace {
+
+// Refused messages and messages taken without some keywords: named in the JSON report
+// (with the keywords), in the summary and in validate's details.
+TEST(ReportTest, RefusedAndKeywordsDroppedAreNamed) {
+  JobSnapshot s = Sample();
+  s.mode = engine::Mode::kValidate;
+  engine::FolderResult& f = s.accounts[0].folders[0];
+  f.refused = 1;
+  engine::RefusedMessage big;
+  big.uid = 4;
+  big.kind = "too big";
+  big.reason = "NO [LIMIT] Mail size is larger than the maximum size allowed";
+  f.refused_messages = {big};
+  engine::RefusedMessage kept;
+  kept.uid = 9;
+  kept.kind = "keywords dropped";
+  kept.reason = "NO Too many user flags in mailbox";
+  kept.keywords = {"$Extra1", "$Extra2"};
+  f.keywords_dropped = {kept};
+  s.accounts[0].refused = 1;
+  nlohmann::json j = BuildJsonReport(s, Info(), 0);
+  const nlohmann::json& a = j["accounts"][0];
+  EXPECT_EQ(a["messages_refused"], 1);
+  ASSERT_EQ(a["refused"].size(), 1u);
+  EXPECT_EQ(a["refused"][0]["source_uid"], 4);
+  EXPECT_FALSE(a["refused"][0].contains("keywords"));
+  EXPECT_EQ(a["messages_keywords_dropped"], 1);
+  ASSERT_EQ(a["keywords_dropped"].size(), 1u);
+  EXPECT_EQ(a["keywords_dropped"][0]["folder"], "INBOX");
+  EXPECT_EQ(a["keywords_dropped"][0]["source_uid"], 9);
+  EXPECT_EQ(a["keywords_dropped"][0]["keywords"], nlohmann::json({"$Extra1", "$Extra2"}));
+  EXPECT_EQ(a["keywords_dropped"][0]["server_text"], "NO Too many user flags in mailbox");
+  EXPECT_EQ(j["totals"]["messages_keywords_dropped"], 1);
+  const std::string table = FormatSummaryTable(s, Info());
+  EXPECT_NE(table.find("taken by the target without some keywords: 1 message(s)"),
+            std::string::npos)
+      << table;
+  const std::string details = FormatDetails(s);
+  EXPECT_NE(details.find("a@example.com  INBOX  uid 4"), std::string::npos) << details;
+  EXPECT_NE(details.find("a@example.com  INBOX  uid 9  without $Extra1 $Extra2  (NO Too many"),
+            std::string::npos)
+      << details;
 }
 
 }  // namespace

@@ -139,7 +139,7 @@ void StatusTracker::Loop() {
       }
       job_->WaitFinished(std::min(next - absl::Now(), absl::Milliseconds(100)));
     }
-    JobSnapshot s = job_->Snapshot();
+    JobSnapshot s = job_->Snapshot(/*with_folders=*/false);
     absl::MutexLock lock(&mu_);
     if (stop_) return;
     meter_.Add(SampleOf(s));

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ccache pkg-config
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
+  libgrpc++-dev libre2-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev nlohmann-json3-dev libssl-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
   libgtest-dev libgmock-dev
   # --metrics-listen: prometheus-cpp's registry and text format, civetweb serves them;

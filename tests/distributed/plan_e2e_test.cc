@@ -105,10 +105,10 @@ TEST_F(PlanE2ETest, SizesListEveryFolderAsSeededWithItsFolderOnServerBAndTotals)
   auto f = Folders(report);
   EXPECT_EQ(f[u0]["INBOX"]["source_messages"], 3);
   EXPECT_EQ(f[u0]["INBOX"]["source_bytes"], inbox0);
-  EXPECT_EQ(f[u0]["INBOX"]["target_folder"], "INBOX");
+  EXPECT_EQ(f[u0]["INBOX"]["target"], "INBOX");
   EXPECT_EQ(f[u0][kResume]["source_messages"], 2);
   EXPECT_EQ(f[u0][kResume]["source_bytes"], resume0);
-  EXPECT_EQ(f[u0][kResume]["target_folder"], kResume);
+  EXPECT_EQ(f[u0][kResume]["target"], kResume);
   EXPECT_EQ(f[u0][kResume]["create"], true);  // B lacks it: import creates it
   EXPECT_EQ(f[u1]["Work/2024"]["source_bytes"], work1);
   EXPECT_EQ(f[u1]["Sent"]["source_messages"], 0);

@@ -27,6 +27,15 @@ std::string Binary(const std::string& name) {
   return absl::StrCat(dir ? dir : ".", "/bin/", name);
 }
 
+void DefaultBinaryDirToThisProgram() {
+  if (std::getenv("MIGRATOR_BINARY_DIR") != nullptr) return;
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  std::string path(exe, n > 0 ? n : 0);
+  path = path.substr(0, path.rfind('/'));  // build/tests
+  ::setenv("MIGRATOR_BINARY_DIR", path.substr(0, path.rfind('/')).c_str(), 1);
+}
+
 std::string MakeTempDir() {
   std::string pattern = "/tmp/fleet-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) std::abort();
@@ -141,6 +150,22 @@ std::vector<std::string> Glob(const std::string& dir, const std::string& suffix)
     if (absl::EndsWith(f, suffix) && f.rfind('/') == dir.size()) out.push_back(f);
   }
   return out;
+}
+
+std::string NewestReport(const std::string& log_dir, const std::string& mode) {
+  std::string newest;
+  struct timespec newest_time = {0, 0};
+  for (const std::string& r : Glob(log_dir, ".report.json")) {
+    struct stat st;
+    if (!absl::StrContains(r, "/" + mode + "-") || ::stat(r.c_str(), &st) != 0) continue;
+    const struct timespec t = st.st_mtim;
+    if (newest.empty() || t.tv_sec > newest_time.tv_sec ||
+        (t.tv_sec == newest_time.tv_sec && t.tv_nsec > newest_time.tv_nsec)) {
+      newest = r;
+      newest_time = t;
+    }
+  }
+  return newest;
 }
 
 int FileMode(const std::string& path) {

@@ -14,6 +14,9 @@ namespace fleettest {
 
 // $MIGRATOR_BINARY_DIR/bin/<name> (set by ctest).
 std::string Binary(const std::string& name);
+// For programs run by hand (benchmarks in build/tests/): MIGRATOR_BINARY_DIR, when unset,
+// becomes the build directory this program is in.
+void DefaultBinaryDirToThisProgram();
 
 // A fresh directory under /tmp (short: Unix socket paths are limited to 107
 // bytes).
@@ -56,6 +59,10 @@ std::string AllRunOutput(const std::string& dir);
 std::vector<std::string> FilesUnder(const std::string& dir);
 // Files matching "<dir>/*<suffix>".
 std::vector<std::string> Glob(const std::string& dir, const std::string& suffix);
+// The JSON report of the latest run of `mode` in `log_dir` (the newest file: names of runs
+// within the same second get a "-2" suffix, which does not sort after the first); "" when
+// there is none.
+std::string NewestReport(const std::string& log_dir, const std::string& mode);
 int FileMode(const std::string& path);  // -1 when missing
 // PIDs of live (non-zombie) processes whose command line contains `needle`.
 std::vector<int> ProcessesMentioning(const std::string& needle);

@@ -6,13 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <iostream>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -79,19 +77,8 @@ class RefusalsE2ETest : public ::testing::Test {
     return RunProcess(argv, dir_, {{"TMPDIR", dir_}}, tag, kRun);
   }
 
-  // The JSON report of the latest run of `mode` (the newest file: names of runs within
-  // the same second get a "-2" suffix, which does not sort after the first).
   nlohmann::json Report(const std::string& mode) {
-    std::string newest;
-    std::filesystem::file_time_type newest_time;
-    for (const std::string& r : Glob(dir_ + "/logs", ".report.json")) {
-      if (!absl::StrContains(r, "/" + mode + "-")) continue;
-      auto t = std::filesystem::last_write_time(r);
-      if (newest.empty() || t > newest_time) {
-        newest = r;
-        newest_time = t;
-      }
-    }
+    const std::string newest = NewestReport(dir_ + "/logs", mode);
     if (newest.empty()) {
       ADD_FAILURE() << "no " << mode << " report";
       return nlohmann::json::object();

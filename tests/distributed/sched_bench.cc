@@ -16,6 +16,7 @@
 // (VmHWM from /proc/PID/status), both read while it lingers after the job.
 //
 //   build/tests/sched_bench [--accounts 2000] [--workers 4] [--max-workers 4]
+//                           [-- COORDINATOR-FLAGS...]   (e.g. -- --quiet, or --metrics-listen)
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -37,11 +39,18 @@ using fleettest::Binary;
 
 struct Args {
   int accounts = 2000, workers = 4, max_workers = 4;
+  std::vector<std::string> coordinator_args;  // after "--": given to the coordinator
 };
 
 Args Parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i++) {
+    if (std::string(argv[i]) == "--") {
+      a.coordinator_args.assign(argv + i + 1, argv + argc);
+      break;
+    }
+  }
+  for (int i = 1; i + 1 < argc && std::string(argv[i]) != "--"; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
     if (k == "--accounts")
@@ -52,15 +61,6 @@ Args Parse(int argc, char** argv) {
       a.max_workers = v;
   }
   return a;
-}
-
-void SetBinaryDir() {
-  if (std::getenv("MIGRATOR_BINARY_DIR") != nullptr) return;
-  char exe[4096];
-  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  std::string path(exe, n > 0 ? n : 0);
-  path = path.substr(0, path.rfind('/'));  // build/tests
-  ::setenv("MIGRATOR_BINARY_DIR", path.substr(0, path.rfind('/')).c_str(), 1);
 }
 
 void WriteConfig(const std::string& path, int port, int accounts) {
@@ -109,18 +109,30 @@ std::pair<double, long> CpuAndPeak(int pid) {
 
 int main(int argc, char** argv) {
   Args a = Parse(argc, argv);
-  SetBinaryDir();
+  fleettest::DefaultBinaryDirToThisProgram();
   fleettest::FakeImapServer imap;
   if (!imap.Start("127.0.0.1", 0)) return 3;
   std::string dir = fleettest::MakeTempDir();
   WriteConfig(dir + "/bench.json", imap.port(), a.accounts);
   std::string address = "unix:" + dir + "/c.sock";
   absl::Time t0 = absl::Now();
-  fleettest::Process c = fleettest::Start(
-      {Binary("coordinator"), "--mode", "test", "--config", dir + "/bench.json", "--workers",
-       absl::StrCat(a.workers), "--max-workers", absl::StrCat(a.max_workers), "--ignore-errors",
-       "--linger", "--listen", address, "--log-dir", dir + "/logs"},
-      dir, {{"TMPDIR", dir}}, "coordinator");
+  std::vector<std::string> command = {Binary("coordinator"),
+                                      "--mode",
+                                      "test",
+                                      "--config",
+                                      dir + "/bench.json",
+                                      "--workers",
+                                      absl::StrCat(a.workers),
+                                      "--max-workers",
+                                      absl::StrCat(a.max_workers),
+                                      "--ignore-errors",
+                                      "--linger",
+                                      "--listen",
+                                      address,
+                                      "--log-dir",
+                                      dir + "/logs"};
+  command.insert(command.end(), a.coordinator_args.begin(), a.coordinator_args.end());
+  fleettest::Process c = fleettest::Start(command, dir, {{"TMPDIR", dir}}, "coordinator");
   nlohmann::json st;
   bool done = fleettest::PollUntil(
       [&] {

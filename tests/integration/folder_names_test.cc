@@ -117,14 +117,15 @@ TEST(FolderNamesTest, HostileNamesFromAScriptedServerStayInsideTheAccount) {
   std::set<std::string> expected(HostileNames().begin(), HostileNames().end());
   EXPECT_EQ(ExportedRawNames(**store, t.account.email), expected);
   // The import mapping onto a server with the same delimiter gives back each exact name.
-  engine::internal::TargetInfo same;
+  engine::TargetInfo same;
   same.delimiter = '/';
   auto folders = engine::internal::ListExportedFolders(**store, t.account.email);
-  for (const auto& f : *folders) {
-    auto name = engine::internal::TargetMailboxName(f.meta, same);
-    ASSERT_TRUE(name.ok()) << f.meta.name;
-    EXPECT_EQ(*name, f.meta.raw_name);
-  }
+  ASSERT_TRUE(folders.ok()) << folders.status();
+  std::vector<engine::FolderMeta> metas;
+  for (const auto& f : *folders) metas.push_back(f.meta);
+  auto mapped = engine::FolderMapper(config::FolderMap()).MapAll(metas, same);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  for (size_t i = 0; i < metas.size(); ++i) EXPECT_EQ((*mapped)[i].raw, metas[i].raw_name);
 }
 
 TEST(FolderNamesTest, UnusualNamesRoundTripThroughRealServers) {

@@ -123,13 +123,13 @@ TEST_F(PlanTest, SizesCountWhatWasSeededAndMapEveryFolderToServerB) {
   EXPECT_TRUE(absl::StrContains(Notes(r), "6 message(s), 6800 byte(s)")) << Notes(r);
   auto f = ByName(r);
   // Import's mapping: B's delimiter, INBOX as such, special use; what B lacks is created.
-  EXPECT_EQ(f["Work/2024"].target_folder, "Work.2024");
+  EXPECT_EQ(f["Work/2024"].target, "Work.2024");
   EXPECT_TRUE(f["Work/2024"].create);
-  EXPECT_EQ(f[kResume].target_folder, kResume);
+  EXPECT_EQ(f[kResume].target, kResume);
   EXPECT_TRUE(f[kResume].create);
-  EXPECT_EQ(f["INBOX"].target_folder, "INBOX");
+  EXPECT_EQ(f["INBOX"].target, "INBOX");
   EXPECT_FALSE(f["INBOX"].create);
-  EXPECT_EQ(f["Sent"].target_folder, "Sent");
+  EXPECT_EQ(f["Sent"].target, "Sent");
   EXPECT_FALSE(f["Sent"].create);
   EXPECT_FALSE(TreeSnapshot(dir_).has_value());  // test mode wrote nothing
 }
@@ -201,6 +201,50 @@ TEST_F(PlanTest, DryRunExportWritesNothingAndPlansWhatTheExportFetches) {
   }
 }
 
+// The run's selection applies to sizes and plans as to the real run: folders left out are
+// not listed, message windows count only their messages.
+TEST_F(PlanTest, SizesAndDryRunFollowTheSelection) {
+  const std::string email = a_->users()[0].email;
+  uint64_t recent = 0;
+  for (int i = 0; i < 6; ++i) {  // three in 2023, three in 2024
+    const std::string body = testing_fixtures::GenerateMessage(900 + i, 1000 + 100 * i);
+    const absl::Time date = absl::FromUnixSeconds(i < 3 ? 1690000000 : 1720000000) + absl::Hours(i);
+    ASSERT_TRUE(a_->SeedMessage(email, "INBOX", body, {}, date).ok());
+    if (i >= 3) recent += body.size();
+  }
+  Seed(*a_, "Junk", {700, 800});
+  config::Selection selection;
+  selection.exclude_folders = "^Junk$";
+  selection.since = "2024-01-01";
+  engine::AccountTask sizes = Task(engine::Mode::kTest, *a_);
+  sizes.sizes = true;
+  sizes.selection = selection;
+  engine::AccountResult r = Run(sizes, /*read_only=*/true);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  auto f = ByName(r);
+  EXPECT_EQ(f.count("Junk"), 0u);
+  EXPECT_EQ(f["INBOX"].source_messages, 3u);
+  EXPECT_EQ(f["INBOX"].source_bytes, recent);
+  EXPECT_TRUE(absl::StrContains(Notes(r), "the message filters applied")) << Notes(r);
+  engine::AccountTask plan = Task(engine::Mode::kExport, *a_);
+  plan.dry_run = true;
+  plan.selection = selection;
+  engine::AccountResult p = Run(plan, /*read_only=*/true);
+  ASSERT_TRUE(p.status.ok()) << p.status;
+  f = ByName(p);
+  EXPECT_EQ(f.count("Junk"), 0u);
+  EXPECT_EQ(f["INBOX"].to_move, 3u);
+  EXPECT_EQ(f["INBOX"].bytes_to_move, recent);
+  engine::AccountTask real = plan;
+  real.dry_run = false;
+  engine::AccountResult done = Run(real, /*read_only=*/false);
+  ASSERT_TRUE(done.status.ok()) << done.status;
+  for (const engine::FolderResult& d : done.folders) {
+    EXPECT_EQ(d.transferred, f[d.name].to_move) << d.name;
+    EXPECT_EQ(d.bytes, f[d.name].bytes_to_move) << d.name;
+  }
+}
+
 TEST_F(PlanTest, DryRunImportAndValidateChangeNothingOnServerBAndPlanTheOtherHalf) {
   Seed(*a_, "INBOX", {900, 1500, 2200, 700});
   Seed(*a_, kResume, {800, 1100});
@@ -221,7 +265,7 @@ TEST_F(PlanTest, DryRunImportAndValidateChangeNothingOnServerBAndPlanTheOtherHal
   EXPECT_EQ(f["INBOX"].to_move, 4u);
   EXPECT_EQ(f["INBOX"].bytes_to_move, half);
   EXPECT_FALSE(f["INBOX"].create);
-  EXPECT_EQ(f["Work/2025"].target_folder, "Work.2025");
+  EXPECT_EQ(f["Work/2025"].target, "Work.2025");
   EXPECT_TRUE(f["Work/2025"].create);
   EXPECT_EQ(f["Work/2025"].to_move, 3u);
   EXPECT_EQ(f["Work/2025"].bytes_to_move, work);
