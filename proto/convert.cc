@@ -2,6 +2,14 @@
 
 namespace fleetproto {
 
+int64_t UnixMillisOrZero(absl::Time t) {
+  return t == absl::InfinitePast() || t == absl::InfiniteFuture() ? 0 : absl::ToUnixMillis(t);
+}
+
+absl::Time TimeOrPast(int64_t unix_ms) {
+  return unix_ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(unix_ms);
+}
+
 pb::JobMode ToProto(engine::Mode mode) {
   switch (mode) {
     case engine::Mode::kExport:
@@ -47,6 +55,9 @@ void ToProto(const config::ServerConfig& in, pb::ServerConfig* out) {
   out->set_max_message_size(in.max_message_size);
   out->set_throttle_max_wait(in.throttle_max_wait);
   out->set_throttle_budget(in.throttle_budget);
+  out->set_io_timeout(in.io_timeout);
+  out->set_min_rate(in.min_rate == 0 ? -1 : in.min_rate);
+  out->set_messages_per_second(in.messages_per_second);
 }
 
 config::ServerConfig FromProto(const pb::ServerConfig& in) {
@@ -62,6 +73,9 @@ config::ServerConfig FromProto(const pb::ServerConfig& in) {
   out.max_message_size = in.max_message_size();
   if (in.throttle_max_wait() > 0) out.throttle_max_wait = in.throttle_max_wait();
   if (in.throttle_budget() > 0) out.throttle_budget = in.throttle_budget();
+  if (in.io_timeout() > 0) out.io_timeout = in.io_timeout();
+  if (in.min_rate() != 0) out.min_rate = in.min_rate() < 0 ? 0 : in.min_rate();
+  out.messages_per_second = in.messages_per_second();
   return out;
 }
 
@@ -90,6 +104,8 @@ void ToProto(const config::Account& in, pb::Account* out) {
   out->set_oauth2_token_command(in.oauth2_token_command);
   out->set_max_connections(in.max_connections);
   out->set_oauth2_token_max_age(in.oauth2_token_max_age);
+  out->set_bytes_per_day(in.bytes_per_day);
+  out->set_messages_per_second(in.messages_per_second);
 }
 
 config::Account FromProto(const pb::Account& in) {
@@ -105,6 +121,8 @@ config::Account FromProto(const pb::Account& in) {
   out.oauth2_token_command = in.oauth2_token_command();
   out.max_connections = in.max_connections();
   out.oauth2_token_max_age = in.oauth2_token_max_age();
+  out.bytes_per_day = in.bytes_per_day();
+  out.messages_per_second = in.messages_per_second();
   return out;
 }
 
@@ -229,6 +247,8 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   c->set_reconnects(in.reconnects);
   c->mutable_imap_errors()->insert(in.imap_errors.begin(), in.imap_errors.end());
   for (const std::string& n : in.notes) out->add_notes(n);
+  out->set_budget_used(in.budget_used);
+  out->set_parked_until_ms(UnixMillisOrZero(in.parked_until));
 }
 
 engine::AccountResult FromProto(const pb::TaskResult& in) {
@@ -244,6 +264,8 @@ engine::AccountResult FromProto(const pb::TaskResult& in) {
   out.reconnects = in.counters().reconnects();
   out.imap_errors.insert(in.counters().imap_errors().begin(), in.counters().imap_errors().end());
   for (const std::string& n : in.notes()) out.notes.push_back(n);
+  out.budget_used = in.budget_used();
+  out.parked_until = TimeOrPast(in.parked_until_ms());
   return out;
 }
 
@@ -325,6 +347,10 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_resync_missing(in.task.resync_missing);
   out->set_min_free_gb(in.task.min_free_gb);
   out->set_strict(in.task.strict);
+  out->set_max_connections(in.task.max_connections);
+  out->set_budget_bytes(in.task.budget_bytes);
+  out->set_budget_spent(in.task.budget_spent);
+  out->set_budget_resume_at_ms(UnixMillisOrZero(in.task.budget_resume_at));
   out->set_dry_run(in.task.dry_run);
   out->set_sizes(in.task.sizes);
   if (in.task.map_to) {
@@ -364,6 +390,10 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.resync_missing = in.resync_missing();
   out->task.min_free_gb = in.min_free_gb();
   out->task.strict = in.strict();
+  out->task.max_connections = in.max_connections();
+  out->task.budget_bytes = in.budget_bytes();
+  out->task.budget_spent = in.budget_spent();
+  out->task.budget_resume_at = TimeOrPast(in.budget_resume_at_ms());
   out->task.dry_run = in.dry_run();
   out->task.sizes = in.sizes();
   if (in.has_map_server()) {

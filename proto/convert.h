@@ -43,6 +43,10 @@ engine::FolderResult FromProto(const pb::FolderResult& in);
 
 absl::Status StatusFromProto(int32_t code, const std::string& message);
 
+// Times on the wire: Unix milliseconds, 0 for none (InfinitePast / InfiniteFuture).
+int64_t UnixMillisOrZero(absl::Time t);
+absl::Time TimeOrPast(int64_t unix_ms);
+
 // ---------------------------------------------------------------- the worker stream
 // Worker → coordinator: whole WorkerMessages, and how they read back.
 pb::WorkerMessage RegisterMessage(const Registration& in);

@@ -19,6 +19,9 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   in.max_message_size = 36700160;
   in.throttle_max_wait = 120;
   in.throttle_budget = 900;
+  in.io_timeout = 30;
+  in.min_rate = 0;  // off, which is not the default
+  in.messages_per_second = 2.5;
   migrator::v1::ServerConfig wire;
   fleetproto::ToProto(in, &wire);
   config::ServerConfig out = fleetproto::FromProto(wire);
@@ -33,12 +36,22 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   EXPECT_EQ(out.max_message_size, in.max_message_size);
   EXPECT_EQ(out.throttle_max_wait, in.throttle_max_wait);
   EXPECT_EQ(out.throttle_budget, in.throttle_budget);
-  // An older coordinator sends no throttle fields: the defaults apply.
+  EXPECT_EQ(out.io_timeout, 30);
+  EXPECT_EQ(out.min_rate, 0);
+  in.min_rate = 4096;
+  fleetproto::ToProto(in, &wire);
+  EXPECT_EQ(fleetproto::FromProto(wire).min_rate, 4096);
+  EXPECT_EQ(out.messages_per_second, 2.5);
+  // An older coordinator sends no throttle, stall or budget fields: the defaults apply.
   wire.clear_throttle_max_wait();
   wire.clear_throttle_budget();
+  wire.clear_io_timeout();
+  wire.clear_min_rate();
   out = fleetproto::FromProto(wire);
   EXPECT_EQ(out.throttle_max_wait, config::ServerConfig().throttle_max_wait);
   EXPECT_EQ(out.throttle_budget, config::ServerConfig().throttle_budget);
+  EXPECT_EQ(out.io_timeout, 120);
+  EXPECT_EQ(out.min_rate, 1024);
 }
 
 // ---------------------------------------------------------------- the worker stream
@@ -133,6 +146,8 @@ TEST(ConvertTest, ResultRoundTrip) {
   in.throttled_ms = 4200;
   in.throttles = 5;
   in.reconnects = 6;
+  in.budget_used = 123456;
+  in.parked_until = absl::FromUnixMillis(1'800'000'000'123);
   migrator::v1::WorkerMessage m = fleetproto::ResultMessage({7, 3}, in, absl::Milliseconds(1500));
   ASSERT_TRUE(m.has_result());
   EXPECT_EQ(m.result().task_id(), 7u);
@@ -179,6 +194,13 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(out.bytes, in.bytes);
   EXPECT_EQ(out.skipped, in.skipped);
   EXPECT_EQ(out.notes, in.notes);
+  EXPECT_EQ(out.budget_used, 123456u);
+  EXPECT_EQ(out.parked_until, in.parked_until);
+  // Not parked: InfinitePast both ways.
+  in.parked_until = absl::InfinitePast();
+  m = fleetproto::ResultMessage({7, 3}, in, absl::Milliseconds(1));
+  EXPECT_EQ(m.result().parked_until_ms(), 0);
+  EXPECT_EQ(fleetproto::FromProto(m.result()).parked_until, absl::InfinitePast());
 }
 
 TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
@@ -198,6 +220,12 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   in.task.resync_missing = true;
   in.task.min_free_gb = 2.5;
   in.task.strict = true;
+  in.task.account.bytes_per_day = 5000;
+  in.task.account.messages_per_second = 0.5;
+  in.task.max_connections = 3;
+  in.task.budget_bytes = 9000;
+  in.task.budget_spent = 4000;
+  in.task.budget_resume_at = absl::FromUnixMillis(1'800'000'000'000);
   in.task.dry_run = true;
   in.data_location = "s3://bucket/prefix";
   migrator::v1::Task wire;
@@ -219,6 +247,12 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   EXPECT_EQ(out.task.resync_missing, in.task.resync_missing);
   EXPECT_EQ(out.task.min_free_gb, in.task.min_free_gb);
   EXPECT_TRUE(out.task.strict);
+  EXPECT_EQ(out.task.account.bytes_per_day, 5000u);
+  EXPECT_EQ(out.task.account.messages_per_second, 0.5);
+  EXPECT_EQ(out.task.max_connections, 3);
+  EXPECT_EQ(out.task.budget_bytes, 9000u);
+  EXPECT_EQ(out.task.budget_spent, 4000u);
+  EXPECT_EQ(out.task.budget_resume_at, in.task.budget_resume_at);
   EXPECT_TRUE(out.task.dry_run);
   EXPECT_FALSE(out.task.sizes);
   EXPECT_FALSE(out.task.map_to.has_value());  // no import config: no mapping

@@ -82,6 +82,7 @@ void ToProto(const JobSnapshot& s, const AggregateStatus& g, pb::GetStatusRespon
   out->set_accounts_succeeded(s.Count(TaskState::kSucceeded));
   out->set_accounts_failed(s.Count(TaskState::kFailed));
   out->set_accounts_cancelled(s.Count(TaskState::kCancelled));
+  out->set_accounts_parked(s.Parked());
   out->set_messages(g.messages_done);
   out->set_bytes(g.bytes_done);
   out->set_messages_total(g.messages_total);
@@ -111,6 +112,12 @@ void ToProto(const AccountView& a, pb::AccountStatus* out) {
   out->set_task_id(a.task.task_id);
   out->set_epoch(a.task.epoch);
   out->set_elapsed_ms(Ms(a.elapsed));
+  if (a.task.state == TaskState::kPending) {
+    out->set_parked_until_ms(UnixMillisOrZero(a.task.parked_until));
+  }
+  out->set_budget_bytes(a.task.budget_bytes);
+  out->set_budget_spent(a.task.budget_spent);
+  if (a.task.state == TaskState::kRunning) out->set_connections(a.task.connections);
   pb::Counters* c = out->mutable_counters();
   c->set_folders_done(a.progress.folders_done);
   c->set_folders_total(a.progress.folders_total);

@@ -87,5 +87,33 @@ TEST(StatusConvertTest, Account) {
   EXPECT_EQ(ToProto(TaskState::kCancelled), pb::ACCOUNT_STATE_CANCELLED);
 }
 
+TEST(StatusConvertTest, ParkedAccountAndConnections) {
+  JobSnapshot s = Sample();
+  AccountView p;
+  p.task.email = "p@example.com";
+  p.task.state = TaskState::kPending;
+  p.task.parked_until = absl::FromUnixSeconds(160);
+  p.task.budget_bytes = 1000;
+  p.task.budget_spent = 990;
+  s.accounts.push_back(p);
+  s.accounts[0].task.connections = 3;
+  pb::GetStatusResponse out;
+  ToProto(s, AggregateStatus(), &out);
+  EXPECT_EQ(out.accounts_parked(), 1u);
+  EXPECT_EQ(out.accounts_pending(), 1u);
+  pb::AccountStatus parked;
+  ToProto(s.accounts[2], &parked);
+  EXPECT_EQ(parked.parked_until_ms(), 160000);
+  EXPECT_EQ(parked.budget_bytes(), 1000u);
+  EXPECT_EQ(parked.budget_spent(), 990u);
+  pb::AccountStatus running;
+  ToProto(s.accounts[0], &running);
+  EXPECT_EQ(running.parked_until_ms(), 0);
+  EXPECT_EQ(running.connections(), 3);
+  s.now = absl::FromUnixSeconds(160);  // its window reopened
+  ToProto(s, AggregateStatus(), &out);
+  EXPECT_EQ(out.accounts_parked(), 0u);
+}
+
 }  // namespace
 }  // namespace fleetproto

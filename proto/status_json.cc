@@ -1,5 +1,7 @@
 #include "proto/status_json.h"
 
+#include "absl/time/time.h"
+
 namespace statusfmt {
 
 const char* StateName(pb::AccountState state) {
@@ -84,7 +86,8 @@ nlohmann::json StatusJson(const pb::GetStatusResponse& s) {
   j["elapsed_ms"] = s.elapsed_ms();
   j["accounts"] = {{"total", s.accounts_total()},     {"pending", s.accounts_pending()},
                    {"running", s.accounts_running()}, {"succeeded", s.accounts_succeeded()},
-                   {"failed", s.accounts_failed()},   {"cancelled", s.accounts_cancelled()}};
+                   {"failed", s.accounts_failed()},   {"cancelled", s.accounts_cancelled()},
+                   {"parked", s.accounts_parked()}};
   j["messages"] = {{"done", s.messages()},
                    {"total", s.messages_total()},
                    {"skipped", s.messages_skipped()},
@@ -101,6 +104,15 @@ nlohmann::json StatusJson(const pb::GetStatusResponse& s) {
   j["workers"] = WorkersJson(s);
   return j;
 }
+
+namespace {
+
+// A Unix time in ms as the JSON's times: ISO 8601, UTC.
+std::string IsoTime(int64_t unix_ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
+}
+
+}  // namespace
 
 nlohmann::json AccountJson(const pb::AccountStatus& a) {
   const pb::Counters& c = a.counters();
@@ -139,6 +151,12 @@ nlohmann::json AccountJson(const pb::AccountStatus& a) {
           {"elapsed_ms", a.elapsed_ms()},
           {"task_id", a.task_id()},
           {"epoch", a.epoch()},
+          {"parked", a.parked_until_ms() != 0},
+          {"resume_at", a.parked_until_ms() != 0 ? nlohmann::json(IsoTime(a.parked_until_ms()))
+                                                 : nlohmann::json()},
+          {"budget_bytes", a.budget_bytes()},
+          {"budget_spent", a.budget_spent()},
+          {"connections", a.connections()},
           {"folders", folders}};
 }
 

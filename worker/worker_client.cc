@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
@@ -133,7 +134,9 @@ SessionEnd GrpcSession::End(bool clean) {
     case grpc::StatusCode::FAILED_PRECONDITION:
     case grpc::StatusCode::PERMISSION_DENIED:
     case grpc::StatusCode::UNAUTHENTICATED:
-      LOG(ERROR) << "coordinator refused this worker: " << st.error_message();
+      LOG(ERROR) << "coordinator refused this worker ("
+                 << absl::StatusCodeToString(static_cast<absl::StatusCode>(st.error_code()))
+                 << "): " << st.error_message();
       return SessionEnd::kRejected;
     default:
       LOG(WARNING) << "session with coordinator " << opts_.coordinator

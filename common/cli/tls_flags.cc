@@ -8,7 +8,9 @@
 
 ABSL_FLAG(std::string, tls_cert, "",
           "certificate (PEM): the coordinator's server certificate for --listen, or a "
-          "client's certificate for mutual TLS, signed by the coordinator's --tls-ca");
+          "client's certificate for mutual TLS, signed by the coordinator's --tls-ca and "
+          "carrying its role: the URI SAN urn:imapsync-migrator:role:worker (worker) or "
+          "urn:imapsync-migrator:role:operator (migratectl)");
 ABSL_FLAG(std::string, tls_key, "", "the private key (PEM) of --tls-cert");
 ABSL_FLAG(std::string, tls_ca, "",
           "CA (PEM): the coordinator requires client certificates chained to it; a "

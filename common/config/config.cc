@@ -31,6 +31,9 @@ constexpr size_t kMaxReportedErrors = 20;
 constexpr int kMaxConnections = 64;
 constexpr int kMaxTokenMaxAge = 86400;  // seconds
 constexpr size_t kMaxShownValue = 60;
+constexpr uint64_t kMaxBytesPerDay = uint64_t{1} << 50;
+constexpr double kMaxMessagesPerSecond = 100000;
+constexpr int kMaxBudgetWindow = 31 * 86400;  // seconds
 
 // Collects errors and warnings, each "<path>: <field>: <problem>".
 class Report {
@@ -157,6 +160,19 @@ class Obj {
     return true;
   }
 
+  bool Number(const char* name, double lo, double hi, double* out) const {
+    auto it = j_.find(name);
+    if (it == j_.end()) return false;
+    bool ok = it->is_number() && it->get<double>() > lo && it->get<double>() <= hi;
+    if (!ok) {
+      Error(name,
+            absl::StrFormat("must be a number above %g, at most %g, got %s", lo, hi, Shown(*it)));
+      return false;
+    }
+    *out = it->get<double>();
+    return true;
+  }
+
   // Warns about every member not in `known`, suggesting a close known name.
   void WarnUnknown(std::initializer_list<const char*> known) const {
     for (auto it = j_.begin(); it != j_.end(); ++it) {
@@ -205,6 +221,46 @@ std::string HostProblem(const std::string& host) {
              host.find("://") != std::string::npos || host.find('/') != std::string::npos;
   if (bad) return "must be a host name or address, got " + Shown(json(host));
   return "";
+}
+
+bool ParseProvider(const Obj& o, Provider* provider) {
+  std::string text;
+  if (!o.String("provider", &text, kPlain)) return false;
+  for (Provider p : {Provider::kGmail, Provider::kM365}) {
+    if (absl::AsciiStrToLower(text) == ProviderName(p)) {
+      *provider = p;
+      return true;
+    }
+  }
+  o.Error("provider", "must be \"gmail\" or \"m365\", got " + Shown(json(text)));
+  return false;
+}
+
+// The server block's limits and budgets; the provider preset fills what it does not set.
+void ParseBudgets(const Obj& o, ServerConfig* s) {
+  ParseProvider(o, &s->provider);
+  uint64_t bytes = 0;
+  if (o.Uint64("bytes_per_day", 1, kMaxBytesPerDay, &bytes)) {
+    s->download_bytes_per_day = s->upload_bytes_per_day = bytes;
+  }
+  o.Number("messages_per_second", 0, kMaxMessagesPerSecond, &s->messages_per_second);
+  o.Int("budget_window_seconds", 1, kMaxBudgetWindow, &s->budget_window_seconds);
+  const ProviderPreset preset = PresetOf(s->provider);
+  auto fill = [&](const char* field, auto value, auto* out) {
+    if (o.Has(field) || value == 0) return;
+    *out = value;
+    s->preset_fields.insert(field);
+  };
+  fill("max_connections_per_account", preset.max_connections, &s->max_connections_per_account);
+  fill("max_message_size", preset.max_message_size, &s->max_message_size);
+  fill("messages_per_second", preset.messages_per_second, &s->messages_per_second);
+  if (!o.Has("bytes_per_day")) {
+    s->download_bytes_per_day = preset.download_bytes_per_day;
+    s->upload_bytes_per_day = preset.upload_bytes_per_day;
+    if (bytes == 0 && (preset.download_bytes_per_day || preset.upload_bytes_per_day)) {
+      s->preset_fields.insert("bytes_per_day");
+    }
+  }
 }
 
 void ParseSelection(Report* report, const json& root, Selection* s) {
@@ -274,7 +330,8 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   Obj o(report, *it, "server");
   o.WarnUnknown({"host", "port", "ssl", "starttls", "ca_file", "tls_verify",
                  "max_connections_per_account", "compress", "max_message_size", "throttle_max_wait",
-                 "throttle_budget"});
+                 "throttle_budget", "io_timeout", "min_rate", "provider", "bytes_per_day",
+                 "messages_per_second", "budget_window_seconds"});
   if (!o.Has("host")) {
     o.Error("host", "missing");
   } else if (o.String("host", &s->host, kPlain)) {
@@ -296,6 +353,9 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   o.Uint64("max_message_size", 1, uint64_t{1} << 40, &s->max_message_size);
   o.Int("throttle_max_wait", 1, 86400, &s->throttle_max_wait);
   o.Int("throttle_budget", 1, 30 * 86400, &s->throttle_budget);
+  o.Int("io_timeout", 1, 86400, &s->io_timeout);
+  o.Int("min_rate", 0, 1000000000, &s->min_rate);
+  ParseBudgets(o, s);
   if (!s->ssl && !s->starttls) {
     report->Warn("server", "neither ssl nor starttls: passwords are sent in clear text");
   }
@@ -351,7 +411,7 @@ void ParseAccount(Report* report, const json& j, int index, Account* a) {
   Obj o(report, j, absl::StrCat("accounts[", index, "]"));
   o.WarnUnknown({"email", "login", "password", "auth", "authzid", "oauth2_token",
                  "oauth2_token_file", "oauth2_token_command", "oauth2_token_max_age",
-                 "max_connections"});
+                 "max_connections", "bytes_per_day", "messages_per_second"});
   if (!o.Has("email")) {
     o.Error("email", "missing");
   } else if (o.String("email", &a->email, kPlain)) {
@@ -372,6 +432,8 @@ void ParseAccount(Report* report, const json& j, int index, Account* a) {
     o.Error("oauth2_token_max_age", "only used with oauth2_token_file or oauth2_token_command");
   }
   o.Int("max_connections", 1, kMaxConnections, &a->max_connections);
+  o.Uint64("bytes_per_day", 1, kMaxBytesPerDay, &a->bytes_per_day);
+  o.Number("messages_per_second", 0, kMaxMessagesPerSecond, &a->messages_per_second);
   CheckCredentials(report, o, *a);
 }
 
@@ -483,6 +545,17 @@ absl::Status SyntaxError(absl::string_view text, const std::string& path,
                                                     SafeSyntaxProblem(e.what())));
 }
 
+// Microsoft 365 takes only XOAUTH2 over IMAP (basic authentication is off).
+void WarnProviderAuth(Report* report, const Config& c) {
+  if (c.server.provider != Provider::kM365) return;
+  for (const Account& a : c.accounts) {
+    if (a.auth == AuthKind::kXoauth2) continue;
+    report->Warn(absl::StrCat("accounts[", a.index, "].auth"),
+                 "Microsoft 365 (\"provider\": \"m365\") takes only XOAUTH2: set \"auth\": "
+                 "\"xoauth2\" and a token (oauth2_token_file or oauth2_token_command)");
+  }
+}
+
 bool HasInlineSecrets(const Config& c) {
   return std::any_of(c.accounts.begin(), c.accounts.end(), [](const Account& a) {
     return !a.password.empty() || !a.oauth2_token.empty();
@@ -518,6 +591,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, const std::string& pa
     ParseAccounts(&report, root, &config.accounts);
     ParseSelection(&report, root, &config.selection);
     ParseFolderMap(&report, root, &config.folder_map);
+    WarnProviderAuth(&report, config);
   } catch (const std::exception& e) {  // not expected: every access is type-checked
     return absl::InternalError(absl::StrCat(path, ": unexpected error while validating"));
   }

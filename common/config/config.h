@@ -3,7 +3,8 @@
 //   {
 //     "server": {"host": "imap.example.com", "port": 993, "ssl": true, "starttls": false,
 //                "ca_file": "/etc/ssl/my-ca.pem", "tls_verify": true,
-//                "max_connections_per_account": 4, "compress": true},
+//                "max_connections_per_account": 4, "compress": true,
+//                "io_timeout": 120, "min_rate": 1024},
 //     "accounts": [
 //       {"email": "a@example.com", "password": "secret"},
 //       {"email": "b@example.com", "login": "b", "password": "..."},
@@ -21,7 +22,13 @@
 // '\n', at most 20 shown):
 //   - server.host required; port an integer 1..65535 (default 993 with ssl, else 143);
 //     ssl default true; "starttls": true without "ssl" means ssl false; both true is an
-//     error. max_connections (server and account) 1..64.
+//     error. max_connections (server and account) 1..64. io_timeout 1..86400 seconds,
+//     min_rate 0..1000000000 bytes/s.
+//   - Limits and budgets (README "Budgets"): server.provider "gmail" | "m365" fills the
+//     limits the server block does not set (explicit fields win; an account's own field
+//     wins over the server block's). bytes_per_day (server and account) 1..2^50;
+//     messages_per_second (server and account) a number > 0, at most 100000;
+//     server.budget_window_seconds 1..2678400 (31 days), default 86400.
 //   - accounts: a non-empty array; email required, non-empty, contains '@', no '/', no
 //     control characters, no leading '.', unique case-insensitively.
 //   - auth: login | plain | xoauth2 | oauthbearer (absent = auto). xoauth2/oauthbearer need
@@ -37,6 +44,8 @@
 #ifndef MIGRATOR_COMMON_CONFIG_CONFIG_H_
 #define MIGRATOR_COMMON_CONFIG_CONFIG_H_
 
+#include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +55,18 @@
 #include "common/config/selection.h"
 
 namespace config {
+
+// A provider whose known limits a preset sets (README "Budgets").
+enum class Provider { kNone, kGmail, kM365 };
+
+// The limits a provider preset sets; 0 for what it does not set.
+struct ProviderPreset {
+  int max_connections = 0;              // per account, all of its connections (fleet-wide)
+  uint64_t download_bytes_per_day = 0;  // export from this server
+  uint64_t upload_bytes_per_day = 0;    // import into it
+  double messages_per_second = 0;
+  uint64_t max_message_size = 0;  // the largest APPEND it takes (advertised or not)
+};
 
 struct ServerConfig {
   std::string host;
@@ -66,6 +87,24 @@ struct ServerConfig {
   // spend in all before it fails.
   int throttle_max_wait = 300;
   int throttle_budget = 3600;
+  // Bounded stalls (README "Config"): an IMAP read or write that waits this long (seconds)
+  // without a byte fails; and while a transfer is under way the connection must move
+  // min_rate bytes per second over every io_timeout / 4 of waiting, a command may wait
+  // io_timeout plus its bytes at min_rate (0: only the idle timeout).
+  int io_timeout = 120;
+  int min_rate = 1024;
+  // ---- budgets (README "Budgets") ----
+  Provider provider = Provider::kNone;
+  // Bytes one account may move per budget window: downloaded (export from this server) or
+  // uploaded (import into it). "bytes_per_day" in the file sets both; a preset sets them
+  // apart. 0: no budget.
+  uint64_t download_bytes_per_day = 0;
+  uint64_t upload_bytes_per_day = 0;
+  double messages_per_second = 0;     // per account (token bucket); 0: no pace
+  int budget_window_seconds = 86400;  // the budget's window: opens at the first assignment
+  // The fields above (file names: "max_connections_per_account", "bytes_per_day", ...) whose
+  // value came from the provider preset, not from the file: WriteConfig leaves them out.
+  std::set<std::string> preset_fields;
 };
 
 enum class AuthKind { kAuto, kLogin, kPlain, kXoauth2, kOauthBearer };
@@ -83,8 +122,33 @@ struct Account {
   // Seconds after which a token from the file or the command is read again when a
   // connection opens (a refused token is read again at once). 0: the default.
   int oauth2_token_max_age = 0;
-  int max_connections = 0;  // 0: server.max_connections_per_account
+  int max_connections = 0;         // 0: server.max_connections_per_account
+  uint64_t bytes_per_day = 0;      // 0: the server block's (for the mode's direction)
+  double messages_per_second = 0;  // 0: the server block's
 };
+
+// Which way a mode moves bytes through the server block's server: export downloads from
+// it, import (and validate --resync-missing) uploads to it.
+enum class Direction { kNone, kDownload, kUpload };
+
+// One account's effective limits: its own fields, else the server block's (explicit or
+// from the provider preset).
+struct AccountLimits {
+  int max_connections = 1;
+  uint64_t bytes_per_day = 0;  // in `direction`; 0: no budget
+  double messages_per_second = 0;
+};
+AccountLimits LimitsOf(const ServerConfig& server, const Account& account, Direction direction);
+
+// The preset of `provider` (all zero for kNone); the README's "Budgets" table names the
+// source of each number.
+ProviderPreset PresetOf(Provider provider);
+// "gmail", "m365"; "" for kNone.
+const char* ProviderName(Provider provider);
+// The identity an IMAP server counts connections by for this account: the authorization
+// identity when given, else the login (lower-cased). Accounts sharing it share
+// max_connections across the fleet.
+std::string ConnectionKey(const Account& account);
 
 // The default oauth2_token_max_age: 50 minutes, inside the usual 1-hour token lifetime.
 inline constexpr int kDefaultOauth2TokenMaxAge = 3000;

@@ -98,6 +98,32 @@ TEST(ConfigTest, SeedExamplesLoad) {
   }
 }
 
+TEST(ConfigTest, StallLimitsParseCheckAndWrite) {
+  auto d = ParseConfig(
+      R"({"server": {"host": "h"}, "accounts": [{"email": "a@b.c", "password": "p"}]})", "d.json");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->server.io_timeout, 120);
+  EXPECT_EQ(d->server.min_rate, 1024);
+  EXPECT_FALSE(absl::StrContains(ConfigToJson(*d), "io_timeout"));
+  auto c = ParseConfig(R"({"server": {"host": "h", "io_timeout": 600, "min_rate": 0},
+                           "accounts": [{"email": "a@b.c", "password": "p"}]})",
+                       "c.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server.io_timeout, 600);
+  EXPECT_EQ(c->server.min_rate, 0);
+  auto again = ParseConfig(ConfigToJson(*c), "again.json");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->server.io_timeout, 600);
+  EXPECT_EQ(again->server.min_rate, 0);
+  for (const char* bad : {R"("io_timeout": 0)", R"("io_timeout": "2m")", R"("min_rate": -1)"}) {
+    auto r = ParseConfig(absl::StrCat(R"({"server": {"host": "h", )", bad,
+                                      R"(}, "accounts": [{"email": "a@b.c", "password": "p"}]})"),
+                         "bad.json");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(absl::StrContains(r.status().message(), "server.")) << r.status();
+  }
+}
+
 TEST(ConfigTest, HeaderExampleLoads) {
   const char* text = R"({
     "server": {"host": "imap.example.com", "port": 993, "ssl": true, "starttls": false,
@@ -226,6 +252,113 @@ TEST(ConfigTest, MaxConnectionsRange) {
       WithAccount(R"({"email": "a@x", "password": "p", "max_connections": 64})"), "x.json");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->accounts[0].max_connections, 64);
+}
+
+TEST(ConfigTest, ProviderPresetsSetTheKnownLimits) {
+  auto gmail =
+      ParseConfig(WithServer(R"({"host": "imap.gmail.com", "provider": "gmail"})"), "x.json");
+  ASSERT_TRUE(gmail.ok()) << gmail.status();
+  const ServerConfig& g = gmail->server;
+  EXPECT_EQ(g.provider, Provider::kGmail);
+  EXPECT_EQ(g.max_connections_per_account, 15);
+  EXPECT_EQ(g.download_bytes_per_day, 2'500'000'000u);
+  EXPECT_EQ(g.upload_bytes_per_day, 500'000'000u);
+  EXPECT_EQ(g.max_message_size, 35'651'584u);
+  EXPECT_EQ(g.messages_per_second, 0);
+  EXPECT_EQ(g.budget_window_seconds, 86400);
+  // The direction picks the budget: export downloads from this server, import uploads.
+  EXPECT_EQ(LimitsOf(g, gmail->accounts[0], Direction::kDownload).bytes_per_day, 2'500'000'000u);
+  EXPECT_EQ(LimitsOf(g, gmail->accounts[0], Direction::kUpload).bytes_per_day, 500'000'000u);
+  EXPECT_EQ(LimitsOf(g, gmail->accounts[0], Direction::kNone).bytes_per_day, 0u);
+
+  auto m365 =
+      ParseConfig(absl::StrCat(R"({"server": {"host": "outlook.office365.com", "provider": "M365"},
+                       "accounts": [{"email": "a@x.com", "auth": "xoauth2",
+                                     "oauth2_token_file": "/t"}]})"),
+                  "x.json");
+  ASSERT_TRUE(m365.ok()) << m365.status();
+  EXPECT_EQ(m365->server.provider, Provider::kM365);
+  EXPECT_EQ(m365->server.max_connections_per_account, 8);
+  EXPECT_EQ(m365->server.messages_per_second, 10);
+  EXPECT_EQ(m365->server.max_message_size, 36'700'160u);
+  EXPECT_EQ(m365->server.download_bytes_per_day, 0u);
+  EXPECT_TRUE(m365->warnings.empty()) << m365->warnings[0];
+
+  EXPECT_EQ(ErrorOf(WithServer(R"({"host": "h", "provider": "yahoo"})")),
+            "x.json: server.provider: must be \"gmail\" or \"m365\", got \"yahoo\"");
+}
+
+TEST(ConfigTest, ExplicitFieldsWinOverThePreset) {
+  auto c = ParseConfig(
+      R"({"server": {"host": "imap.gmail.com", "provider": "gmail",
+                     "max_connections_per_account": 5, "bytes_per_day": 1000000,
+                     "messages_per_second": 2.5, "budget_window_seconds": 60},
+          "accounts": [{"email": "a@x", "password": "p"},
+                       {"email": "b@x", "password": "p", "max_connections": 2,
+                        "bytes_per_day": 300, "messages_per_second": 0.5}]})",
+      "x.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server.max_connections_per_account, 5);
+  EXPECT_EQ(c->server.download_bytes_per_day, 1000000u);  // one value, both directions
+  EXPECT_EQ(c->server.upload_bytes_per_day, 1000000u);
+  EXPECT_EQ(c->server.max_message_size, 35'651'584u);  // not given: the preset's
+  EXPECT_EQ(c->server.budget_window_seconds, 60);
+  EXPECT_EQ(c->server.preset_fields, std::set<std::string>{"max_message_size"});
+  AccountLimits a = LimitsOf(c->server, c->accounts[0], Direction::kUpload);
+  EXPECT_EQ(a.max_connections, 5);
+  EXPECT_EQ(a.bytes_per_day, 1000000u);
+  EXPECT_EQ(a.messages_per_second, 2.5);
+  AccountLimits b = LimitsOf(c->server, c->accounts[1], Direction::kDownload);
+  EXPECT_EQ(b.max_connections, 2);
+  EXPECT_EQ(b.bytes_per_day, 300u);
+  EXPECT_EQ(b.messages_per_second, 0.5);
+  // Written back: the file's own fields, the preset's left to the preset.
+  const std::string json = ConfigToJson(*c);
+  EXPECT_THAT(json, HasSubstr("\"provider\": \"gmail\""));
+  EXPECT_THAT(json, HasSubstr("\"bytes_per_day\": 1000000"));
+  EXPECT_THAT(json, HasSubstr("\"bytes_per_day\": 300"));
+  EXPECT_THAT(json, Not(HasSubstr("max_message_size")));
+  auto again = ParseConfig(json, "y.json");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(ConfigToJson(*again), json);
+  // A preset-filled field is not written: editing the provider changes it.
+  auto preset_only = ParseConfig(WithServer(R"({"host": "h", "provider": "gmail"})"), "x.json");
+  ASSERT_TRUE(preset_only.ok());
+  EXPECT_THAT(ConfigToJson(*preset_only), Not(HasSubstr("max_connections_per_account")));
+  EXPECT_THAT(ConfigToJson(*preset_only), Not(HasSubstr("bytes_per_day")));
+}
+
+TEST(ConfigTest, BudgetFieldRanges) {
+  EXPECT_EQ(ErrorOf(WithServer(R"({"host": "h", "messages_per_second": 0})")),
+            "x.json: server.messages_per_second: must be a number above 0, at most 100000, got 0");
+  EXPECT_EQ(ErrorOf(WithServer(R"({"host": "h", "bytes_per_day": -1})")),
+            "x.json: server.bytes_per_day: must be an integer from 1 to 1125899906842624, got -1");
+  EXPECT_EQ(ErrorOf(WithServer(R"({"host": "h", "budget_window_seconds": 0})")),
+            "x.json: server.budget_window_seconds: must be an integer from 1 to 2678400, got 0");
+  EXPECT_EQ(ErrorOf(WithAccount(R"({"email": "a@x", "password": "p", "bytes_per_day": "1"})")),
+            "x.json: accounts[0].bytes_per_day: must be an integer from 1 to 1125899906842624, "
+            "got \"1\"");
+}
+
+TEST(ConfigTest, M365WithoutXoauth2Warns) {
+  auto c = ParseConfig(
+      R"({"server": {"host": "outlook.office365.com", "provider": "m365"},
+          "accounts": [{"email": "a@x", "password": "p"}]})",
+      "x.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_THAT(c->warnings[0], HasSubstr("x.json: accounts[0].auth: Microsoft 365"));
+  EXPECT_THAT(c->warnings[0], HasSubstr("XOAUTH2"));
+}
+
+TEST(ConfigTest, ConnectionKeyIsWhoTheServerCounts) {
+  Account a;
+  a.email = "A@x";
+  EXPECT_EQ(ConnectionKey(a), "a@x");
+  a.login = "Admin";
+  EXPECT_EQ(ConnectionKey(a), "admin");
+  a.authzid = "C@x";
+  EXPECT_EQ(ConnectionKey(a), "c@x");
 }
 
 TEST(ConfigTest, Oauth2TokenMaxAge) {

@@ -22,7 +22,9 @@ ojson ServerJson(const ServerConfig& s) {
   if (!s.ca_file.empty()) j["ca_file"] = s.ca_file;
   if (!s.tls_verify) j["tls_verify"] = false;
   if (s.compress) j["compress"] = true;
-  if (s.max_connections_per_account != ServerConfig().max_connections_per_account) {
+  auto from_file = [&s](const char* field) { return s.preset_fields.count(field) == 0; };
+  if (s.max_connections_per_account != ServerConfig().max_connections_per_account &&
+      from_file("max_connections_per_account")) {
     j["max_connections_per_account"] = s.max_connections_per_account;
   }
   if (s.throttle_max_wait != ServerConfig().throttle_max_wait) {
@@ -30,6 +32,20 @@ ojson ServerJson(const ServerConfig& s) {
   }
   if (s.throttle_budget != ServerConfig().throttle_budget) {
     j["throttle_budget"] = s.throttle_budget;
+  }
+  if (s.io_timeout != ServerConfig().io_timeout) j["io_timeout"] = s.io_timeout;
+  if (s.min_rate != ServerConfig().min_rate) j["min_rate"] = s.min_rate;
+  // Budgets: the provider, and what the file set beyond its preset ("bytes_per_day" set
+  // both directions alike).
+  if (s.provider != Provider::kNone) j["provider"] = ProviderName(s.provider);
+  if (s.download_bytes_per_day != 0 && from_file("bytes_per_day")) {
+    j["bytes_per_day"] = s.download_bytes_per_day;
+  }
+  if (s.messages_per_second != 0 && from_file("messages_per_second")) {
+    j["messages_per_second"] = s.messages_per_second;
+  }
+  if (s.budget_window_seconds != ServerConfig().budget_window_seconds) {
+    j["budget_window_seconds"] = s.budget_window_seconds;
   }
   return j;
 }
@@ -46,6 +62,8 @@ ojson AccountJson(const Account& a) {
   if (!a.oauth2_token_command.empty()) j["oauth2_token_command"] = a.oauth2_token_command;
   if (a.oauth2_token_max_age != 0) j["oauth2_token_max_age"] = a.oauth2_token_max_age;
   if (a.max_connections != 0) j["max_connections"] = a.max_connections;
+  if (a.bytes_per_day != 0) j["bytes_per_day"] = a.bytes_per_day;
+  if (a.messages_per_second != 0) j["messages_per_second"] = a.messages_per_second;
   return j;
 }
 

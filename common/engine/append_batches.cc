@@ -78,13 +78,21 @@ absl::Status AppendInBatches(const std::vector<uint64_t>& sizes, const BatchLimi
     if (callbacks.cancelled && callbacks.cancelled()) return absl::CancelledError("cancelled");
     std::vector<size_t> batch;
     uint64_t bytes = 0;
+    bool turned_away = false;
     for (; i < sizes.size() && batch.size() < limits.max_messages &&
            (batch.empty() || bytes + sizes[i] <= limits.max_bytes);
          ++i) {
+      if (callbacks.admit && !callbacks.admit(i)) {
+        turned_away = true;
+        break;
+      }
       batch.push_back(i);
       bytes += sizes[i];
     }
-    RETURN_IF_ERROR(SendBatch(callbacks, batch));
+    if (!batch.empty()) RETURN_IF_ERROR(SendBatch(callbacks, batch));
+    if (turned_away) {
+      return callbacks.stop ? callbacks.stop() : absl::ResourceExhaustedError("not admitted");
+    }
   }
   return absl::OkStatus();
 }

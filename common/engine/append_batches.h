@@ -38,11 +38,17 @@ struct AppendCallbacks {
   // there is nothing to strip (the item is then refused).
   std::function<bool(size_t item, const absl::Status& why)> drop_keywords;
   std::function<bool()> cancelled;  // may be empty
+  // Asked once per item before it joins a batch (the byte budget, the message pace): false
+  // ends the call before that item with `stop()`'s status, once the batch built so far is
+  // sent. Both may be empty (every item is admitted).
+  std::function<bool(size_t item)> admit;
+  std::function<absl::Status()> stop;
 };
 
 // Appends items 0..sizes.size()-1 in order. A refused message (imap::IsMessageRefused) is
 // reported through `refused` and skipped; any other failure ends the call with that
-// failure (what was appended before it has been reported through `appended`).
+// failure (what was appended before it has been reported through `appended`), and so does
+// an item `admit` turns away (with `stop()`).
 absl::Status AppendInBatches(const std::vector<uint64_t>& sizes, const BatchLimits& limits,
                              const AppendCallbacks& callbacks);
 

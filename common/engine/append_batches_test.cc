@@ -168,5 +168,22 @@ TEST(AppendBatchesTest, Cancelled) {
   EXPECT_EQ(t.commands, 0);
 }
 
+TEST(AppendBatchesTest, AnItemTurnedAwayEndsTheCallAfterTheBatchBuiltSoFar) {
+  FakeTarget t;
+  AppendCallbacks cb = t.Callbacks();
+  std::vector<size_t> asked;
+  cb.admit = [&](size_t i) {
+    asked.push_back(i);
+    return i < 7;  // the budget runs out at item 7
+  };
+  cb.stop = [] { return absl::ResourceExhaustedError("budget spent"); };
+  absl::Status st = AppendInBatches(Sizes(20), BatchLimits{5, 1 << 20}, cb);
+  EXPECT_EQ(st.message(), "budget spent");
+  // Items 5 and 6 went in their own (short) batch; 7 and later were never sent.
+  EXPECT_EQ(t.commands, 2);
+  EXPECT_EQ(t.appended, (std::vector<size_t>{0, 1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(asked, (std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7}));  // each asked once
+}
+
 }  // namespace
 }  // namespace engine::internal

@@ -1,5 +1,7 @@
 #include "common/engine/connect.h"
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <utility>
 
@@ -21,6 +23,8 @@ imap::SessionOptions SessionOptionsFor(const config::ServerConfig& server,
                                     : net::TlsMode::kNone;
   o.connect.tls_options.verify = server.tls_verify;
   o.connect.tls_options.ca_file = server.ca_file;
+  o.connect.io_timeout = std::chrono::seconds(server.io_timeout);
+  o.connect.min_rate = static_cast<uint64_t>(std::max(0, server.min_rate));
   o.compress = server.compress;
   return o;
 }

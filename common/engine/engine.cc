@@ -51,11 +51,20 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   pacing.budget = absl::Seconds(task.server.throttle_budget);
   Pacer pacer(pacing, internal::MaxConnections(task));
   const Selector selector(task.selection);
+  ByteBudget budget(task.budget_bytes, task.budget_spent, task.budget_resume_at);
+  const double rate = internal::MessagesPerSecond(task);
+  std::unique_ptr<TokenBucket> pace = rate > 0 ? std::make_unique<TokenBucket>(rate) : nullptr;
   // A dry run reads the store and writes nothing (a write would fail, not happen).
   std::unique_ptr<storage::Store> read_only = task.dry_run ? storage::ReadOnlyView(store) : nullptr;
-  internal::Context ctx{task,     read_only ? *read_only : store,      cancel,
-                        *secrets, internal::ProgressTracker(progress), pacer,
-                        selector};
+  internal::Context ctx{task,
+                        read_only ? *read_only : store,
+                        cancel,
+                        *secrets,
+                        internal::ProgressTracker(progress),
+                        pacer,
+                        selector,
+                        budget,
+                        pace.get()};
   pacer.SetListener([&ctx](const PacingCounters& c) { ctx.progress.Pacing(c); });
   AccountResult r;
   switch (task.mode) {
@@ -79,6 +88,12 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   r.throttled_ms = c.throttled_ms;
   r.throttles = c.throttles;
   r.reconnects = c.reconnects;
+  r.budget_used = budget.used();
+  if (IsBudgetStop(r.status)) {
+    r.status = status::Annotate(budget.SpentStatus(), absl::StrCat("account ", task.account.email));
+    r.parked_until = budget.resume_at();
+    LOG(INFO) << r.status.message() << " (" << r.budget_used << " byte(s) this run)";
+  }
   r.imap_errors = c.imap_errors;
   if (c.throttles > 0 || c.reconnects > 0) {
     LOG(INFO) << "account " << task.account.email << ": throttled " << c.throttles
@@ -149,10 +164,16 @@ absl::StatusOr<std::unique_ptr<imap::Session>> Context::Connect() const {
 }
 
 int MaxConnections(const AccountTask& task) {
-  int cap = task.max_connections > 0           ? task.max_connections
-            : task.account.max_connections > 0 ? task.account.max_connections
-                                               : task.server.max_connections_per_account;
-  return std::max(1, cap);
+  if (task.max_connections > 0) return task.max_connections;
+  return config::LimitsOf(task.server, task.account, config::Direction::kNone).max_connections;
+}
+
+double MessagesPerSecond(const AccountTask& task) {
+  return config::LimitsOf(task.server, task.account, config::Direction::kNone).messages_per_second;
+}
+
+void Context::PaceMessage() const {
+  if (pace != nullptr) pace->Acquire([this] { return cancel.cancelled(); });
 }
 
 size_t Context::Connections(size_t items) const {
@@ -246,6 +267,7 @@ absl::optional<absl::Status> RunStep(Context& ctx, std::unique_ptr<imap::Session
   };
   for (;;) {
     if (ctx.cancel.cancelled()) return absl::CancelledError("cancelled");
+    if (ctx.budget.stopped()) return ctx.budget.SpentStatus();  // no new step, no connection
     ctx.pacer.WaitResumed(cancelled);
     if (ctx.cancel.cancelled()) return absl::CancelledError("cancelled");
     if (admitted && !admitted()) {
@@ -380,10 +402,13 @@ std::vector<size_t> LargestFirst(const std::vector<uint64_t>& sizes) {
 }
 
 absl::Status FirstError(const std::string& email, const std::vector<absl::Status>& statuses) {
+  const absl::Status* first = nullptr;
   for (const absl::Status& s : statuses) {
-    if (!s.ok()) return status::Annotate(s, absl::StrCat("account ", email));
+    if (s.ok() || (first != nullptr && IsBudgetStop(s))) continue;
+    if (first == nullptr || IsBudgetStop(*first)) first = &s;
+    if (!IsBudgetStop(s)) break;
   }
-  return absl::OkStatus();
+  return first == nullptr ? absl::OkStatus() : status::Annotate(*first, "account " + email);
 }
 
 }  // namespace internal

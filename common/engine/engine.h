@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "common/config/config.h"
 #include "common/storage/store.h"
 
@@ -26,10 +27,18 @@ struct AccountTask {
   config::Account account;
   bool resync_missing = false;  // validate: import what is missing, then validate again
   double min_free_gb = 0;       // export: stop cleanly when free space drops below
-  int max_connections = 0;      // 0: from the config
+  // Connections this run may use: the coordinator's grant (fleet-wide max_connections,
+  // less what a stale assignment may still hold). 0: from the config.
+  int max_connections = 0;
   // import / validate: a message server B refuses fails the account (default: it is
   // skipped, recorded, and the account ends ok with a count of refused messages).
   bool strict = false;
+  // The byte budget (README "Budgets", budget.h): bytes the window allows (0: none), what
+  // was spent in it before this run, and when it reopens. The run stops at a clean point
+  // before a message that does not fit, with a budget stop (AccountResult::parked_until).
+  uint64_t budget_bytes = 0;
+  uint64_t budget_spent = 0;
+  absl::Time budget_resume_at = absl::InfinitePast();
   // Which folders and messages (valid and resolved: config::SelectionProblems empty, no
   // ages left); default: all.
   config::Selection selection;
@@ -106,6 +115,11 @@ struct AccountResult {
   // Throttling (pacing.h): time paused by throttles and caps, how many, and connections
   // opened again after a failure.
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
+  // Budgets: the bytes this run counted against the budget (downloaded by export, uploaded
+  // by import), and, when the run stopped because the budget was spent (status: a budget
+  // stop, not a failure), when the window reopens; InfinitePast otherwise.
+  uint64_t budget_used = 0;
+  absl::Time parked_until = absl::InfinitePast();
   // The servers' NO, BAD and BYE replies by class (imap::ReplyClassName, spaces as '_':
   // "throttle", "connection_cap", "message_refused", "auth", ...).
   std::map<std::string, uint64_t> imap_errors;

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/optional.h"
+#include "common/engine/budget.h"
 #include "common/engine/engine.h"
 #include "common/engine/folder_map.h"
 #include "common/engine/layout.h"
@@ -55,6 +56,11 @@ struct Context {
   ProgressTracker progress;
   Pacer& pacer;              // throttles, connection caps, pauses (pacing.h)
   const Selector& selector;  // which folders and messages (selection.h)
+  ByteBudget& budget;        // bytes_per_day (budget.h)
+  TokenBucket* pace;         // messages_per_second; null: no pace
+
+  // Waits for the next message's turn under messages_per_second (no-op without a pace).
+  void PaceMessage() const;
 
   absl::StatusOr<std::unique_ptr<imap::Session>> Connect() const;
   // The halves of Connect: the connection, then the login.
@@ -129,7 +135,8 @@ std::vector<absl::Status> ForEachItem(
 // time.
 std::vector<size_t> LargestFirst(const std::vector<uint64_t>& sizes);
 
-// The first non-OK status, annotated with the account; OK when all are.
+// The first non-OK status, annotated with the account; OK when all are. A failure wins over
+// a budget stop (budget.h) of another item.
 absl::Status FirstError(const std::string& email, const std::vector<absl::Status>& statuses);
 
 // A selectable folder of server A, as export records it (its FolderMeta, UIDVALIDITY not
@@ -247,6 +254,8 @@ std::vector<size_t> WithinKnownLimit(
 
 // The connections `task` may use at most (task, account, server: the first set).
 int MaxConnections(const AccountTask& task);
+// The messages_per_second of `task`'s account (account, server, preset); 0: no pace.
+double MessagesPerSecond(const AccountTask& task);
 
 // What validate's comparison found for one exported folder (validate.cc), before
 // refusals are told apart: the mailbox on B, whether B lists it, the messages B lacks, and

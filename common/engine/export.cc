@@ -47,9 +47,18 @@ class ExportSink : public imap::FetchSink {
  public:
   ExportSink(Context& ctx, FolderJob& job, Dedupe& dedupe)
       : ctx_(ctx), job_(job), dedupe_(dedupe) {}
+  // A message begun and not finished (the connection broke) gives its bytes back.
+  ~ExportSink() override { ctx_.budget.Return(taken_); }
 
+  // The budget's clean point: a message that does not fit is not begun (the session then
+  // closes the connection); what arrived before it is recorded by FinishFolder.
   absl::Status BodyBegin(uint64_t seq, uint64_t size) override {
     if (ctx_.cancel.cancelled()) return absl::CancelledError("cancelled");
+    ctx_.PaceMessage();
+    ctx_.budget.Return(taken_);
+    taken_ = 0;
+    if (!ctx_.budget.Take(size)) return ctx_.budget.SpentStatus();
+    taken_ = size;
     ASSIGN_OR_RETURN(writer_, ctx_.store.NewWriter(job_.prefix + "incoming.eml"));
     seq_ = seq;
     head_.clear();
@@ -84,6 +93,7 @@ class ExportSink : public imap::FetchSink {
   crypto::Sha256 hash_;
   std::string head_;
   uint64_t bytes_ = 0, written_ = 0, since_check_ = 0;
+  uint64_t taken_ = 0;  // budget bytes of the message being received
   std::vector<std::pair<std::string, MessageMeta>> pending_;  // committed .eml, no .json yet
   uint64_t pending_bytes_ = 0;
 };
@@ -133,6 +143,7 @@ absl::Status ExportSink::OnMessage(const imap::FetchedMessage& m) {
         absl::StrCat("FETCH response for message ", m.seq, " without UID or body"));
   }
   std::unique_ptr<storage::Writer> writer = std::move(writer_);
+  taken_ = 0;  // it moved whole: counted
   const std::string sha = hash_.HexDigest();
   const uint64_t size = writer->bytes_written();
   const std::string base = MessageBase(job_.meta.uidvalidity, m.uid);
@@ -369,7 +380,9 @@ AccountResult RunExport(Context& ctx) {
                   });
   for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];
   for (size_t i = 0; i < jobs.size(); ++i) {
-    if (!statuses[i].ok()) result.folders[i].error = std::string(statuses[i].message());
+    if (!statuses[i].ok() && !IsBudgetStop(statuses[i])) {
+      result.folders[i].error = std::string(statuses[i].message());
+    }
     result.messages += result.folders[i].transferred;
     result.bytes += result.folders[i].bytes;
     result.skipped += result.folders[i].source_messages - result.folders[i].transferred;

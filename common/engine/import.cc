@@ -22,12 +22,14 @@ namespace {
 constexpr size_t kBatchMessages = 50;
 constexpr uint64_t kBatchBytes = 8 * 1024 * 1024;
 
-// A message body read from the store on demand (sequentially; a rewind reopens).
+// A message body read from the store on demand (sequentially; a rewind reopens). Named in
+// errors by its UID on server A.
 class StoreLiteralSource : public imap::LiteralSource {
  public:
-  StoreLiteralSource(storage::Store& store, std::string key, uint64_t size)
-      : store_(store), key_(std::move(key)), size_(size) {}
+  StoreLiteralSource(storage::Store& store, std::string key, uint64_t size, uint64_t source_uid)
+      : store_(store), key_(std::move(key)), size_(size), source_uid_(source_uid) {}
   uint64_t size() const override { return size_; }
+  std::string Describe() const override { return absl::StrCat("source UID ", source_uid_); }
   absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t max) const override {
     if (!reader_ || offset != pos_) {
       ASSIGN_OR_RETURN(reader_, store_.Open(key_));
@@ -53,6 +55,7 @@ class StoreLiteralSource : public imap::LiteralSource {
   storage::Store& store_;
   std::string key_;
   uint64_t size_;
+  uint64_t source_uid_;
   mutable std::unique_ptr<storage::Reader> reader_;
   mutable uint64_t pos_ = 0;
 };
@@ -215,8 +218,8 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
       imap::AppendMessage m;
       m.flags = keywords.Filter(flags[k], nullptr);
       m.internaldate = meta.internaldate;
-      m.body =
-          std::make_shared<StoreLiteralSource>(ctx.store, folder.prefix + base + ".eml", meta.size);
+      m.body = std::make_shared<StoreLiteralSource>(ctx.store, folder.prefix + base + ".eml",
+                                                    meta.size, meta.uid);
       batch.push_back(std::move(m));
     }
     SendResult out;
@@ -231,7 +234,18 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     }
     return out;
   };
+  // The byte budget and the pace: each message takes its size before it joins a batch; one
+  // not appended nor refused (the connection broke) gives it back.
+  std::vector<uint64_t> taken(send.size(), 0);
+  cb.admit = [&](size_t k) {
+    ctx.PaceMessage();
+    if (!ctx.budget.Take(sizes[k])) return false;
+    taken[k] = sizes[k];
+    return true;
+  };
+  cb.stop = [&] { return ctx.budget.SpentStatus(); };
   cb.appended = [&](size_t k) {
+    taken[k] = 0;
     const MessageMeta& meta = missing[send[k]].second;
     std::vector<std::string> lost;
     keywords.Appended(keywords.Filter(flags[k], &lost));
@@ -246,6 +260,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     ctx.progress.Message(folder.meta.name, meta.size);
   };
   cb.refused = [&](size_t k, const absl::Status& why) {
+    taken[k] = 0;  // sent whole: counted
     auto info = imap::ReplyOf(why);
     refuse(send[k], Refused(missing[send[k]].second,
                             imap::RefusalName(info ? info->refusal : imap::Refusal::kContent),
@@ -255,6 +270,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     return keywords.Full(flags[k], why);
   };
   absl::Status st = AppendInBatches(sizes, BatchLimits{kBatchMessages, kBatchBytes}, cb);
+  for (uint64_t bytes : taken) ctx.budget.Return(bytes);
   if (dropped > 0) {
     LOG(WARNING) << "account " << ctx.email() << " folder '" << folder.meta.name << "': " << dropped
                  << " flag(s) not kept by server B (PERMANENTFLAGS)";
@@ -452,7 +468,9 @@ AccountResult RunImport(Context& ctx) {
   for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];
   for (size_t i = 0; i < statuses.size(); ++i) {
     FolderResult& f = result.folders[i];
-    if (!statuses[i].ok()) f.error = std::string(statuses[i].message());
+    if (!statuses[i].ok() && !IsBudgetStop(statuses[i])) {
+      f.error = std::string(statuses[i].message());
+    }
     result.messages += f.transferred;
     result.bytes += f.bytes;
     result.refused += f.refused;

@@ -14,6 +14,17 @@ namespace {
 
 std::string Seconds(absl::Duration d) { return absl::StrCat(absl::ToDoubleSeconds(d), " s"); }
 
+// Sleeps until `until` in slices of at most 200 ms, returning early when `cancelled` says so.
+void SleepUntil(const Pacer::Clock& clock, const Pacer::Sleeper& sleep, absl::Time until,
+                const Pacer::Cancelled& cancelled) {
+  for (;;) {
+    if (cancelled && cancelled()) return;
+    const absl::Duration left = until - clock();
+    if (left <= absl::ZeroDuration()) return;
+    sleep(std::min(left, absl::Milliseconds(200)));
+  }
+}
+
 }  // namespace
 
 Pacer::Pacer(PacingOptions options, int max_connections, Clock clock, Sleeper sleep, Random random)
@@ -145,13 +156,7 @@ void Pacer::OnReconnect() {
 }
 
 void Pacer::Sleep(absl::Duration d, const Cancelled& cancelled) {
-  const absl::Time until = clock_() + d;
-  for (;;) {
-    if (cancelled && cancelled()) return;
-    const absl::Duration left = until - clock_();
-    if (left <= absl::ZeroDuration()) return;
-    sleep_(std::min(left, absl::Milliseconds(200)));
-  }
+  SleepUntil(clock_, sleep_, clock_() + d, cancelled);
 }
 
 void Pacer::WaitResumed(const Cancelled& cancelled) {
@@ -197,6 +202,34 @@ void Pacer::Notify() {
     c = counters_;
   }
   if (listener) listener(c);
+}
+
+TokenBucket::TokenBucket(double rate, Pacer::Clock clock, Pacer::Sleeper sleep)
+    : rate_(rate > 0 ? rate : 1),
+      capacity_(std::max(1.0, rate_)),
+      clock_(clock ? std::move(clock) : Pacer::Clock([] { return absl::Now(); })),
+      sleep_(sleep ? std::move(sleep)
+                   : Pacer::Sleeper([](absl::Duration d) { absl::SleepFor(d); })),
+      tokens_(capacity_),
+      last_(clock_()) {}
+
+absl::Duration TokenBucket::Acquire(const Pacer::Cancelled& cancelled) {
+  absl::Time until;
+  absl::Duration wait;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time now = clock_();
+    if (now > last_) {
+      tokens_ = std::min(capacity_, tokens_ + rate_ * absl::ToDoubleSeconds(now - last_));
+      last_ = now;
+    }
+    tokens_ -= 1;
+    if (tokens_ >= 0) return absl::ZeroDuration();
+    wait = absl::Seconds(-tokens_ / rate_);
+    until = now + wait;
+  }
+  SleepUntil(clock_, sleep_, until, cancelled);
+  return wait;
 }
 
 }  // namespace engine

@@ -132,6 +132,29 @@ class Pacer {
   std::function<void(const PacingCounters&)> listener_;
 };
 
+// messages_per_second (README "Budgets"): a token bucket shared by an account's
+// connections. It holds up to max(1, rate) tokens (one second's burst) and starts full;
+// Acquire takes one, waiting when none is left. Waiters queue: each takes the next token
+// (the bucket goes into debt), so N connections share the rate instead of each having it.
+// Time comes from an injected clock and sleeper, as the Pacer's.
+class TokenBucket {
+ public:
+  // `rate` > 0 tokens per second. Defaults: absl::Now, absl::SleepFor.
+  explicit TokenBucket(double rate, Pacer::Clock clock = nullptr, Pacer::Sleeper sleep = nullptr);
+  // Takes one token, sleeping (in slices, returning early when `cancelled` says so) until it
+  // is due. Returns how long it waited.
+  absl::Duration Acquire(const Pacer::Cancelled& cancelled = nullptr);
+
+ private:
+  const double rate_;
+  const double capacity_;
+  Pacer::Clock clock_;
+  Pacer::Sleeper sleep_;
+  std::mutex mu_;
+  double tokens_;
+  absl::Time last_;
+};
+
 }  // namespace engine
 
 #endif  // MIGRATOR_COMMON_ENGINE_PACING_H_

@@ -2,7 +2,11 @@
 // backoff growth, cap and jitter, the connection count down and back up, the budget.
 #include "common/engine/pacing.h"
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -239,6 +243,88 @@ TEST(PacerTest, WaitResumedStopsWhenCancelled) {
   int checks = 0;
   p.WaitResumed([&] { return ++checks > 3; });
   EXPECT_LT(f.slept, absl::Seconds(1));
+}
+
+// A token bucket on a clock that moves only when it sleeps.
+struct FakeClock {
+  absl::Time now = absl::FromUnixSeconds(1'000'000);
+  TokenBucket Make(double rate) {
+    return TokenBucket(
+        rate, [this] { return now; }, [this](absl::Duration d) { now += d; });
+  }
+};
+
+TEST(TokenBucketTest, OneSecondsBurstThenTheRate) {
+  FakeClock f;
+  TokenBucket b = f.Make(10);
+  const absl::Time start = f.now;
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(b.Acquire(), absl::ZeroDuration()) << i;  // the burst
+  EXPECT_EQ(b.Acquire(), absl::Milliseconds(100));
+  for (int i = 0; i < 89; ++i) b.Acquire();
+  // 100 messages at 10/s: the 10 of the burst, then 90 at 100 ms each.
+  EXPECT_EQ(f.now - start, absl::Seconds(9));
+}
+
+TEST(TokenBucketTest, IdleTimeRefillsUpToOneSecondsWorth) {
+  FakeClock f;
+  TokenBucket b = f.Make(4);
+  for (int i = 0; i < 4; ++i) b.Acquire();
+  f.now += absl::Minutes(10);  // idle: the bucket fills to 4, not to 2400
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(b.Acquire(), absl::ZeroDuration()) << i;
+  EXPECT_EQ(b.Acquire(), absl::Milliseconds(250));
+}
+
+TEST(TokenBucketTest, FractionalRateHoldsOneToken) {
+  FakeClock f;
+  TokenBucket b = f.Make(0.5);
+  EXPECT_EQ(b.Acquire(), absl::ZeroDuration());
+  EXPECT_EQ(b.Acquire(), absl::Seconds(2));
+  EXPECT_EQ(b.Acquire(), absl::Seconds(2));
+}
+
+TEST(TokenBucketTest, WaitersShareTheRate) {
+  // Real threads on a clock only the test moves: four waiters queue for a token each (the
+  // bucket goes into debt), due 1, 2, 3 and 4 s out, not all at 1 s.
+  std::mutex mu;
+  absl::Time now = absl::FromUnixSeconds(1'000'000);
+  std::atomic<int> sleeping{0};
+  TokenBucket b(
+      1,
+      [&] {
+        std::lock_guard<std::mutex> l(mu);
+        return now;
+      },
+      [&](absl::Duration) {
+        thread_local bool counted = false;
+        if (!counted) sleeping.fetch_add(1);
+        counted = true;
+        absl::SleepFor(absl::Milliseconds(1));
+      });
+  b.Acquire();  // the burst
+  std::vector<absl::Duration> waits(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&, i] { waits[i] = b.Acquire(); });
+  // Once all four wait, their turns are set: let the time pass.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (sleeping.load() < 4 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(sleeping.load(), 4);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    now += absl::Seconds(5);
+  }
+  for (auto& t : threads) t.join();
+  std::sort(waits.begin(), waits.end());
+  EXPECT_EQ(waits, (std::vector<absl::Duration>{absl::Seconds(1), absl::Seconds(2),
+                                                absl::Seconds(3), absl::Seconds(4)}));
+}
+
+TEST(TokenBucketTest, CancelEndsTheWait) {
+  FakeClock f;
+  TokenBucket b = f.Make(0.001);
+  b.Acquire();
+  const absl::Time before = f.now;
+  EXPECT_EQ(b.Acquire([] { return true; }), absl::Seconds(1000));  // the debt it took
+  EXPECT_EQ(f.now, before);                                        // but it did not sleep
 }
 
 }  // namespace

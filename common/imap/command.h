@@ -26,6 +26,8 @@ class LiteralSource {
   virtual uint64_t size() const = 0;
   // Reads up to `max` bytes at `offset` into `buf`; returns the count (0 only at the end).
   virtual absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t max) const = 0;
+  // What the bytes are, for error messages ("source UID 17"); empty: nothing to say.
+  virtual std::string Describe() const { return ""; }
 };
 
 // A LiteralSource over bytes it owns.

@@ -112,6 +112,75 @@ void Parser::Feed(absl::string_view bytes) {
 
 size_t Parser::buffered() const { return state_->available(); }
 
+bool Parser::InResponse() const {
+  const State& s = *state_;
+  return s.in_response || s.available() > 0 || s.mode == State::Mode::kInlineLiteral ||
+         s.mode == State::Mode::kStreaming;
+}
+
+uint64_t Parser::literal_missing() const {
+  const State& s = *state_;
+  if (s.mode != State::Mode::kInlineLiteral && s.mode != State::Mode::kStreaming) return 0;
+  return s.literal_remaining - std::min<uint64_t>(s.literal_remaining, s.available());
+}
+
+namespace {
+
+// The value of a "UID n" item at the top level of a FETCH response's text so far.
+absl::optional<uint64_t> FetchUid(absl::string_view text) {
+  int depth = 0;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      }
+      continue;
+    }
+    if (c == '"') quoted = true;
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (depth != 1 || i == 0 || (text[i - 1] != '(' && text[i - 1] != ' ') ||
+        !absl::StartsWithIgnoreCase(text.substr(i), "UID ")) {
+      continue;
+    }
+    uint64_t uid = 0;
+    size_t j = i + 4;
+    for (; j < text.size() && j < i + 14 && text[j] >= '0' && text[j] <= '9'; ++j) {
+      uid = uid * 10 + static_cast<uint64_t>(text[j] - '0');
+    }
+    if (j > i + 4 && (j == text.size() || text[j] == ' ' || text[j] == ')')) return uid;
+  }
+  return absl::nullopt;
+}
+
+}  // namespace
+
+std::string Parser::DescribePartial() const {
+  const State& s = *state_;
+  if (!InResponse()) return "";
+  if (!s.in_response) {
+    return absl::StrCat("inside a response: ", s.available(), " bytes of its first line received");
+  }
+  std::string out =
+      absl::StrCat("inside the ", s.header.name.empty() ? "" : s.header.name + " ", "response");
+  if (s.header.number) absl::StrAppend(&out, " for message ", *s.header.number);
+  if (s.header.name == "FETCH") {
+    const absl::optional<uint64_t> uid =
+        FetchUid(absl::string_view(s.text).substr(std::min(s.header.rest, s.text.size())));
+    if (uid) absl::StrAppend(&out, " (UID ", *uid, ")");
+  }
+  if (s.mode == State::Mode::kInlineLiteral || s.mode == State::Mode::kStreaming) {
+    const uint64_t size = s.literals.back().size;
+    absl::StrAppend(&out, ": ", size - literal_missing(), " of its ", size,
+                    "-byte literal received");
+  }
+  return out;
+}
+
 bool Parser::DiscardBuffered() {
   State& s = *state_;
   if (s.mode == State::Mode::kInlineLiteral || s.mode == State::Mode::kStreaming) {

@@ -124,6 +124,16 @@ class Parser {
   // Bytes buffered and not yet consumed.
   size_t buffered() const;
 
+  // A response is partly received: some of its bytes arrived, its end has not.
+  bool InResponse() const;
+  // Bytes of the literal being received that have not arrived yet (0 outside a literal).
+  uint64_t literal_missing() const;
+  // What the partly received response is, for error messages, e.g. "inside the FETCH
+  // response for message 5 (UID 17): 65536 of its 2000000-byte literal received"; "" when
+  // no response is partly received. The UID is named when the server sent it before the
+  // literal (as Dovecot, Gmail and Exchange do).
+  std::string DescribePartial() const;
+
  private:
   // Implementation state (helpers may add members here).
   struct State;

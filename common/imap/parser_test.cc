@@ -281,6 +281,47 @@ TEST(ParserTest, DebugStringOfAResponse) {
             "text=\"done\"");
 }
 
+// Drains every event the buffered bytes complete.
+void Drain(Parser& p) {
+  for (;;) {
+    auto e = p.Next();
+    ASSERT_TRUE(e.ok()) << e.status();
+    if (e->type == Event::Type::kNeedMore) return;
+  }
+}
+
+TEST(PartialResponseTest, SaysWhereAResponseStoppedAndWhatIsMissing) {
+  Limits limits;
+  limits.max_inline_literal = 16;  // the 100-byte body is streamed
+  Parser p(limits);
+  EXPECT_FALSE(p.InResponse());
+  EXPECT_EQ(p.DescribePartial(), "");
+  p.Feed("* 3 FETCH (FLAGS (\\Seen) UID 17 RFC822.SIZE 100 BODY[] {100}\r\n");
+  Drain(p);
+  EXPECT_TRUE(p.InResponse());
+  EXPECT_EQ(p.literal_missing(), 100u);
+  p.Feed(std::string(40, 'x'));
+  Drain(p);
+  EXPECT_EQ(p.literal_missing(), 60u);
+  EXPECT_EQ(p.DescribePartial(),
+            "inside the FETCH response for message 3 (UID 17): 40 of its 100-byte literal "
+            "received");
+  p.Feed(std::string(60, 'x') + ")\r\n");
+  Drain(p);
+  EXPECT_FALSE(p.InResponse());
+  EXPECT_EQ(p.literal_missing(), 0u);
+  // An inline literal, and a UID only inside a quoted string or a nested list: not named.
+  p.Feed("* 4 FETCH (INTERNALDATE \"UID 9\" FLAGS (UID 8) BODY[] {10}\r\nabc");
+  Drain(p);
+  EXPECT_EQ(p.literal_missing(), 7u);
+  EXPECT_EQ(p.DescribePartial(),
+            "inside the FETCH response for message 4: 3 of its 10-byte literal received");
+  p.Feed("defghij)\r\n* 5 FET");
+  Drain(p);
+  EXPECT_TRUE(p.InResponse());
+  EXPECT_EQ(p.DescribePartial(), "inside a response: 7 bytes of its first line received");
+}
+
 TEST(ValueTest, Helpers) {
   Value v;
   v.type = Value::Type::kAtom;

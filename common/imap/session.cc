@@ -9,6 +9,7 @@
 #include "common/imap/reply_class.h"
 #include "common/log/log.h"
 #include "common/net/deflate.h"
+#include "common/net/progress.h"
 #include "common/status/status_macros.h"
 
 namespace imap {
@@ -28,6 +29,7 @@ Session::Session(std::unique_ptr<net::ByteStream> stream, net::Connection* conne
       connection_(connection),
       parser_(options.parser_limits),
       read_buf_(options.limits.read_chunk) {
+  watch_ = owned_stream_->progress();
   peer_ = options.connect.host.empty()
               ? owned_stream_->Describe()
               : absl::StrCat(options.connect.host, ":", options.connect.port);
@@ -56,7 +58,9 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Open(std::unique_ptr<net::Byte
 net::ByteStream* Session::stream() const { return deflate_ ? deflate_.get() : owned_stream_.get(); }
 
 absl::Status Session::ReadGreeting() {
+  if (watch_ != nullptr) watch_->BeginCommand();  // the greeting is the first answer
   while (!greeting_seen_) RETURN_IF_ERROR(Pump());
+  HeadChanged();
   if (capabilities_.empty()) RETURN_IF_ERROR(RefreshCapabilities());
   return absl::OkStatus();
 }
@@ -103,6 +107,7 @@ absl::Status Session::WriteLiteral(const LiteralSource& source) {
   const uint64_t size = source.size();
   uint64_t sent = 0;
   std::vector<char> buf(std::min<uint64_t>(size, 256 * 1024));
+  if (watch_ != nullptr) watch_->SetOwed(size);  // the command's deadline grows at once
   while (sent < size) {
     ASSIGN_OR_RETURN(size_t n,
                      source.ReadAt(sent, buf.data(), std::min<uint64_t>(buf.size(), size - sent)));
@@ -111,7 +116,12 @@ absl::Status Session::WriteLiteral(const LiteralSource& source) {
           absl::StrCat("literal source ended after ", sent, " of ", size, " bytes"));
     }
     absl::Status st = stream()->Write(absl::string_view(buf.data(), n));
-    if (!st.ok()) return Fail(st);
+    if (!st.ok()) {
+      const std::string what = source.Describe();
+      return Fail(status::Detail(
+          st, absl::StrCat("while sending ", what.empty() ? "a" : what, what.empty() ? " " : ", a ",
+                           size, "-byte literal: ", sent, " bytes written")));
+    }
     sent += n;
   }
   return absl::OkStatus();
@@ -173,7 +183,9 @@ absl::StatusOr<std::string> Session::Send(const Command& cmd, ResponseHandler* h
   Pending pending;
   pending.tag = tag;
   pending.handler = handler;
+  pending.what = Truncate(cmd.DebugString(), 100);
   in_flight_.push_back(std::move(pending));
+  if (in_flight_.size() == 1) HeadChanged();
   RETURN_IF_ERROR(WriteCommand(cmd, tag));
   return tag;
 }
@@ -229,8 +241,12 @@ absl::Status Session::Execute(const Command& cmd, ResponseHandler* handler, Comm
 
 absl::Status Session::Pump() {
   if (!fatal_.ok()) return fatal_;
+  if (watch_ != nullptr) {
+    watch_->SetMidResponse(parser_.InResponse());
+    watch_->SetOwed(parser_.literal_missing());
+  }
   auto n = stream()->Read(read_buf_.data(), read_buf_.size());
-  if (!n.ok()) return Fail(n.status());
+  if (!n.ok()) return Fail(status::Detail(n.status(), ReadContext()));
   if (*n == 0) {
     absl::Status closed = absl::UnavailableError(
         bye_ ? absl::StrCat("server closed the connection (BYE ", Truncate(bye_text_, 200), ")")
@@ -258,6 +274,22 @@ absl::Status Session::Pump() {
 
 ResponseHandler* Session::CurrentHandler() const {
   return in_flight_.empty() ? nullptr : in_flight_.front().handler;
+}
+
+void Session::HeadChanged() {
+  if (watch_ == nullptr) return;
+  if (in_flight_.empty()) {
+    watch_->EndCommands();
+  } else {
+    watch_->BeginCommand();
+  }
+}
+
+std::string Session::ReadContext() const {
+  if (parser_.InResponse()) return parser_.DescribePartial();
+  if (!greeting_seen_) return "waiting for the greeting";
+  if (in_flight_.empty()) return "";
+  return absl::StrCat("waiting for the answer to ", in_flight_.front().what);
 }
 
 absl::Status Session::HandleEvent(Event& event) {
@@ -310,7 +342,9 @@ absl::Status Session::HandleTagged(Response& response) {
   LOG(DEBUG) << "S: " << response.tag << " " << StatusKindName(result.status);
   finished_[it->tag] = std::move(result);
   if (it->tag == barrier_tag_) barrier_hit_ = true;
+  const bool head = it == in_flight_.begin();
   in_flight_.erase(it);
+  if (head) HeadChanged();
   return absl::OkStatus();
 }
 

@@ -157,6 +157,7 @@ class Session {
   struct Pending {
     std::string tag;
     ResponseHandler* handler = nullptr;
+    std::string what;  // the command, for error messages (never a secret)
   };
 
   Session(std::unique_ptr<net::ByteStream> stream, net::Connection* connection,
@@ -174,6 +175,10 @@ class Session {
   absl::Status HandleTagged(Response& response);
   absl::Status HandleUntagged(const Response& response);
   ResponseHandler* CurrentHandler() const;
+  // The oldest command in flight changed: its progress deadline starts (progress.h).
+  void HeadChanged();
+  // Where a read failed: inside which response, or waiting for which command.
+  std::string ReadContext() const;
   absl::Status Fail(absl::Status status);
   net::ByteStream* stream() const;
 
@@ -181,6 +186,7 @@ class Session {
   std::string peer_;
   std::unique_ptr<net::ByteStream> owned_stream_;
   net::Connection* connection_ = nullptr;  // == owned_stream_ when upgradable
+  net::ProgressWatch* watch_ = nullptr;    // owned_stream_'s, when it has one
   std::unique_ptr<net::ByteStream> deflate_;
   Parser parser_;
   std::vector<char> read_buf_;

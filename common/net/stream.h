@@ -13,6 +13,8 @@
 
 namespace net {
 
+class ProgressWatch;
+
 // A bidirectional byte stream. Not thread-safe: one reader and one writer
 // thread at most, and Read and Write may be called concurrently from those two
 // threads only if the implementation says so (TcpStream/TlsStream: no; use one
@@ -39,6 +41,10 @@ class ByteStream {
 
   // A short description for error messages, e.g. "imap.example.com:993 (TLS)".
   virtual std::string Describe() const = 0;
+
+  // The progress deadlines of this stream's reads and writes (progress.h), for its user to
+  // say what the bytes are for; null when the stream has none (in-memory streams).
+  virtual ProgressWatch* progress() { return nullptr; }
 };
 
 }  // namespace net

@@ -30,6 +30,10 @@ using internal::OpenSslErrorText;
 // Output is sent once this much is buffered, bounding memory per connection.
 constexpr size_t kMaxWriteBuffer = 64 * 1024;
 
+// What a wait is for: the handshake is bounded by connect_timeout alone, reads and writes
+// also by the progress watch.
+enum class Op { kHandshake, kRead, kWrite };
+
 // A connected socket, plain or TLS. Owns the descriptor and the SSL object.
 // Not thread-safe: use from one thread at a time.
 class SocketConnection final : public Connection {
@@ -39,7 +43,8 @@ class SocketConnection final : public Connection {
         host_(options.host),
         where_(internal::HostPort(options.host, options.port)),
         connect_timeout_(options.connect_timeout),
-        io_timeout_(options.io_timeout) {}
+        io_timeout_(options.io_timeout),
+        progress_(ProgressLimits{options.io_timeout, options.min_rate}) {}
   ~SocketConnection() override { Close(); }
 
   absl::StatusOr<size_t> Read(char* buf, size_t max) override;
@@ -49,6 +54,7 @@ class SocketConnection final : public Connection {
   std::string Describe() const override { return absl::StrCat(where_, " (", mode_, ")"); }
   absl::Status StartTls(const TlsOptions& options) override;
   bool IsTls() const override { return ssl_ != nullptr; }
+  ProgressWatch* progress() override { return &progress_; }
 
   // Performs the client handshake; on success the connection speaks TLS as
   // `mode`.
@@ -57,15 +63,15 @@ class SocketConnection final : public Connection {
  private:
   absl::Status CheckOpen() const;
   // Waits for `events` until `deadline`; kDeadlineExceeded "<what> timed out
-  // after N".
+  // after N", or the progress watch's error (reads and writes).
   absl::Status Wait(short events, absl::string_view what, Clock::time_point deadline,
-                    std::chrono::milliseconds timeout);
+                    std::chrono::milliseconds timeout, Op op);
   // Runs `op` (an SSL call, > 0 on success) until it completes, polling on
   // WANT_READ and WANT_WRITE. Sets `*ssl_error` to SSL_ERROR_NONE or the final
   // SSL_get_error() code.
-  template <typename Op>
-  absl::Status RunSsl(Op op, absl::string_view what, Clock::time_point deadline,
-                      std::chrono::milliseconds timeout, int* ssl_error);
+  template <typename Call>
+  absl::Status RunSsl(Call call, absl::string_view what, Clock::time_point deadline,
+                      std::chrono::milliseconds timeout, Op op, int* ssl_error);
   // Converts a fatal SSL_get_error() code (after a read or write) to a status.
   absl::Status SslIoError(int ssl_error, absl::string_view what);
   absl::StatusOr<size_t> ReadPlain(char* buf, size_t max);
@@ -79,6 +85,7 @@ class SocketConnection final : public Connection {
   const std::string where_;  // "host:port"
   const std::chrono::milliseconds connect_timeout_;
   const std::chrono::milliseconds io_timeout_;
+  ProgressWatch progress_;
   const char* mode_ = "plain";
   internal::SslPtr ssl_;
   bool ssl_failed_ = false;  // a fatal SSL error happened: no close_notify on Close
@@ -92,26 +99,45 @@ absl::Status SocketConnection::CheckOpen() const {
 }
 
 absl::Status SocketConnection::Wait(short events, absl::string_view what,
-                                    Clock::time_point deadline, std::chrono::milliseconds timeout) {
-  ASSIGN_OR_RETURN(bool ready, internal::PollUntil(fd_, events, deadline));
-  if (ready) return absl::OkStatus();
-  return absl::DeadlineExceededError(absl::StrCat(what, " timed out after ", FormatMs(timeout)));
+                                    Clock::time_point deadline, std::chrono::milliseconds timeout,
+                                    Op op) {
+  const bool watched = op != Op::kHandshake;
+  const bool writing = op == Op::kWrite;
+  for (;;) {
+    const Clock::time_point start = Clock::now();
+    Clock::time_point until = deadline;
+    if (watched) {
+      const ProgressWatch::Duration allowed = progress_.Allowance(writing);
+      if (allowed < deadline - start) until = start + std::max(allowed, Clock::duration(0));
+    }
+    ASSIGN_OR_RETURN(bool ready, internal::PollUntil(fd_, events, until));
+    if (watched) {
+      progress_.Waited(Clock::now() - start, writing);
+      RETURN_IF_ERROR(progress_.Check(writing, what));
+    }
+    if (ready) return absl::OkStatus();
+    if (Clock::now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(what, " timed out after ", FormatMs(timeout)));
+    }
+  }
 }
 
-template <typename Op>
-absl::Status SocketConnection::RunSsl(Op op, absl::string_view what, Clock::time_point deadline,
-                                      std::chrono::milliseconds timeout, int* ssl_error) {
+template <typename Call>
+absl::Status SocketConnection::RunSsl(Call call, absl::string_view what, Clock::time_point deadline,
+                                      std::chrono::milliseconds timeout, Op op, int* ssl_error) {
   for (;;) {
     ERR_clear_error();
     errno = 0;
-    int ret = op();
+    int ret = call();
     if (ret > 0) {
       *ssl_error = SSL_ERROR_NONE;
       return absl::OkStatus();
     }
     int err = SSL_get_error(ssl_.get(), ret);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      RETURN_IF_ERROR(Wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, what, deadline, timeout));
+      RETURN_IF_ERROR(
+          Wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, what, deadline, timeout, op));
       continue;
     }
     *ssl_error = err;
@@ -147,7 +173,7 @@ absl::Status SocketConnection::Handshake(const TlsOptions& options, const char* 
   int err = SSL_ERROR_NONE;
   const std::string what = absl::StrCat("TLS handshake with ", where_);
   absl::Status s = RunSsl([this] { return SSL_connect(ssl_.get()); }, what,
-                          Clock::now() + connect_timeout_, connect_timeout_, &err);
+                          Clock::now() + connect_timeout_, connect_timeout_, Op::kHandshake, &err);
   if (s.ok() && err == SSL_ERROR_NONE) {
     mode_ = mode;
     return absl::OkStatus();
@@ -187,10 +213,14 @@ absl::StatusOr<size_t> SocketConnection::ReadPlain(char* buf, size_t max) {
   const Clock::time_point deadline = Clock::now() + io_timeout_;
   for (;;) {
     ssize_t n = recv(fd_, buf, max, 0);
-    if (n >= 0) return static_cast<size_t>(n);
+    if (n >= 0) {
+      progress_.Moved(static_cast<size_t>(n));
+      return static_cast<size_t>(n);
+    }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      RETURN_IF_ERROR(Wait(POLLIN, absl::StrCat("read from ", where_), deadline, io_timeout_));
+      RETURN_IF_ERROR(
+          Wait(POLLIN, absl::StrCat("read from ", where_), deadline, io_timeout_, Op::kRead));
       continue;
     }
     if (errno == ECONNRESET) {
@@ -207,8 +237,11 @@ absl::StatusOr<size_t> SocketConnection::ReadTls(char* buf, size_t max) {
   // touching the socket, so we only poll when it asks for more input.
   RETURN_IF_ERROR(RunSsl([&] { return SSL_read_ex(ssl_.get(), buf, max, &got); },
                          absl::StrCat("read from ", where_), Clock::now() + io_timeout_,
-                         io_timeout_, &err));
-  if (err == SSL_ERROR_NONE) return got;
+                         io_timeout_, Op::kRead, &err));
+  if (err == SSL_ERROR_NONE) {
+    progress_.Moved(got);
+    return got;
+  }
   if (err == SSL_ERROR_ZERO_RETURN) return 0;  // close_notify: orderly end of stream
   return SslIoError(err, "read from");
 }
@@ -246,10 +279,14 @@ absl::StatusOr<size_t> SocketConnection::SendSomePlain(absl::string_view data) {
   const Clock::time_point deadline = Clock::now() + io_timeout_;
   for (;;) {
     ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<size_t>(n);
+    if (n >= 0) {
+      progress_.Moved(static_cast<size_t>(n));
+      return static_cast<size_t>(n);
+    }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      RETURN_IF_ERROR(Wait(POLLOUT, absl::StrCat("write to ", where_), deadline, io_timeout_));
+      RETURN_IF_ERROR(
+          Wait(POLLOUT, absl::StrCat("write to ", where_), deadline, io_timeout_, Op::kWrite));
       continue;
     }
     if (errno == EPIPE || errno == ECONNRESET) {
@@ -266,8 +303,12 @@ absl::StatusOr<size_t> SocketConnection::SendSomeTls(absl::string_view data) {
   // the timeout.
   RETURN_IF_ERROR(
       RunSsl([&] { return SSL_write_ex(ssl_.get(), data.data(), data.size(), &written); },
-             absl::StrCat("write to ", where_), Clock::now() + io_timeout_, io_timeout_, &err));
-  if (err == SSL_ERROR_NONE) return written;
+             absl::StrCat("write to ", where_), Clock::now() + io_timeout_, io_timeout_, Op::kWrite,
+             &err));
+  if (err == SSL_ERROR_NONE) {
+    progress_.Moved(written);
+    return written;
+  }
   return SslIoError(err, "write to");
 }
 

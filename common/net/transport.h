@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/net/progress.h"
 #include "common/net/stream.h"
 
 namespace net {
@@ -40,6 +41,9 @@ struct ConnectOptions {
   // Each Read/Write fails with kDeadlineExceeded when no progress is made for
   // this long.
   std::chrono::milliseconds io_timeout{120000};
+  // The progress deadlines (progress.h: a minimum rate over io_timeout / 4 while a transfer
+  // is under way, a deadline per command), in bytes per second; 0: the idle timeout alone.
+  uint64_t min_rate = 1024;
 };
 
 // A connected socket, plain or TLS. Owns the socket and the TLS state; the

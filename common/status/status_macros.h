@@ -38,14 +38,25 @@
 
 namespace status {
 
-// Returns `s` with `prefix: ` put before its message, keeping its code and payloads (the
-// IMAP reply class rides in one). OK stays OK.
-inline absl::Status Annotate(const absl::Status& s, absl::string_view prefix) {
-  if (s.ok()) return s;
-  absl::Status out(s.code(), absl::StrCat(prefix, ": ", s.message()));
+// `s` (not OK) with another message, keeping its code and payloads (the IMAP reply class
+// rides in one).
+inline absl::Status WithMessage(const absl::Status& s, absl::string_view message) {
+  absl::Status out(s.code(), message);
   s.ForEachPayload(
       [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
   return out;
+}
+// Returns `s` with `prefix: ` put before its message, keeping its code and payloads. OK
+// stays OK.
+inline absl::Status Annotate(const absl::Status& s, absl::string_view prefix) {
+  if (s.ok()) return s;
+  return WithMessage(s, absl::StrCat(prefix, ": ", s.message()));
+}
+// Returns `s` with ` (detail)` after its message, keeping its code and payloads. OK stays
+// OK, and so does `s` when `detail` is empty.
+inline absl::Status Detail(const absl::Status& s, absl::string_view detail) {
+  if (s.ok() || detail.empty()) return s;
+  return WithMessage(s, absl::StrCat(s.message(), " (", detail, ")"));
 }
 
 // True for codes a caller may retry the same step on (README "Architecture").

@@ -25,7 +25,23 @@ SchedulerOptions MakeSchedulerOptions(const JobOptions& o) {
   s.lease = o.lease_timeout;
   s.backoff_initial = o.backoff_initial;
   s.backoff_max = o.backoff_max;
+  s.budget_window = absl::Seconds(std::max(1, o.config.server.budget_window_seconds));
   return s;
+}
+
+// Which way the mode moves bytes through the config's server (README "Budgets").
+config::Direction DirectionOf(const JobOptions& o) {
+  switch (o.mode) {
+    case engine::Mode::kExport:
+      return config::Direction::kDownload;
+    case engine::Mode::kImport:
+      return config::Direction::kUpload;
+    case engine::Mode::kValidate:
+      return o.resync_missing ? config::Direction::kUpload : config::Direction::kNone;
+    case engine::Mode::kTest:
+      return config::Direction::kNone;
+  }
+  return config::Direction::kNone;
 }
 
 // How often the ticker looks at leases and backoffs.
@@ -40,6 +56,16 @@ Job::Job(JobOptions options)
       started_(options_.clock ? options_.clock() : absl::Now()),
       scheduler_(Emails(options_.config), MakeSchedulerOptions(options_)),
       accounts_(options_.config.accounts.size()) {
+  {
+    absl::MutexLock lock(&mu_);
+    const config::Direction direction = DirectionOf(options_);
+    for (const config::Account& a : options_.config.accounts) {
+      const config::AccountLimits l = config::LimitsOf(options_.config.server, a, direction);
+      scheduler_.SetLimits(
+          static_cast<uint64_t>(a.index) + 1,
+          AccountLimitSpec{config::ConnectionKey(a), l.max_connections, l.bytes_per_day});
+    }
+  }
   Restore();
   if (options_.run_ticker) ticker_ = std::thread([this] { TickerLoop(); });
 }
@@ -65,6 +91,7 @@ void Job::Restore() {
       scheduler_.RestoreSucceeded(id, "succeeded in an earlier run (not redone)");
       accounts_[r.index].earlier = r.totals;
     }
+    scheduler_.RestoreBudget(id, r.window_start, r.budget_spent, r.parked_until, Now());
   }
   scheduler_.SetMinEpoch(min_epoch);
 }
@@ -150,6 +177,9 @@ void Job::Heartbeat(const std::string& worker_id, uint64_t seq,
   bool was_responsive = ResponsiveLocked(w, now);
   w.view.last_seen = now;
   std::vector<CancelOrder> cancels;
+  // Connections of its stale assignments stay counted while it names them.
+  const bool freed = scheduler_.WorkerRuns(
+      worker_id, std::set<std::pair<uint64_t, uint64_t>>(held.begin(), held.end()), now);
   for (const auto& [task_id, epoch] : held) {
     if (scheduler_.Renew(task_id, epoch, worker_id, now)) continue;
     const TaskInfo* t = scheduler_.Find(task_id);
@@ -162,7 +192,7 @@ void Job::Heartbeat(const std::string& worker_id, uint64_t seq,
   }
   SendCancelsLocked(cancels);
   w.link->SendHeartbeatAck(seq);
-  if (!was_responsive) DispatchLocked();
+  if (!was_responsive || freed) DispatchLocked();
 }
 
 void Job::Tick() {
@@ -171,6 +201,7 @@ void Job::Tick() {
   std::vector<CancelOrder> cancels;
   bool was_stopping = scheduler_.stopping();
   std::vector<uint64_t> expired = scheduler_.ExpireLeases(now, &cancels);
+  const bool freed = scheduler_.ExpireStaleConnections(now);
   if (!expired.empty()) {
     fleet_.leases_expired += expired.size();
     LogLostLocked(expired);
@@ -179,7 +210,7 @@ void Job::Tick() {
     }
   }
   SendCancelsLocked(cancels);
-  if (expired.empty() && !scheduler_.HasReady(now)) return;
+  if (expired.empty() && !freed && !scheduler_.HasReady(now)) return;
   DispatchLocked();
   AfterChangeLocked();
 }
@@ -217,6 +248,8 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   const TaskInfo* t = scheduler_.Find(task_id);
   if (!scheduler_.IsCurrent(task_id, epoch) || t->worker_id != worker_id) {
     RejectLocked(worker_id, task_id, epoch, /*result=*/true);
+    // That old run is over: its connections no longer count.
+    if (scheduler_.StaleRunEnded(task_id, epoch)) DispatchLocked();
     AfterChangeLocked();
     return;
   }
@@ -225,7 +258,11 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
   if (w != workers_.end()) w->second.view.last_seen = now;
   bool was_stopping = scheduler_.stopping();
   std::vector<CancelOrder> cancels;
-  Scheduler::Outcome outcome = scheduler_.Complete(task_id, epoch, result.status, now, &cancels);
+  scheduler_.Charge(task_id, result.budget_used, now);
+  const bool parked = result.parked_until != absl::InfinitePast();
+  Scheduler::Outcome outcome =
+      parked ? scheduler_.Park(task_id, epoch, now)
+             : scheduler_.Complete(task_id, epoch, result.status, now, &cancels);
   AccountState& a = accounts_[t->account_index];
   a.result = result;
   a.result_in = true;
@@ -236,6 +273,9 @@ void Job::Result(const std::string& worker_id, uint64_t task_id, uint64_t epoch,
     if (outcome == Scheduler::Outcome::kRetry) {
       ++fleet_.retries;
       LOG(WARNING) << "account " << t->email << ": " << t->last_error;
+    } else if (outcome == Scheduler::Outcome::kParked) {
+      LOG(INFO) << "account " << t->email << ": " << t->last_error << " (" << result.messages
+                << " message(s) this run; not an attempt; the other accounts go on)";
     } else {
       LogResultLocked(*t, result, a.elapsed);
     }
@@ -383,6 +423,8 @@ void Job::LoseWorkerLocked(const std::string& worker_id, const std::string& why)
 
 void Job::LogLostLocked(const std::vector<uint64_t>& ids) {
   for (uint64_t id : ids) {
+    // What the lost run reported moving counts against its budget.
+    scheduler_.Charge(id, accounts_[scheduler_.Find(id)->account_index].progress.bytes_done, Now());
     const TaskInfo& t = *scheduler_.Find(id);
     bool requeued = t.state == TaskState::kPending;
     if (requeued) ++fleet_.retries;
@@ -510,6 +552,10 @@ bool Job::AssignLocked(WorkerState& w) {
     }
   }
   order.task.min_free_gb = options_.min_free_gb;
+  order.task.max_connections = a->connections;
+  order.task.budget_bytes = a->budget_bytes;
+  order.task.budget_spent = a->budget_spent;
+  order.task.budget_resume_at = a->budget_resume_at;
   order.data_location = options_.data_location;
   AccountState& acc = accounts_[a->account_index];
   acc.before = Throttling(acc);  // the previous attempt's counters are kept
@@ -517,10 +563,16 @@ bool Job::AssignLocked(WorkerState& w) {
   acc.result = engine::AccountResult();
   acc.result_in = false;
   acc.started = now;
+  std::string limits;
+  if (a->connections > 0) absl::StrAppend(&limits, ", ", a->connections, " connection(s)");
+  if (a->budget_bytes > 0) {
+    absl::StrAppend(&limits, ", ", a->budget_bytes - std::min(a->budget_spent, a->budget_bytes),
+                    " of ", a->budget_bytes, " budget bytes left");
+  }
   logging::ScopedThreadLog scope(
       logging::OpenAccountLog(options_.account_log_dir, order.task.account.email));
   LOG(INFO) << "account " << order.task.account.email << ": started on worker " << id
-            << " (attempt " << a->attempt << ", epoch " << a->epoch << ")";
+            << " (attempt " << a->attempt << ", epoch " << a->epoch << limits << ")";
   RecordLocked(a->task_id);
   w.link->SendTask(order);
   TouchLocked(a->task_id);

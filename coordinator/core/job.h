@@ -153,6 +153,7 @@ struct JobSnapshot {
   size_t earlier_run = 0;  // accounts that succeeded in an earlier run
   uint64_t version = 0;
   size_t Count(TaskState s) const;
+  size_t Parked() const;  // pending accounts whose byte budget is spent (at `now`)
   uint64_t TotalMessages() const;
   uint64_t TotalBytes() const;
   size_t ConnectedWorkers() const;

@@ -82,8 +82,15 @@ TEST(JobTest, LostWorkerTasksGoToAnotherWorker) {
   job.Tick();                  // lease expired: requeued, backoff 1 s
   fake_now += absl::Seconds(1);
   job.Tick();
+  // w1 may still run it with all 4 of the account's connections: they stay counted for
+  // another lease (or until w1 says it stopped), so w2 waits.
+  EXPECT_TRUE(l2.tasks.empty());
+  fake_now += absl::Seconds(9);
+  job.Heartbeat("w2", 2, {});
+  job.Tick();
   ASSERT_EQ(l2.tasks.size(), 1u);
   EXPECT_EQ(l2.tasks[0].attempt, 2u);
+  EXPECT_EQ(l2.tasks[0].task.max_connections, 4);
   // The old assignment's result is stale.
   job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Ok(), absl::ZeroDuration());
   EXPECT_FALSE(job.finished());
@@ -208,8 +215,9 @@ TEST(JobLeaseTest, StaleResultIsRejectedCountedAndCancelled) {
   job.RequestTask("w1");
   ASSERT_EQ(l1.tasks.size(), 1u);
   const TaskOrder old = l1.tasks[0];
-  // w1 goes silent (SIGSTOP); w2 keeps heartbeating and asks for work.
-  for (int i = 0; i < 12; ++i) {
+  // w1 goes silent (SIGSTOP); w2 keeps heartbeating and asks for work. The lease (10 s)
+  // runs out, then the hold of w1's connections (another lease).
+  for (int i = 0; i < 22; ++i) {
     fake_now += absl::Seconds(1);
     job.Heartbeat("w2", i, {});
     job.Tick();
@@ -413,6 +421,126 @@ TEST(JobLocalExitTest, RespawnedWorkerDoesNotHoldTheStart) {
   EXPECT_EQ(la.tasks.size(), 4u);
 }
 
+// ---- limits (README "Budgets") ----
+
+TEST(JobLimitsTest, AccountsOfOneUserShareItsConnectionsAcrossWorkers) {
+  JobOptions o = Opts(2, true, 0);
+  o.config.server.max_connections_per_account = 3;
+  for (config::Account& a : o.config.accounts) a.login = "Shared";  // one user on the server
+  Job job(o);
+  FakeLink l1, l2;
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1, ""}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w2", "h", 2, 1, ""}, &l2).ok());
+  job.RequestTask("w1");
+  job.RequestTask("w2");
+  ASSERT_EQ(l1.tasks.size(), 1u);
+  EXPECT_EQ(l1.tasks[0].task.max_connections, 3);
+  EXPECT_TRUE(l2.tasks.empty()) << "the user's 3 connections are all granted to w1";
+  job.Result("w1", l1.tasks[0].task_id, l1.tasks[0].epoch, Ok(), absl::ZeroDuration());
+  ASSERT_EQ(l2.tasks.size(), 1u);
+  EXPECT_EQ(l2.tasks[0].task.max_connections, 3);
+  EXPECT_EQ(job.Snapshot().accounts[1].task.connections, 3);
+}
+
+TEST(JobLimitsTest, StaleAssignmentKeepsItsConnectionsUntilItsWorkerStops) {
+  Job job(Opts(1, true, 0));
+  FakeLink l1, l2;
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1, ""}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w2", "h", 2, 1, ""}, &l2).ok());
+  job.RequestTask("w1");
+  job.RequestTask("w2");
+  ASSERT_EQ(l1.tasks.size(), 1u);
+  const TaskOrder old = l1.tasks[0];
+  fake_now += absl::Seconds(11);  // w1 silent: its lease runs out
+  job.Heartbeat("w2", 1, {});
+  job.Tick();
+  fake_now += absl::Seconds(2);  // past the retry's backoff
+  job.Heartbeat("w2", 2, {});
+  job.Tick();
+  EXPECT_TRUE(l2.tasks.empty());
+  // w1 wakes up still running it: told to stop, its connections still count.
+  job.Heartbeat("w1", 1, {{old.task_id, old.epoch}});
+  job.Tick();
+  EXPECT_TRUE(l2.tasks.empty());
+  EXPECT_EQ(l1.cancel_epochs.back(), old.epoch);
+  // It stopped (its heartbeat no longer names it): w2 gets the account at once.
+  job.Heartbeat("w1", 2, {});
+  ASSERT_EQ(l2.tasks.size(), 1u);
+  EXPECT_EQ(l2.tasks[0].task.max_connections, 4);
+}
+
+TEST(JobLimitsTest, StaleResultReleasesTheOldConnections) {
+  Job job(Opts(1, true, 0));
+  FakeLink l1, l2;
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1, ""}, &l1).ok());
+  ASSERT_TRUE(job.Connect({"w2", "h", 2, 1, ""}, &l2).ok());
+  job.RequestTask("w1");
+  job.RequestTask("w2");
+  const TaskOrder old = l1.tasks[0];
+  fake_now += absl::Seconds(11);
+  job.Heartbeat("w2", 1, {});
+  job.Tick();
+  fake_now += absl::Seconds(2);  // past the retry's backoff
+  job.Heartbeat("w2", 2, {});
+  job.Tick();
+  EXPECT_TRUE(l2.tasks.empty());
+  engine::AccountResult cancelled;
+  cancelled.status = absl::CancelledError("fenced");
+  job.Result("w1", old.task_id, old.epoch, cancelled, absl::ZeroDuration());
+  ASSERT_EQ(l2.tasks.size(), 1u);
+  EXPECT_EQ(job.Snapshot().fleet.rejected_results, 1u);
+}
+
+TEST(JobLimitsTest, BudgetSpentParksTheAccountAndOthersRun) {
+  JobOptions o = Opts(2, true, 0);
+  o.mode = engine::Mode::kExport;
+  o.config.server.download_bytes_per_day = 1000;  // export: downloads count
+  o.config.server.upload_bytes_per_day = 1;
+  o.config.server.budget_window_seconds = 60;
+  o.config.accounts[1].bytes_per_day = 1'000'000;
+  Job job(o);
+  FakeLink l1;
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 1, ""}, &l1).ok());
+  const absl::Time start = fake_now;
+  job.RequestTask("w1");
+  ASSERT_EQ(l1.tasks.size(), 1u);
+  const TaskOrder first = l1.tasks[0];
+  EXPECT_EQ(first.task.budget_bytes, 1000u);
+  EXPECT_EQ(first.task.budget_spent, 0u);
+  EXPECT_EQ(first.task.budget_resume_at, start + absl::Seconds(60));
+  fake_now += absl::Seconds(5);
+  engine::AccountResult spent;
+  spent.status = absl::ResourceExhaustedError("account u0@x: byte budget spent");
+  spent.budget_used = 900;
+  spent.parked_until = first.task.budget_resume_at;
+  job.Result("w1", first.task_id, first.epoch, spent, absl::ZeroDuration());
+  JobSnapshot s = job.Snapshot();
+  EXPECT_EQ(s.accounts[0].task.state, TaskState::kPending);
+  EXPECT_TRUE(s.accounts[0].task.parked(fake_now));
+  EXPECT_EQ(s.accounts[0].task.parked_until, start + absl::Seconds(60));
+  EXPECT_EQ(s.accounts[0].task.budget_spent, 900u);
+  EXPECT_EQ(s.accounts[0].task.attempts, 0u);  // not an attempt
+  EXPECT_FALSE(job.finished());
+  // The other account runs meanwhile, with its own budget.
+  job.RequestTask("w1");
+  ASSERT_EQ(l1.tasks.size(), 2u);
+  EXPECT_EQ(l1.tasks[1].task.account.email, "u1@x");
+  EXPECT_EQ(l1.tasks[1].task.budget_bytes, 1'000'000u);
+  job.Result("w1", l1.tasks[1].task_id, l1.tasks[1].epoch, Ok(), absl::ZeroDuration());
+  job.RequestTask("w1");
+  EXPECT_EQ(l1.tasks.size(), 2u) << "parked until its window reopens";
+  fake_now = start + absl::Seconds(60);
+  job.Heartbeat("w1", 1, {});
+  job.Tick();
+  ASSERT_EQ(l1.tasks.size(), 3u);
+  EXPECT_EQ(l1.tasks[2].task.account.email, "u0@x");
+  EXPECT_EQ(l1.tasks[2].task.budget_spent, 0u);  // a new window
+  EXPECT_EQ(l1.tasks[2].task.budget_resume_at, fake_now + absl::Seconds(60));
+  EXPECT_EQ(l1.tasks[2].attempt, 1u);
+  job.Result("w1", l1.tasks[2].task_id, l1.tasks[2].epoch, Ok(), absl::ZeroDuration());
+  EXPECT_TRUE(job.finished());
+}
+
 }  // namespace
 }  // namespace coordinator
 
@@ -478,8 +606,9 @@ TEST(JobThrottleTest, CountersAreSummedOverAttemptsAndRuns) {
   ExpectThrottling(job.Snapshot().accounts[0], 1000, 7, 2);
   EXPECT_EQ(journal.totals.back().throttling.throttled_ms, 1000u);
 
-  // Attempt 3 succeeds.
-  fake_now += absl::Seconds(2);
+  // Attempt 3 succeeds (after the backoff, and after the lease for which w2's connections
+  // stay counted: w2 may still be running it).
+  fake_now += absl::Seconds(11);
   job.Heartbeat("w1", 2, {});
   job.RequestTask("w1");
   job.Tick();

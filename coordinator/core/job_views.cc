@@ -12,6 +12,12 @@ size_t JobSnapshot::Count(TaskState s) const {
   return n;
 }
 
+size_t JobSnapshot::Parked() const {
+  size_t n = 0;
+  for (const AccountView& a : accounts) n += a.task.parked(now) ? 1 : 0;
+  return n;
+}
+
 uint64_t JobSnapshot::TotalMessages() const {
   uint64_t n = 0;
   for (const AccountView& a : accounts) n += a.messages;
@@ -73,6 +79,7 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders
   const AccountState& a = accounts_[t.account_index];
   AccountView v;
   v.task = t;
+  if (!t.parked(now)) v.task.parked_until = absl::InfinitePast();  // its window reopened
   v.progress = a.progress;
   if (with_folders) v.folders = a.result.folders;
   v.messages = a.result.messages;

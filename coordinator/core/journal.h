@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
 #include "coordinator/core/scheduler.h"
 
 namespace coordinator {
@@ -46,6 +47,11 @@ struct StoredAccount {
   uint64_t epoch = 0;
   uint64_t size = 0;
   AccountTotals totals;
+  // Its byte budget (README "Budgets"): the window, what was spent in it, and until when it
+  // was parked. InfinitePast / 0 when none.
+  absl::Time window_start = absl::InfinitePast();
+  uint64_t budget_spent = 0;
+  absl::Time parked_until = absl::InfinitePast();
 };
 
 class JobJournal {

@@ -48,7 +48,7 @@ absl::Duration Backoff(const SchedulerOptions& options, uint32_t attempts) {
 }
 
 Scheduler::Scheduler(const std::vector<std::string>& emails, SchedulerOptions options)
-    : options_(options) {
+    : options_(options), limits_(emails.size()) {
   tasks_.reserve(emails.size());
   for (size_t i = 0; i < emails.size(); ++i) {
     TaskInfo t;
@@ -91,6 +91,13 @@ void Scheduler::SetState(TaskInfo& t, TaskState s) {
 
 void Scheduler::Enqueue(TaskInfo& t, absl::Time not_before, absl::Time now) {
   SetState(t, TaskState::kPending);
+  // A spent budget waits for its window, whatever brought the task back.
+  const absl::Time window_end = t.window_start + options_.budget_window;
+  if (t.budget_bytes > 0 && t.window_start != absl::InfinitePast() &&
+      t.budget_spent >= t.budget_bytes && window_end > now) {
+    t.parked_until = window_end;
+    not_before = std::max(not_before, window_end);
+  }
   t.not_before = not_before;
   if (not_before <= now) {
     ready_.insert(KeyOf(t));
@@ -130,9 +137,18 @@ void Scheduler::SetSize(uint64_t task_id, uint64_t size) {
   if (queued) ready_.insert(KeyOf(*t));
 }
 
+bool Scheduler::Blocked(const TaskInfo& t) const {
+  const AccountLimitSpec& spec = limits_[t.task_id - 1];
+  return spec.max_connections > 0 &&
+         ledger_.Available(spec.connection_key, spec.max_connections) == 0;
+}
+
 bool Scheduler::HasReady(absl::Time now) const {
   if (stopping_) return false;
-  return !ready_.empty() || (!delayed_.empty() && delayed_.begin()->first <= now);
+  for (const ReadyKey& k : ready_) {
+    if (!Blocked(tasks_[std::get<2>(k)])) return true;
+  }
+  return !delayed_.empty() && delayed_.begin()->first <= now;
 }
 
 absl::Time Scheduler::NextDeadline() const {
@@ -141,21 +157,133 @@ absl::Time Scheduler::NextDeadline() const {
   for (const TaskInfo& t : tasks_) {
     if (t.state == TaskState::kRunning) next = std::min(next, t.lease_expires);
   }
-  return next;
+  return std::min(next, ledger_.NextExpiry());
+}
+
+void Scheduler::SetLimits(uint64_t task_id, const AccountLimitSpec& spec) {
+  TaskInfo* t = Mutable(task_id);
+  if (t == nullptr) return;
+  limits_[task_id - 1] = spec;
+  t->budget_bytes = spec.budget_bytes;
+  if (spec.max_connections > 0) ledger_.SetLimit(spec.connection_key, spec.max_connections);
+}
+
+void Scheduler::RestoreBudget(uint64_t task_id, absl::Time window_start, uint64_t spent,
+                              absl::Time parked_until, absl::Time now) {
+  TaskInfo* t = Mutable(task_id);
+  if (t == nullptr || t->budget_bytes == 0 || window_start == absl::InfinitePast() ||
+      now >= window_start + options_.budget_window) {
+    return;  // no budget now, or that window is over
+  }
+  t->window_start = window_start;
+  t->budget_spent = spent;
+  if (t->state != TaskState::kPending) return;
+  // Parked by an earlier run (the window's end may have moved with budget_window_seconds).
+  parked_until = std::min(parked_until, window_start + options_.budget_window);
+  Dequeue(*t);
+  Enqueue(*t, parked_until > now ? parked_until : now, now);
+  if (parked_until > now) t->parked_until = parked_until;
+}
+
+void Scheduler::OpenWindow(TaskInfo& t, absl::Time now) {
+  if (t.budget_bytes == 0) return;
+  if (t.window_start != absl::InfinitePast() && now >= t.window_start + options_.budget_window) {
+    t.window_start = absl::InfinitePast();  // over: a new one opens
+    t.budget_spent = 0;
+  }
+  if (t.window_start == absl::InfinitePast()) t.window_start = now;
+}
+
+void Scheduler::Charge(uint64_t task_id, uint64_t bytes, absl::Time now) {
+  TaskInfo* t = Mutable(task_id);
+  if (t == nullptr || t->budget_bytes == 0 || t->window_start == absl::InfinitePast() ||
+      bytes == 0) {
+    return;
+  }
+  t->budget_spent += bytes;
+  if (t->state == TaskState::kPending && !t->parked(now)) {
+    Dequeue(*t);  // already queued (a lost assignment): its budget may now be spent
+    Enqueue(*t, t->not_before, now);
+  }
+}
+
+void Scheduler::ReleaseConnections(const TaskInfo& t) { ledger_.Release({t.task_id, t.epoch}); }
+
+Scheduler::Outcome Scheduler::Park(uint64_t task_id, uint64_t epoch, absl::Time now) {
+  if (!IsCurrent(task_id, epoch)) return Outcome::kStale;
+  TaskInfo& t = *Mutable(task_id);
+  ReleaseConnections(t);
+  if (t.attempts > 0) --t.attempts;  // not an attempt: the server is fine
+  const absl::Time window_end = t.window_start == absl::InfinitePast()
+                                    ? now
+                                    : std::max(now, t.window_start + options_.budget_window);
+  t.last_error =
+      absl::StrCat("byte budget spent (", t.budget_spent, " of ", t.budget_bytes,
+                   " bytes in this window); parked until ",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", window_end, absl::UTCTimeZone()));
+  if (stopping_) {
+    SetState(t, TaskState::kCancelled);
+    t.parked_until = window_end;  // kept for a durable job's next run
+    absl::StrAppend(&t.last_error, "; not restarted: ", stop_reason_);
+    return Outcome::kCancelled;
+  }
+  Enqueue(t, window_end, now);  // the run stopped before a message that did not fit
+  t.parked_until = window_end > now ? window_end : absl::InfinitePast();
+  return Outcome::kParked;
+}
+
+bool Scheduler::StaleRunEnded(uint64_t task_id, uint64_t epoch) {
+  if (IsCurrent(task_id, epoch)) return false;
+  return ledger_.Release({task_id, epoch});
+}
+
+bool Scheduler::WorkerRuns(const std::string& worker_id,
+                           const std::set<std::pair<uint64_t, uint64_t>>& held, absl::Time now) {
+  return ledger_.OnHeartbeat(worker_id, held, now + StaleHold());
+}
+
+bool Scheduler::ExpireStaleConnections(absl::Time now) { return ledger_.ExpireStale(now); }
+
+absl::Duration Scheduler::StaleHold() const {
+  return options_.stale_hold > absl::ZeroDuration() ? options_.stale_hold : options_.lease;
+}
+
+TaskInfo* Scheduler::PickReady() {
+  for (auto it = ready_.begin(); it != ready_.end(); ++it) {
+    TaskInfo& t = tasks_[std::get<2>(*it)];
+    if (Blocked(t)) continue;  // its key's connections are all held: wait for a release
+    ready_.erase(it);
+    return &t;
+  }
+  return nullptr;
 }
 
 std::optional<Assignment> Scheduler::Next(const std::string& worker_id, absl::Time now) {
   if (stopping_) return std::nullopt;
   PromoteDue(now);
-  if (ready_.empty()) return std::nullopt;
-  TaskInfo& t = tasks_[std::get<2>(*ready_.begin())];
-  ready_.erase(ready_.begin());
+  TaskInfo* picked = PickReady();
+  if (picked == nullptr) return std::nullopt;
+  TaskInfo& t = *picked;
   SetState(t, TaskState::kRunning);
   t.worker_id = worker_id;
   t.epoch = next_epoch_++;
   t.lease_expires = now + options_.lease;
+  t.parked_until = absl::InfinitePast();
   ++t.attempts;
-  return Assignment{t.task_id, t.epoch, t.attempts, t.account_index};
+  const AccountLimitSpec& spec = limits_[t.task_id - 1];
+  t.connections = 0;
+  if (spec.max_connections > 0) {
+    t.connections = ledger_.Available(spec.connection_key, spec.max_connections);
+    ledger_.Grant(spec.connection_key, {t.task_id, t.epoch}, worker_id, t.connections);
+  }
+  Assignment a{t.task_id, t.epoch, t.attempts, t.account_index, t.connections};
+  OpenWindow(t, now);
+  if (t.budget_bytes > 0) {
+    a.budget_bytes = t.budget_bytes;
+    a.budget_spent = t.budget_spent;
+    a.budget_resume_at = t.window_start + options_.budget_window;
+  }
+  return a;
 }
 
 bool Scheduler::Renew(uint64_t task_id, uint64_t epoch, const std::string& worker_id,
@@ -170,6 +298,7 @@ Scheduler::Outcome Scheduler::Complete(uint64_t task_id, uint64_t epoch, const a
                                        absl::Time now, std::vector<CancelOrder>* cancels) {
   if (!IsCurrent(task_id, epoch)) return Outcome::kStale;
   TaskInfo& t = *Mutable(task_id);
+  ReleaseConnections(t);
   if (status.ok()) {
     SetState(t, TaskState::kSucceeded);
     t.last_error.clear();
@@ -228,6 +357,8 @@ std::vector<uint64_t> Scheduler::ExpireLeases(absl::Time now, std::vector<Cancel
   for (TaskInfo& t : tasks_) {
     if (t.state != TaskState::kRunning || t.lease_expires > now) continue;
     touched.push_back(t.task_id);
+    // Its worker may still run it: its connections stay counted a while.
+    ledger_.MarkStale({t.task_id, t.epoch}, now + StaleHold());
     // The old holder is told to stop, should it still be listening.
     if (cancels != nullptr) {
       cancels->push_back(CancelOrder{t.worker_id, t.task_id, t.epoch, "lease expired"});
@@ -248,6 +379,7 @@ std::vector<uint64_t> Scheduler::WorkerLost(const std::string& worker_id, const 
     touched.push_back(t.task_id);
     Lose(t, why, now, cancels);
   }
+  ledger_.ReleaseWorker(worker_id);  // its process is gone, and its connections with it
   return touched;
 }
 

@@ -6,6 +6,13 @@
 // Ready tasks go out largest first once their size is known (unknown sizes
 // after every known one, in config order).
 //
+// Limits (README "Budgets", SetLimits): an assignment gets the connections its account's
+// key has left fleet-wide (ConnectionLedger; none left: the task waits), and a byte budget
+// per window. The window opens at the first assignment after the last one closed and lasts
+// `budget_window`; what is spent in it is charged from results (and from the progress of a
+// lost assignment). A run that stops because the budget is spent is parked (Park): pending
+// until the window reopens, not an attempt, others run meanwhile.
+//
 // Plain logic: no clock of its own (every call that needs time takes `now`), no
 // threads, no I/O. Not thread-safe; Job serialises calls.
 #ifndef MIGRATOR_COORDINATOR_CORE_SCHEDULER_H_
@@ -21,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "coordinator/core/connection_ledger.h"
 
 namespace coordinator {
 
@@ -43,6 +51,22 @@ struct TaskInfo {
   absl::Time lease_expires;  // while running
   absl::Time not_before;     // while pending: backoff before the next attempt
   bool earlier_run = false;  // succeeded in an earlier run of a durable job
+  // ---- limits (README "Budgets") ----
+  int connections = 0;                             // running: connections granted (0: the config's)
+  uint64_t budget_bytes = 0;                       // the byte budget per window; 0: none
+  absl::Time window_start = absl::InfinitePast();  // the open window; InfinitePast: none
+  uint64_t budget_spent = 0;                       // in that window
+  // Pending with its budget spent: waits until then (the window's end). InfinitePast: not
+  // parked.
+  absl::Time parked_until = absl::InfinitePast();
+  bool parked(absl::Time now) const { return state == TaskState::kPending && parked_until > now; }
+};
+
+// The limits of one account (Scheduler::SetLimits).
+struct AccountLimitSpec {
+  std::string connection_key;  // config::ConnectionKey; accounts sharing it share the limit
+  int max_connections = 0;     // fleet-wide for the key; 0: not enforced (the config's)
+  uint64_t budget_bytes = 0;   // per window, in the mode's direction; 0: no budget
 };
 
 struct Assignment {
@@ -50,6 +74,10 @@ struct Assignment {
   uint64_t epoch = 0;
   uint32_t attempt = 0;
   int account_index = 0;
+  int connections = 0;                                 // granted; 0: the config's
+  uint64_t budget_bytes = 0;                           // 0: no budget
+  uint64_t budget_spent = 0;                           // in the window before this assignment
+  absl::Time budget_resume_at = absl::InfinitePast();  // the window's end
 };
 
 // "Tell `worker_id` to stop task_id@epoch."
@@ -66,6 +94,11 @@ struct SchedulerOptions {
   absl::Duration lease = absl::Seconds(30);
   absl::Duration backoff_initial = absl::Seconds(1);
   absl::Duration backoff_max = absl::Seconds(30);
+  absl::Duration budget_window = absl::Hours(24);  // server.budget_window_seconds
+  // How long the connections of an assignment whose lease ran out stay counted when its
+  // worker says nothing more (zero: `lease`): the worker fences itself before the lease ends
+  // and stops at a clean point; this covers the stop.
+  absl::Duration stale_hold = absl::ZeroDuration();
 };
 
 // True for failures worth another attempt: kUnavailable, kDeadlineExceeded,
@@ -78,7 +111,7 @@ absl::Duration Backoff(const SchedulerOptions& options, uint32_t attempts);
 
 class Scheduler {
  public:
-  enum class Outcome { kStale, kSucceeded, kRetry, kFailed, kCancelled };
+  enum class Outcome { kStale, kSucceeded, kRetry, kFailed, kCancelled, kParked };
 
   Scheduler(const std::vector<std::string>& emails, SchedulerOptions options);
 
@@ -89,6 +122,29 @@ class Scheduler {
 
   // Records an account's size (messages); reorders the queue if pending.
   void SetSize(uint64_t task_id, uint64_t size);
+
+  // ---- limits (README "Budgets") ----
+  // Before the first Next. Without: no connection accounting, no budget.
+  void SetLimits(uint64_t task_id, const AccountLimitSpec& spec);
+  // A durable job's budget of the account (before the first Next): the window and what was
+  // spent in it; parked until `parked_until` when that is after `now`.
+  void RestoreBudget(uint64_t task_id, absl::Time window_start, uint64_t spent,
+                     absl::Time parked_until, absl::Time now);
+  // Counts `bytes` moved by an assignment of task_id against its open window (a queued task
+  // whose budget this spends is parked).
+  void Charge(uint64_t task_id, uint64_t bytes, absl::Time now);
+  // task_id@epoch stopped because its budget is spent (after Charge): pending until its
+  // window ends, its attempt given back. kStale when not current.
+  Outcome Park(uint64_t task_id, uint64_t epoch, absl::Time now);
+  // A stale result of task_id@epoch arrived: its old run is over (its connections too).
+  bool StaleRunEnded(uint64_t task_id, uint64_t epoch);
+  // A heartbeat of `worker_id` naming what it runs: stale assignments it still names stay
+  // counted, the others are released. True when connections were released.
+  bool WorkerRuns(const std::string& worker_id, const std::set<std::pair<uint64_t, uint64_t>>& held,
+                  absl::Time now);
+  // Stale connections held past their time are released; true when some were.
+  bool ExpireStaleConnections(absl::Time now);
+  const ConnectionLedger& connections() const { return ledger_; }
 
   // The next ready task for `worker_id` (marked running, leased until now +
   // lease), or nullopt when none is ready or the job is stopping.
@@ -127,7 +183,8 @@ class Scheduler {
   bool has_pending() const { return pending_ > 0; }
   // A pending task may start now (its backoff has passed).
   bool HasReady(absl::Time now) const;
-  // The earliest lease expiry or backoff end; InfiniteFuture when none.
+  // The earliest lease expiry, backoff end, park end or stale connection hold; InfiniteFuture
+  // when none.
   absl::Time NextDeadline() const;
   const std::vector<TaskInfo>& tasks() const { return tasks_; }
   const TaskInfo* Find(uint64_t task_id) const;
@@ -147,11 +204,22 @@ class Scheduler {
   void PromoteDue(absl::Time now);
   void Lose(TaskInfo& t, const std::string& why, absl::Time now, std::vector<CancelOrder>* cancels);
   void FailTask(TaskInfo& t, const std::string& reason, std::vector<CancelOrder>* cancels);
+  // The next ready task whose connections are free (taken out of ready_). Null when none.
+  TaskInfo* PickReady();
+  // Opens (or rolls over) the task's budget window at `now`.
+  void OpenWindow(TaskInfo& t, absl::Time now);
+  void ParkUntilWindowEnd(TaskInfo& t, absl::Time now);
+  void ReleaseConnections(const TaskInfo& t);
+  // Its key's connections are all held (ConnectionLedger).
+  bool Blocked(const TaskInfo& t) const;
+  absl::Duration StaleHold() const;
 
   const SchedulerOptions options_;
   std::vector<TaskInfo> tasks_;
   std::set<ReadyKey> ready_;                         // may start now
   std::set<std::pair<absl::Time, size_t>> delayed_;  // backoff, by due time
+  std::vector<AccountLimitSpec> limits_;             // by task_id - 1
+  ConnectionLedger ledger_;
   uint64_t next_epoch_ = 1;
   size_t pending_ = 0;
   size_t running_ = 0;

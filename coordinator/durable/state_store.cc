@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -29,7 +30,11 @@ constexpr char kSchema[] =
     "messages INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, "
     "skipped INTEGER NOT NULL DEFAULT 0, updated TEXT NOT NULL DEFAULT '', "
     "throttled_ms INTEGER NOT NULL DEFAULT 0, throttles INTEGER NOT NULL DEFAULT 0, "
-    "reconnects INTEGER NOT NULL DEFAULT 0);";
+    "reconnects INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS budgets(scope TEXT NOT NULL, email TEXT NOT NULL, "
+    "window_start_ms INTEGER NOT NULL DEFAULT 0, spent INTEGER NOT NULL DEFAULT 0, "
+    "parked_until_ms INTEGER NOT NULL DEFAULT 0, updated TEXT NOT NULL DEFAULT '', "
+    "PRIMARY KEY(scope, email));";
 
 // Columns added after the first format: added to a state written before them (their
 // default 0: nothing throttled then).
@@ -74,6 +79,12 @@ std::string AuthName(config::AuthKind k) {
   return "?";
 }
 
+// Times in the budgets table: Unix ms, 0 for none.
+int64_t Ms(absl::Time t) {
+  return t == absl::InfinitePast() || t == absl::InfiniteFuture() ? 0 : absl::ToUnixMillis(t);
+}
+absl::Time FromMs(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
+
 std::string Now() {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", absl::Now(), absl::LocalTimeZone());
 }
@@ -107,7 +118,8 @@ JobIdentity MakeJobIdentity(engine::Mode mode, const config::Config& c,
     add(AuthName(a.auth));
     add(a.authzid);
   }
-  return JobIdentity{engine::ModeName(mode), data_location, crypto::Sha256Hex(text)};
+  return JobIdentity{engine::ModeName(mode), data_location, crypto::Sha256Hex(text),
+                     absl::StrCat(engine::ModeName(mode), " ", c.server.host, ":", c.server.port)};
 }
 
 absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
@@ -129,6 +141,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
   }
   sqlite3_busy_timeout(db, 5000);
   std::unique_ptr<StateStore> store(new StateStore(db, path));
+  store->budget_scope_ = identity.budget_scope;
   absl::Status st = store->Init(identity, emails, fresh);
   if (!st.ok()) return st;
   return store;
@@ -167,6 +180,7 @@ absl::Status StateStore::Init(const JobIdentity& identity, const std::vector<std
     resumed_ = true;
     st = Load();
   }
+  if (st.ok()) st = LoadBudgets();
   if (!st.ok()) return st;
   return Exec("PRAGMA synchronous=NORMAL;");
 }
@@ -200,7 +214,7 @@ absl::Status StateStore::CheckIdentity(const JobIdentity& id, bool* empty) {
   }
   *empty = hash.empty();
   if (*empty) return absl::OkStatus();
-  JobIdentity stored{mode, data, hash};
+  JobIdentity stored{mode, data, hash, ""};
   if (format == kFormat && mode == id.mode && data == id.data_location && hash == id.hash) {
     return absl::OkStatus();
   }
@@ -273,6 +287,49 @@ absl::Status StateStore::Load() {
   return absl::OkStatus();
 }
 
+absl::Status StateStore::LoadBudgets() {
+  Stmt q(db_, "SELECT email, window_start_ms, spent, parked_until_ms FROM budgets WHERE scope = ?");
+  if (!q.ok()) return Exec("SELECT 1 FROM budgets");
+  q.Text(1, budget_scope_);
+  std::map<std::string, StoredAccount*> by_email;
+  for (StoredAccount& a : accounts_) by_email[a.email] = &a;
+  while (sqlite3_step(q.get()) == SQLITE_ROW) {
+    auto it = by_email.find(q.Col(0));
+    if (it == by_email.end()) continue;
+    it->second->window_start = FromMs(static_cast<int64_t>(q.ColInt(1)));
+    it->second->budget_spent = q.ColInt(2);
+    it->second->parked_until = FromMs(static_cast<int64_t>(q.ColInt(3)));
+  }
+  return absl::OkStatus();
+}
+
+void StateStore::RecordBudget(const TaskInfo& t) {
+  if (t.budget_bytes == 0 ||
+      (t.window_start == absl::InfinitePast() && t.parked_until == absl::InfinitePast())) {
+    return;
+  }
+  Stmt u(db_,
+         "INSERT INTO budgets(scope, email, window_start_ms, spent, parked_until_ms, updated) "
+         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(scope, email) DO UPDATE SET "
+         "window_start_ms=excluded.window_start_ms, spent=excluded.spent, "
+         "parked_until_ms=excluded.parked_until_ms, updated=excluded.updated");
+  bool ok = u.ok();
+  if (ok) {
+    u.Text(1, budget_scope_);
+    u.Text(2, t.email);
+    u.Int(3, static_cast<uint64_t>(Ms(t.window_start)));
+    u.Int(4, t.budget_spent);
+    u.Int(5, static_cast<uint64_t>(Ms(t.parked_until)));
+    u.Text(6, Now());
+    ok = sqlite3_step(u.get()) == SQLITE_DONE;
+  }
+  if (!ok && !write_failed_) {
+    write_failed_ = true;
+    LOG(ERROR) << "cannot write the job state " << path_ << ": " << sqlite3_errmsg(db_)
+               << " (the job goes on; a restart may not know what a budget spent)";
+  }
+}
+
 uint64_t StateStore::max_epoch() const {
   uint64_t m = 0;
   for (const StoredAccount& a : accounts_) m = std::max(m, a.epoch);
@@ -310,6 +367,7 @@ void StateStore::Record(const TaskInfo& t, const AccountTotals& totals, bool ter
     u.Int(14, t.account_index);
     ok = sqlite3_step(u.get()) == SQLITE_DONE;
   }
+  if (ok) RecordBudget(t);
   if (terminal) Exec("PRAGMA synchronous=NORMAL;").IgnoreError();
   if (!ok && !write_failed_) {
     write_failed_ = true;

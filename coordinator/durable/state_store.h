@@ -9,6 +9,11 @@
 // authzid). Passwords and tokens are never stored, not even hashed: fixing a
 // password keeps the job, and its failed accounts run again.
 //
+// Budgets (README "Budgets"): per account, the byte budget's window, what was spent in it
+// and until when the account is parked, in a table of its own keyed by the budget's scope
+// (the mode and the server: what the provider counts) and the email. A new pass or --fresh
+// starts the accounts over but keeps it: the provider's count does not start over.
+//
 // Durability: WAL journal; a final state (succeeded, failed, cancelled) is
 // committed with synchronous=FULL before Record returns, other transitions with
 // NORMAL (they survive a process kill, which is what a coordinator crash is).
@@ -36,6 +41,8 @@ struct JobIdentity {
   std::string mode;
   std::string data_location;
   std::string hash;  // hex SHA-256 of the server block and account list
+  // Whose budgets this job spends: "<mode> <host>:<port>" (not part of the identity).
+  std::string budget_scope;
   // "export of config <hash12> with data <data_location>"
   std::string Describe() const;
 };
@@ -74,9 +81,13 @@ class StateStore : public JobJournal {
   absl::Status CheckIdentity(const JobIdentity& identity, bool* empty);
   absl::Status Create(const JobIdentity& identity, const std::vector<std::string>& emails);
   absl::Status Load();
+  // Fills the accounts' budget fields from the budgets table.
+  absl::Status LoadBudgets();
+  void RecordBudget(const TaskInfo& task);
 
   sqlite3* db_;
   std::string path_;
+  std::string budget_scope_;
   bool resumed_ = false;
   bool write_failed_ = false;  // logged once
   std::vector<StoredAccount> accounts_;

@@ -185,6 +185,66 @@ TEST_F(StateStoreTest, SubsetRunMapsRowsToTheConfigIndex) {
   EXPECT_EQ(all.restored.size(), 3u);
 }
 
+TEST_F(StateStoreTest, BudgetsSurviveARestartANewPassAndFresh) {
+  config::Config c = MakeConfig("pw");
+  JobIdentity id = MakeJobIdentity(engine::Mode::kExport, c, "/data");
+  EXPECT_EQ(id.budget_scope, "export imap.example.com:993");
+  const absl::Time window = absl::FromUnixMillis(1'800'000'000'000);
+  const absl::Time parked = window + absl::Hours(24);
+  auto record = [&](StateStore& s, int index, TaskState state) {
+    TaskInfo t;
+    t.task_id = index + 1;
+    t.account_index = index;
+    t.email = c.accounts[index].email;
+    t.state = state;
+    t.budget_bytes = 1000;
+    t.window_start = window;
+    t.budget_spent = 990;
+    t.parked_until = state == TaskState::kPending ? parked : absl::InfinitePast();
+    s.Record(t, AccountTotals{}, state != TaskState::kPending);
+  };
+  {
+    auto s = StateStore::Open(path_, id, Emails(c), false);
+    ASSERT_TRUE(s.ok()) << s.status();
+    record(**s, 0, TaskState::kPending);  // parked
+    TaskInfo unlimited;                   // no budget: no row
+    unlimited.task_id = 2;
+    unlimited.account_index = 1;
+    unlimited.email = c.accounts[1].email;
+    (*s)->Record(unlimited, AccountTotals{}, false);
+  }
+  {
+    auto s = StateStore::Open(path_, id, Emails(c), false);  // a coordinator restart
+    ASSERT_TRUE(s.ok()) << s.status();
+    const StoredAccount& r = (*s)->accounts()[0];
+    EXPECT_EQ(r.window_start, window);
+    EXPECT_EQ(r.budget_spent, 990u);
+    EXPECT_EQ(r.parked_until, parked);
+    EXPECT_EQ((*s)->accounts()[1].window_start, absl::InfinitePast());
+    for (int i = 0; i < 3; ++i) record(**s, i, TaskState::kSucceeded);
+  }
+  // Every account succeeded: a new pass starts the accounts over, not the budgets.
+  auto pass = OpenDurableJob(DurableJobFlags{path_}, engine::Mode::kExport, c, "/data", "/logs");
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ((*pass)->CountState(TaskState::kSucceeded), 0u);
+  EXPECT_EQ((*pass)->accounts()[0].window_start, window);
+  EXPECT_EQ((*pass)->accounts()[0].budget_spent, 990u);
+  EXPECT_EQ((*pass)->accounts()[0].parked_until, absl::InfinitePast());  // it finished since
+  pass->reset();
+  // --fresh keeps them too; another scope (import into another server) does not see them.
+  auto fresh = StateStore::Open(path_, id, Emails(c), true);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ((*fresh)->accounts()[2].budget_spent, 990u);
+  fresh->reset();
+  config::Config other = c;
+  other.server.host = "imap.b.example.com";
+  JobIdentity import_id = MakeJobIdentity(engine::Mode::kImport, other, "/data");
+  auto imp = StateStore::Open(path_, import_id, Emails(other), true);
+  ASSERT_TRUE(imp.ok()) << imp.status();
+  EXPECT_EQ((*imp)->accounts()[0].budget_spent, 0u);
+  EXPECT_EQ((*imp)->accounts()[0].window_start, absl::InfinitePast());
+}
+
 // A state written before the throttling columns existed resumes (counters 0) and keeps
 // them from then on.
 TEST_F(StateStoreTest, StateWithoutThrottlingColumnsResumesAndGainsThem) {

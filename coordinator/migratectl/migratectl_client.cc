@@ -1,6 +1,7 @@
 // gRPC side of migratectl.
 #include "coordinator/migratectl/migratectl_client.h"
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/rpc/channel_client.h"
 #include "grpcpp/grpcpp.h"
@@ -27,8 +28,13 @@ struct StatusClient::Impl {
         st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       hint = " (is the coordinator running there, and do TLS settings match?)";
     }
-    return absl::Status(static_cast<absl::StatusCode>(st.error_code()),
-                        absl::StrCat(address, ": ", st.error_message(), hint));
+    const auto code = static_cast<absl::StatusCode>(st.error_code());
+    // A refusal says so (a certificate without the operator role: PERMISSION_DENIED).
+    const std::string refused =
+        code == absl::StatusCode::kPermissionDenied || code == absl::StatusCode::kUnauthenticated
+            ? absl::StrCat("refused (", absl::StatusCodeToString(code), "): ")
+            : "";
+    return absl::Status(code, absl::StrCat(address, ": ", refused, st.error_message(), hint));
   }
   // wait_for_ready: ride out a coordinator still starting, up to the deadline.
   void Prepare(grpc::ClientContext* ctx, absl::Duration timeout) const {

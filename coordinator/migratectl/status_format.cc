@@ -49,10 +49,12 @@ std::string StatusText(const pb::GetStatusResponse& s) {
       "job %s (%s): %s%s, elapsed %s\n", s.job_id(), ModeName(s.mode()), JobState(s),
       s.stop_reason().empty() ? "" : " - " + s.stop_reason(), HumanDuration(s.elapsed_ms()));
   out += absl::StrFormat(
-      "accounts:  %u total: %u pending, %u running, %u succeeded, %u failed, "
+      "accounts:  %u total: %u pending%s, %u running, %u succeeded, %u failed, "
       "%u cancelled\n",
-      s.accounts_total(), s.accounts_pending(), s.accounts_running(), s.accounts_succeeded(),
-      s.accounts_failed(), s.accounts_cancelled());
+      s.accounts_total(), s.accounts_pending(),
+      s.accounts_parked() > 0 ? absl::StrFormat(" (%u parked: budget spent)", s.accounts_parked())
+                              : "",
+      s.accounts_running(), s.accounts_succeeded(), s.accounts_failed(), s.accounts_cancelled());
   std::string known = s.totals_known() ? "" : " (totals so far)";
   out += absl::StrFormat(
       "messages:  %s%s, %d already present%s\n", OfTotal(s.messages(), s.messages_total(), false),
@@ -84,7 +86,10 @@ std::string AccountsTable(const Accounts& accounts) {
       tail = absl::StrFormat("[throttled %dx, paused %s, %d reconnects] %s", c.throttles(),
                              HumanDuration(c.throttled_ms()), c.reconnects(), tail);
     }
-    out += absl::StrFormat("%-32s %-9s %-16s %3d %-18s %-10s %s\n", a.email(), StateName(a.state()),
+    // Parked: its last_error says how much of the budget went and when it resumes.
+    const bool parked = a.parked_until_ms() != 0;
+    out += absl::StrFormat("%-32s %-9s %-16s %3d %-18s %-10s %s\n", a.email(),
+                           parked ? "parked" : StateName(a.state()),
                            a.worker_id().empty() ? "-" : a.worker_id(), a.attempts(),
                            OfTotal(c.messages_done(), c.messages_total(), false),
                            HumanBytes(static_cast<double>(c.bytes_done())), tail);

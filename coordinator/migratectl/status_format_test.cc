@@ -83,5 +83,40 @@ TEST(Accounts, TableJsonAndStates) {
   EXPECT_EQ(HumanDuration(3723000), "1h02m");
 }
 
+TEST(Accounts, ParkedAccountShowsItsResumeTime) {
+  pb::ListAccountsResponse r;
+  pb::AccountStatus* a = r.add_accounts();
+  a->set_email("big@example.com");
+  a->set_state(pb::ACCOUNT_STATE_PENDING);
+  a->set_last_error(
+      "byte budget spent (2500000000 of 2500000000 bytes in this window); parked until "
+      "2027-01-15T08:00:00Z");
+  a->set_parked_until_ms(1'800'000'000'000);
+  a->set_budget_bytes(2'500'000'000);
+  a->set_budget_spent(2'500'000'000);
+  pb::AccountStatus* b = r.add_accounts();
+  b->set_email("small@example.com");
+  b->set_state(pb::ACCOUNT_STATE_RUNNING);
+  b->set_connections(3);
+  nlohmann::json j = AccountsJson(r.accounts());
+  EXPECT_EQ(j["accounts"][0]["state"], "pending");
+  EXPECT_EQ(j["accounts"][0]["parked"], true);
+  EXPECT_EQ(j["accounts"][0]["resume_at"], "2027-01-15T08:00:00Z");
+  EXPECT_EQ(j["accounts"][0]["budget_bytes"], 2'500'000'000u);
+  EXPECT_EQ(j["accounts"][0]["budget_spent"], 2'500'000'000u);
+  EXPECT_EQ(j["accounts"][1]["parked"], false);
+  EXPECT_TRUE(j["accounts"][1]["resume_at"].is_null());
+  EXPECT_EQ(j["accounts"][1]["connections"], 3);
+  std::string t = AccountsTable(r.accounts());
+  EXPECT_NE(t.find("big@example.com                  parked"), std::string::npos) << t;
+  EXPECT_NE(t.find("parked until 2027-01-15T08:00:00Z"), std::string::npos) << t;
+  pb::GetStatusResponse s = Sample();
+  s.set_accounts_pending(1);
+  s.set_accounts_parked(1);
+  EXPECT_EQ(StatusJson(s)["accounts"]["parked"], 1);
+  EXPECT_NE(StatusText(s).find("1 pending (1 parked: budget spent)"), std::string::npos)
+      << StatusText(s);
+}
+
 }  // namespace
 }  // namespace statusfmt

@@ -15,9 +15,12 @@
 #   --apply          create or update the Secrets with kubectl (else print the commands)
 #
 # Makes ca.{crt,key}, coordinator.{crt,key} (serverAuth), worker.{crt,key} and
-# operator.{crt,key} (clientAuth: the operator's is for migratectl and stays with the
-# operator). The Secrets, of type kubernetes.io/tls with tls.crt, tls.key and ca.crt (the
-# keys cert-manager writes): migrator-coordinator-tls and migrator-worker-tls.
+# operator.{crt,key} (clientAuth). Each client certificate carries its role as a URI SAN,
+# which the coordinator checks: the worker's urn:imapsync-migrator:role:worker (it may
+# register as a worker and receive tasks, passwords included), the operator's
+# urn:imapsync-migrator:role:operator (it may read the status with migratectl; it stays
+# with the operator). The Secrets, of type kubernetes.io/tls with tls.crt, tls.key and
+# ca.crt (the keys cert-manager writes): migrator-coordinator-tls and migrator-worker-tls.
 set -euo pipefail
 export LC_ALL=C
 PROG=${0##*/}
@@ -38,7 +41,7 @@ while [ $# -gt 0 ]; do
     --days) DAYS=$2; shift 2 ;;
     --yaml) YAML=$2; shift 2 ;;
     --apply) APPLY=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
@@ -78,8 +81,8 @@ for n in "${EXTRA[@]}"; do
   if [[ $n =~ ^[0-9.]+$ || $n == *:* ]]; then san+=",IP:$n"; else san+=",DNS:$n"; fi
 done
 leaf coordinator serverAuth "$san"
-leaf worker clientAuth
-leaf operator clientAuth
+leaf worker clientAuth URI:urn:imapsync-migrator:role:worker
+leaf operator clientAuth URI:urn:imapsync-migrator:role:operator
 rm -f ca.srl
 chmod 600 ./*.key
 chmod 644 ./*.crt

@@ -16,8 +16,10 @@
 # export (a worker container is SIGKILLed mid-export: the coordinator requeues its
 # accounts after the lease, --lease-timeout 6s), import, validate (the import's coordinator
 # with --mode validate, no state); `migratectl status` from a container on the network
-# sees both workers; then every folder of B holds the same multiset of (Message-ID, flags,
-# INTERNALDATE, size) as A (tests/bench/bench_helper.py snapshot/compare --strict).
+# sees both workers with the operator's certificate and is refused with the workers'
+# (PERMISSION_DENIED: the roles of gen-certs.sh's certificates); then every folder of B
+# holds the same multiset of (Message-ID, flags, INTERNALDATE, size) as A
+# (tests/bench/bench_helper.py snapshot/compare --strict).
 #
 # The containers are `podman run`s of what the rendered overlays say (kube2podman.py:
 # command, arguments, environment, security context, Secret/projected/PVC/emptyDir
@@ -214,8 +216,12 @@ OPERATOR=(--user 10001:10001 --read-only --cap-drop ALL --security-opt no-new-pr
           --volume "$S/migrator-operator-tls:/etc/migrator/tls:ro" "$IMAGE" migratectl)
 OPERATOR_TLS=(--tls-ca /etc/migrator/tls/ca.crt --tls-cert /etc/migrator/tls/tls.crt
               --tls-key /etc/migrator/tls/tls.key)
-chmod 0755 "$S" "$S"/migrator-*
-chgrp 10001 "$S"/migrator-operator-tls/* && chmod 0440 "$S"/migrator-operator-tls/*
+# migratectl with the workers' certificate (refused: the role is not an operator's).
+mkdir -p "$S/worker-ctl-tls" && cp "$S"/migrator-worker-tls/* "$S/worker-ctl-tls/"
+WORKER_CTL=(--user 10001:10001 --read-only --cap-drop ALL --security-opt no-new-privileges
+            --volume "$S/worker-ctl-tls:/etc/migrator/tls:ro" "$IMAGE" migratectl)
+chmod 0755 "$S" "$S"/migrator-* "$S/worker-ctl-tls"
+for d in migrator-operator-tls worker-ctl-tls; do chgrp 10001 "$S/$d"/* && chmod 0440 "$S/$d"/*; done
 phase "certificates (gen-certs.sh) and secrets"
 
 # ---- Dovecot A (seeded before it starts) and B
@@ -328,6 +334,13 @@ watch_and_kill() {
     done
     log "$label: migratectl status (from the network, operator certificate, coordinator $COORD:7000):"
     sed 's/^/    /' "$W/logs/$label-status.txt"
+    # The workers' certificate may not read the status (it may only take tasks).
+    local rc=0
+    podman run --rm "${NETARGS[@]}" "${WORKER_CTL[@]}" status --coordinator "$COORD:7000" \
+      "${OPERATOR_TLS[@]}" >"$W/logs/$label-status-worker.txt" 2>&1 || rc=$?
+    [ "$rc" = 3 ] && grep -q "PERMISSION_DENIED" "$W/logs/$label-status-worker.txt" ||
+      { cat "$W/logs/$label-status-worker.txt" >&2; die "$label: migratectl with the workers' certificate: exit $rc, not refused"; }
+    log "$label: migratectl status with the workers' certificate: refused (PERMISSION_DENIED)"
     # SIGKILL a worker while it runs accounts that have moved some messages.
     for i in $(seq 1 300); do
       line=$(tail -n 1 "$watch" 2>/dev/null || true)

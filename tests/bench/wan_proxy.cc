@@ -102,6 +102,34 @@ struct Chunk {
   size_t off = 0;
 };
 
+// A filter's pace on one connection's bytes to the client (StreamFilter::Output): a
+// bucket of at most one byte, refilled at `rate` bytes per second.
+struct Pace {
+  double rate = -1;  // bytes per second; < 0: not paced
+  uint64_t from = 0;
+  double tokens = 0;
+  int64_t last = 0;
+
+  bool on() const { return rate >= 0; }
+  void Refill(int64_t now) {
+    if (now > last) tokens = std::min(1.0, tokens + (now - last) * rate / 1e9);
+    last = now;
+  }
+  // Bytes that may be written now, `written` bytes into the stream.
+  uint64_t Allow(uint64_t written) const {
+    return (written < from ? from - written : 0) + static_cast<uint64_t>(tokens);
+  }
+  void Took(uint64_t written_before, uint64_t n) {
+    const uint64_t free = written_before < from ? from - written_before : 0;
+    if (n > free) tokens -= static_cast<double>(n - free);
+  }
+  // When the next byte may go once the unpaced part is written; max for never.
+  int64_t WakeTime() const {
+    if (rate <= 0) return std::numeric_limits<int64_t>::max();
+    return last + static_cast<int64_t>(std::ceil((1.0 - tokens) * 1e9 / rate));
+  }
+};
+
 struct Flow {
   Side* src = nullptr;
   Side* dst = nullptr;
@@ -109,6 +137,8 @@ struct Flow {
   std::atomic<uint64_t>* counter = nullptr;
   std::deque<Chunk> q;
   size_t queued = 0;
+  uint64_t written = 0;  // to dst, in all
+  Pace pace;
   bool eof_read = false;
   int64_t eof_due = 0;
   bool eof_sent = false;
@@ -320,6 +350,7 @@ struct WanProxy::Impl {
       flow->q.push_back(Chunk{now + delay_ns, std::move(*bytes)});
     }
     if (out.close) c->closing = true;
+    if (out.pace_rate >= 0) c->down.pace = Pace{out.pace_rate, out.pace_from, 0, now};
   }
 
   void WriteDue(Conn* c, Flow& f, int64_t now) {
@@ -329,12 +360,17 @@ struct WanProxy::Impl {
       return;
     }
     if (f.dst == &c->server && !c->connected) return;
+    if (f.pace.on()) f.pace.Refill(now);
     while (f.dst->writable && !f.q.empty() && f.q.front().due <= now) {
+      uint64_t allowed = f.pace.on() ? f.pace.Allow(f.written) : UINT64_MAX;
+      if (allowed == 0) break;  // paced: the event loop wakes up for the next byte
       iovec iov[kMaxIov];
       int n = 0;
-      for (auto it = f.q.begin(); it != f.q.end() && n < kMaxIov && it->due <= now; ++it) {
+      for (auto it = f.q.begin(); it != f.q.end() && n < kMaxIov && it->due <= now && allowed > 0;
+           ++it) {
         iov[n].iov_base = it->data.data() + it->off;
-        iov[n].iov_len = it->data.size() - it->off;
+        iov[n].iov_len = std::min<uint64_t>(it->data.size() - it->off, allowed);
+        allowed -= iov[n].iov_len;
         ++n;
       }
       msghdr msg{};
@@ -351,6 +387,8 @@ struct WanProxy::Impl {
         return;
       }
       size_t left = static_cast<size_t>(w);
+      if (f.pace.on()) f.pace.Took(f.written, left);
+      f.written += left;
       f.queued -= left;
       f.counter->fetch_add(left, std::memory_order_relaxed);
       while (left > 0) {
@@ -417,7 +455,11 @@ struct WanProxy::Impl {
       for (const Flow* f : {&c->up, &c->down}) {
         bool dst_connected = f->dst != &c->server || c->connected;
         if (!f->q.empty()) {
-          if (dst_connected && f->dst->writable) next = std::min(next, f->q.front().due);
+          const bool paced = f->pace.on() && f->pace.Allow(f->written) == 0;
+          if (dst_connected && f->dst->writable) {
+            next = std::min(
+                next, paced ? std::max(f->q.front().due, f->pace.WakeTime()) : f->q.front().due);
+          }
         } else if (dst_connected && f->eof_read && !f->eof_sent) {
           next = std::min(next, f->eof_due);
         }

@@ -19,8 +19,9 @@
 //   - Nagle is off on both sides (TCP_NODELAY) so no delay is added beyond the emulated one.
 //
 // Filters: Options::filter, when set, gives every connection a StreamFilter that sees the
-// bytes as read (before the delay) and says what to forward each way, and when to close:
-// the fault proxy (tests/fixtures/fault_proxy.h) injects IMAP replies this way.
+// bytes as read (before the delay) and says what to forward each way, when to close, and
+// when to slow the bytes to the client down to a drip or stop them: the fault proxy
+// (tests/fixtures/fault_proxy.h) injects IMAP replies and stalls this way.
 //
 // Threading: Start() and Run() on one thread; Stop() and stats() from any thread. One event
 // loop thread (epoll, edge-triggered), no busy-waiting: the loop sleeps until a socket event,
@@ -52,6 +53,12 @@ class StreamFilter {
     // Close both sides (FIN) once what is queued for the client is written; nothing more
     // is read from either side.
     bool close = false;
+    // When >= 0: from byte `pace_from` of the stream to the client on (counted from the
+    // connection's start, as the filter hands bytes out), at most `pace_rate` bytes per
+    // second reach the client, one byte at a time (0: none any more, a stall). Bytes before
+    // pace_from go at the link's speed. Replaces an earlier pace of the connection.
+    double pace_rate = -1;
+    uint64_t pace_from = 0;
   };
   virtual void FromClient(const std::string& data, Output* out) = 0;
   virtual void FromServer(const std::string& data, Output* out) = 0;

@@ -12,8 +12,8 @@
 // comes from another CA, one without a certificate, one speaking plaintext
 // and one expecting another server name are refused; plaintext off loopback
 // without --insecure is refused by both binaries (exit 2); migratectl reads
-// the status over mTLS. Skipped (exit 77) without root or `ip netns`.
-// Namespaces and their processes are removed in every case (RAII).
+// the status over mTLS with the operator's certificate. Skipped (exit 77) without root or `ip
+// netns`. Namespaces and their processes are removed in every case (RAII).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -114,7 +114,8 @@ class Namespaces {
   std::vector<std::string> names_;
 };
 
-// openssl: a CA and certificates signed by it (EC P-256).
+// openssl: a CA and certificates signed by it (EC P-256); the clients' roles are URI SANs
+// (README "Security: mutual TLS between hosts").
 bool MakePki(const std::string& dir, const std::string& coordinator_ip) {
   std::string script = R"(set -e
 cd ")" + dir + R"("
@@ -131,9 +132,10 @@ leaf() {  # name ca san eku
 ca ca; ca rogue-ca
 leaf server ca "IP:)" + coordinator_ip +
                        R"(,DNS:coordinator.test" serverAuth
-leaf worker-a ca DNS:worker-a.test clientAuth
-leaf worker-b ca DNS:worker-b.test clientAuth
-leaf rogue rogue-ca DNS:worker-a.test clientAuth
+leaf worker-a ca DNS:worker-a.test,URI:urn:imapsync-migrator:role:worker clientAuth
+leaf worker-b ca DNS:worker-b.test,URI:urn:imapsync-migrator:role:worker clientAuth
+leaf operator ca URI:urn:imapsync-migrator:role:operator clientAuth
+leaf rogue rogue-ca DNS:worker-a.test,URI:urn:imapsync-migrator:role:worker clientAuth
 )";
   std::string path = dir + "/pki.sh";
   FILE* f = std::fopen(path.c_str(), "w");
@@ -236,11 +238,11 @@ TEST_F(NetnsTlsTest, WorkersInTwoNamespacesFinishOverMutualTlsAndStrangersAreRef
   EXPECT_EQ(RunProcess(In(ns_->a(), Worker("plain", {})), dir_, {}, "wplain", absl::Seconds(30)),
             2);
   Process c = Start(In(ns_->c(), coord), dir_, {{"TMPDIR", dir_}}, "coordinator");
-  // migratectl over mutual TLS from namespace A (with a worker's certificate).
+  // migratectl over mutual TLS from namespace A (with the operator's certificate).
   std::vector<std::string> ctl = {
       Binary("migratectl"), "status", "--json", "--coordinator", Address(), "--timeout", "2s"};
   std::vector<std::string> ctl_tls = ctl;
-  for (const std::string& s : Tls("worker-a")) ctl_tls.push_back(s);
+  for (const std::string& s : Tls("operator")) ctl_tls.push_back(s);
   Process status;
   ASSERT_TRUE(PollUntil(
       [&] {

@@ -1,6 +1,8 @@
 // The engine's four modes for single accounts against real Dovecot A and B and a real
 // filesystem store: export byte-exactness, incremental export, idempotent import,
-// validate, hostile folder names, UIDVALIDITY changes, bad passwords, free-space guard.
+// validate, hostile folder names, UIDVALIDITY changes, bad passwords, free-space guard,
+// budgets (an import stopped by its byte budget and finished in the next window; the
+// message pace).
 #include "common/engine/engine.h"
 
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/engine/connect.h"
 #include "common/engine/layout.h"
@@ -58,11 +61,13 @@ class EngineTest : public ::testing::Test {
   }
 
   engine::AccountResult Run(engine::Mode mode, const DovecotServer& server, int user,
-                            double min_free_gb = 0, bool resync = false) {
-    engine::AccountTask t;
+                            double min_free_gb = 0, bool resync = false,
+                            const engine::AccountTask& limits = engine::AccountTask()) {
+    engine::AccountTask t = limits;  // the budget and pace fields (README "Budgets")
     t.mode = mode;
     t.server = ServerConfigOf(server);
     t.server.compress = compress_;
+    t.server.messages_per_second = limits.server.messages_per_second;
     t.account = AccountConfigOf(server, user);
     t.min_free_gb = min_free_gb;
     t.resync_missing = resync;
@@ -310,6 +315,58 @@ TEST_F(EngineTest, UidValidityChangeLosesNothingAndDuplicatesNothing) {
   EXPECT_EQ(again.messages, 0u);
   ASSERT_TRUE(Run(engine::Mode::kImport, *b_, 3).status.ok());
   EXPECT_EQ(Snapshot(*b_, 3)["INBOX"].size(), 8u);
+}
+
+TEST_F(EngineTest, ImportStoppedByItsBudgetFinishesInTheNextWindowExactly) {
+  Seed(0, "INBOX", 24, 7);
+  ASSERT_TRUE(Run(engine::Mode::kExport, *a_, 0).status.ok());
+  uint64_t total = 0;
+  auto before = Snapshot(*a_, 0);
+  for (const auto& m : before["INBOX"]) total += m.body.size();
+  ASSERT_GT(total, 0u);
+  engine::AccountTask limits;
+  limits.budget_bytes = total / 2;
+  limits.budget_spent = 1000;  // an earlier run of this window
+  limits.budget_resume_at = absl::FromUnixSeconds(1'900'000'000);
+  auto r = Run(engine::Mode::kImport, *b_, 0, 0, false, limits);
+  // A budget stop: not a failure, the resume time handed back, nothing half-done counted.
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted) << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(),
+                                "account user1@example.com: byte budget "
+                                "spent"))
+      << r.status;
+  EXPECT_EQ(r.parked_until, limits.budget_resume_at);
+  EXPECT_GT(r.messages, 0u);
+  EXPECT_LT(r.messages, 24u);
+  EXPECT_EQ(r.budget_used, r.bytes);  // exactly what went to B
+  EXPECT_LE(r.budget_used + limits.budget_spent, limits.budget_bytes);
+  for (const auto& f : r.folders) EXPECT_EQ(f.error, "") << f.name;  // not a folder error
+  EXPECT_EQ(Snapshot(*b_, 0)["INBOX"].size(), r.messages);
+  // The next window (with room for the rest): the rest goes, nothing twice.
+  limits.budget_spent = 0;
+  limits.budget_bytes = total;
+  auto rest = Run(engine::Mode::kImport, *b_, 0, 0, false, limits);
+  ASSERT_TRUE(rest.status.ok()) << rest.status;
+  EXPECT_EQ(rest.parked_until, absl::InfinitePast());
+  EXPECT_EQ(r.messages + rest.messages, 24u);
+  EXPECT_EQ(r.bytes + rest.bytes, total);
+  auto sa = Snapshot(*a_, 0), sb = Snapshot(*b_, 0);
+  ASSERT_EQ(sb["INBOX"].size(), sa["INBOX"].size());
+  for (size_t i = 0; i < sa["INBOX"].size(); ++i) {
+    EXPECT_EQ(sb["INBOX"][i].body, sa["INBOX"][i].body);
+  }
+}
+
+TEST_F(EngineTest, MessagesPerSecondPacesTheExport) {
+  Seed(1, "INBOX", 30, 9);
+  engine::AccountTask limits;
+  limits.server.messages_per_second = 20;  // one second's burst (20), then 20/s
+  const absl::Time start = absl::Now();
+  auto r = Run(engine::Mode::kExport, *a_, 1, 0, false, limits);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.messages, 30u);
+  // A lower bound only (never faster than the pace): 10 messages past the burst at 20/s.
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(500));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -46,9 +47,9 @@ bool AddExt(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 // Makes a certificate for `key`, signed by `issuer`/`issuer_key` (self-signed
-// when null).
+// when null); a leaf is for `eku` (extended key usage).
 X509Ptr MakeCert(EVP_PKEY* key, const char* cn, const char* san, bool is_ca, X509* issuer,
-                 EVP_PKEY* issuer_key, long serial) {
+                 EVP_PKEY* issuer_key, long serial, const char* eku = "serverAuth") {
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
@@ -68,7 +69,7 @@ X509Ptr MakeCert(EVP_PKEY* key, const char* cn, const char* san, bool is_ca, X50
             (issuer == nullptr ||
              AddExt(cert.get(), signer, NID_authority_key_identifier, "keyid:always")) &&
             (san == nullptr || AddExt(cert.get(), signer, NID_subject_alt_name, san)) &&
-            (is_ca || AddExt(cert.get(), signer, NID_ext_key_usage, "serverAuth"));
+            (is_ca || AddExt(cert.get(), signer, NID_ext_key_usage, eku));
   if (!ok) return nullptr;
   if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) <= 0) {
     return nullptr;
@@ -97,10 +98,10 @@ std::string KeyPem(EVP_PKEY* key) {
 }
 
 absl::StatusOr<CertKey> MakeLeaf(const char* cn, const char* san, X509* ca, EVP_PKEY* ca_key,
-                                 long serial) {
+                                 long serial, const char* eku = "serverAuth") {
   PkeyPtr key(EVP_EC_gen("P-256"));
   if (key == nullptr) return absl::InternalError("EC key generation failed");
-  X509Ptr cert = MakeCert(key.get(), cn, san, false, ca, ca_key, serial);
+  X509Ptr cert = MakeCert(key.get(), cn, san, false, ca, ca_key, serial, eku);
   if (cert == nullptr) return absl::InternalError(absl::StrCat("cannot make certificate ", cn));
   return CertKey{CertPem(cert.get()), KeyPem(key.get())};
 }
@@ -129,6 +130,20 @@ absl::StatusOr<std::unique_ptr<TestPki>> TestPki::Create() {
   pki->localhost_ = *localhost;
   pki->other_ = *other;
   pki->self_ = *self;
+  // Clients of the fleet (README "Security"): the role is a URI SAN.
+  const std::pair<CertKey*, const char*> clients[] = {
+      {&pki->worker_, "URI:urn:imapsync-migrator:role:worker,DNS:worker-1.test"},
+      {&pki->operator_, "URI:urn:imapsync-migrator:role:operator"},
+      {&pki->no_role_, "DNS:client.test"},
+      {&pki->both_roles_,
+       "URI:urn:imapsync-migrator:role:operator,URI:urn:imapsync-migrator:role:worker"}};
+  const char* names[] = {"worker-1", "operator", "no-role", "both-roles"};
+  for (size_t i = 0; i < 4; ++i) {
+    auto c = MakeLeaf(names[i], clients[i].second, ca.get(), ca_key.get(),
+                      10 + static_cast<long>(i), "clientAuth");
+    if (!c.ok()) return c.status();
+    *clients[i].first = *c;
+  }
   return pki;
 }
 

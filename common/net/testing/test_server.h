@@ -28,8 +28,8 @@ struct CertKey {
   std::string key_pem;
 };
 
-// A CA and three server certificates (EC P-256), written under a fresh
-// temporary directory that the destructor removes.
+// A CA, three server certificates and four client certificates (EC P-256); the
+// CA is written under a fresh temporary directory that the destructor removes.
 class TestPki {
  public:
   static absl::StatusOr<std::unique_ptr<TestPki>> Create();
@@ -41,12 +41,20 @@ class TestPki {
   const CertKey& localhost() const { return localhost_; }  // CA-signed: localhost, 127.0.0.1, ::1
   const CertKey& other_host() const { return other_; }     // CA-signed: other.example
   const CertKey& self_signed() const { return self_; }     // self-signed: localhost, 127.0.0.1
+  // CA-signed clientAuth certificates of the fleet's roles (URI SANs, README "Security"):
+  // CN worker-1 (role worker), CN operator (role operator), CN no-role (none), CN
+  // both-roles (both).
+  const CertKey& worker() const { return worker_; }
+  const CertKey& operator_client() const { return operator_; }
+  const CertKey& no_role() const { return no_role_; }
+  const CertKey& both_roles() const { return both_roles_; }
 
  private:
   TestPki() = default;
   std::string dir_;
   std::string ca_file_;
   CertKey localhost_, other_, self_;
+  CertKey worker_, operator_, no_role_, both_roles_;
 };
 
 // One accepted connection (blocking socket, 10 s receive timeout so a test

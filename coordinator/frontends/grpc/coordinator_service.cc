@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "coordinator/frontends/grpc/authorize.h"
 #include "coordinator/frontends/grpc/status_service.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -206,11 +207,22 @@ class SessionReactor : public grpc::ServerBidiReactor<pb::WorkerMessage, pb::Coo
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// A worker session refused before its first message (the caller's certificate is not a
+// worker's): finishes at once with that status.
+class RefusedSession : public grpc::ServerBidiReactor<pb::WorkerMessage, pb::CoordinatorMessage> {
+ public:
+  explicit RefusedSession(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 class CoordinatorServiceImpl final : public pb::Coordinator::CallbackService {
  public:
   explicit CoordinatorServiceImpl(Job* job) : job_(job) {}
   grpc::ServerBidiReactor<pb::WorkerMessage, pb::CoordinatorMessage>* WorkerSession(
-      grpc::CallbackServerContext* /*context*/) override {
+      grpc::CallbackServerContext* context) override {
+    // Tasks carry account passwords: only a worker's certificate may receive them.
+    grpc::Status allowed = Authorize(*context, rpc::PeerRole::kWorker);
+    if (!allowed.ok()) return new RefusedSession(allowed);
     return new SessionReactor(job_);
   }
 

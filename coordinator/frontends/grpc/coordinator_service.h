@@ -21,7 +21,8 @@ class CoordinatorServer {
  public:
   // One address to serve on ("unix:/path", "host:port", port 0 picks one),
   // plaintext or mutual TLS (clients must present a certificate chained to the CA
-  // of `tls`).
+  // of `tls`, and the role of what they call: a worker's to register as a worker, an
+  // operator's to read the status; common/rpc/peer_role.h).
   struct Endpoint {
     std::string address;
     rpc::TlsMaterial tls;

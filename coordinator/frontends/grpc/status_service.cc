@@ -1,10 +1,12 @@
 // gRPC adapter only: serves Job snapshots and the tracker's figures as status messages
-// (the conversions are proto/status_convert.h).
+// (the conversions are proto/status_convert.h), to callers with the operator role
+// (authorize.h).
 #include "coordinator/frontends/grpc/status_service.h"
 
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "coordinator/frontends/grpc/authorize.h"
 #include "grpcpp/grpcpp.h"
 #include "migrator/v1/migrator.grpc.pb.h"
 #include "proto/status_convert.h"
@@ -18,15 +20,21 @@ class StatusServiceImpl final : public pb::StatusService::Service {
  public:
   StatusServiceImpl(Job* job, StatusTracker* tracker) : job_(job), tracker_(tracker) {}
 
-  grpc::Status GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
+  grpc::Status GetStatus(grpc::ServerContext* ctx, const pb::GetStatusRequest*,
                          pb::GetStatusResponse* out) override {
+    if (grpc::Status allowed = Authorize(*ctx, rpc::PeerRole::kOperator); !allowed.ok()) {
+      return allowed;
+    }
     JobSnapshot s = job_->Snapshot();
     fleetproto::ToProto(s, tracker_->Aggregate(s), out);
     return grpc::Status::OK;
   }
 
-  grpc::Status ListAccounts(grpc::ServerContext*, const pb::ListAccountsRequest* req,
+  grpc::Status ListAccounts(grpc::ServerContext* ctx, const pb::ListAccountsRequest* req,
                             pb::ListAccountsResponse* out) override {
+    if (grpc::Status allowed = Authorize(*ctx, rpc::PeerRole::kOperator); !allowed.ok()) {
+      return allowed;
+    }
     for (const AccountView& a : job_->Snapshot().accounts) {
       if (req->state() != pb::ACCOUNT_STATE_UNSPECIFIED &&
           fleetproto::ToProto(a.task.state) != req->state()) {
@@ -39,6 +47,9 @@ class StatusServiceImpl final : public pb::StatusService::Service {
 
   grpc::Status Watch(grpc::ServerContext* ctx, const pb::WatchRequest* req,
                      grpc::ServerWriter<pb::WatchEvent>* writer) override {
+    if (grpc::Status allowed = Authorize(*ctx, rpc::PeerRole::kOperator); !allowed.ok()) {
+      return allowed;
+    }
     absl::Duration every =
         absl::Milliseconds(req->min_interval_ms() ? req->min_interval_ms() : 500);
     uint64_t sent_version = 0;

@@ -1,5 +1,6 @@
 // The StatusService of migrator.v1 (GetStatus, ListAccounts, Watch): read-only
-// views of the job for operators and scripts. Never carries a secret. This
+// views of the job for operators and scripts. Never carries a secret. Over mutual TLS only
+// a certificate with the operator role may call it (common/rpc/peer_role.h). This
 // header has no gRPC include; only status_service.cc does.
 #ifndef MIGRATOR_COORDINATOR_FRONTENDS_GRPC_STATUS_SERVICE_H_
 #define MIGRATOR_COORDINATOR_FRONTENDS_GRPC_STATUS_SERVICE_H_

@@ -139,6 +139,12 @@ JobMetrics::JobMetrics()
                              "backoff included)")
                        .Register(*registry_)
                        .Add({})),
+      parked_(BuildGauge()
+                  .Name("migrator_accounts_parked")
+                  .Help("Pending accounts whose byte budget is spent, waiting for their "
+                        "window to reopen (counted in the queue depth too)")
+                  .Register(*registry_)
+                  .Add({})),
       elapsed_(BuildGauge()
                    .Name("migrator_job_elapsed_seconds")
                    .Help("Time since the job started (frozen at the finish)")
@@ -215,6 +221,7 @@ void JobMetrics::Update(const JobSnapshot& s, const AggregateStatus& g) {
   workers_connected_.Set(static_cast<double>(s.ConnectedWorkers()));
   workers_known_.Set(static_cast<double>(s.workers.size()));
   queue_depth_.Set(static_cast<double>(s.Count(TaskState::kPending)));
+  parked_.Set(static_cast<double>(s.Parked()));
   elapsed_.Set(Seconds(g.elapsed));
   finished_.Set(s.finished ? 1 : 0);
   stopping_.Set(s.stopping ? 1 : 0);

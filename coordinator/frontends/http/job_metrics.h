@@ -75,6 +75,7 @@ class JobMetrics {
   prometheus::Gauge& workers_connected_;
   prometheus::Gauge& workers_known_;
   prometheus::Gauge& queue_depth_;
+  prometheus::Gauge& parked_;
   prometheus::Gauge& elapsed_;
   prometheus::Gauge& finished_;
   prometheus::Gauge& stopping_;

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # certs-check.sh — gen-certs.sh's certificates work with the real binaries.
 #
-# Makes a CA and the fleet's certificates with gen-certs.sh, checks their names and uses
-# with openssl, then starts a coordinator on a loopback port with the coordinator
-# certificate (mutual TLS) and reads its status with migratectl: the operator's and the
-# worker's certificates are accepted with --tls-server-name migrator-coordinator (the
-# Service name, as through `kubectl port-forward`); a certificate from another CA and a
-# wrong server name are refused.
-# Environment: MIGRATOR_BINARY_DIR (build tree with bin/coordinator and bin/migratectl).
+# Makes a CA and the fleet's certificates with gen-certs.sh, checks their names, uses and
+# roles (URI SANs) with openssl, then starts a coordinator on a loopback port with the
+# coordinator certificate (mutual TLS): migratectl reads its status with the operator's
+# certificate with --tls-server-name migrator-coordinator (the Service name, as through
+# `kubectl port-forward`) or migrator-coordinator.migrator.svc; the roles are enforced (the
+# worker's certificate may not read the status, the operator's may not register as a
+# worker: PERMISSION_DENIED); a certificate from another CA and a wrong server name are
+# refused.
+# Environment: MIGRATOR_BINARY_DIR (build tree with bin/coordinator, bin/migratectl and
+# bin/worker).
 set -euo pipefail
 export LC_ALL=C
 PROG=${0##*/}
@@ -27,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for b in coordinator migratectl; do [ -x "$BIN/$b" ] || die "$BIN/$b is not built"; done
+for b in coordinator migratectl worker; do [ -x "$BIN/$b" ] || die "$BIN/$b is not built"; done
 rm -rf "$W"
 mkdir -p "$W"
 
@@ -49,12 +52,16 @@ for who in worker operator; do
   openssl x509 -in "$C/$who.crt" -noout -ext extendedKeyUsage | grep -q "Client Authentication" ||
     die "$who certificate is not for clientAuth"
 done
+for who in worker operator; do
+  openssl x509 -in "$C/$who.crt" -noout -ext subjectAltName | grep -qx "    URI:urn:imapsync-migrator:role:$who" ||
+    die "$who certificate does not carry the role URI urn:imapsync-migrator:role:$who"
+done
 openssl verify -CAfile "$C/ca.crt" "$C/coordinator.crt" "$C/worker.crt" "$C/operator.crt" >/dev/null ||
   die "a certificate does not chain to the CA"
 for k in "$C"/*.key; do
   [ "$(stat -c %a "$k")" = 600 ] || die "$k is not mode 0600"
 done
-echo "$PROG: certificates: names, uses, chain and key modes ok"
+echo "$PROG: certificates: names, uses, roles, chain and key modes ok"
 
 umask 077
 cat >"$W/config.json" <<'JSON'
@@ -83,9 +90,26 @@ for _ in $(seq 1 100); do
 done
 [ "$up" = 1 ] || { cat "$W/status.out" >&2; die "migratectl with the operator certificate was refused"; }
 echo "$PROG: migratectl with the operator certificate: ok"
-ctl "$C" worker --tls-server-name migrator-coordinator.migrator.svc >/dev/null 2>&1 ||
-  die "migratectl with the worker certificate (name migrator-coordinator.migrator.svc) was refused"
-echo "$PROG: migratectl with the worker certificate: ok"
+ctl "$C" operator --tls-server-name migrator-coordinator.migrator.svc >/dev/null 2>&1 ||
+  die "migratectl with the name migrator-coordinator.migrator.svc was refused"
+echo "$PROG: migratectl with the name migrator-coordinator.migrator.svc: ok"
+
+# The roles: the worker's certificate may not read the status, the operator's may not
+# register as a worker (it would receive account passwords).
+rc=0
+ctl "$C" worker --tls-server-name migrator-coordinator >"$W/status-worker.out" 2>&1 || rc=$?
+[ "$rc" = 3 ] || die "migratectl with the worker certificate: exit $rc, expected 3 (refused)"
+grep -q "PERMISSION_DENIED.*urn:imapsync-migrator:role:operator" "$W/status-worker.out" ||
+  { cat "$W/status-worker.out" >&2; die "migratectl with the worker certificate: not a clear refusal"; }
+echo "$PROG: migratectl with the worker certificate: refused (PERMISSION_DENIED)"
+rc=0
+"$BIN/worker" --coordinator "127.0.0.1:$PORT" --id as-operator --retry-for 3s \
+  --tls-server-name migrator-coordinator --tls-ca "$C/ca.crt" \
+  --tls-cert "$C/operator.crt" --tls-key "$C/operator.key" >"$W/worker-operator.out" 2>&1 || rc=$?
+[ "$rc" = 3 ] || die "a worker with the operator certificate: exit $rc, expected 3 (refused)"
+grep -q "PERMISSION_DENIED.*urn:imapsync-migrator:role:worker" "$W/worker-operator.out" ||
+  { cat "$W/worker-operator.out" >&2; die "a worker with the operator certificate: not a clear refusal"; }
+echo "$PROG: a worker with the operator certificate: refused (PERMISSION_DENIED)"
 
 rc=0
 ctl "$W/other" operator --tls-server-name migrator-coordinator >/dev/null 2>&1 || rc=$?
