@@ -55,6 +55,7 @@ void ToProto(const config::ServerConfig& in, pb::ServerConfig* out) {
   out->set_max_message_size(in.max_message_size);
   out->set_throttle_max_wait(in.throttle_max_wait);
   out->set_throttle_budget(in.throttle_budget);
+  out->set_max_line_length(in.max_line_length);
   out->set_io_timeout(in.io_timeout);
   out->set_min_rate(in.min_rate == 0 ? -1 : in.min_rate);
   out->set_messages_per_second(in.messages_per_second);
@@ -73,6 +74,7 @@ config::ServerConfig FromProto(const pb::ServerConfig& in) {
   out.max_message_size = in.max_message_size();
   if (in.throttle_max_wait() > 0) out.throttle_max_wait = in.throttle_max_wait();
   if (in.throttle_budget() > 0) out.throttle_budget = in.throttle_budget();
+  if (in.max_line_length() > 0) out.max_line_length = in.max_line_length();
   if (in.io_timeout() > 0) out.io_timeout = in.io_timeout();
   if (in.min_rate() != 0) out.min_rate = in.min_rate() < 0 ? 0 : in.min_rate();
   out.messages_per_second = in.messages_per_second();
@@ -202,6 +204,15 @@ void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   for (const engine::RefusedMessage& m : in.keywords_dropped) {
     ToProto(m, out->add_keywords_dropped());
   }
+  out->set_repaired(in.repaired);
+  for (const engine::RepairedMessage& m : in.repaired_messages) {
+    pb::RepairedMessage* r = out->add_repaired_messages();
+    r->set_uidvalidity(m.uidvalidity);
+    r->set_uid(m.uid);
+    r->set_size(m.size);
+    r->set_repaired_size(m.repaired_size);
+    r->set_repairs(m.repairs);
+  }
 }
 
 engine::FolderResult FromProto(const pb::FolderResult& in) {
@@ -228,6 +239,11 @@ engine::FolderResult FromProto(const pb::FolderResult& in) {
   for (const pb::RefusedMessage& m : in.keywords_dropped()) {
     out.keywords_dropped.push_back(FromProto(m));
   }
+  out.repaired = in.repaired();
+  for (const pb::RepairedMessage& m : in.repaired_messages()) {
+    out.repaired_messages.push_back(engine::RepairedMessage{m.uidvalidity(), m.uid(), m.size(),
+                                                            m.repaired_size(), m.repairs()});
+  }
   return out;
 }
 
@@ -242,6 +258,7 @@ void ToProto(const engine::AccountResult& in, pb::TaskResult* out) {
   c->set_bytes_done(in.bytes);
   c->set_skipped(in.skipped);
   c->set_refused(in.refused);
+  c->set_repaired(in.repaired);
   c->set_throttled_ms(in.throttled_ms);
   c->set_throttles(in.throttles);
   c->set_reconnects(in.reconnects);
@@ -259,6 +276,7 @@ engine::AccountResult FromProto(const pb::TaskResult& in) {
   out.bytes = in.counters().bytes_done();
   out.skipped = in.counters().skipped();
   out.refused = in.counters().refused();
+  out.repaired = in.counters().repaired();
   out.throttled_ms = in.counters().throttled_ms();
   out.throttles = in.counters().throttles();
   out.reconnects = in.counters().reconnects();
@@ -347,6 +365,7 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_resync_missing(in.task.resync_missing);
   out->set_min_free_gb(in.task.min_free_gb);
   out->set_strict(in.task.strict);
+  out->set_fix_messages(in.task.fix_messages);
   out->set_max_connections(in.task.max_connections);
   out->set_budget_bytes(in.task.budget_bytes);
   out->set_budget_spent(in.task.budget_spent);
@@ -390,6 +409,7 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.resync_missing = in.resync_missing();
   out->task.min_free_gb = in.min_free_gb();
   out->task.strict = in.strict();
+  out->task.fix_messages = in.fix_messages();
   out->task.max_connections = in.max_connections();
   out->task.budget_bytes = in.budget_bytes();
   out->task.budget_spent = in.budget_spent();

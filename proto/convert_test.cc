@@ -19,6 +19,7 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   in.max_message_size = 36700160;
   in.throttle_max_wait = 120;
   in.throttle_budget = 900;
+  in.max_line_length = 9900;
   in.io_timeout = 30;
   in.min_rate = 0;  // off, which is not the default
   in.messages_per_second = 2.5;
@@ -36,18 +37,22 @@ TEST(ConvertTest, ServerConfigRoundTripKeepsEveryField) {
   EXPECT_EQ(out.max_message_size, in.max_message_size);
   EXPECT_EQ(out.throttle_max_wait, in.throttle_max_wait);
   EXPECT_EQ(out.throttle_budget, in.throttle_budget);
+  EXPECT_EQ(out.max_line_length, 9900);
   EXPECT_EQ(out.io_timeout, 30);
   EXPECT_EQ(out.min_rate, 0);
   in.min_rate = 4096;
   fleetproto::ToProto(in, &wire);
   EXPECT_EQ(fleetproto::FromProto(wire).min_rate, 4096);
   EXPECT_EQ(out.messages_per_second, 2.5);
-  // An older coordinator sends no throttle, stall or budget fields: the defaults apply.
+  // An older coordinator sends no throttle, stall, budget or line-length fields: the defaults
+  // apply.
   wire.clear_throttle_max_wait();
   wire.clear_throttle_budget();
   wire.clear_io_timeout();
   wire.clear_min_rate();
+  wire.clear_max_line_length();
   out = fleetproto::FromProto(wire);
+  EXPECT_EQ(out.max_line_length, 998);
   EXPECT_EQ(out.throttle_max_wait, config::ServerConfig().throttle_max_wait);
   EXPECT_EQ(out.throttle_budget, config::ServerConfig().throttle_budget);
   EXPECT_EQ(out.io_timeout, 120);
@@ -131,6 +136,8 @@ TEST(ConvertTest, ResultRoundTrip) {
                          "keywords dropped",
                          "NO Too many user flags in mailbox",
                          {"$Extra1", "$Extra2"}}};
+  f.repaired = 1;
+  f.repaired_messages = {{77, 13, 12000, 12024, "1 line(s) over 998 bytes folded"}};
   f.source_bytes = 5000;
   f.target = "Sent Items";
   f.create = true;
@@ -139,6 +146,7 @@ TEST(ConvertTest, ResultRoundTrip) {
   f.present = 3;
   in.folders = {f};
   in.refused = 1;
+  in.repaired = 1;
   in.messages = 3;
   in.bytes = 300;
   in.skipped = 1;
@@ -190,6 +198,15 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(k.reason, "NO Too many user flags in mailbox");
   EXPECT_EQ(k.keywords, (std::vector<std::string>{"$Extra1", "$Extra2"}));
   EXPECT_EQ(out.refused, 1u);
+  EXPECT_EQ(out.repaired, 1u);
+  EXPECT_EQ(out.folders[0].repaired, 1u);
+  ASSERT_EQ(out.folders[0].repaired_messages.size(), 1u);
+  const engine::RepairedMessage& p = out.folders[0].repaired_messages[0];
+  EXPECT_EQ(p.uidvalidity, 77u);
+  EXPECT_EQ(p.uid, 13u);
+  EXPECT_EQ(p.size, 12000u);
+  EXPECT_EQ(p.repaired_size, 12024u);
+  EXPECT_EQ(p.repairs, "1 line(s) over 998 bytes folded");
   EXPECT_EQ(out.messages, in.messages);
   EXPECT_EQ(out.bytes, in.bytes);
   EXPECT_EQ(out.skipped, in.skipped);
@@ -220,6 +237,7 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   in.task.resync_missing = true;
   in.task.min_free_gb = 2.5;
   in.task.strict = true;
+  in.task.fix_messages = true;
   in.task.account.bytes_per_day = 5000;
   in.task.account.messages_per_second = 0.5;
   in.task.max_connections = 3;
@@ -247,6 +265,7 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   EXPECT_EQ(out.task.resync_missing, in.task.resync_missing);
   EXPECT_EQ(out.task.min_free_gb, in.task.min_free_gb);
   EXPECT_TRUE(out.task.strict);
+  EXPECT_TRUE(out.task.fix_messages);
   EXPECT_EQ(out.task.account.bytes_per_day, 5000u);
   EXPECT_EQ(out.task.account.messages_per_second, 0.5);
   EXPECT_EQ(out.task.max_connections, 3);

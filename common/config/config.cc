@@ -331,7 +331,7 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   o.WarnUnknown({"host", "port", "ssl", "starttls", "ca_file", "tls_verify",
                  "max_connections_per_account", "compress", "max_message_size", "throttle_max_wait",
                  "throttle_budget", "io_timeout", "min_rate", "provider", "bytes_per_day",
-                 "messages_per_second", "budget_window_seconds"});
+                 "messages_per_second", "budget_window_seconds", "max_line_length"});
   if (!o.Has("host")) {
     o.Error("host", "missing");
   } else if (o.String("host", &s->host, kPlain)) {
@@ -351,6 +351,7 @@ void ParseServer(Report* report, const json& root, ServerConfig* s) {
   o.Int("max_connections_per_account", 1, kMaxConnections, &s->max_connections_per_account);
   o.Bool("compress", &s->compress);
   o.Uint64("max_message_size", 1, uint64_t{1} << 40, &s->max_message_size);
+  o.Int("max_line_length", 78, 1 << 24, &s->max_line_length);
   o.Int("throttle_max_wait", 1, 86400, &s->throttle_max_wait);
   o.Int("throttle_budget", 1, 30 * 86400, &s->throttle_budget);
   o.Int("io_timeout", 1, 86400, &s->io_timeout);

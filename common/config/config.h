@@ -82,6 +82,9 @@ struct ServerConfig {
   // Import: the largest message (bytes) server B takes, when it does not say so itself
   // (APPENDLIMIT); larger messages are refused before they are sent. 0: no limit known.
   uint64_t max_message_size = 0;
+  // Import with --fix-messages: the longest line (bytes, without its CRLF) server B takes;
+  // longer lines are folded (RFC 5322's 998 by default; Microsoft 365 takes about 10,000).
+  int max_line_length = 998;
   // Throttling (README "Throttling and connection caps"): the longest one pause may last
   // (seconds; a longer suggested wait is cut to it), and the throttled time an account may
   // spend in all before it fails.

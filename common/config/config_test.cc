@@ -145,14 +145,20 @@ TEST(ConfigTest, HeaderExampleLoads) {
   EXPECT_EQ(c->server.max_message_size, 36700160u);
   EXPECT_EQ(c->server.throttle_max_wait, 300);
   EXPECT_EQ(c->server.throttle_budget, 3600);
+  EXPECT_EQ(c->server.max_line_length, 998);
   EXPECT_TRUE(c->warnings.empty());
   auto throttled = ParseConfig(R"({"server": {"host": "h", "throttle_max_wait": 60,
-                                              "throttle_budget": 600},
+                                              "throttle_budget": 600, "max_line_length": 9900},
                                    "accounts": [{"email": "a@b.c", "password": "p"}]})",
                                "t.json");
   ASSERT_TRUE(throttled.ok()) << throttled.status();
   EXPECT_EQ(throttled->server.throttle_max_wait, 60);
   EXPECT_EQ(throttled->server.throttle_budget, 600);
+  EXPECT_EQ(throttled->server.max_line_length, 9900);
+  EXPECT_FALSE(ParseConfig(R"({"server": {"host": "h", "max_line_length": 10},
+                               "accounts": [{"email": "a@b.c", "password": "p"}]})",
+                           "l.json")
+                   .ok());
   EXPECT_FALSE(ParseConfig(R"({"server": {"host": "h", "throttle_max_wait": 0},
                                "accounts": [{"email": "a@b.c", "password": "p"}]})",
                            "z.json")

@@ -33,6 +33,9 @@ ojson ServerJson(const ServerConfig& s) {
   if (s.throttle_budget != ServerConfig().throttle_budget) {
     j["throttle_budget"] = s.throttle_budget;
   }
+  if (s.max_line_length != ServerConfig().max_line_length) {
+    j["max_line_length"] = s.max_line_length;
+  }
   if (s.io_timeout != ServerConfig().io_timeout) j["io_timeout"] = s.io_timeout;
   if (s.min_rate != ServerConfig().min_rate) j["min_rate"] = s.min_rate;
   // Budgets: the provider, and what the file set beyond its preset ("bytes_per_day" set

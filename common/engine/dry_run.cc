@@ -97,9 +97,14 @@ struct AppendPlan {
   std::vector<RefusedMessage> not_sent;
 };
 
-AppendPlan PlanAppends(const FolderGap& gap) {
+AppendPlan PlanAppends(Context& ctx, const FolderGap& gap, const std::string& name) {
+  KnownLimit limit = gap.limit;  // and a mailbox's own, as import asks it
+  if (gap.listed && gap.session != nullptr) {
+    auto own = MailboxLimit(ctx, *gap.session, gap.mailbox, name);
+    if (own.ok()) limit = *own;
+  }
   AppendPlan plan;
-  for (size_t i : WithinKnownLimit(gap.limit, gap.missing, [&](size_t, RefusedMessage m) {
+  for (size_t i : WithinKnownLimit(limit, gap.missing, [&](size_t, RefusedMessage m) {
          plan.not_sent.push_back(std::move(m));
        })) {
     plan.messages += 1;
@@ -139,21 +144,21 @@ AccountResult PlanExport(Context& ctx) {
 
 AccountResult PlanImport(Context& ctx) {
   const bool just_folders = ctx.selector.just_folders();
-  AccountResult result =
-      ComparePass(ctx, [just_folders](size_t, const FolderGap& gap, FolderResult* r) {
-        // As import: the folder created when B lacks it, every missing message appended
-        // again (also those refused before) but those over a known limit; with just_folders
-        // the folder only.
-        AppendPlan plan = just_folders ? AppendPlan() : PlanAppends(gap);
-        if (just_folders) r->source_messages = 0;
-        r->create = !gap.listed;
-        r->present = just_folders ? 0 : r->source_messages - gap.missing.size();
-        r->to_move = plan.messages;
-        r->bytes_to_move = plan.bytes;
-        r->missing = 0;
-        r->refused = plan.not_sent.size();
-        r->refused_messages = std::move(plan.not_sent);
-      });
+  auto plan_folder = [&ctx, just_folders](size_t, const FolderGap& gap, FolderResult* r) {
+    // As import: the folder created when B lacks it, every missing message appended again
+    // (also those refused before) but those over a known limit; with just_folders the
+    // folder only.
+    AppendPlan plan = just_folders ? AppendPlan() : PlanAppends(ctx, gap, r->name);
+    if (just_folders) r->source_messages = 0;
+    r->create = !gap.listed;
+    r->present = just_folders ? 0 : r->source_messages - gap.missing.size();
+    r->to_move = plan.messages;
+    r->bytes_to_move = plan.bytes;
+    r->missing = 0;
+    r->refused = plan.not_sent.size();
+    r->refused_messages = std::move(plan.not_sent);
+  };
+  AccountResult result = ComparePass(ctx, plan_folder);
   PlanTotals(&result);
   return result;
 }
@@ -161,15 +166,16 @@ AccountResult PlanImport(Context& ctx) {
 AccountResult PlanValidate(Context& ctx) {
   const bool resync = ctx.task.resync_missing, just_folders = ctx.selector.just_folders();
   // Validate's own comparison; with --resync-missing, also what it would append first.
-  AccountResult result = ComparePass(ctx, [=](size_t, const FolderGap& gap, FolderResult* r) {
+  auto plan_folder = [&ctx, resync, just_folders](size_t, const FolderGap& gap, FolderResult* r) {
     r->present = r->source_messages - gap.missing.size();
     if (!resync) return;
     r->create = !gap.listed;
     if (just_folders) return;
-    AppendPlan plan = PlanAppends(gap);
+    AppendPlan plan = PlanAppends(ctx, gap, r->name);
     r->to_move = plan.messages;
     r->bytes_to_move = plan.bytes;
-  });
+  };
+  AccountResult result = ComparePass(ctx, plan_folder);
   PlanTotals(&result);
   return result;
 }

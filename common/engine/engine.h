@@ -33,6 +33,10 @@ struct AccountTask {
   // import / validate: a message server B refuses fails the account (default: it is
   // skipped, recorded, and the account ends ok with a count of refused messages).
   bool strict = false;
+  // import / validate --resync-missing: a message holding what some servers refuse (NUL
+  // bytes, bare newlines, lines over server.max_line_length) is sent repaired
+  // (imap/message_repair.h); the export stays as it is.
+  bool fix_messages = false;
   // The byte budget (README "Budgets", budget.h): bytes the window allows (0: none), what
   // was spent in it before this run, and when it reopens. The run stops at a clean point
   // before a message that does not fit, with a budget stop (AccountResult::parked_until).
@@ -75,6 +79,15 @@ struct RefusedMessage {
   std::vector<std::string> keywords;
 };
 
+// A message import sent repaired (--fix-messages) and server B took.
+struct RepairedMessage {
+  uint64_t uidvalidity = 0;  // source (server A) UIDVALIDITY and UID
+  uint32_t uid = 0;
+  uint64_t size = 0;           // as exported
+  uint64_t repaired_size = 0;  // as sent
+  std::string repairs;         // what changed: "2 NUL byte(s) removed, ..."
+};
+
 // One folder's outcome.
 struct FolderResult {
   std::string name;              // UTF-8 folder name as on the source (or the export)
@@ -88,6 +101,9 @@ struct FolderResult {
   // counted in `missing`).
   uint64_t refused = 0;
   std::vector<RefusedMessage> refused_messages;
+  // Messages appended repaired (import --fix-messages; counted in `transferred` too).
+  uint64_t repaired = 0;
+  std::vector<RepairedMessage> repaired_messages;
   // Messages server B took without some of their keywords (it keeps no more in the
   // mailbox: "Too many user flags"), kind "keywords dropped": on B, not counted in
   // `refused` (import: dropped now; validate: as import recorded them, still on B).
@@ -111,6 +127,7 @@ struct AccountResult {
   uint64_t bytes = 0;
   uint64_t skipped = 0;            // already present (incremental / idempotent)
   uint64_t refused = 0;            // refused by server B (all folders)
+  uint64_t repaired = 0;           // appended repaired (all folders; --fix-messages)
   std::vector<std::string> notes;  // test mode: capability summary, checks done
   // Throttling (pacing.h): time paused by throttles and caps, how many, and connections
   // opened again after a failure.

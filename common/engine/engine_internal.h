@@ -25,6 +25,7 @@
 #include "common/engine/secret_source.h"
 #include "common/engine/selection.h"
 #include "common/imap/commands.h"
+#include "common/imap/message_repair.h"
 #include "common/imap/session.h"
 
 namespace engine::internal {
@@ -213,10 +214,24 @@ absl::StatusOr<absl::optional<RefusalRecord>> LoadRefusalRecord(storage::Store& 
 // with the Message-ID, or with the size for a message without one.
 std::string IdentityKey(absl::string_view message_id, uint64_t size,
                         absl::string_view internaldate);
-// Compares a folder's export (`local`, by base name) with the identities `present` on
-// server B: fills `missing` (what B lacks) and r's target_messages, missing and extra.
-void DiffFolder(const std::map<std::string, MessageMeta>& local, std::multiset<std::string> present,
+// Compares a folder's export (`local`, by base name) with the identities `*present` on
+// server B: fills `missing` (what B lacks) and r's target_messages, missing and extra, and
+// leaves in `*present` what the export does not match (B's extra messages).
+void DiffFolder(const std::map<std::string, MessageMeta>& local,
+                std::multiset<std::string>* present,
                 std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r);
+// The repair --fix-messages applies for `server` (its max_line_length).
+imap::RepairOptions RepairOptionsOf(const config::ServerConfig& server);
+// Finds the messages of `missing` that B holds repaired (--fix-messages, by this run or an
+// earlier one): a message without a Message-ID is known by its size, which the repair
+// changes, so one whose repaired size and date match one of B's `extra` identities is on B.
+// Reads only such candidates (no Message-ID, a date some extra identity has), so nothing
+// when B has no extra message. Moves them out of `missing` and `extra`, and updates r's
+// missing and extra. An error: an exported message could not be read.
+absl::Status MatchRepaired(storage::Store& store, const std::string& prefix,
+                           const imap::RepairOptions& options, std::multiset<std::string>* extra,
+                           std::vector<std::pair<std::string, MessageMeta>>* missing,
+                           FolderResult* r);
 // A mailbox of server B as selected, with the identities of its messages (a multiset).
 struct ScannedFolder {
   imap::SelectedMailbox box;
@@ -245,6 +260,12 @@ struct KnownLimit {
   std::string source;
 };
 KnownLimit LimitOf(const config::ServerConfig& server, const imap::Session& session);
+// The largest message `mailbox` of B (UTF-8 `name`) takes, when known (import.cc):
+// LimitOf, and for a server with limits per mailbox (a bare APPENDLIMIT, RFC 7889) the
+// mailbox's own (STATUS (APPENDLIMIT)), the smaller applying. A STATUS the server refuses
+// leaves LimitOf's (with a warning).
+absl::StatusOr<KnownLimit> MailboxLimit(Context& ctx, imap::Session& session,
+                                        const std::string& mailbox, const std::string& name);
 // Known limits first (import.cc): a message over them is never uploaded only to be
 // refused. Returns the indices into `missing` to send; the others go to `refuse` with what
 // the report says of them ("too big", "not sent: N bytes exceed ...").
@@ -264,7 +285,9 @@ struct FolderGap {
   std::string mailbox;  // raw name on B
   bool listed = false;
   std::vector<std::pair<std::string, MessageMeta>> missing;
-  KnownLimit limit;
+  KnownLimit limit;  // server B's (LimitOf)
+  // The comparison's session, idle: the listener may ask B read-only questions on it.
+  imap::Session* session = nullptr;
 };
 // Called for each compared folder with its index in the export's folders and its result
 // as validate fills it (the listener may add to it, or change it).

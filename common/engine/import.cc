@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/engine/append_batches.h"
 #include "common/engine/engine_internal.h"
+#include "common/engine/message_source.h"
 #include "common/imap/reply_class.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
@@ -21,44 +22,6 @@ namespace {
 
 constexpr size_t kBatchMessages = 50;
 constexpr uint64_t kBatchBytes = 8 * 1024 * 1024;
-
-// A message body read from the store on demand (sequentially; a rewind reopens). Named in
-// errors by its UID on server A.
-class StoreLiteralSource : public imap::LiteralSource {
- public:
-  StoreLiteralSource(storage::Store& store, std::string key, uint64_t size, uint64_t source_uid)
-      : store_(store), key_(std::move(key)), size_(size), source_uid_(source_uid) {}
-  uint64_t size() const override { return size_; }
-  std::string Describe() const override { return absl::StrCat("source UID ", source_uid_); }
-  absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t max) const override {
-    if (!reader_ || offset != pos_) {
-      ASSIGN_OR_RETURN(reader_, store_.Open(key_));
-      pos_ = 0;
-      if (reader_->size() != size_) {
-        return absl::DataLossError(absl::StrCat(key_, ": size ", reader_->size(),
-                                                " differs from its metadata (", size_, ")"));
-      }
-      std::vector<char> skip(64 * 1024);
-      while (pos_ < offset) {
-        ASSIGN_OR_RETURN(
-            size_t n, reader_->Read(skip.data(), std::min<uint64_t>(skip.size(), offset - pos_)));
-        if (n == 0) break;
-        pos_ += n;
-      }
-    }
-    ASSIGN_OR_RETURN(size_t n, reader_->Read(buf, max));
-    pos_ += n;
-    return n;
-  }
-
- private:
-  storage::Store& store_;
-  std::string key_;
-  uint64_t size_;
-  uint64_t source_uid_;
-  mutable std::unique_ptr<storage::Reader> reader_;
-  mutable uint64_t pos_ = 0;
-};
 
 // Flags server B keeps (PERMANENTFLAGS); all when it did not say.
 std::vector<std::string> AllowedFlags(const std::vector<std::string>& flags,
@@ -112,6 +75,82 @@ struct FolderBases {
 };
 
 bool IsKeyword(absl::string_view flag) { return !absl::StartsWith(flag, "\\"); }
+
+// What one folder's append sends of each missing message: its bytes as exported, or with
+// --fix-messages repaired when they hold what some servers refuse (each message is read
+// once through the repairer, when it is first sent, to know).
+class Bodies {
+ public:
+  Bodies(Context& ctx, const ExportedFolder& folder,
+         const std::vector<std::pair<std::string, MessageMeta>>& missing)
+      : ctx_(ctx),
+        folder_(folder),
+        missing_(missing),
+        options_(RepairOptionsOf(ctx.task.server)),
+        scans_(missing.size()) {}
+
+  absl::StatusOr<std::shared_ptr<imap::LiteralSource>> Body(size_t i) {
+    const auto& [base, meta] = missing_[i];
+    auto original = std::make_shared<StoreLiteralSource>(ctx_.store, folder_.prefix + base + ".eml",
+                                                         meta.size, meta.uid);
+    if (!ctx_.task.fix_messages) return original;
+    if (!scans_[i]) {
+      ASSIGN_OR_RETURN(RepairScan scan, ScanRepair(*original, options_));
+      scans_[i] = scan;
+    }
+    if (!scans_[i]->counts.changed()) return original;
+    return std::make_shared<RepairedSource>(original, options_, scans_[i]->size);
+  }
+
+  // "" or, for a message sent repaired, " (sent repaired: what changed)".
+  std::string RepairNote(size_t i) const {
+    if (!scans_[i] || !scans_[i]->counts.changed()) return "";
+    return absl::StrCat(" (sent repaired: ", scans_[i]->counts.Describe(), ")");
+  }
+
+  // missing[i] is on B: counted and named when it went repaired.
+  void Appended(size_t i, FolderResult* r) {
+    if (!scans_[i] || !scans_[i]->counts.changed()) return;
+    const MessageMeta& meta = missing_[i].second;
+    RepairedMessage m{meta.uidvalidity, meta.uid, meta.size, scans_[i]->size,
+                      scans_[i]->counts.Describe()};
+    LOG(INFO) << "account " << ctx_.email() << " folder '" << folder_.meta.name << "': message "
+              << m.uid << " (" << m.size << " bytes) sent repaired (" << m.repaired_size
+              << " bytes): " << m.repairs;
+    r->repaired += 1;
+    r->repaired_messages.push_back(std::move(m));
+  }
+
+ private:
+  Context& ctx_;
+  const ExportedFolder& folder_;
+  const std::vector<std::pair<std::string, MessageMeta>>& missing_;
+  const imap::RepairOptions options_;
+  std::vector<absl::optional<RepairScan>> scans_;  // by index into missing_
+};
+
+}  // namespace
+
+absl::StatusOr<KnownLimit> MailboxLimit(Context& ctx, imap::Session& session,
+                                        const std::string& mailbox, const std::string& name) {
+  KnownLimit limit = LimitOf(ctx.task.server, session);
+  if (!imap::HasMailboxAppendLimits(session.capabilities())) return limit;
+  auto own = imap::MailboxAppendLimit(session, mailbox);
+  if (!own.ok()) {
+    if (session.closed()) return own.status();
+    LOG(WARNING) << "account " << ctx.email() << " folder '" << name
+                 << "': server B advertises APPENDLIMIT per mailbox but refused STATUS "
+                    "(APPENDLIMIT): "
+                 << own.status();
+    return limit;
+  }
+  if (own->has_value() && **own > 0 && (limit.bytes == 0 || **own < limit.bytes)) {
+    limit = {**own, absl::StrCat("APPENDLIMIT ", **own, " of mailbox '", name, "' on server B")};
+  }
+  return limit;
+}
+
+namespace {
 
 // The keywords server B keeps in a mailbox: every one until it says it holds no more ("Too
 // many user flags in mailbox"); from then on only those it has (its FLAGS when selected and
@@ -198,8 +237,8 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     r->refused_messages.push_back(std::move(m));
     bases->refused.push_back(missing[i].first);
   };
-  const std::vector<size_t> send =
-      WithinKnownLimit(LimitOf(ctx.task.server, session), missing, refuse);
+  ASSIGN_OR_RETURN(const KnownLimit limit, MailboxLimit(ctx, session, mailbox, folder.meta.name));
+  const std::vector<size_t> send = WithinKnownLimit(limit, missing, refuse);
   uint64_t dropped = 0;  // flags B does not keep (PERMANENTFLAGS)
   std::vector<std::vector<std::string>> flags(send.size());
   std::vector<uint64_t> sizes(send.size());
@@ -209,17 +248,16 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
   }
   KeywordBudget keywords(box);
   const size_t kept_before = r->keywords_dropped.size();
+  Bodies bodies(ctx, folder, missing);
   AppendCallbacks cb;
   cb.cancelled = [&] { return ctx.cancel.cancelled(); };
   cb.send = [&](const std::vector<size_t>& items, bool one_by_one) -> absl::StatusOr<SendResult> {
     std::vector<imap::AppendMessage> batch;
     for (size_t k : items) {
-      const auto& [base, meta] = missing[send[k]];
       imap::AppendMessage m;
       m.flags = keywords.Filter(flags[k], nullptr);
-      m.internaldate = meta.internaldate;
-      m.body = std::make_shared<StoreLiteralSource>(ctx.store, folder.prefix + base + ".eml",
-                                                    meta.size, meta.uid);
+      m.internaldate = missing[send[k]].second.internaldate;
+      ASSIGN_OR_RETURN(m.body, bodies.Body(send[k]));
       batch.push_back(std::move(m));
     }
     SendResult out;
@@ -257,6 +295,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     }
     r->transferred += 1;
     r->bytes += meta.size;
+    bodies.Appended(send[k], r);
     ctx.progress.Message(folder.meta.name, meta.size);
   };
   cb.refused = [&](size_t k, const absl::Status& why) {
@@ -264,7 +303,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
     auto info = imap::ReplyOf(why);
     refuse(send[k], Refused(missing[send[k]].second,
                             imap::RefusalName(info ? info->refusal : imap::Refusal::kContent),
-                            ServerText(why)));
+                            ServerText(why) + bodies.RepairNote(send[k])));
   };
   cb.drop_keywords = [&](size_t k, const absl::Status& why) {
     return keywords.Full(flags[k], why);
@@ -302,8 +341,9 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
   }
   if (!scan[0].ok()) return scan[0].status();
   *box = scan[0]->box;
-  DiffFolder(local, std::move(scan[0]->identities), missing, r);
-  return absl::OkStatus();
+  DiffFolder(local, &scan[0]->identities, missing, r);
+  return MatchRepaired(ctx.store, folder.prefix, RepairOptionsOf(ctx.task.server),
+                       &scan[0]->identities, missing, r);
 }
 
 absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFolder& where,
@@ -474,6 +514,7 @@ AccountResult RunImport(Context& ctx) {
     result.messages += f.transferred;
     result.bytes += f.bytes;
     result.refused += f.refused;
+    result.repaired += f.repaired;
     result.skipped += f.source_messages - f.missing - f.transferred - f.refused;
   }
   UpdateRefusalRecord(ctx, *folders, result.folders, statuses, bases, std::move(old));

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/engine/engine_internal.h"
+#include "common/engine/message_source.h"
 #include "common/imap/date.h"
 #include "common/imap/mutf7.h"
 #include "common/log/log.h"
@@ -158,40 +159,87 @@ absl::Status ScanIdentities(imap::Session& session, const std::vector<std::strin
   return absl::OkStatus();
 }
 
-void DiffFolder(const std::map<std::string, MessageMeta>& local, std::multiset<std::string> present,
+namespace {
+// Takes the identity of `meta` (as `size` bytes) out of `present`; false when it is not
+// there. A message exported without a date (server A's INTERNALDATE unusable, no Date:
+// header field) was appended without one: server B chose its date, so any date matches.
+bool TakeIdentity(std::multiset<std::string>* present, const MessageMeta& meta, uint64_t size) {
+  if (meta.internaldate.empty()) {
+    // The key without its date: every key of that message starts with it.
+    const std::string prefix = IdentityKey(meta.message_id, size, "");
+    auto it = present->lower_bound(prefix);
+    if (it == present->end() || !absl::StartsWith(*it, prefix)) return false;
+    present->erase(it);
+    return true;
+  }
+  auto it = present->find(IdentityKey(meta.message_id, size, meta.internaldate));
+  if (it == present->end()) return false;
+  present->erase(it);
+  return true;
+}
+}  // namespace
+
+void DiffFolder(const std::map<std::string, MessageMeta>& local,
+                std::multiset<std::string>* present,
                 std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r) {
-  r->target_messages = present.size();
+  r->target_messages = present->size();
   missing->clear();
-  // A message exported without a date (server A's INTERNALDATE unusable, no Date: header
-  // field) was appended without one: server B chose its date, so any date matches. Those
-  // are matched after every dated message, so they never take a dated one's match.
+  // Undated messages are matched after every dated one, so they never take a dated one's
+  // match.
   std::vector<std::pair<std::string, const MessageMeta*>> undated;
   for (const auto& [base, meta] : local) {
     if (meta.internaldate.empty()) {
       undated.emplace_back(base, &meta);
-      continue;
-    }
-    auto it = present.find(IdentityKey(meta.message_id, meta.size, meta.internaldate));
-    if (it != present.end()) {
-      present.erase(it);
-    } else {
+    } else if (!TakeIdentity(present, meta, meta.size)) {
       missing->emplace_back(base, meta);
     }
   }
   for (const auto& [base, meta] : undated) {
-    // The key without its date: every key of that message starts with it.
-    const std::string prefix = IdentityKey(meta->message_id, meta->size, "");
-    auto it = present.lower_bound(prefix);
-    if (it != present.end() && absl::StartsWith(*it, prefix)) {
-      present.erase(it);
-    } else {
-      missing->emplace_back(base, *meta);
-    }
+    if (!TakeIdentity(present, *meta, meta->size)) missing->emplace_back(base, *meta);
   }
   std::sort(missing->begin(), missing->end(),
             [](const auto& x, const auto& y) { return x.first < y.first; });
   r->missing = missing->size();
-  r->extra = present.size();
+  r->extra = present->size();
+}
+
+imap::RepairOptions RepairOptionsOf(const config::ServerConfig& server) {
+  return imap::RepairOptions{static_cast<size_t>(std::max(server.max_line_length, 0))};
+}
+
+absl::Status MatchRepaired(storage::Store& store, const std::string& prefix,
+                           const imap::RepairOptions& options, std::multiset<std::string>* extra,
+                           std::vector<std::pair<std::string, MessageMeta>>* missing,
+                           FolderResult* r) {
+  // The dates of B's extra messages known by size: only a message of such a date (or of
+  // none) can be one of them repaired.
+  std::set<std::string> dates;
+  for (const std::string& key : *extra) {
+    if (absl::StartsWith(key, "size\x1f")) dates.insert(key.substr(key.rfind('\x1f') + 1));
+  }
+  if (dates.empty()) return absl::OkStatus();
+  std::vector<std::pair<std::string, MessageMeta>> still;
+  for (auto& entry : *missing) {
+    const MessageMeta& meta = entry.second;
+    bool candidate = meta.message_id.empty() && !extra->empty();
+    if (candidate && !meta.internaldate.empty()) {
+      // Its date as IdentityKey writes it: the last field of its key.
+      const std::string key = IdentityKey("", 0, meta.internaldate);
+      candidate = dates.count(key.substr(key.rfind('\x1f') + 1)) > 0;
+    }
+    if (candidate) {
+      StoreLiteralSource body(store, prefix + entry.first + ".eml", meta.size, meta.uid);
+      ASSIGN_OR_RETURN(RepairScan scan, ScanRepair(body, options));
+      if (scan.counts.changed() && TakeIdentity(extra, meta, scan.size)) {
+        r->missing -= 1;
+        r->extra -= 1;
+        continue;
+      }
+    }
+    still.push_back(std::move(entry));
+  }
+  *missing = std::move(still);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session) {

@@ -116,10 +116,17 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
       continue;
     }
     // A folder missing on B (its EXAMINE failed) has every message missing.
-    FolderGap gap{mailboxes[k], TargetLists(c.target, mailboxes[k]), {}, c.refusals.limit};
-    DiffFolder(*local,
-               present[k].ok() ? std::move(present[k]->identities) : std::multiset<std::string>(),
-               &gap.missing, &r);
+    FolderGap gap{
+        mailboxes[k], TargetLists(c.target, mailboxes[k]), {}, c.refusals.limit, &session};
+    std::multiset<std::string> identities;
+    if (present[k].ok()) identities = std::move(present[k]->identities);
+    DiffFolder(*local, &identities, &gap.missing, &r);
+    absl::Status repaired = MatchRepaired(ctx.store, f.prefix, RepairOptionsOf(ctx.task.server),
+                                          &identities, &gap.missing, &r);
+    if (!repaired.ok()) {
+      fail(index[k], repaired);
+      continue;
+    }
     SplitRefused(c.refusals, f, gap.missing, &r);
     KeywordsDropped(c.refusals, f, *local, gap.missing, &r);
     if (c.on_gap) c.on_gap(index[k], gap, &r);
@@ -193,10 +200,13 @@ AccountResult RunValidate(Context& ctx) {
     if (!resync.status.ok()) return resync;
   }
   AccountResult result = ComparePass(ctx, nullptr);
-  result.messages = resync.messages;  // what --resync-missing appended
+  result.messages = resync.messages;  // what --resync-missing appended (repaired ones too)
   result.bytes = resync.bytes;
+  result.repaired = resync.repaired;
   for (size_t i = 0; i < result.folders.size() && i < resync.folders.size(); ++i) {
     result.folders[i].transferred = resync.folders[i].transferred;
+    result.folders[i].repaired = resync.folders[i].repaired;
+    result.folders[i].repaired_messages = std::move(resync.folders[i].repaired_messages);
   }
   if (!result.status.ok()) return result;
   uint64_t missing = 0;

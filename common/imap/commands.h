@@ -93,6 +93,10 @@ struct MailboxStatus {
   absl::optional<uint64_t> size;  // RFC 8438: when asked for and STATUS=SIZE is advertised
 };
 absl::StatusOr<MailboxStatus> Status(Session& session, absl::string_view mailbox);
+// STATUS mailbox (APPENDLIMIT) (RFC 7889, for a server advertising a bare APPENDLIMIT): the
+// largest message `mailbox` takes; nullopt when the server answers NIL (no limit).
+absl::StatusOr<absl::optional<uint64_t>> MailboxAppendLimit(Session& session,
+                                                            absl::string_view mailbox);
 // STATUS (MESSAGES UIDVALIDITY [SIZE]) of each of `mailboxes`, the commands pipelined (one
 // round trip for all); SIZE when `with_size` and STATUS=SIZE is advertised. One result per
 // mailbox (a NO fails only its own); an error return means the session broke.

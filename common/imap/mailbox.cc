@@ -258,6 +258,23 @@ absl::StatusOr<std::vector<absl::StatusOr<MailboxStatus>>> StatusEach(
   return out;
 }
 
+absl::StatusOr<absl::optional<uint64_t>> MailboxAppendLimit(Session& session,
+                                                            absl::string_view mailbox) {
+  Command cmd("STATUS");
+  cmd.AString(mailbox).Raw(" (APPENDLIMIT)");
+  CollectHandler h("STATUS");
+  RETURN_IF_ERROR(session.Execute(cmd, &h));
+  absl::optional<uint64_t> limit;
+  for (const Response& r : h.responses) {
+    if (r.values.size() < 2 || !r.values[1].is_list()) return Malformed(session, "STATUS");
+    const auto& l = r.values[1].list;
+    for (size_t i = 0; i + 1 < l.size(); i += 2) {
+      if (l[i].IsAtom("APPENDLIMIT")) limit = l[i + 1].AsNumber();  // NIL: none
+    }
+  }
+  return limit;
+}
+
 absl::StatusOr<SelectedMailbox> Select(Session& session, absl::string_view mailbox,
                                        bool read_only) {
   Command cmd(read_only ? "EXAMINE" : "SELECT");

@@ -297,4 +297,8 @@ absl::optional<uint64_t> AppendLimitOf(const std::set<std::string>& capabilities
   return absl::nullopt;
 }
 
+bool HasMailboxAppendLimits(const std::set<std::string>& capabilities) {
+  return capabilities.count("APPENDLIMIT") > 0 && !AppendLimitOf(capabilities);
+}
+
 }  // namespace imap

@@ -96,6 +96,9 @@ bool IsMessageRefused(const absl::Status& status);
 // largest message the server takes, or nullopt when it does not say (a bare
 // "APPENDLIMIT" means the limit is per mailbox: nullopt too).
 absl::optional<uint64_t> AppendLimitOf(const std::set<std::string>& capabilities);
+// True when the capabilities hold a bare "APPENDLIMIT": the limits are per mailbox, asked
+// for with STATUS (APPENDLIMIT) (MailboxAppendLimit in commands.h).
+bool HasMailboxAppendLimits(const std::set<std::string>& capabilities);
 
 }  // namespace imap
 

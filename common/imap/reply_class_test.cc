@@ -62,6 +62,9 @@ TEST(ReplyClassTest, GmailAppendLimitCapability) {
   EXPECT_EQ(AppendLimitOf({"IMAP4REV1", "APPENDLIMIT=35651584", "UIDPLUS"}), 35651584u);
   EXPECT_EQ(AppendLimitOf({"IMAP4REV1", "APPENDLIMIT"}), absl::nullopt);  // per mailbox
   EXPECT_EQ(AppendLimitOf({"IMAP4REV1"}), absl::nullopt);
+  EXPECT_FALSE(HasMailboxAppendLimits({"IMAP4REV1", "APPENDLIMIT=35651584"}));
+  EXPECT_TRUE(HasMailboxAppendLimits({"IMAP4REV1", "APPENDLIMIT"}));  // RFC 7889 per mailbox
+  EXPECT_FALSE(HasMailboxAppendLimits({"IMAP4REV1"}));
 }
 
 // --- Microsoft 365 / Exchange -----------------------------------------------------------

@@ -25,6 +25,9 @@ ABSL_FLAG(bool, resync_missing, false, "validate: re-import what is missing");
 ABSL_FLAG(bool, strict, false,
           "import/validate: a message server B refuses fails the account (default: skipped "
           "and reported)");
+ABSL_FLAG(bool, fix_messages, false,
+          "import (validate --resync-missing): send messages with NUL bytes, bare newlines or "
+          "lines over server.max_line_length repaired (the export is not changed)");
 ABSL_FLAG(bool, dry_run, false,
           "export/import/validate: show what the run would do (folders to create, messages "
           "and bytes to move, already present) and write nothing");
@@ -163,8 +166,8 @@ cli::HelpSpec Spec() {
   spec.groups = {
       {"job",
        {"mode", "config", "output_dir", "input_dir", "resync_missing", "min_free_gb",
-        "ignore_errors", "strict", "dry_run", "sizes", "import_config", "only", "accounts_file",
-        "state", "fresh", "max_attempts"}},
+        "ignore_errors", "strict", "fix_messages", "dry_run", "sizes", "import_config", "only",
+        "accounts_file", "state", "fresh", "max_attempts"}},
       {"selection",
        {"include_folders", "exclude_folders", "skip_special_use", "just_folders", "since", "before",
         "max_age", "min_age", "min_size", "max_size"}},
@@ -218,6 +221,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.ignore_errors = absl::GetFlag(FLAGS_ignore_errors);
   o.resync_missing = absl::GetFlag(FLAGS_resync_missing);
   o.strict = absl::GetFlag(FLAGS_strict);
+  o.fix_messages = absl::GetFlag(FLAGS_fix_messages);
   o.dry_run = absl::GetFlag(FLAGS_dry_run);
   o.sizes = absl::GetFlag(FLAGS_sizes);
   o.import_config = absl::GetFlag(FLAGS_import_config);

@@ -24,7 +24,8 @@ struct Options {
   int workers = -1;  // -1: min(accounts, CPUs), resolved once the config is loaded
   int max_workers = 4;
   bool ignore_errors = false, resync_missing = false;
-  bool strict = false;  // a message server B refuses fails the account
+  bool strict = false;        // a message server B refuses fails the account
+  bool fix_messages = false;  // import: send what server B would refuse repaired
   // --dry-run (export, import, validate): plan only, write nothing, no job state.
   bool dry_run = false;
   // --sizes (test): every folder's messages and bytes; --import-config: with the folder

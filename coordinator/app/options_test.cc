@@ -1,5 +1,5 @@
-// ParseOptions: the account selection (--only, --accounts-file) and the retry command
-// line the summary prints. One parse per process (the flags are global).
+// ParseOptions: the account selection (--only, --accounts-file), --fix-messages and the
+// retry command line the summary prints. One parse per process (the flags are global).
 #include "coordinator/app/options.h"
 
 #include <unistd.h>
@@ -27,6 +27,7 @@ TEST(OptionsTest, OnlyAndAccountsFileSelectAndAreLeftOutOfTheRetryCommand) {
                                    "a@x, b@x",
                                    "--fresh",
                                    "--accounts-file=" + file,
+                                   "--fix-messages",
                                    "--max-workers",
                                    "2"};
   std::vector<char*> argv;
@@ -35,8 +36,10 @@ TEST(OptionsTest, OnlyAndAccountsFileSelectAndAreLeftOutOfTheRetryCommand) {
   ::unlink(file.c_str());
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->only, (std::vector<std::string>{"a@x", "b@x", "c@x", "d@x"}));
-  EXPECT_EQ(o->retry_args,
-            (std::vector<std::string>{"coordinator", "--mode", "import", "--max-workers", "2"}));
+  EXPECT_TRUE(o->fix_messages);
+  EXPECT_FALSE(o->strict);
+  EXPECT_EQ(o->retry_args, (std::vector<std::string>{"coordinator", "--mode", "import",
+                                                     "--fix-messages", "--max-workers", "2"}));
 }
 
 TEST(OptionsTest, PlanFlagsApplyWhereTheyMeanSomethingAndADryRunKeepsNoState) {

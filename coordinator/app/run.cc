@@ -216,6 +216,7 @@ JobOptions MakeJobOptions(Run* run_ptr) {
   jo.data_location = DataLocation(o);
   jo.resync_missing = o.resync_missing;
   jo.strict = o.strict;
+  jo.fix_messages = o.fix_messages;
   jo.selection = config::ResolveSelection(run.cfg.selection, absl::Now());
   jo.dry_run = o.dry_run;
   jo.sizes = o.sizes;
@@ -434,6 +435,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> Serve(Run* run, Job& job,
                       absl::Now(),
                       absl::Time(),
                       o.strict,
+                      o.fix_messages,
                       o.retry_args,
                       run->not_in_run};
   run->info.dry_run = o.dry_run;

@@ -540,6 +540,7 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.account = options_.config.accounts[a->account_index];
   order.task.resync_missing = options_.resync_missing;
   order.task.strict = options_.strict;
+  order.task.fix_messages = options_.fix_messages;
   order.task.selection = options_.selection;
   order.task.folder_map = options_.config.folder_map;
   order.task.dry_run = options_.dry_run;
@@ -612,12 +613,18 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
               << ": " << f.transferred << " transferred, " << f.bytes << " bytes, source "
               << f.source_messages << ", target " << f.target_messages
               << (f.missing ? absl::StrCat(", missing ", f.missing) : "")
-              << (f.refused ? absl::StrCat(", refused ", f.refused) : "") << PlanText(f)
+              << (f.refused ? absl::StrCat(", refused ", f.refused) : "")
+              << (f.repaired ? absl::StrCat(", repaired ", f.repaired) : "") << PlanText(f)
               << (f.error.empty() ? "" : ", error: " + f.error);
     for (const engine::RefusedMessage& m : f.refused_messages) {
       LOG(WARNING) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid
                    << " (" << m.size << " bytes, " << m.internaldate << ") refused by the target ("
                    << m.kind << "): " << m.reason;
+    }
+    for (const engine::RepairedMessage& m : f.repaired_messages) {
+      LOG(INFO) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid
+                << " (" << m.size << " bytes) appended repaired (" << m.repaired_size
+                << " bytes): " << m.repairs;
     }
     for (const engine::RefusedMessage& m : f.keywords_dropped) {
       LOG(WARNING) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid
@@ -630,6 +637,7 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
       absl::StrCat(r.messages, " message(s), ", r.bytes, " byte(s) in ",
                    absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))));
   if (r.refused > 0) absl::StrAppend(&tail, ", ", r.refused, " refused by the target");
+  if (r.repaired > 0) absl::StrAppend(&tail, ", ", r.repaired, " repaired for the target");
   // Over every attempt, as the report shows them.
   const ThrottleTotals th = Throttling(accounts_[t.account_index]);
   if (th.throttles > 0 || th.reconnects > 0) {

@@ -71,6 +71,7 @@ struct JobOptions {
   std::string data_location;  // output dir (export) or input dir (others)
   bool resync_missing = false;
   bool strict = false;          // import/validate: a refused message fails the account
+  bool fix_messages = false;    // import: what server B would refuse is sent repaired
   config::Selection selection;  // resolved (config::ResolveSelection)
   bool dry_run = false;         // export/import/validate: plan only (engine::AccountTask)
   bool sizes = false;           // test: every folder's messages and bytes
@@ -121,7 +122,8 @@ struct AccountView {
   engine::Progress progress;
   std::vector<engine::FolderResult> folders;
   uint64_t messages = 0, bytes = 0, skipped = 0;
-  uint64_t refused = 0;  // messages server B refused (import, validate)
+  uint64_t refused = 0;   // messages server B refused (import, validate)
+  uint64_t repaired = 0;  // messages appended repaired (import --fix-messages)
   // Throttling (engine::AccountResult's time paused, throttles, reconnects), summed over
   // every attempt: retries, lost attempts (up to their last progress) and, with a durable
   // job, earlier runs.

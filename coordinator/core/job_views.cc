@@ -86,6 +86,7 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders
   v.bytes = a.result.bytes;
   v.skipped = a.result.skipped;
   v.refused = a.result.refused;
+  v.repaired = a.result.repaired;
   const ThrottleTotals throttling = Throttling(a);
   v.throttled_ms = throttling.throttled_ms;
   v.throttles = throttling.throttles;

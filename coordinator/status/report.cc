@@ -38,6 +38,12 @@ uint64_t Refused(const JobSnapshot& s) {
   return n;
 }
 
+uint64_t Repaired(const JobSnapshot& s) {
+  uint64_t n = 0;
+  for (const AccountView& a : s.accounts) n += a.repaired;
+  return n;
+}
+
 // Messages server B took without some of their keywords.
 uint64_t KeywordsDropped(const AccountView& a) {
   uint64_t n = 0;
@@ -84,6 +90,11 @@ std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
   if (const uint64_t refused = Refused(s); refused > 0 && !s.dry_run) {
     absl::StrAppend(&out, "refused by the target: ", refused,
                     " message(s), skipped (listed in the log and the JSON report)\n");
+  }
+  if (const uint64_t repaired = Repaired(s); repaired > 0) {
+    absl::StrAppend(&out, "repaired for the target: ", repaired,
+                    " message(s), appended repaired (--fix-messages; listed in the log and the "
+                    "JSON report)\n");
   }
   if (const uint64_t kept = KeywordsDropped(s); kept > 0) {
     absl::StrAppend(&out, "taken by the target without some keywords: ", kept,
@@ -172,6 +183,7 @@ namespace {
 nlohmann::json AccountJson(const AccountView& a) {
   nlohmann::json folders = nlohmann::json::array();
   nlohmann::json refused = nlohmann::json::array();
+  nlohmann::json repaired = nlohmann::json::array();
   nlohmann::json keywords = nlohmann::json::array();
   auto message = [&](const engine::FolderResult& f, const engine::RefusedMessage& m) {
     nlohmann::json j = {
@@ -192,6 +204,7 @@ nlohmann::json AccountJson(const AccountView& a) {
                        {"missing", f.missing},
                        {"extra", f.extra},
                        {"refused", f.refused},
+                       {"repaired", f.repaired},
                        {"error", f.error},
                        {"source_bytes", f.source_bytes},
                        {"create", f.create},
@@ -200,6 +213,15 @@ nlohmann::json AccountJson(const AccountView& a) {
                        {"present", f.present}});
     for (const engine::RefusedMessage& m : f.refused_messages) refused.push_back(message(f, m));
     for (const engine::RefusedMessage& m : f.keywords_dropped) keywords.push_back(message(f, m));
+    for (const engine::RepairedMessage& m : f.repaired_messages) {
+      repaired.push_back({{"email", a.task.email},
+                          {"folder", f.name},
+                          {"source_uidvalidity", m.uidvalidity},
+                          {"source_uid", m.uid},
+                          {"size", m.size},
+                          {"repaired_size", m.repaired_size},
+                          {"repairs", m.repairs}});
+    }
   }
   nlohmann::json out = {{"index", a.task.account_index},
                         {"email", a.task.email},
@@ -213,6 +235,8 @@ nlohmann::json AccountJson(const AccountView& a) {
                         {"skipped", a.skipped},
                         {"messages_refused", a.refused},
                         {"refused", refused},
+                        {"messages_repaired", a.repaired},
+                        {"repaired", repaired},
                         {"messages_keywords_dropped", keywords.size()},
                         {"keywords_dropped", keywords},
                         {"throttled_ms", a.throttled_ms},
@@ -250,6 +274,7 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
                            {"succeeded_in_earlier_run", s.earlier_run},
                            {"messages_done", msgs},
                            {"messages_refused", Refused(s)},
+                           {"messages_repaired", Repaired(s)},
                            {"messages_keywords_dropped", KeywordsDropped(s)},
                            {"bytes_done", bytes},
                            {"messages_per_second", Rate(msgs, elapsed)},
@@ -271,6 +296,7 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
           {"max_workers", run.max_workers},
           {"ignore_errors", run.ignore_errors},
           {"strict", run.strict},
+          {"fix_messages", run.fix_messages},
           {"dry_run", run.dry_run},
           {"sizes", run.sizes},
           {"stopping", s.stopping},
@@ -325,7 +351,7 @@ bool Failed(const AccountView& a) {
 std::string BuildCsvReport(const JobSnapshot& s) {
   std::string out =
       "email,state,folders,source_messages,target_messages,messages_done,bytes_done,"
-      "messages_refused,skipped,duration_s,attempts,last_error\r\n";
+      "messages_refused,messages_repaired,skipped,duration_s,attempts,last_error\r\n";
   for (const AccountView& a : s.accounts) {
     uint64_t src = 0, dst = 0;
     for (const engine::FolderResult& f : a.folders) {
@@ -334,8 +360,9 @@ std::string BuildCsvReport(const JobSnapshot& s) {
     }
     absl::StrAppend(&out, CsvField(a.task.email), ",", TaskStateName(a.task.state), ",",
                     a.folders.size(), ",", src, ",", dst, ",", a.messages, ",", a.bytes, ",",
-                    a.refused, ",", a.skipped, ",", absl::StrFormat("%.1f", Seconds(a.elapsed)),
-                    ",", a.task.attempts, ",", CsvField(a.task.last_error), "\r\n");
+                    a.refused, ",", a.repaired, ",", a.skipped, ",",
+                    absl::StrFormat("%.1f", Seconds(a.elapsed)), ",", a.task.attempts, ",",
+                    CsvField(a.task.last_error), "\r\n");
   }
   return out;
 }

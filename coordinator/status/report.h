@@ -27,6 +27,7 @@ struct RunInfo {
   absl::Time started;
   absl::Time finished;
   bool strict = false;
+  bool fix_messages = false;
   // The command line to print for a retry of only the failed accounts: the program and
   // its arguments without --only / --accounts-file (empty: no retry line).
   std::vector<std::string> retry_args;
@@ -55,8 +56,8 @@ std::string FormatDetails(const JobSnapshot& snapshot);
 nlohmann::json BuildJsonReport(const JobSnapshot& snapshot, const RunInfo& run, int exit_code);
 
 // The CSV report (RFC 4180, header row, CRLF line ends): one row per account of the
-// snapshot (state, folders, messages and bytes on each side, refused, skipped, duration,
-// attempts, last error), for spreadsheets.
+// snapshot (state, folders, messages and bytes on each side, refused, repaired, skipped,
+// duration, attempts, last error), for spreadsheets.
 std::string BuildCsvReport(const JobSnapshot& snapshot);
 
 // Writes `data` to `path` (mode 0600, atomically via a temporary file).

@@ -208,19 +208,50 @@ TEST(ReportTest, DryRunShowsThePlanAndItsTotals) {
   EXPECT_EQ(j["accounts"][0]["messages_to_move"], 6);
 }
 
+// Messages appended repaired (--fix-messages): counted per folder, account and in all, each
+// named with what changed, and a line in the summary.
+TEST(ReportTest, RepairedMessagesAreCountedAndNamed) {
+  JobSnapshot s = Sample();
+  engine::FolderResult& f = s.accounts[0].folders[0];
+  f.repaired = 2;
+  f.repaired_messages = {{77, 12, 4000, 4010, "10 bare newline(s) made CRLF"},
+                         {77, 13, 500, 499, "1 NUL byte(s) removed"}};
+  s.accounts[0].repaired = 2;
+  RunInfo run = Info();
+  run.fix_messages = true;
+  nlohmann::json j = BuildJsonReport(s, run, 0);
+  EXPECT_EQ(j["fix_messages"], true);
+  EXPECT_EQ(j["totals"]["messages_repaired"], 2);
+  const nlohmann::json& a = j["accounts"][0];
+  EXPECT_EQ(a["messages_repaired"], 2);
+  EXPECT_EQ(a["folders"][0]["repaired"], 2);
+  ASSERT_EQ(a["repaired"].size(), 2u);
+  EXPECT_EQ(a["repaired"][0]["folder"], "INBOX");
+  EXPECT_EQ(a["repaired"][0]["source_uid"], 12);
+  EXPECT_EQ(a["repaired"][0]["size"], 4000);
+  EXPECT_EQ(a["repaired"][0]["repaired_size"], 4010);
+  EXPECT_EQ(a["repaired"][0]["repairs"], "10 bare newline(s) made CRLF");
+  EXPECT_EQ(j["accounts"][1]["messages_repaired"], 0);
+  EXPECT_NE(FormatSummaryTable(s, run).find("repaired for the target: 2 message(s)"),
+            std::string::npos);
+  EXPECT_EQ(FormatSummaryTable(Sample(), run).find("repaired"), std::string::npos);
+}
+
 // One row per account under a header; commas, quotes and newlines quoted (RFC 4180).
 TEST(ReportTest, CsvReportQuotesAndHasOneRowPerAccount) {
   JobSnapshot s = Sample();
   s.accounts[0].folders[0].source_messages = 7;
   s.accounts[0].folders[0].target_messages = 5;
   s.accounts[0].task.attempts = 2;
+  s.accounts[0].refused = 1;
+  s.accounts[0].repaired = 3;
   s.accounts[1].task.last_error = "UNAVAILABLE: said \"no\", then\nclosed";
   std::string csv = BuildCsvReport(s);
   EXPECT_EQ(csv,
             "email,state,folders,source_messages,target_messages,messages_done,bytes_done,"
-            "messages_refused,skipped,duration_s,attempts,last_error\r\n"
-            "a@example.com,succeeded,1,7,5,100,2000000,0,0,10.0,2,\r\n"
-            "b@example.com,failed,0,0,0,0,0,0,0,0.0,0,"
+            "messages_refused,messages_repaired,skipped,duration_s,attempts,last_error\r\n"
+            "a@example.com,succeeded,1,7,5,100,2000000,1,3,0,10.0,2,\r\n"
+            "b@example.com,failed,0,0,0,0,0,0,0,0,0.0,0,"
             "\"UNAVAILABLE: said \"\"no\"\", then\nclosed\"\r\n");
   std::string path = ::testing::TempDir() + "/report_test.csv";
   ASSERT_TRUE(WriteReportFile(csv, path).ok());

@@ -162,3 +162,59 @@ TEST_F(SelectionTest, FoldersAndMessagesAreSelectedOnEverySide) {
 }
 
 }  // namespace
+
+namespace {
+
+// folder_map on real servers: a case-collision pair refused before anything moves on an
+// "exchange" target, then merged by a rule; a localized special-use folder ("[Gmail].Gesendet"
+// on A, no special-use attribute) lands in B's \Sent folder.
+TEST_F(SelectionTest, FolderMapCollisionsAndLocalizedNamesOnRealServers) {
+  const std::string& email = a_->users()[0].email;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(a_->SeedMessage(email, "work", testing_fixtures::GenerateMessage(900 + i, 1500), {},
+                                Day(2020, 3, 1 + i))
+                    .ok());
+    ASSERT_TRUE(a_->SeedMessage(email, "[Gmail].Gesendet",
+                                testing_fixtures::GenerateMessage(950 + i, 1700), {"\\Seen"},
+                                Day(2020, 4, 1 + i))
+                    .ok());
+  }
+  config::Selection only;
+  only.include_folders = "^(Work|work|\\[Gmail\\]\\.Gesendet)$";  // not A's own Sent folder
+  auto exported = Run(engine::Mode::kExport, *a_, only);
+  ASSERT_TRUE(exported.status.ok()) << exported.status;
+  const Counts before = testing_fixtures::FolderCounts(*b_, 0);
+
+  auto import = [&](const config::FolderMap& map) {
+    engine::AccountTask t;
+    t.mode = engine::Mode::kImport;
+    t.server = ServerConfigOf(*b_);
+    t.account.email = b_->users()[0].email;
+    t.account.password = b_->users()[0].password;
+    t.folder_map = map;
+    engine::CancelToken cancel;
+    return engine::RunAccount(t, *store_, nullptr, cancel);
+  };
+  config::FolderMap exchange;
+  exchange.target = "exchange";
+  auto refused = import(exchange);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status)) << refused.status;
+  EXPECT_NE(refused.status.ToString().find("would both land in"), std::string::npos)
+      << refused.status;
+  EXPECT_EQ(testing_fixtures::FolderCounts(*b_, 0), before);  // nothing moved
+
+  exchange.rules = {{"", "(?i)^work$", "Work", true}};
+  auto merged = import(exchange);
+  ASSERT_TRUE(merged.status.ok()) << merged.status;
+  const Counts after = testing_fixtures::FolderCounts(*b_, 0);
+  EXPECT_EQ(after.at("Work"), seeded_["Work"].size() + 3);  // both folders, merged
+  EXPECT_EQ(after.count("work"), 0u);
+  EXPECT_EQ(after.at("Sent"), 3u);  // the localized \Sent folder
+  EXPECT_EQ(after.count("[Gmail]/Gesendet"), 0u);
+  for (const auto& f : merged.folders) {
+    if (f.name == "[Gmail].Gesendet") EXPECT_EQ(f.mapping, "localized name of \\Sent");
+    if (f.name == "work") EXPECT_EQ(f.mapping, "rule 1");
+  }
+}
+
+}  // namespace
