@@ -193,6 +193,11 @@ void ToProto(const engine::FolderResult& in, pb::FolderResult* out) {
   out->set_refused(in.refused);
   out->set_target(in.target);
   out->set_mapping(in.mapping);
+  out->set_source_bytes(in.source_bytes);
+  out->set_create(in.create);
+  out->set_to_move(in.to_move);
+  out->set_bytes_to_move(in.bytes_to_move);
+  out->set_present(in.present);
   for (const engine::RefusedMessage& m : in.refused_messages) {
     ToProto(m, out->add_refused_messages());
   }
@@ -223,6 +228,11 @@ engine::FolderResult FromProto(const pb::FolderResult& in) {
   out.refused = in.refused();
   out.target = in.target();
   out.mapping = in.mapping();
+  out.source_bytes = in.source_bytes();
+  out.create = in.create();
+  out.to_move = in.to_move();
+  out.bytes_to_move = in.bytes_to_move();
+  out.present = in.present();
   for (const pb::RefusedMessage& m : in.refused_messages()) {
     out.refused_messages.push_back(FromProto(m));
   }
@@ -360,6 +370,12 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_budget_bytes(in.task.budget_bytes);
   out->set_budget_spent(in.task.budget_spent);
   out->set_budget_resume_at_ms(UnixMillisOrZero(in.task.budget_resume_at));
+  out->set_dry_run(in.task.dry_run);
+  out->set_sizes(in.task.sizes);
+  if (in.task.map_to) {
+    ToProto(in.task.map_to->server, out->mutable_map_server());
+    ToProto(in.task.map_to->account, out->mutable_map_account());
+  }
   const config::Selection& s = in.task.selection;
   pb::Selection* ps = out->mutable_selection();
   ps->set_include_folders(s.include_folders);
@@ -398,6 +414,12 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.budget_bytes = in.budget_bytes();
   out->task.budget_spent = in.budget_spent();
   out->task.budget_resume_at = TimeOrPast(in.budget_resume_at_ms());
+  out->task.dry_run = in.dry_run();
+  out->task.sizes = in.sizes();
+  if (in.has_map_server()) {
+    out->task.map_to =
+        engine::AccountTask::Target{FromProto(in.map_server()), FromProto(in.map_account())};
+  }
   const pb::Selection& ps = in.selection();
   config::Selection& s = out->task.selection;
   s.include_folders = ps.include_folders();

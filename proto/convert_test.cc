@@ -138,6 +138,12 @@ TEST(ConvertTest, ResultRoundTrip) {
                          {"$Extra1", "$Extra2"}}};
   f.repaired = 1;
   f.repaired_messages = {{77, 13, 12000, 12024, "1 line(s) over 998 bytes folded"}};
+  f.source_bytes = 5000;
+  f.target = "Sent Items";
+  f.create = true;
+  f.to_move = 2;
+  f.bytes_to_move = 2100;
+  f.present = 3;
   in.folders = {f};
   in.refused = 1;
   in.repaired = 1;
@@ -167,6 +173,12 @@ TEST(ConvertTest, ResultRoundTrip) {
   EXPECT_EQ(out.folders[0].extra, f.extra);
   EXPECT_EQ(out.folders[0].error, f.error);
   EXPECT_EQ(out.folders[0].refused, 1u);
+  EXPECT_EQ(out.folders[0].source_bytes, 5000u);
+  EXPECT_EQ(out.folders[0].target, "Sent Items");
+  EXPECT_TRUE(out.folders[0].create);
+  EXPECT_EQ(out.folders[0].to_move, 2u);
+  EXPECT_EQ(out.folders[0].bytes_to_move, 2100u);
+  EXPECT_EQ(out.folders[0].present, 3u);
   EXPECT_EQ(out.throttled_ms, 4200u);
   EXPECT_EQ(out.throttles, 5u);
   EXPECT_EQ(out.reconnects, 6u);
@@ -232,6 +244,7 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   in.task.budget_bytes = 9000;
   in.task.budget_spent = 4000;
   in.task.budget_resume_at = absl::FromUnixMillis(1'800'000'000'000);
+  in.task.dry_run = true;
   in.data_location = "s3://bucket/prefix";
   migrator::v1::Task wire;
   fleetproto::ToProto(in, &wire);
@@ -259,11 +272,37 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   EXPECT_EQ(out.task.budget_bytes, 9000u);
   EXPECT_EQ(out.task.budget_spent, 4000u);
   EXPECT_EQ(out.task.budget_resume_at, in.task.budget_resume_at);
+  EXPECT_TRUE(out.task.dry_run);
+  EXPECT_FALSE(out.task.sizes);
+  EXPECT_FALSE(out.task.map_to.has_value());  // no import config: no mapping
   EXPECT_EQ(out.data_location, in.data_location);
 
   wire.set_mode(migrator::v1::JOB_MODE_UNSPECIFIED);
   EXPECT_TRUE(absl::IsInvalidArgument(fleetproto::FromProto(wire, &out)));
   EXPECT_EQ(out.task_id, in.task_id);  // filled all the same
+}
+
+TEST(ConvertTest, TaskCarriesSizesAndServerBOfTheImportConfig) {
+  fleetproto::Assignment in;
+  in.task.mode = engine::Mode::kTest;
+  in.task.sizes = true;
+  in.task.map_to = engine::AccountTask::Target{};
+  in.task.map_to->server.host = "imap-b.example.com";
+  in.task.map_to->server.port = 993;
+  in.task.map_to->account.email = "a@example.com";
+  in.task.map_to->account.login = "a-on-b";
+  in.task.map_to->account.password = "b-secret";
+  migrator::v1::Task wire;
+  fleetproto::ToProto(in, &wire);
+  fleetproto::Assignment out;
+  ASSERT_TRUE(fleetproto::FromProto(wire, &out).ok());
+  EXPECT_TRUE(out.task.sizes);
+  EXPECT_FALSE(out.task.dry_run);
+  ASSERT_TRUE(out.task.map_to.has_value());
+  EXPECT_EQ(out.task.map_to->server.host, "imap-b.example.com");
+  EXPECT_EQ(out.task.map_to->server.port, 993);
+  EXPECT_EQ(out.task.map_to->account.login, "a-on-b");
+  EXPECT_EQ(out.task.map_to->account.password, "b-secret");
 }
 
 TEST(ConvertTest, WelcomeAndCancelRoundTrip) {

@@ -37,7 +37,9 @@ class RateLimitedListener : public engine::ProgressListener {
 
 engine::AccountResult RunOnEngine(const TaskSpec& spec, engine::ProgressListener* progress,
                                   const engine::CancelToken& cancel) {
-  auto store = storage::OpenStore(spec.data_location);
+  // A dry run creates nothing, not even the export's directory.
+  auto store = spec.task.dry_run ? storage::OpenStoreReadOnly(spec.data_location)
+                                 : storage::OpenStore(spec.data_location);
   if (!store.ok()) {
     engine::AccountResult result;
     result.status = absl::Status(store.status().code(), absl::StrCat("opening the data location: ",

@@ -54,19 +54,28 @@ AccountResult RunAccount(const AccountTask& task, storage::Store& store, Progres
   ByteBudget budget(task.budget_bytes, task.budget_spent, task.budget_resume_at);
   const double rate = internal::MessagesPerSecond(task);
   std::unique_ptr<TokenBucket> pace = rate > 0 ? std::make_unique<TokenBucket>(rate) : nullptr;
-  internal::Context ctx{task,  store,    cancel, *secrets,  internal::ProgressTracker(progress),
-                        pacer, selector, budget, pace.get()};
+  // A dry run reads the store and writes nothing (a write would fail, not happen).
+  std::unique_ptr<storage::Store> read_only = task.dry_run ? storage::ReadOnlyView(store) : nullptr;
+  internal::Context ctx{task,
+                        read_only ? *read_only : store,
+                        cancel,
+                        *secrets,
+                        internal::ProgressTracker(progress),
+                        pacer,
+                        selector,
+                        budget,
+                        pace.get()};
   pacer.SetListener([&ctx](const PacingCounters& c) { ctx.progress.Pacing(c); });
   AccountResult r;
   switch (task.mode) {
     case Mode::kExport:
-      r = internal::RunExport(ctx);
+      r = task.dry_run ? internal::PlanExport(ctx) : internal::RunExport(ctx);
       break;
     case Mode::kImport:
-      r = internal::RunImport(ctx);
+      r = task.dry_run ? internal::PlanImport(ctx) : internal::RunImport(ctx);
       break;
     case Mode::kValidate:
-      r = internal::RunValidate(ctx);
+      r = task.dry_run ? internal::PlanValidate(ctx) : internal::RunValidate(ctx);
       break;
     case Mode::kTest:
       r = internal::RunTest(ctx);
@@ -143,10 +152,14 @@ void ProgressTracker::FolderDone(const std::string& folder) {
   Emit();
 }
 
+// Dry runs and test mode change nothing on the servers: their sessions refuse to.
+bool ReadOnlyTask(const AccountTask& task) { return task.dry_run || task.mode == Mode::kTest; }
+
 absl::StatusOr<std::unique_ptr<imap::Session>> Context::Connect() const {
   auto s = ConnectAccount(task.server, task.account, secrets,
                           [this](const imap::ReplyInfo& info) { pacer.OnReply(info); });
   if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
+  (*s)->set_read_only(ReadOnlyTask(task));
   return s;
 }
 
@@ -170,6 +183,7 @@ size_t Context::Connections(size_t items) const {
 absl::StatusOr<std::unique_ptr<imap::Session>> Context::Open() const {
   auto s = OpenServer(task.server, [this](const imap::ReplyInfo& info) { pacer.OnReply(info); });
   if (!s.ok()) return status::Annotate(s.status(), absl::StrCat("account ", email()));
+  (*s)->set_read_only(ReadOnlyTask(task));
   return s;
 }
 

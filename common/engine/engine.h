@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,23 @@ struct AccountTask {
   // Which folders and messages (valid and resolved: config::SelectionProblems empty, no
   // ages left); default: all.
   config::Selection selection;
-  // import / validate: where folders land on server B (valid: config::FolderMapProblems).
+  // import / validate, and test --sizes with `map_to`: where folders land on server B
+  // (valid: config::FolderMapProblems).
   config::FolderMap folder_map;
+  // export, import, validate: compute what the run would do (FolderResult's plan fields)
+  // and write nothing: no Store write, no CREATE, APPEND or STORE on server B (the
+  // sessions are read-only, the store a ReadOnlyView).
+  bool dry_run = false;
+  // test: every folder's messages and bytes on the server (FolderResult's source_messages
+  // and source_bytes), and with `map_to` the folder each maps to on server B (by
+  // `folder_map`, as import maps it).
+  bool sizes = false;
+  // test --sizes with an import config: server B and the account's login there.
+  struct Target {
+    config::ServerConfig server;
+    config::Account account;
+  };
+  std::optional<Target> map_to;
 };
 
 // A message server B would not take (import), or that is missing on B because it was
@@ -92,9 +108,16 @@ struct FolderResult {
   // mailbox: "Too many user flags"), kind "keywords dropped": on B, not counted in
   // `refused` (import: dropped now; validate: as import recorded them, still on B).
   std::vector<RefusedMessage> keywords_dropped;
-  std::string target;   // import / validate: the folder on server B (UTF-8)
-  std::string mapping;  // and why there: "same name", "rule 1", "special use \Sent", ...
-  std::string error;    // empty when fine
+  // import / validate, test --sizes with an import config, dry runs: the folder on server
+  // B (UTF-8), and why there: "same name", "rule 1", "special use \Sent", ...
+  std::string target;
+  std::string mapping;
+  std::string error;  // empty when fine
+  // Sizes (test --sizes) and plans (dry runs):
+  uint64_t source_bytes = 0;  // bytes of the source_messages (as server A or the export says)
+  bool create = false;        // the run would create it (on B; export: in the export)
+  // Dry run: the messages and bytes the run would move, and those already there.
+  uint64_t to_move = 0, bytes_to_move = 0, present = 0;
 };
 
 struct AccountResult {

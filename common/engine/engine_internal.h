@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -139,6 +140,50 @@ std::vector<size_t> LargestFirst(const std::vector<uint64_t>& sizes);
 // a budget stop (budget.h) of another item.
 absl::Status FirstError(const std::string& email, const std::vector<absl::Status>& statuses);
 
+// A selectable folder of server A, as export records it (its FolderMeta, UIDVALIDITY not
+// known yet) and where (its key prefix).
+struct SourceFolder {
+  imap::MailboxInfo info;
+  FolderMeta meta;
+  std::string prefix;
+};
+// The folders of `list` that export takes (the selectable ones the selection keeps, the
+// others logged with the rule), in LIST order (sizes.cc).
+std::vector<SourceFolder> SourceFolders(const Context& ctx, const imap::MailboxList& list);
+
+// Counts the messages of a sizes-only FETCH (UID RFC822.SIZE) and adds up their sizes;
+// with `per_uid`, keeps each message's size by UID too (sizes.cc).
+class SizeSink : public imap::FetchSink {
+ public:
+  // With `filter`, only the messages it selects count (by INTERNALDATE and RFC822.SIZE:
+  // fetch them with SizesFetch(..., with_dates = true)).
+  explicit SizeSink(bool per_uid, const Selector* filter = nullptr)
+      : per_uid_(per_uid), filter_(filter) {}
+  absl::Status BodyBegin(uint64_t, uint64_t) override { return absl::OkStatus(); }
+  absl::Status BodyData(absl::string_view) override { return absl::OkStatus(); }
+  absl::Status BodyEnd() override { return absl::OkStatus(); }
+  absl::Status OnMessage(const imap::FetchedMessage& m) override;
+  uint64_t messages() const { return per_uid_ ? sizes.size() : seen_.size(); }
+  uint64_t bytes = 0;
+  std::map<uint32_t, uint64_t> sizes;  // with per_uid
+
+ private:
+  bool per_uid_;
+  const Selector* filter_;
+  std::set<uint32_t> seen_;
+};
+// EXAMINE `mailbox` and UID FETCH 1:* (UID RFC822.SIZE, and with `with_dates` FLAGS and
+// INTERNALDATE too) into `sink`.
+imap::MailboxFetch SizesFetch(const std::string& mailbox, SizeSink* sink, bool with_dates);
+
+// A message recorded in the store (it has a .json), and those of a folder (export.cc).
+struct Stored {
+  uint64_t uidvalidity;
+  uint32_t uid;
+  std::string base;
+};
+absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& prefix);
+
 // A folder of an export: its key prefix ("a@x/Parent/Child/") and metadata.
 struct ExportedFolder {
   std::string prefix;
@@ -205,6 +250,8 @@ absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session);
 absl::StatusOr<std::vector<MappedFolder>> MapFolders(Context& ctx,
                                                      const std::vector<ExportedFolder>& folders,
                                                      const TargetInfo& target);
+// Whether B lists `raw_name` as a selectable folder (else import creates it).
+bool TargetLists(const TargetInfo& target, const std::string& raw_name);
 
 // The largest message server B takes, when known: its APPENDLIMIT (RFC 7889), else the
 // config's max_message_size (the smaller when both). `source` names it for messages.
@@ -213,11 +260,52 @@ struct KnownLimit {
   std::string source;
 };
 KnownLimit LimitOf(const config::ServerConfig& server, const imap::Session& session);
+// The largest message `mailbox` of B (UTF-8 `name`) takes, when known (import.cc):
+// LimitOf, and for a server with limits per mailbox (a bare APPENDLIMIT, RFC 7889) the
+// mailbox's own (STATUS (APPENDLIMIT)), the smaller applying. A STATUS the server refuses
+// leaves LimitOf's (with a warning).
+absl::StatusOr<KnownLimit> MailboxLimit(Context& ctx, imap::Session& session,
+                                        const std::string& mailbox, const std::string& name);
+// Known limits first (import.cc): a message over them is never uploaded only to be
+// refused. Returns the indices into `missing` to send; the others go to `refuse` with what
+// the report says of them ("too big", "not sent: N bytes exceed ...").
+std::vector<size_t> WithinKnownLimit(
+    const KnownLimit& limit, const std::vector<std::pair<std::string, MessageMeta>>& missing,
+    const std::function<void(size_t, RefusedMessage)>& refuse);
 
 // The connections `task` may use at most (task, account, server: the first set).
 int MaxConnections(const AccountTask& task);
 // The messages_per_second of `task`'s account (account, server, preset); 0: no pace.
 double MessagesPerSecond(const AccountTask& task);
+
+// What validate's comparison found for one exported folder (validate.cc), before
+// refusals are told apart: the mailbox on B, whether B lists it, the messages B lacks, and
+// the largest message B is known to take.
+struct FolderGap {
+  std::string mailbox;  // raw name on B
+  bool listed = false;
+  std::vector<std::pair<std::string, MessageMeta>> missing;
+  KnownLimit limit;  // server B's (LimitOf)
+  // The comparison's session, idle: the listener may ask B read-only questions on it.
+  imap::Session* session = nullptr;
+};
+// Called for each compared folder with its index in the export's folders and its result
+// as validate fills it (the listener may add to it, or change it).
+using GapListener = std::function<void(size_t folder, const FolderGap& gap, FolderResult* r)>;
+// Validate's comparison (read-only on B): every exported folder against server B by
+// identity. `on_gap` may be empty.
+AccountResult ComparePass(Context& ctx, const GapListener& on_gap);
+
+// test --sizes (sizes.cc): every selectable folder's messages and bytes on `session`'s
+// server, by the cheapest means it offers (LIST-STATUS with SIZE; else STATUS (MESSAGES
+// SIZE) per folder; else EXAMINE and UID FETCH 1:* RFC822.SIZE summed), and with
+// task.map_to the folder each maps to on server B. Fills result's folders and notes.
+absl::Status ReportSizes(Context& ctx, imap::Session& session, AccountResult* result);
+
+// Dry runs (dry_run.cc): what export, import and validate would do, written nowhere.
+AccountResult PlanExport(Context& ctx);
+AccountResult PlanImport(Context& ctx);
+AccountResult PlanValidate(Context& ctx);
 
 AccountResult RunExport(Context& ctx);
 AccountResult RunImport(Context& ctx);

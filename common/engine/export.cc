@@ -186,12 +186,7 @@ absl::Status ExportSink::Flush() {
   return absl::OkStatus();
 }
 
-// A message recorded in the store (it has a .json).
-struct Stored {
-  uint64_t uidvalidity;
-  uint32_t uid;
-  std::string base;
-};
+}  // namespace
 
 absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& prefix) {
   std::vector<Stored> out;
@@ -204,6 +199,8 @@ absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& 
   }
   return out;
 }
+
+namespace {
 
 // Records the folder (.folder.json) at `uidvalidity`, keeping the content
 // claims of an earlier run in the same epoch (when there are stored messages
@@ -359,27 +356,9 @@ AccountResult RunExport(Context& ctx) {
     result.status = *listed;
     return result;
   }
-  const auto& personal = list->namespaces.personal;
-  const std::string ns_prefix = personal.empty() ? "" : personal[0].prefix;
   std::vector<FolderJob> jobs;
-  for (const imap::MailboxInfo& mb : list->mailboxes) {
-    if (!mb.selectable()) continue;
-    std::string why;
-    if (!ctx.selector.FolderSelected(mb.name, mb.special_use(), &why)) {
-      LOG(INFO) << "account " << ctx.email() << ": folder '" << mb.name << "' left out (" << why
-                << ")";
-      continue;
-    }
-    FolderMeta meta{mb.name,
-                    mb.raw_name,
-                    mb.delimiter ? std::string(1, mb.delimiter) : "",
-                    mb.special_use(),
-                    mb.attributes,
-                    ns_prefix,
-                    0,
-                    {}};
-    jobs.push_back({FolderPrefix(ctx.email(), FolderPath(mb.name, mb.delimiter)), meta, nullptr,
-                    mb.messages, mb.uidvalidity});
+  for (SourceFolder& f : SourceFolders(ctx, *list)) {  // the selected ones
+    jobs.push_back({f.prefix, std::move(f.meta), nullptr, f.info.messages, f.info.uidvalidity});
   }
   result.folders.resize(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {

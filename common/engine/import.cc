@@ -129,9 +129,8 @@ class Bodies {
   std::vector<absl::optional<RepairScan>> scans_;  // by index into missing_
 };
 
-// The largest message `mailbox` takes, when known: LimitOf, and for a server with limits per
-// mailbox (a bare APPENDLIMIT, RFC 7889) the mailbox's own (STATUS (APPENDLIMIT)), the
-// smaller applying. A STATUS the server refuses leaves LimitOf's (with a warning).
+}  // namespace
+
 absl::StatusOr<KnownLimit> MailboxLimit(Context& ctx, imap::Session& session,
                                         const std::string& mailbox, const std::string& name) {
   KnownLimit limit = LimitOf(ctx.task.server, session);
@@ -150,6 +149,8 @@ absl::StatusOr<KnownLimit> MailboxLimit(Context& ctx, imap::Session& session,
   }
   return limit;
 }
+
+namespace {
 
 // The keywords server B keeps in a mailbox: every one until it says it holds no more ("Too
 // many user flags in mailbox"); from then on only those it has (its FLAGS when selected and
@@ -199,8 +200,8 @@ class KeywordBudget {
   std::string reason_;
 };
 
-// Known limits first: a message over them is never uploaded only to be refused. Returns the
-// indices into `missing` to send; the others go to `refuse`.
+}  // namespace
+
 std::vector<size_t> WithinKnownLimit(
     const KnownLimit& limit, const std::vector<std::pair<std::string, MessageMeta>>& missing,
     const std::function<void(size_t, RefusedMessage)>& refuse) {
@@ -216,6 +217,8 @@ std::vector<size_t> WithinKnownLimit(
   }
   return send;
 }
+
+namespace {
 
 // Appends `missing` to `mailbox` (selected as `box`) in MULTIAPPEND batches. A message B
 // refuses, or that exceeds a known limit (never sent), is skipped and recorded in r (and

@@ -267,4 +267,13 @@ absl::StatusOr<std::vector<MappedFolder>> MapFolders(Context& ctx,
   return mapped;
 }
 
+bool TargetLists(const TargetInfo& target, const std::string& raw_name) {
+  for (const imap::MailboxInfo& f : target.folders) {
+    const bool same = f.raw_name == raw_name ||
+                      (absl::EqualsIgnoreCase(raw_name, "INBOX") && f.raw_name == "INBOX");
+    if (same && f.selectable()) return true;
+  }
+  return false;
+}
+
 }  // namespace engine::internal

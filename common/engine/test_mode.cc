@@ -1,5 +1,6 @@
 // Test mode for one account: log in with our own client and summarise what the server
-// offers (the environment checks run once in the coordinator).
+// offers (the environment checks run once in the coordinator); with --sizes, every
+// folder's messages and bytes (sizes.cc).
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/engine/engine_internal.h"
@@ -24,14 +25,21 @@ AccountResult RunTest(Context& ctx) {
   result.notes.push_back(
       absl::StrCat("capabilities: ", absl::StrJoin(have, " "),
                    lack.empty() ? "" : absl::StrCat(" (lacks ", absl::StrJoin(lack, " "), ")")));
-  auto list = imap::List(s);
-  if (!list.ok()) {
-    result.status = status::Annotate(list.status(), absl::StrCat("account ", ctx.email()));
+  if (ctx.task.sizes) {
+    result.status = ReportSizes(ctx, s, &result);
+  } else {
+    auto list = imap::List(s);
+    size_t selectable = 0;
+    for (const auto& f : list.ok() ? *list : std::vector<imap::MailboxInfo>()) {
+      selectable += f.selectable() ? 1 : 0;
+    }
+    if (list.ok()) result.notes.push_back(absl::StrCat(selectable, " selectable folder(s)"));
+    result.status = list.status();
+  }
+  if (!result.status.ok()) {
+    result.status = status::Annotate(result.status, absl::StrCat("account ", ctx.email()));
     return result;
   }
-  size_t selectable = 0;
-  for (const auto& f : *list) selectable += f.selectable() ? 1 : 0;
-  result.notes.push_back(absl::StrCat(selectable, " selectable folder(s)"));
   ctx.progress.AddTotals(1, 0);
   ctx.progress.FolderDone("");
   (void)imap::Logout(s);

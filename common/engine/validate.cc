@@ -69,13 +69,20 @@ void SplitRefused(const Refusals& refusals, const ExportedFolder& f,
   }
 }
 
-// Compares folders [begin, end) of `folders` on `session`; per-folder problems go into
+// What the folders of one account are compared against.
+struct Comparison {
+  const TargetInfo& target;
+  const std::vector<MappedFolder>& mapped;  // where each of `folders` lands on B
+  const std::vector<ExportedFolder>& folders;
+  const Refusals& refusals;
+  const GapListener& on_gap;
+};
+
+// Compares folders [begin, end) of c.folders on `session`; per-folder problems go into
 // the folder results, a broken session is returned.
-absl::Status CompareBatch(Context& ctx, imap::Session& session,
-                          const std::vector<MappedFolder>& mapped,
-                          const std::vector<ExportedFolder>& folders, size_t begin, size_t end,
-                          const Refusals& refusals, AccountResult* result,
-                          std::vector<absl::Status>* statuses) {
+absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison& c, size_t begin,
+                          size_t end, AccountResult* result, std::vector<absl::Status>* statuses) {
+  const std::vector<ExportedFolder>& folders = c.folders;
   auto fail = [&](size_t i, const absl::Status& st) {
     (*statuses)[i] = status::Annotate(st, absl::StrCat("folder '", folders[i].meta.name, "'"));
     result->folders[i].error = std::string((*statuses)[i].message());
@@ -85,9 +92,9 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session,
   for (size_t i = begin; i < end; ++i) {
     FolderResult& r = result->folders[i];
     r.name = folders[i].meta.name;
-    r.target = mapped[i].name;
-    r.mapping = mapped[i].how;
-    mailboxes.push_back(mapped[i].raw);
+    r.target = c.mapped[i].name;
+    r.mapping = c.mapped[i].how;
+    mailboxes.push_back(c.mapped[i].raw);
     index.push_back(i);
   }
   std::vector<absl::StatusOr<ScannedFolder>> present;
@@ -109,24 +116,28 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session,
       continue;
     }
     // A folder missing on B (its EXAMINE failed) has every message missing.
-    std::vector<std::pair<std::string, MessageMeta>> missing;
+    FolderGap gap{
+        mailboxes[k], TargetLists(c.target, mailboxes[k]), {}, c.refusals.limit, &session};
     std::multiset<std::string> identities;
     if (present[k].ok()) identities = std::move(present[k]->identities);
-    DiffFolder(*local, &identities, &missing, &r);
+    DiffFolder(*local, &identities, &gap.missing, &r);
     absl::Status repaired = MatchRepaired(ctx.store, f.prefix, RepairOptionsOf(ctx.task.server),
-                                          &identities, &missing, &r);
+                                          &identities, &gap.missing, &r);
     if (!repaired.ok()) {
       fail(index[k], repaired);
       continue;
     }
-    SplitRefused(refusals, f, missing, &r);
-    KeywordsDropped(refusals, f, *local, missing, &r);
+    SplitRefused(c.refusals, f, gap.missing, &r);
+    KeywordsDropped(c.refusals, f, *local, gap.missing, &r);
+    if (c.on_gap) c.on_gap(index[k], gap, &r);
     ctx.progress.FolderDone(f.meta.name);
   }
   return absl::OkStatus();
 }
 
-AccountResult ComparePass(Context& ctx) {
+}  // namespace
+
+AccountResult ComparePass(Context& ctx, const GapListener& on_gap) {
   AccountResult result;
   auto folders = ListSelectedFolders(ctx);
   auto session = folders.ok() ? ctx.Connect() : folders.status();
@@ -165,7 +176,8 @@ AccountResult ComparePass(Context& ctx) {
     }
     if (result.status.ok()) {
       result.status =
-          CompareBatch(ctx, **session, *mapped, *folders, begin, end, refusals, &result, &statuses);
+          CompareBatch(ctx, **session, Comparison{*target, *mapped, *folders, refusals, on_gap},
+                       begin, end, &result, &statuses);
     }
     begin = end;
   }
@@ -181,15 +193,13 @@ AccountResult ComparePass(Context& ctx) {
   return result;
 }
 
-}  // namespace
-
 AccountResult RunValidate(Context& ctx) {
   AccountResult resync;
   if (ctx.task.resync_missing) {
     resync = RunImport(ctx);
     if (!resync.status.ok()) return resync;
   }
-  AccountResult result = ComparePass(ctx);
+  AccountResult result = ComparePass(ctx, nullptr);
   result.messages = resync.messages;  // what --resync-missing appended (repaired ones too)
   result.bytes = resync.bytes;
   result.repaired = resync.repaired;

@@ -68,8 +68,9 @@ struct MailboxInfo {
   char delimiter = 0;                   // 0: NIL (flat)
   std::vector<std::string> attributes;  // as sent: "\HasNoChildren", "\Sent", ...
   // From LIST-STATUS (RFC 5819), when ListAll asked for it and the server
-  // offers it.
-  absl::optional<uint64_t> messages, uidvalidity;
+  // offers it; `size` (RFC 8438 STATUS=SIZE: the mailbox's total RFC822.SIZE) only when
+  // asked for too and STATUS=SIZE is advertised.
+  absl::optional<uint64_t> messages, uidvalidity, size;
   bool selectable() const;          // not \Noselect / \NonExistent
   std::string special_use() const;  // "\Sent", "\Drafts", ... or "" (RFC 6154)
 };
@@ -79,21 +80,28 @@ absl::StatusOr<std::vector<MailboxInfo>> List(Session& session, absl::string_vie
 // NAMESPACE (when advertised) and LIST "" "*" pipelined: one round trip for
 // both. With `with_status` and LIST-STATUS advertised, each mailbox also
 // carries its MESSAGES and UIDVALIDITY (no EXAMINE or STATUS per folder needed
-// to know its size).
+// to know its size), and with `with_size` and STATUS=SIZE advertised its SIZE in
+// bytes too (LIST ... RETURN (STATUS (MESSAGES UIDVALIDITY SIZE))).
 struct MailboxList {
   Namespaces namespaces;
   std::vector<MailboxInfo> mailboxes;
 };
-absl::StatusOr<MailboxList> ListAll(Session& session, bool with_status);
+absl::StatusOr<MailboxList> ListAll(Session& session, bool with_status, bool with_size = false);
 
 struct MailboxStatus {
   absl::optional<uint64_t> messages, uidnext, uidvalidity, unseen, highestmodseq;
+  absl::optional<uint64_t> size;  // RFC 8438: when asked for and STATUS=SIZE is advertised
 };
 absl::StatusOr<MailboxStatus> Status(Session& session, absl::string_view mailbox);
 // STATUS mailbox (APPENDLIMIT) (RFC 7889, for a server advertising a bare APPENDLIMIT): the
 // largest message `mailbox` takes; nullopt when the server answers NIL (no limit).
 absl::StatusOr<absl::optional<uint64_t>> MailboxAppendLimit(Session& session,
                                                             absl::string_view mailbox);
+// STATUS (MESSAGES UIDVALIDITY [SIZE]) of each of `mailboxes`, the commands pipelined (one
+// round trip for all); SIZE when `with_size` and STATUS=SIZE is advertised. One result per
+// mailbox (a NO fails only its own); an error return means the session broke.
+absl::StatusOr<std::vector<absl::StatusOr<MailboxStatus>>> StatusEach(
+    Session& session, const std::vector<std::string>& mailboxes, bool with_size);
 
 struct SelectedMailbox {
   uint64_t exists = 0;
@@ -150,6 +158,7 @@ class FetchSink {
 
 struct FetchOptions {
   bool body = true;         // BODY.PEEK[] (never sets \Seen)
+  bool attributes = true;   // FLAGS INTERNALDATE (false: UID and RFC822.SIZE only)
   bool message_id = false;  // BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]
   size_t uids_per_command = 64;
   // Commands in flight at once (capped by the session's max_pipelined_commands). 1 = wait

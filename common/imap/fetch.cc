@@ -141,7 +141,8 @@ std::string HeaderValue(absl::string_view header_block, absl::string_view name) 
 
 namespace {
 std::string FetchItems(const FetchOptions& options) {
-  std::string items = "(UID FLAGS INTERNALDATE RFC822.SIZE";
+  std::string items =
+      options.attributes ? "(UID FLAGS INTERNALDATE RFC822.SIZE" : "(UID RFC822.SIZE";
   if (options.message_id) absl::StrAppend(&items, " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]");
   if (options.body) absl::StrAppend(&items, " BODY.PEEK[]");
   items.push_back(')');

@@ -72,14 +72,17 @@ absl::StatusOr<std::string> EncodeMailboxName(absl::string_view utf8) {
 
 namespace {
 
-Command ListCommand(const Session& session, absl::string_view pattern, bool with_status) {
+Command ListCommand(const Session& session, absl::string_view pattern, bool with_status,
+                    bool with_size) {
   Command cmd("LIST");
   cmd.String("").String(pattern);
   const bool special = session.HasCapability("SPECIAL-USE");
   const bool status = with_status && session.HasCapability("LIST-STATUS");
+  const bool size = status && with_size && session.HasCapability("STATUS=SIZE");
   if (special || status) {
     cmd.Atom(absl::StrCat("RETURN (", special ? "SPECIAL-USE" : "", special && status ? " " : "",
-                          status ? "STATUS (MESSAGES UIDVALIDITY)" : "", ")"));
+                          status ? "STATUS (MESSAGES UIDVALIDITY" : "", size ? " SIZE" : "",
+                          status ? ")" : "", ")"));
   }
   return cmd;
 }
@@ -95,6 +98,7 @@ void ParseStatusItems(const Value& list, MailboxStatus* st) {
     if (l[i].IsAtom("UIDVALIDITY")) st->uidvalidity = n;
     if (l[i].IsAtom("UNSEEN")) st->unseen = n;
     if (l[i].IsAtom("HIGHESTMODSEQ")) st->highestmodseq = n;
+    if (l[i].IsAtom("SIZE")) st->size = n;
   }
 }
 
@@ -129,6 +133,7 @@ absl::StatusOr<std::vector<MailboxInfo>> ParseList(const Session& session, const
     ParseStatusItems(r.values[1], &st);
     out[it->second].messages = st.messages;
     out[it->second].uidvalidity = st.uidvalidity;
+    out[it->second].size = st.size;
   }
   return out;
 }
@@ -165,7 +170,7 @@ Namespaces FlatNamespaces(const CollectHandler& h) {
 
 absl::StatusOr<std::vector<MailboxInfo>> List(Session& session, absl::string_view pattern) {
   ListHandler h;
-  RETURN_IF_ERROR(session.Execute(ListCommand(session, pattern, false), &h));
+  RETURN_IF_ERROR(session.Execute(ListCommand(session, pattern, false, false), &h));
   return ParseList(session, h);
 }
 
@@ -182,14 +187,14 @@ absl::StatusOr<Namespaces> GetNamespaces(Session& session) {
   return ParseNamespaces(session, h);
 }
 
-absl::StatusOr<MailboxList> ListAll(Session& session, bool with_status) {
+absl::StatusOr<MailboxList> ListAll(Session& session, bool with_status, bool with_size) {
   const bool has_ns = session.HasCapability("NAMESPACE");
   CollectHandler nh(has_ns ? "NAMESPACE" : "LIST");
   Command ns_cmd(has_ns ? "NAMESPACE" : "LIST");
   if (!has_ns) ns_cmd.String("").String("");
   ASSIGN_OR_RETURN(std::string ns_tag, session.Send(ns_cmd, &nh));
   ListHandler lh;
-  auto list_tag = session.Send(ListCommand(session, "*", with_status), &lh);
+  auto list_tag = session.Send(ListCommand(session, "*", with_status, with_size), &lh);
   // Both complete before either result is used, so the session is left with
   // nothing in flight whatever happens.
   auto ns_result = session.Wait(ns_tag);
@@ -221,6 +226,36 @@ absl::StatusOr<MailboxStatus> Status(Session& session, absl::string_view mailbox
     ParseStatusItems(r.values[1], &st);
   }
   return st;
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<MailboxStatus>>> StatusEach(
+    Session& session, const std::vector<std::string>& mailboxes, bool with_size) {
+  const bool size = with_size && session.HasCapability("STATUS=SIZE");
+  std::vector<CollectHandler> handlers(mailboxes.size(), CollectHandler("STATUS"));
+  std::vector<std::string> tags;
+  for (size_t i = 0; i < mailboxes.size(); ++i) {
+    Command cmd("STATUS");
+    cmd.AString(mailboxes[i])
+        .Raw(size ? " (MESSAGES UIDVALIDITY SIZE)" : " (MESSAGES UIDVALIDITY)");
+    ASSIGN_OR_RETURN(std::string tag, session.Send(cmd, &handlers[i]));
+    tags.push_back(std::move(tag));
+  }
+  std::vector<absl::StatusOr<MailboxStatus>> out;
+  for (size_t i = 0; i < tags.size(); ++i) {
+    ASSIGN_OR_RETURN(CommandResult result, session.Wait(tags[i]));
+    absl::Status st = session.ResultToStatus(result, "STATUS");
+    if (!st.ok()) {
+      out.push_back(status::Annotate(st, absl::StrCat("mailbox '", mailboxes[i], "'")));
+      continue;
+    }
+    MailboxStatus ms;
+    for (const Response& r : handlers[i].responses) {
+      if (r.values.size() < 2 || !r.values[1].is_list()) return Malformed(session, "STATUS");
+      ParseStatusItems(r.values[1], &ms);
+    }
+    out.push_back(ms);
+  }
+  return out;
 }
 
 absl::StatusOr<absl::optional<uint64_t>> MailboxAppendLimit(Session& session,

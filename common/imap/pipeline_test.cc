@@ -275,5 +275,110 @@ TEST(PipelineTest, ListAllWithoutNamespaceOrListStatusFallsBack) {
   EXPECT_FALSE(list->mailboxes[0].messages.has_value());
 }
 
+TEST(PipelineTest, ListAllAsksForSizeOnlyWhenAskedAndOffered) {
+  std::vector<std::string> cmds;
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send("* OK [CAPABILITY IMAP4rev1 NAMESPACE LIST-STATUS STATUS=SIZE] ready\r\n");
+        cmds = ReadPair(p);
+        p.Send("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nA1 OK ns\r\n");
+        p.Send(
+            "* LIST () \"/\" INBOX\r\n"
+            "* STATUS INBOX (MESSAGES 2 UIDVALIDITY 3 SIZE 7300)\r\n"
+            "A2 OK list\r\n");
+        cmds.push_back(p.ReadCommand());
+        cmds.push_back(p.ReadCommand());
+        p.Send("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nA3 OK ns\r\n");
+        p.Send("* LIST () \"/\" INBOX\r\n* STATUS INBOX (MESSAGES 2 UIDVALIDITY 3)\r\nA4 OK\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  auto sized = ListAll(*s, /*with_status=*/true, /*with_size=*/true);
+  auto plain = ListAll(*s, /*with_status=*/true);
+  peer.Join();
+  ASSERT_TRUE(sized.ok()) << sized.status();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_EQ(cmds.size(), 4u);
+  EXPECT_EQ(cmds[1], "A2 LIST \"\" \"*\" RETURN (STATUS (MESSAGES UIDVALIDITY SIZE))");
+  EXPECT_EQ(cmds[3], "A4 LIST \"\" \"*\" RETURN (STATUS (MESSAGES UIDVALIDITY))");
+  ASSERT_EQ(sized->mailboxes.size(), 1u);
+  EXPECT_EQ(sized->mailboxes[0].size, uint64_t{7300});
+  EXPECT_EQ(sized->mailboxes[0].messages, uint64_t{2});
+  EXPECT_FALSE(plain->mailboxes[0].size.has_value());
+}
+
+TEST(PipelineTest, StatusEachPipelinesAndKeepsEachMailboxOwnResult) {
+  std::vector<std::string> cmds;
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send("* OK [CAPABILITY IMAP4rev1 STATUS=SIZE] ready\r\n");
+        for (int i = 0; i < 3; ++i) cmds.push_back(p.ReadCommand());  // all before any answer
+        p.Send("* STATUS INBOX (MESSAGES 4 UIDVALIDITY 9 SIZE 1234)\r\nA1 OK\r\n");
+        p.Send("A2 NO [NONEXISTENT] no such mailbox\r\n");
+        p.Send("* STATUS \"a b\" (MESSAGES 0 UIDVALIDITY 5 SIZE 0)\r\nA3 OK\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  auto st = StatusEach(*s, {"INBOX", "Gone", "a b"}, /*with_size=*/true);
+  peer.Join();
+  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_EQ(cmds.size(), 3u);
+  EXPECT_EQ(cmds[0], "A1 STATUS INBOX (MESSAGES UIDVALIDITY SIZE)");
+  EXPECT_EQ(cmds[2], "A3 STATUS \"a b\" (MESSAGES UIDVALIDITY SIZE)");
+  ASSERT_EQ(st->size(), 3u);
+  ASSERT_TRUE((*st)[0].ok());
+  EXPECT_EQ((*st)[0]->messages, uint64_t{4});
+  EXPECT_EQ((*st)[0]->size, uint64_t{1234});
+  EXPECT_FALSE((*st)[1].ok());
+  EXPECT_TRUE(absl::StrContains((*st)[1].status().message(), "Gone")) << (*st)[1].status();
+  ASSERT_TRUE((*st)[2].ok());
+  EXPECT_EQ((*st)[2]->size, uint64_t{0});
+}
+
+TEST(PipelineTest, StatusEachWithoutStatusSizeAsksNoSize) {
+  std::string cmd;
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send("* OK [CAPABILITY IMAP4rev1] ready\r\n");
+        cmd = p.ReadCommand();
+        p.Send("* STATUS INBOX (MESSAGES 4 UIDVALIDITY 9)\r\nA1 OK\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  auto st = StatusEach(*s, {"INBOX"}, /*with_size=*/true);
+  peer.Join();
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(cmd, "A1 STATUS INBOX (MESSAGES UIDVALIDITY)");
+  ASSERT_TRUE((*st)[0].ok());
+  EXPECT_FALSE((*st)[0]->size.has_value());
+}
+
+TEST(PipelineTest, SizesOnlyFetchAsksForUidAndSizeOnly) {
+  std::vector<std::string> cmds;
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send(kGreeting);
+        cmds = ReadPair(p);
+        p.Send(absl::StrCat(kExamineOk, "A1 OK [READ-ONLY] done\r\n"));
+        p.Send("* 1 FETCH (UID 3 RFC822.SIZE 20)\r\n* 2 FETCH (UID 9 RFC822.SIZE 30)\r\nA2 OK\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  RecordingSink sink;
+  FetchOptions o;
+  o.body = false;
+  o.attributes = false;
+  auto box = SelectAndFetch(*s, "INBOX", true, "1:*", o, &sink, nullptr);
+  peer.Join();
+  ASSERT_TRUE(box.ok()) << box.status();
+  EXPECT_EQ(cmds[1], "A2 UID FETCH 1:* (UID RFC822.SIZE)");
+  ASSERT_EQ(sink.messages.size(), 2u);
+  EXPECT_EQ(sink.messages[0].size + sink.messages[1].size, 50u);
+}
+
 }  // namespace
 }  // namespace imap

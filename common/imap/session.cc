@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/imap/reply_class.h"
 #include "common/log/log.h"
 #include "common/net/deflate.h"
@@ -155,8 +156,26 @@ absl::Status Session::WriteCommand(const Command& cmd, const std::string& tag) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Commands a read-only session refuses (see Session::set_read_only).
+bool ChangesServer(absl::string_view name) {
+  absl::ConsumePrefix(&name, "UID ");
+  for (absl::string_view w : {"APPEND", "CREATE", "DELETE", "RENAME", "STORE", "COPY", "MOVE",
+                              "EXPUNGE", "SELECT", "SUBSCRIBE", "UNSUBSCRIBE"}) {
+    if (absl::EqualsIgnoreCase(name, w)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> Session::Send(const Command& cmd, ResponseHandler* handler) {
   if (!fatal_.ok()) return fatal_;
+  if (read_only_ && ChangesServer(cmd.name())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("IMAP ", peer_, ": ", cmd.name(), " refused: the session is read-only"));
+  }
   while (in_flight_.size() >= std::max<size_t>(1, options_.limits.max_pipelined_commands)) {
     RETURN_IF_ERROR(Pump());
   }

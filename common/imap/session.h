@@ -146,6 +146,13 @@ class Session {
   // OKs that asked us to slow down (Gmail's "OK Success [THROTTLED]") on this session.
   uint64_t slow_downs() const { return slow_downs_; }
 
+  // A read-only session (dry runs, test mode) refuses, before sending anything, every
+  // command that could change the server's mail or folders: APPEND, CREATE, DELETE,
+  // RENAME, (UID) STORE / COPY / MOVE / EXPUNGE, SELECT (EXAMINE is fine),
+  // (UN)SUBSCRIBE (kFailedPrecondition naming the command; the session stays usable).
+  void set_read_only(bool read_only) { read_only_ = read_only; }
+  bool read_only() const { return read_only_; }
+
  private:
   struct Pending {
     std::string tag;
@@ -197,6 +204,7 @@ class Session {
   std::string bye_text_;
   absl::optional<ResponseCode> bye_code_;
   uint64_t slow_downs_ = 0;
+  bool read_only_ = false;
   bool closed_ = false;
   absl::Status fatal_;  // once set, every call fails with it
 };

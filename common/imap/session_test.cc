@@ -325,5 +325,35 @@ TEST(SessionTest, MultiAppendReturnsAppendUids) {
             " () {4}\r\nbb\r\n");
 }
 
+TEST(SessionTest, ReadOnlySessionRefusesWritesWithoutSendingThem) {
+  std::vector<std::string> received;
+  ScriptedPeer peer([&](ScriptedPeer& p) {
+    p.Send(kGreeting);
+    for (std::string cmd = p.ReadCommand(); !cmd.empty(); cmd = p.ReadCommand()) {
+      received.push_back(cmd);
+      if (absl::StrContains(cmd, "EXAMINE")) p.Send("* 0 EXISTS\r\n* OK [UIDVALIDITY 5] ok\r\n");
+      p.Send(absl::StrCat(ScriptedPeer::TagOf(cmd), " OK done\r\n"));
+      if (absl::StrContains(cmd, "LOGOUT")) break;
+    }
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  s->set_read_only(true);
+  AppendMessage m;
+  m.body = std::make_shared<StringLiteralSource>("Subject: x\r\n\r\nbody\r\n");
+  EXPECT_EQ(Append(*s, "INBOX", m).status().code(), absl::StatusCode::kFailedPrecondition);
+  absl::Status created = Create(*s, "New");
+  EXPECT_EQ(created.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(created.message(), "CREATE")) << created;
+  EXPECT_FALSE(Select(*s, "INBOX", /*read_only=*/false).ok());
+  // Reading still works, on the same session.
+  EXPECT_TRUE(Select(*s, "INBOX", /*read_only=*/true).ok());
+  EXPECT_TRUE(Logout(*s).ok());
+  peer.Join();
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0], "A1 EXAMINE INBOX");
+  EXPECT_EQ(received[1], "A2 LOGOUT");
+}
+
 }  // namespace
 }  // namespace imap

@@ -88,6 +88,16 @@ absl::Status ValidateKey(absl::string_view key);
 // message as exported). On S3 a completed PUT is durable.
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& location);
 
+// A view of `store` (which must outlive it) that reads through and refuses every write:
+// NewWriter (so Put) and Delete fail with kFailedPrecondition naming the key; Sync does
+// nothing. What a dry run works on.
+std::unique_ptr<Store> ReadOnlyView(Store& store);
+
+// `location` opened for reading only (a dry run): nothing is created, not even the
+// directory (one that does not exist reads as empty: no object); writes are refused as by
+// ReadOnlyView.
+absl::StatusOr<std::unique_ptr<Store>> OpenStoreReadOnly(const std::string& location);
+
 }  // namespace storage
 
 #endif  // MIGRATOR_COMMON_STORAGE_STORE_H_

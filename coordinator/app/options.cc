@@ -28,6 +28,13 @@ ABSL_FLAG(bool, strict, false,
 ABSL_FLAG(bool, fix_messages, false,
           "import (validate --resync-missing): send messages with NUL bytes, bare newlines or "
           "lines over server.max_line_length repaired (the export is not changed)");
+ABSL_FLAG(bool, dry_run, false,
+          "export/import/validate: show what the run would do (folders to create, messages "
+          "and bytes to move, already present) and write nothing");
+ABSL_FLAG(bool, sizes, false,
+          "test: every folder's messages and bytes on server A, per account and in total");
+ABSL_FLAG(std::string, import_config, "",
+          "test --sizes: also name the folder each maps to on server B (the import config)");
 ABSL_FLAG(std::string, listen, "",
           "gRPC address to serve workers and the status API on (unix:/path or host:port; "
           "default: a private Unix socket)");
@@ -124,6 +131,30 @@ absl::Status ReadAccountsFile(const std::string& path, std::vector<std::string>*
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status CheckPlanFlags(Options* o) {
+  if (o->dry_run && o->mode == engine::Mode::kTest) {
+    return absl::InvalidArgumentError(
+        "--dry-run applies to export, import and validate (test writes nothing; see --sizes)");
+  }
+  if (o->sizes && o->mode != engine::Mode::kTest) {
+    return absl::InvalidArgumentError("--sizes applies to --mode test");
+  }
+  if (!o->import_config.empty() && !o->sizes) {
+    return absl::InvalidArgumentError("--import-config applies to --mode test --sizes");
+  }
+  if (o->dry_run) {
+    if (!o->durable.state.empty() && o->durable.state != "none") {
+      return absl::InvalidArgumentError("--dry-run keeps no job state: drop --state");
+    }
+    o->durable.state = "none";
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
 // Every flag in one group of --help (a flag left out is listed under "other", and
 // help_test fails).
 cli::HelpSpec Spec() {
@@ -135,8 +166,8 @@ cli::HelpSpec Spec() {
   spec.groups = {
       {"job",
        {"mode", "config", "output_dir", "input_dir", "resync_missing", "min_free_gb",
-        "ignore_errors", "strict", "fix_messages", "only", "accounts_file", "state", "fresh",
-        "max_attempts"}},
+        "ignore_errors", "strict", "fix_messages", "dry_run", "sizes", "import_config", "only",
+        "accounts_file", "state", "fresh", "max_attempts"}},
       {"selection",
        {"include_folders", "exclude_folders", "skip_special_use", "just_folders", "since", "before",
         "max_age", "min_age", "min_size", "max_size"}},
@@ -146,11 +177,8 @@ cli::HelpSpec Spec() {
        {"log_dir", "log_per_account", "progress_interval", "verbose", "quiet", "metrics_listen"}},
   };
   spec.short_names = {{"verbose", "-v"}};
-  spec.value_names = {{"mode", "MODE"},
-                      {"config", "FILE"},
-                      {"state", "FILE|none"},
-                      {"only", "EMAIL,..."},
-                      {"accounts_file", "FILE"}};
+  spec.value_names = {{"mode", "MODE"},      {"config", "FILE"},        {"state", "FILE|none"},
+                      {"only", "EMAIL,..."}, {"import_config", "FILE"}, {"accounts_file", "FILE"}};
   spec.epilogue =
       "exit codes: 0 all ok, 1 some account failed, 2 bad usage/config,\n"
       "            3 environment/preflight failure, 4 internal error\n";
@@ -194,6 +222,9 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   o.resync_missing = absl::GetFlag(FLAGS_resync_missing);
   o.strict = absl::GetFlag(FLAGS_strict);
   o.fix_messages = absl::GetFlag(FLAGS_fix_messages);
+  o.dry_run = absl::GetFlag(FLAGS_dry_run);
+  o.sizes = absl::GetFlag(FLAGS_sizes);
+  o.import_config = absl::GetFlag(FLAGS_import_config);
   config::Selection& sel = o.selection_flags;
   sel.include_folders = absl::GetFlag(FLAGS_include_folders);
   sel.exclude_folders = absl::GetFlag(FLAGS_exclude_folders);
@@ -237,6 +268,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   if (o.max_workers < 1) return absl::InvalidArgumentError("--max-workers must be >= 1");
   if (o.workers < -1) return absl::InvalidArgumentError("--workers must be >= 0");
   if (o.min_free_gb < 0) return absl::InvalidArgumentError("--min-free-gb must be >= 0");
+  if (absl::Status st = CheckPlanFlags(&o); !st.ok()) return st;
   if (o.workers == 0 && o.listen.empty()) {
     return absl::InvalidArgumentError(
         "--workers 0 spawns no worker: give --listen for remote ones");

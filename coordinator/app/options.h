@@ -26,6 +26,12 @@ struct Options {
   bool ignore_errors = false, resync_missing = false;
   bool strict = false;        // a message server B refuses fails the account
   bool fix_messages = false;  // import: send what server B would refuse repaired
+  // --dry-run (export, import, validate): plan only, write nothing, no job state.
+  bool dry_run = false;
+  // --sizes (test): every folder's messages and bytes; --import-config: with the folder
+  // each maps to on server B.
+  bool sizes = false;
+  std::string import_config;
   // The selection flags given (empty / zero / false: not given); each replaces its field
   // of the config's "selection" (MergeSelection).
   config::Selection selection_flags;
@@ -58,6 +64,11 @@ config::Selection MergeSelection(config::Selection from_config, const config::Se
 
 // Parses argv. kInvalidArgument names the bad flag or value.
 absl::StatusOr<Options> ParseOptions(int argc, char** argv);
+
+// --dry-run, --sizes, --import-config: kInvalidArgument where they do not apply (a dry
+// run of test, --sizes outside test, --import-config without --sizes, --dry-run with
+// --state). A dry run keeps no job state: sets durable.state to "none".
+absl::Status CheckPlanFlags(Options* options);
 
 // Mutual TLS for --listen, or plaintext where allowed (a Unix socket, loopback, or
 // --insecure, which sets `*warning`). kInvalidArgument when refused.

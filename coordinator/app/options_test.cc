@@ -42,5 +42,30 @@ TEST(OptionsTest, OnlyAndAccountsFileSelectAndAreLeftOutOfTheRetryCommand) {
                                                      "--fix-messages", "--max-workers", "2"}));
 }
 
+TEST(OptionsTest, PlanFlagsApplyWhereTheyMeanSomethingAndADryRunKeepsNoState) {
+  Options o;
+  o.mode = engine::Mode::kExport;
+  o.dry_run = true;
+  ASSERT_TRUE(CheckPlanFlags(&o).ok());
+  EXPECT_EQ(o.durable.state, "none");
+  o.durable.state = "/var/lib/m/export.state.sqlite";
+  EXPECT_TRUE(absl::IsInvalidArgument(CheckPlanFlags(&o)));
+  o = Options();
+  o.mode = engine::Mode::kTest;
+  o.dry_run = true;
+  EXPECT_TRUE(absl::IsInvalidArgument(CheckPlanFlags(&o)));
+  o = Options();
+  o.mode = engine::Mode::kImport;
+  o.sizes = true;
+  EXPECT_TRUE(absl::IsInvalidArgument(CheckPlanFlags(&o)));
+  o = Options();
+  o.mode = engine::Mode::kTest;
+  o.import_config = "import.pass.config.json";
+  EXPECT_TRUE(absl::IsInvalidArgument(CheckPlanFlags(&o)));
+  o.sizes = true;
+  EXPECT_TRUE(CheckPlanFlags(&o).ok());
+  EXPECT_EQ(o.durable.state, "");  // not a dry run: the mode's default
+}
+
 }  // namespace
 }  // namespace coordinator

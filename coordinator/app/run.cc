@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,9 @@ struct Run {
   std::vector<int> subset;
   std::vector<std::string> not_in_run;
   std::unique_ptr<JobJournal> subset_journal;
-  rpc::TlsMaterial tls;     // for --listen
-  std::string tls_warning;  // --insecure off loopback: repeated in the log
+  std::optional<config::Config> import_cfg;  // test --sizes --import-config
+  rpc::TlsMaterial tls;                      // for --listen
+  std::string tls_warning;                   // --insecure off loopback: repeated in the log
 };
 
 int DefaultWorkers(size_t accounts) {
@@ -131,6 +133,28 @@ absl::Status SelectAccounts(Run* run) {
   return absl::OkStatus();
 }
 
+// test --sizes --import-config: server B and the accounts there, matched by email. An
+// account of the config missing from it is named in a warning (its folders are not mapped).
+absl::Status LoadImportConfig(Run* run) {
+  if (run->opts.import_config.empty()) return absl::OkStatus();
+  absl::StatusOr<config::Config> cfg = config::LoadConfig(run->opts.import_config);
+  if (!cfg.ok()) return absl::InvalidArgumentError(cfg.status().message());
+  std::vector<std::string> unmapped;
+  for (const config::Account& a : run->cfg.accounts) {
+    const bool found = std::any_of(cfg->accounts.begin(), cfg->accounts.end(),
+                                   [&a](const config::Account& b) { return b.email == a.email; });
+    if (!found) unmapped.push_back(a.email);
+  }
+  if (!unmapped.empty()) {
+    std::fprintf(stderr,
+                 "coordinator: warning: %zu account(s) not in %s, their folders are not mapped "
+                 "to server B (first: %s)\n",
+                 unmapped.size(), run->opts.import_config.c_str(), unmapped[0].c_str());
+  }
+  run->import_cfg = *std::move(cfg);
+  return absl::OkStatus();
+}
+
 // Config, log file, preflight; test mode's environment checks.
 absl::Status LoadAndPrepare(Run* run) {
   Options& o = run->opts;
@@ -150,6 +174,7 @@ absl::Status LoadAndPrepare(Run* run) {
   if (auto problems = config::SelectionProblems(run->cfg.selection); !problems.empty()) {
     return absl::InvalidArgumentError("selection (config and flags): " + problems[0]);
   }
+  if (absl::Status st = LoadImportConfig(run); !st.ok()) return st;
   if (o.workers < 0) {
     o.workers = DefaultWorkers(run->subset.empty() ? run->cfg.accounts.size() : run->subset.size());
   }
@@ -167,7 +192,8 @@ absl::Status LoadAndPrepare(Run* run) {
     if (!made.ok()) return absl::FailedPreconditionError(made.message());
   }
   for (const std::string& w : run->cfg.warnings) LOG(WARNING) << "config: " << w;
-  absl::Status ok = Preflight(PreflightInput{o.mode, o.output_dir, o.input_dir, o.min_free_gb});
+  absl::Status ok =
+      Preflight(PreflightInput{o.mode, o.output_dir, o.input_dir, o.min_free_gb, o.dry_run});
   if (!ok.ok()) {
     LOG(ERROR) << "preflight: " << ok.message();
     return absl::FailedPreconditionError(absl::StrCat("preflight failed: ", ok.message()));
@@ -192,6 +218,13 @@ JobOptions MakeJobOptions(Run* run_ptr) {
   jo.strict = o.strict;
   jo.fix_messages = o.fix_messages;
   jo.selection = config::ResolveSelection(run.cfg.selection, absl::Now());
+  jo.dry_run = o.dry_run;
+  jo.sizes = o.sizes;
+  if (run.import_cfg) {
+    jo.map_server = run.import_cfg->server;
+    jo.map_folder_map = run.import_cfg->folder_map;
+    for (const config::Account& a : run.import_cfg->accounts) jo.map_accounts[a.email] = a;
+  }
   jo.min_free_gb = o.min_free_gb;
   jo.fail_fast = !o.ignore_errors;
   jo.local_workers = o.workers;
@@ -308,7 +341,7 @@ absl::Status Conclude(Run* run, const JobSnapshot& snapshot) {
   if (run->opts.log_per_account) {
     std::printf("account logs: %s.accounts/\n", run->stem.c_str());
   }
-  if (run->opts.mode == engine::Mode::kExport) WriteImportTemplate(*run);
+  if (run->opts.mode == engine::Mode::kExport && !run->opts.dry_run) WriteImportTemplate(*run);
   std::fflush(stdout);
   absl::Status result = !written.ok() ? written : !csv.ok() ? csv : outcome;
   LOG(INFO) << "exit code " << ExitCodeFor(result);
@@ -338,7 +371,8 @@ void LogStart(const Run& run, const Job& job, const CoordinatorServer& server) {
     LOG(INFO) << "mutual TLS on " << server.address()
               << ": workers need a client certificate from --tls-ca";
   }
-  LOG(INFO) << "job " << job.options().job_id << ": " << o.mode_name << ", "
+  LOG(INFO) << "job " << job.options().job_id << ": " << o.mode_name
+            << (o.dry_run ? " (dry run: nothing is written)" : "") << ", "
             << job.options().config.accounts.size() << " account(s) from " << o.config_path << ", "
             << o.workers << " local worker(s) x " << o.max_workers << ", data "
             << job.options().data_location << ", listening on " << server.address();
@@ -404,6 +438,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> Serve(Run* run, Job& job,
                       o.fix_messages,
                       o.retry_args,
                       run->not_in_run};
+  run->info.dry_run = o.dry_run;
+  run->info.sizes = o.sizes;
   return server;
 }
 

@@ -543,6 +543,15 @@ bool Job::AssignLocked(WorkerState& w) {
   order.task.fix_messages = options_.fix_messages;
   order.task.selection = options_.selection;
   order.task.folder_map = options_.config.folder_map;
+  order.task.dry_run = options_.dry_run;
+  order.task.sizes = options_.sizes;
+  if (options_.map_server) {
+    auto b = options_.map_accounts.find(order.task.account.email);
+    if (b != options_.map_accounts.end()) {
+      order.task.map_to = engine::AccountTask::Target{*options_.map_server, b->second};
+      order.task.folder_map = options_.map_folder_map;  // where the import would put them
+    }
+  }
   order.task.min_free_gb = options_.min_free_gb;
   order.task.max_connections = a->connections;
   order.task.budget_bytes = a->budget_bytes;
@@ -580,6 +589,22 @@ void Job::RecordLocked(uint64_t task_id) {
   options_.journal->Record(*t, totals, IsTerminal(t->state));
 }
 
+namespace {
+
+// A folder's sizes and plan (test --sizes, dry runs) for the log; "" when it has none.
+std::string PlanText(const engine::FolderResult& f) {
+  std::string out;
+  if (f.source_bytes > 0) absl::StrAppend(&out, ", source bytes ", f.source_bytes);
+  if (f.to_move > 0 || f.present > 0) {
+    absl::StrAppend(&out, ", to move ", f.to_move, " (", f.bytes_to_move, " bytes), present ",
+                    f.present);
+  }
+  if (f.create) absl::StrAppend(&out, ", to create");
+  return out;
+}
+
+}  // namespace
+
 void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
                           absl::Duration elapsed) {
   for (const engine::FolderResult& f : r.folders) {
@@ -589,7 +614,7 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
               << f.source_messages << ", target " << f.target_messages
               << (f.missing ? absl::StrCat(", missing ", f.missing) : "")
               << (f.refused ? absl::StrCat(", refused ", f.refused) : "")
-              << (f.repaired ? absl::StrCat(", repaired ", f.repaired) : "")
+              << (f.repaired ? absl::StrCat(", repaired ", f.repaired) : "") << PlanText(f)
               << (f.error.empty() ? "" : ", error: " + f.error);
     for (const engine::RefusedMessage& m : f.refused_messages) {
       LOG(WARNING) << "account " << t.email << ": folder " << f.name << ": message uid " << m.uid

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -72,6 +73,14 @@ struct JobOptions {
   bool strict = false;          // import/validate: a refused message fails the account
   bool fix_messages = false;    // import: what server B would refuse is sent repaired
   config::Selection selection;  // resolved (config::ResolveSelection)
+  bool dry_run = false;         // export/import/validate: plan only (engine::AccountTask)
+  bool sizes = false;           // test: every folder's messages and bytes
+  // test --sizes --import-config: server B, the import config's folder_map, and its
+  // accounts by email: a task of an account found there carries its login on B
+  // (engine::AccountTask::map_to) and that folder_map.
+  std::optional<config::ServerConfig> map_server;
+  config::FolderMap map_folder_map;
+  std::map<std::string, config::Account> map_accounts;
   double min_free_gb = 0;
   bool fail_fast = true;
   uint32_t max_attempts = 3;  // assignments per account (retries included)
@@ -136,6 +145,7 @@ struct WorkerView {
 struct JobSnapshot {
   std::string job_id;
   engine::Mode mode = engine::Mode::kTest;
+  bool dry_run = false, sizes = false;  // as in JobOptions
   absl::Time started, now;
   bool finished = false, stopping = false;
   std::string stop_reason;

@@ -115,6 +115,8 @@ JobSnapshot Job::Snapshot(bool with_folders) const {
   JobSnapshot s;
   s.job_id = options_.job_id;
   s.mode = options_.mode;
+  s.dry_run = options_.dry_run;
+  s.sizes = options_.sizes;
   s.started = started_;
   s.now = Now();
   s.finished = scheduler_.finished();

@@ -75,7 +75,7 @@ absl::Status CheckFreeSpace(const std::string& dir, double min_free_gb) {
 absl::Status Preflight(const PreflightInput& in) {
   switch (in.mode) {
     case engine::Mode::kExport:
-      if (!absl::StartsWith(in.output_dir, "s3://")) {
+      if (!absl::StartsWith(in.output_dir, "s3://") && !in.dry_run) {
         absl::Status made = MakeDirs(in.output_dir, 0700);
         if (!made.ok()) return made;
       }

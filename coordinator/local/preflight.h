@@ -2,8 +2,9 @@
 // handed out (a failure means exit code 3). The engine's own checks (IMAP
 // reachability, per-account login) run per account on the workers; this is only
 // what the coordinator can see.
-//   export:          the output dir is created (unless s3://); with
-//                    --min-free-gb F, at least F GB free there
+//   export:          the output dir is created (unless s3:// or a dry run,
+//                    which creates nothing); with --min-free-gb F, at least F GB
+//                    free there
 //   import/validate: the input dir exists (unless s3://)
 //   test:            with --min-free-gb F, F GB free at the output dir (or its
 //                    nearest existing parent)
@@ -24,6 +25,7 @@ struct PreflightInput {
   std::string output_dir;
   std::string input_dir;
   double min_free_gb = 0;
+  bool dry_run = false;  // nothing is created
 };
 
 absl::Status Preflight(const PreflightInput& in);

@@ -87,7 +87,7 @@ std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
                                         s.Count(TaskState::kFailed), s.Count(TaskState::kCancelled),
                                         msgs, HumanBytes(bytes), Seconds(elapsed),
                                         Rate(msgs, elapsed), Rate(bytes / 1e6, elapsed)));
-  if (const uint64_t refused = Refused(s); refused > 0) {
+  if (const uint64_t refused = Refused(s); refused > 0 && !s.dry_run) {
     absl::StrAppend(&out, "refused by the target: ", refused,
                     " message(s), skipped (listed in the log and the JSON report)\n");
   }
@@ -100,6 +100,7 @@ std::string FormatSummaryTable(const JobSnapshot& s, const RunInfo& run) {
     absl::StrAppend(&out, "taken by the target without some keywords: ", kept,
                     " message(s) (listed in the log and the JSON report)\n");
   }
+  absl::StrAppend(&out, FormatPlanTotals(s));
   if (s.stopping && !s.stop_reason.empty()) {
     absl::StrAppend(&out, "stopped: ", s.stop_reason, "\n");
   }
@@ -166,9 +167,11 @@ std::string ValidateDetails(const JobSnapshot& s) {
 }  // namespace
 
 std::string FormatDetails(const JobSnapshot& s) {
-  if (s.mode == engine::Mode::kValidate) return ValidateDetails(s);
-  if (s.mode != engine::Mode::kTest) return "";
-  std::string out;
+  const std::string plan = s.dry_run ? FormatPlanTable(s) : "";
+  if (s.mode == engine::Mode::kValidate)
+    return ValidateDetails(s) + (plan.empty() ? "" : "\n") + plan;
+  if (s.mode != engine::Mode::kTest) return plan;
+  std::string out = s.sizes ? FormatSizesTable(s) : "";
   for (const AccountView& a : s.accounts) {
     for (const std::string& n : a.notes) absl::StrAppend(&out, a.task.email, ": ", n, "\n");
   }
@@ -202,7 +205,12 @@ nlohmann::json AccountJson(const AccountView& a) {
                        {"extra", f.extra},
                        {"refused", f.refused},
                        {"repaired", f.repaired},
-                       {"error", f.error}});
+                       {"error", f.error},
+                       {"source_bytes", f.source_bytes},
+                       {"create", f.create},
+                       {"to_move", f.to_move},
+                       {"bytes_to_move", f.bytes_to_move},
+                       {"present", f.present}});
     for (const engine::RefusedMessage& m : f.refused_messages) refused.push_back(message(f, m));
     for (const engine::RefusedMessage& m : f.keywords_dropped) keywords.push_back(message(f, m));
     for (const engine::RepairedMessage& m : f.repaired_messages) {
@@ -215,30 +223,32 @@ nlohmann::json AccountJson(const AccountView& a) {
                           {"repairs", m.repairs}});
     }
   }
-  return {{"index", a.task.account_index},
-          {"email", a.task.email},
-          {"state", TaskStateName(a.task.state)},
-          {"last_error", a.task.last_error},
-          {"worker_id", a.task.worker_id},
-          {"attempts", a.task.attempts},
-          {"folders", folders},
-          {"messages_done", a.messages},
-          {"bytes_done", a.bytes},
-          {"skipped", a.skipped},
-          {"messages_refused", a.refused},
-          {"refused", refused},
-          {"messages_repaired", a.repaired},
-          {"repaired", repaired},
-          {"messages_keywords_dropped", keywords.size()},
-          {"keywords_dropped", keywords},
-          {"throttled_ms", a.throttled_ms},
-          {"throttles", a.throttles},
-          {"reconnects", a.reconnects},
-          {"imap_errors", a.imap_errors},
-          {"notes", a.notes},
-          {"elapsed_ms", Ms(a.elapsed)},
-          {"messages_per_second", Rate(a.messages, a.elapsed)},
-          {"bytes_per_second", Rate(a.bytes, a.elapsed)}};
+  nlohmann::json out = {{"index", a.task.account_index},
+                        {"email", a.task.email},
+                        {"state", TaskStateName(a.task.state)},
+                        {"last_error", a.task.last_error},
+                        {"worker_id", a.task.worker_id},
+                        {"attempts", a.task.attempts},
+                        {"folders", folders},
+                        {"messages_done", a.messages},
+                        {"bytes_done", a.bytes},
+                        {"skipped", a.skipped},
+                        {"messages_refused", a.refused},
+                        {"refused", refused},
+                        {"messages_repaired", a.repaired},
+                        {"repaired", repaired},
+                        {"messages_keywords_dropped", keywords.size()},
+                        {"keywords_dropped", keywords},
+                        {"throttled_ms", a.throttled_ms},
+                        {"throttles", a.throttles},
+                        {"reconnects", a.reconnects},
+                        {"imap_errors", a.imap_errors},
+                        {"notes", a.notes},
+                        {"elapsed_ms", Ms(a.elapsed)},
+                        {"messages_per_second", Rate(a.messages, a.elapsed)},
+                        {"bytes_per_second", Rate(a.bytes, a.elapsed)}};
+  out.update(PlanSumsJson(SumsOf(a)));  // test --sizes, dry runs
+  return out;
 }
 
 }  // namespace
@@ -257,6 +267,23 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
     reconnects += a.reconnects;
     for (const auto& [cls, n] : a.imap_errors) imap_errors[cls] += n;
   }
+  nlohmann::json totals = {{"accounts", s.accounts.size()},
+                           {"succeeded", s.Count(TaskState::kSucceeded)},
+                           {"failed", s.Count(TaskState::kFailed)},
+                           {"cancelled", s.Count(TaskState::kCancelled)},
+                           {"succeeded_in_earlier_run", s.earlier_run},
+                           {"messages_done", msgs},
+                           {"messages_refused", Refused(s)},
+                           {"messages_repaired", Repaired(s)},
+                           {"messages_keywords_dropped", KeywordsDropped(s)},
+                           {"bytes_done", bytes},
+                           {"messages_per_second", Rate(msgs, elapsed)},
+                           {"bytes_per_second", Rate(bytes, elapsed)},
+                           {"throttled_ms", throttled_ms},
+                           {"throttles", throttles},
+                           {"reconnects", reconnects},
+                           {"imap_errors", imap_errors}};
+  totals.update(PlanSumsJson(SumsOf(s)));
   return {{"job_id", s.job_id},
           {"mode", run.mode},
           {"config", run.config_path},
@@ -270,27 +297,13 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
           {"ignore_errors", run.ignore_errors},
           {"strict", run.strict},
           {"fix_messages", run.fix_messages},
+          {"dry_run", run.dry_run},
+          {"sizes", run.sizes},
           {"stopping", s.stopping},
           {"stop_reason", s.stop_reason},
           {"exit_code", exit_code},
           {"not_in_this_run", run.not_in_run},
-          {"totals",
-           {{"accounts", s.accounts.size()},
-            {"succeeded", s.Count(TaskState::kSucceeded)},
-            {"failed", s.Count(TaskState::kFailed)},
-            {"cancelled", s.Count(TaskState::kCancelled)},
-            {"succeeded_in_earlier_run", s.earlier_run},
-            {"messages_done", msgs},
-            {"messages_refused", Refused(s)},
-            {"messages_repaired", Repaired(s)},
-            {"messages_keywords_dropped", KeywordsDropped(s)},
-            {"bytes_done", bytes},
-            {"messages_per_second", Rate(msgs, elapsed)},
-            {"bytes_per_second", Rate(bytes, elapsed)},
-            {"throttled_ms", throttled_ms},
-            {"throttles", throttles},
-            {"reconnects", reconnects},
-            {"imap_errors", imap_errors}}},
+          {"totals", totals},
           {"fleet",
            {{"rejected_results", s.fleet.rejected_results},
             {"rejected_progress", s.fleet.rejected_progress},

@@ -34,6 +34,8 @@ struct RunInfo {
   // Accounts of the config left out by --only / --accounts-file (their durable state is
   // kept); named in the summary and the reports.
   std::vector<std::string> not_in_run;
+  bool dry_run = false;  // --dry-run: the accounts' plans, nothing written
+  bool sizes = false;    // test --sizes
 };
 
 // "12.3 MB", "999 B": the byte counts of the table (decimal units, as migratectl's).
@@ -44,8 +46,9 @@ using text::HumanBytes;
 std::string FormatSummaryTable(const JobSnapshot& snapshot, const RunInfo& run);
 
 // What the summary table leaves out, per mode: test — each account's notes (login,
-// capabilities); validate — per account the exported and server-B counts, and every folder
-// with missing or extra messages. Empty for the other modes.
+// capabilities), with --sizes every folder's size (FormatSizesTable); validate — per account
+// the exported and server-B counts, and every folder with missing or extra messages; a dry
+// run — the plan (FormatPlanTable). Empty for the other runs.
 std::string FormatDetails(const JobSnapshot& snapshot);
 
 // The JSON report (README "The JSON report"): the status API's field names,
@@ -83,6 +86,30 @@ std::string FormatFailureGroups(const JobSnapshot& snapshot, const RunInfo& run,
 
 // The failed and cancelled accounts, one a line, for --accounts-file.
 std::string FailedAccountsFile(const JobSnapshot& snapshot);
+
+// ---- test --sizes and dry runs (plan_report.cc) ----
+// Sums over folders (of an account, or of the whole job) of what test --sizes and a dry
+// run report per folder.
+struct PlanSums {
+  uint64_t folders = 0, source_messages = 0, source_bytes = 0;
+  uint64_t folders_to_create = 0, to_move = 0, bytes_to_move = 0, present = 0, refused = 0;
+  void Add(const engine::FolderResult& f);
+  void Add(const PlanSums& other);
+};
+PlanSums SumsOf(const AccountView& account);
+PlanSums SumsOf(const JobSnapshot& snapshot);
+// {folders_total, source_messages, source_bytes, folders_to_create, messages_to_move,
+//  bytes_to_move, messages_present}: the JSON report's names.
+nlohmann::json PlanSumsJson(const PlanSums& sums);
+// test --sizes: per account every folder's messages and bytes on server A and the folder it
+// maps to on server B (when known; "(to create)" when B lacks it), then the account's sums.
+std::string FormatSizesTable(const JobSnapshot& snapshot);
+// Dry run: per account the folders with something to do (present, to move, bytes,
+// refused, target; "(to create)"), then the account's sums.
+std::string FormatPlanTable(const JobSnapshot& snapshot);
+// The line of totals under the summary table: sizes on server A, or the dry run's plan;
+// "" for other runs.
+std::string FormatPlanTotals(const JobSnapshot& snapshot);
 
 // Writes `report` to `path` (mode 0600, atomically via a temporary file).
 absl::Status WriteJsonReport(const nlohmann::json& report, const std::string& path);

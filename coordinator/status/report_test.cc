@@ -112,6 +112,102 @@ TEST(ReportTest, JsonReportUsesTheStatusApiVocabulary) {
   }
 }
 
+// test --sizes: every folder with its messages, bytes and folder on B; sums per account and
+// in total, in the table and the JSON report.
+TEST(ReportTest, SizesListEveryFolderWithItsTargetAndTotals) {
+  JobSnapshot s;
+  s.mode = engine::Mode::kTest;
+  s.sizes = true;
+  AccountView a;
+  a.task.email = "a@example.com";
+  a.task.state = TaskState::kSucceeded;
+  engine::FolderResult inbox, work;
+  inbox.name = "INBOX";
+  inbox.source_messages = 30;
+  inbox.source_bytes = 1'500'000;
+  inbox.target = "INBOX";
+  work.name = "Work/2024";
+  work.source_messages = 4;
+  work.source_bytes = 9'000;
+  work.target = "Work.2024";
+  work.create = true;
+  a.folders = {inbox, work};
+  s.accounts = {a, a};
+  s.accounts[1].task.email = "b@example.com";
+  const std::string details = FormatDetails(s);
+  EXPECT_NE(details.find("ON SERVER B"), std::string::npos) << details;
+  EXPECT_NE(details.find("Work.2024 (to create)"), std::string::npos) << details;
+  EXPECT_NE(details.find("1.5 MB"), std::string::npos) << details;
+  EXPECT_NE(details.find("(2 folders)"), std::string::npos) << details;
+  RunInfo info = Info();
+  info.mode = "test";
+  info.sizes = true;
+  const std::string table = FormatSummaryTable(s, info);
+  EXPECT_NE(table.find("sizes on server A: 2 account(s), 4 folder(s), 68 message(s), 3.0 MB"),
+            std::string::npos)
+      << table;
+  nlohmann::json j = BuildJsonReport(s, info, 0);
+  EXPECT_EQ(j["sizes"], true);
+  EXPECT_EQ(j["dry_run"], false);
+  EXPECT_EQ(j["totals"]["source_messages"], 68);
+  EXPECT_EQ(j["totals"]["source_bytes"], 3'018'000);
+  EXPECT_EQ(j["totals"]["folders_total"], 4);
+  EXPECT_EQ(j["accounts"][0]["source_bytes"], 1'509'000);
+  EXPECT_EQ(j["accounts"][0]["folders"][1]["target"], "Work.2024");
+  EXPECT_EQ(j["accounts"][0]["folders"][1]["create"], true);
+  EXPECT_EQ(j["accounts"][0]["folders"][1]["source_bytes"], 9'000);
+}
+
+// A dry run: the folders with something to do, and the plan's totals; nothing "done".
+TEST(ReportTest, DryRunShowsThePlanAndItsTotals) {
+  JobSnapshot s;
+  s.mode = engine::Mode::kImport;
+  s.dry_run = true;
+  AccountView a;
+  a.task.email = "a@example.com";
+  a.task.state = TaskState::kSucceeded;
+  engine::FolderResult inbox, done, fresh;
+  inbox.name = "INBOX";
+  inbox.source_messages = 8;
+  inbox.present = 4;
+  inbox.to_move = 3;
+  inbox.bytes_to_move = 7'000;
+  inbox.refused = 1;
+  inbox.target = "INBOX";
+  done.name = "Old";
+  done.source_messages = done.present = 2;
+  fresh.name = "Work/2025";
+  fresh.source_messages = fresh.to_move = 3;
+  fresh.bytes_to_move = 5'000;
+  fresh.create = true;
+  fresh.target = "Work.2025";
+  a.folders = {inbox, done, fresh};
+  s.accounts = {a};
+  const std::string details = FormatDetails(s);
+  EXPECT_NE(details.find("TO MOVE"), std::string::npos) << details;
+  EXPECT_NE(details.find("Work.2025 (to create)"), std::string::npos) << details;
+  EXPECT_EQ(details.find("Old"), std::string::npos) << details;  // nothing to do there
+  EXPECT_NE(details.find("1 to create"), std::string::npos) << details;
+  RunInfo info = Info();
+  info.mode = "import";
+  info.dry_run = true;
+  const std::string table = FormatSummaryTable(s, info);
+  EXPECT_NE(table.find("dry run, nothing was written: 1 folder(s) to create, 6 message(s) to "
+                       "move (12.0 kB), 6 already present, 1 refused by the target"),
+            std::string::npos)
+      << table;
+  nlohmann::json j = BuildJsonReport(s, info, 0);
+  EXPECT_EQ(j["dry_run"], true);
+  EXPECT_EQ(j["totals"]["messages_to_move"], 6);
+  EXPECT_EQ(j["totals"]["bytes_to_move"], 12'000);
+  EXPECT_EQ(j["totals"]["messages_present"], 6);
+  EXPECT_EQ(j["totals"]["folders_to_create"], 1);
+  EXPECT_EQ(j["totals"]["messages_done"], 0);
+  EXPECT_EQ(j["accounts"][0]["folders"][0]["to_move"], 3);
+  EXPECT_EQ(j["accounts"][0]["folders"][0]["present"], 4);
+  EXPECT_EQ(j["accounts"][0]["messages_to_move"], 6);
+}
+
 // Messages appended repaired (--fix-messages): counted per folder, account and in all, each
 // named with what changed, and a line in the summary.
 TEST(ReportTest, RepairedMessagesAreCountedAndNamed) {

@@ -82,13 +82,7 @@ class FailoverE2ETest : public ::testing::Test {
   }
 
   std::string Config(const DovecotServer& s, const std::string& name) {
-    nlohmann::json j;
-    j["server"] = {
-        {"host", s.host()}, {"port", s.imaps_port()}, {"ssl", true}, {"ca_file", s.ca_file()}};
-    j["accounts"] = nlohmann::json::array();
-    for (const auto& u : s.users()) {
-      j["accounts"].push_back({{"email", u.email}, {"password", u.password}});
-    }
+    const nlohmann::json j = testing_fixtures::ConfigJsonOf(s);
     const std::string path = dir_ + "/" + name;
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     std::string text = j.dump(2);

@@ -31,38 +31,14 @@ namespace {
 namespace fs = std::filesystem;
 using testing_fixtures::DovecotServer;
 
-config::ServerConfig ServerOf(const DovecotServer& s) {
-  config::ServerConfig c;
-  c.host = s.host();
-  c.port = s.imaps_port();
-  c.ssl = true;
-  c.ca_file = s.ca_file();
-  return c;
-}
-
-config::Account AccountOf(const DovecotServer& s, int i) {
-  config::Account a;
-  a.index = i;
-  a.email = s.users()[i].email;
-  a.password = s.users()[i].password;
-  return a;
-}
+using testing_fixtures::AccountConfigOf;
+using testing_fixtures::ServerConfigOf;
 
 using Seen = testing_fixtures::ServedMessage;
 
 // Every selectable folder of an account: UTF-8 name → messages sorted by body.
 std::map<std::string, std::vector<Seen>> Snapshot(const DovecotServer& s, int user) {
-  std::map<std::string, std::vector<Seen>> snap;
-  auto session = testing_fixtures::LoginAs(s, user);
-  EXPECT_TRUE(session.ok()) << session.status();
-  if (!session.ok()) return snap;
-  auto list = imap::List(**session);
-  EXPECT_TRUE(list.ok());
-  for (const auto& f : *list) {
-    if (!f.selectable()) continue;
-    snap[f.name] = testing_fixtures::MessagesIn(**session, f.raw_name);
-  }
-  return snap;
+  return testing_fixtures::MailboxSnapshot(s, user);
 }
 
 class EngineTest : public ::testing::Test {
@@ -89,10 +65,10 @@ class EngineTest : public ::testing::Test {
                             const engine::AccountTask& limits = engine::AccountTask()) {
     engine::AccountTask t = limits;  // the budget and pace fields (README "Budgets")
     t.mode = mode;
-    t.server = ServerOf(server);
+    t.server = ServerConfigOf(server);
     t.server.compress = compress_;
     t.server.messages_per_second = limits.server.messages_per_second;
-    t.account = AccountOf(server, user);
+    t.account = AccountConfigOf(server, user);
     t.min_free_gb = min_free_gb;
     t.resync_missing = resync;
     engine::CancelToken cancel;
@@ -182,9 +158,9 @@ class CompressedEngineTest : public EngineTest {
 
 TEST_F(CompressedEngineTest, RoundTripOverDeflateIsExact) {
   // The sessions the engine opens really are compressed.
-  config::ServerConfig server = ServerOf(*a_);
+  config::ServerConfig server = ServerConfigOf(*a_);
   server.compress = true;
-  auto s = engine::ConnectAccount(server, AccountOf(*a_, 0), a_->users()[0].password);
+  auto s = engine::ConnectAccount(server, AccountConfigOf(*a_, 0), a_->users()[0].password);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_TRUE((*s)->compressed());
   Seed(0, "INBOX", 25, 7);
@@ -299,8 +275,8 @@ TEST_F(EngineTest, ValidateReportsMissingAndResyncFixesIt) {
 TEST_F(EngineTest, WrongPasswordFailsWithAccountNamedAndNoSecret) {
   engine::AccountTask t;
   t.mode = engine::Mode::kExport;
-  t.server = ServerOf(*a_);
-  t.account = AccountOf(*a_, 0);
+  t.server = ServerConfigOf(*a_);
+  t.account = AccountConfigOf(*a_, 0);
   t.account.password = "N0t-The-Passw0rd";
   engine::CancelToken cancel;
   auto r = engine::RunAccount(t, *store_, nullptr, cancel);

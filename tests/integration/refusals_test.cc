@@ -26,14 +26,7 @@ using testing_fixtures::DovecotServer;
 constexpr uint64_t kMaxMailSize = 20000;  // B's quota_max_mail_size: NO [LIMIT] above
 constexpr uint64_t kAppendLimit = 60000;  // B's advertised APPENDLIMIT: never sent above
 
-config::ServerConfig ServerOf(const DovecotServer& s) {
-  config::ServerConfig c;
-  c.host = s.host();
-  c.port = s.imaps_port();
-  c.ssl = true;
-  c.ca_file = s.ca_file();
-  return c;
-}
+using testing_fixtures::ServerConfigOf;
 
 using Seen = testing_fixtures::ServedMessage;
 
@@ -65,7 +58,7 @@ class RefusalsTest : public ::testing::Test {
                             bool resync = false) {
     engine::AccountTask t;
     t.mode = mode;
-    t.server = ServerOf(server);
+    t.server = ServerConfigOf(server);
     t.account.email = server.users()[0].email;
     t.account.password = server.users()[0].password;
     t.strict = strict;
@@ -186,7 +179,7 @@ TEST_F(RefusalsTest, ConfigMaxMessageSizeIsAppliedBeforeSending) {
   ASSERT_TRUE(Run(engine::Mode::kExport, *a_).status.ok());
   engine::AccountTask t;
   t.mode = engine::Mode::kImport;
-  t.server = ServerOf(*b_);
+  t.server = ServerConfigOf(*b_);
   t.server.max_message_size = 10000;
   t.account.email = b_->users()[0].email;
   t.account.password = b_->users()[0].password;

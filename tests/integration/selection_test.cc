@@ -23,14 +23,7 @@ using testing_fixtures::DovecotOptions;
 using testing_fixtures::DovecotServer;
 using Counts = std::map<std::string, uint64_t>;
 
-config::ServerConfig ServerOf(const DovecotServer& s) {
-  config::ServerConfig c;
-  c.host = s.host();
-  c.port = s.imaps_port();
-  c.ssl = true;
-  c.ca_file = s.ca_file();
-  return c;
-}
+using testing_fixtures::ServerConfigOf;
 
 absl::Time Day(int y, int m, int d, int hour = 12) {
   return absl::FromCivil(absl::CivilSecond(y, m, d, hour, 0, 0), absl::UTCTimeZone());
@@ -80,7 +73,7 @@ class SelectionTest : public ::testing::Test {
                             const config::Selection& selection) {
     engine::AccountTask t;
     t.mode = mode;
-    t.server = ServerOf(server);
+    t.server = ServerConfigOf(server);
     t.account.email = server.users()[0].email;
     t.account.password = server.users()[0].password;
     t.selection = selection;
@@ -195,7 +188,7 @@ TEST_F(SelectionTest, FolderMapCollisionsAndLocalizedNamesOnRealServers) {
   auto import = [&](const config::FolderMap& map) {
     engine::AccountTask t;
     t.mode = engine::Mode::kImport;
-    t.server = ServerOf(*b_);
+    t.server = ServerConfigOf(*b_);
     t.account.email = b_->users()[0].email;
     t.account.password = b_->users()[0].password;
     t.folder_map = map;
