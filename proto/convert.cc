@@ -382,6 +382,7 @@ void ToProto(const Assignment& in, pb::Task* out) {
   ps->set_exclude_folders(s.exclude_folders);
   for (const std::string& use : s.skip_special_use) ps->add_skip_special_use(use);
   ps->set_just_folders(s.just_folders);
+  ps->set_skip_cross_duplicates(s.skip_cross_duplicates);
   ps->set_since(s.since);
   ps->set_before(s.before);
   ps->set_min_size(s.min_size);
@@ -426,6 +427,7 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   s.exclude_folders = ps.exclude_folders();
   s.skip_special_use.assign(ps.skip_special_use().begin(), ps.skip_special_use().end());
   s.just_folders = ps.just_folders();
+  s.skip_cross_duplicates = ps.skip_cross_duplicates();
   s.since = ps.since();
   s.before = ps.before();
   s.min_size = ps.min_size();

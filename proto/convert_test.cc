@@ -245,6 +245,8 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   in.task.budget_spent = 4000;
   in.task.budget_resume_at = absl::FromUnixMillis(1'800'000'000'000);
   in.task.dry_run = true;
+  in.task.selection.just_folders = true;
+  in.task.selection.skip_cross_duplicates = true;
   in.data_location = "s3://bucket/prefix";
   migrator::v1::Task wire;
   fleetproto::ToProto(in, &wire);
@@ -273,6 +275,8 @@ TEST(ConvertTest, TaskRoundTripKeepsEveryField) {
   EXPECT_EQ(out.task.budget_spent, 4000u);
   EXPECT_EQ(out.task.budget_resume_at, in.task.budget_resume_at);
   EXPECT_TRUE(out.task.dry_run);
+  EXPECT_TRUE(out.task.selection.just_folders);
+  EXPECT_TRUE(out.task.selection.skip_cross_duplicates);
   EXPECT_FALSE(out.task.sizes);
   EXPECT_FALSE(out.task.map_to.has_value());  // no import config: no mapping
   EXPECT_EQ(out.data_location, in.data_location);

@@ -269,10 +269,12 @@ void ParseSelection(Report* report, const json& root, Selection* s) {
   if (!it->is_object()) return report->Error("selection", "must be an object, got " + Shown(*it));
   Obj o(report, *it, "selection");
   o.WarnUnknown({"include_folders", "exclude_folders", "skip_special_use", "just_folders", "since",
-                 "before", "max_age_days", "min_age_days", "min_size", "max_size"});
+                 "before", "max_age_days", "min_age_days", "min_size", "max_size",
+                 "skip_cross_duplicates"});
   o.String("include_folders", &s->include_folders, kPlain);
   o.String("exclude_folders", &s->exclude_folders, kPlain);
   o.Bool("just_folders", &s->just_folders);
+  o.Bool("skip_cross_duplicates", &s->skip_cross_duplicates);
   o.String("since", &s->since, kPlain);
   o.String("before", &s->before, kPlain);
   o.Int("max_age_days", 1, 100000, &s->max_age_days);

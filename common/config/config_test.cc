@@ -705,7 +705,8 @@ std::string WithSelection(const std::string& selection) {
 TEST(ConfigSelectionTest, SelectionLoadsAndItsProblemsAreNamed) {
   absl::StatusOr<Config> c =
       ParseConfig(WithSelection(R"({"include_folders": "^INBOX", "skip_special_use": ["\\Junk"],
-                        "since": "2020-01-01", "max_size": 1000, "just_folders": true})"),
+                        "since": "2020-01-01", "max_size": 1000, "just_folders": true,
+                        "skip_cross_duplicates": true})"),
                   "x.json");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->selection.include_folders, "^INBOX");
@@ -713,6 +714,7 @@ TEST(ConfigSelectionTest, SelectionLoadsAndItsProblemsAreNamed) {
   EXPECT_EQ(c->selection.since, "2020-01-01");
   EXPECT_EQ(c->selection.max_size, 1000u);
   EXPECT_TRUE(c->selection.just_folders);
+  EXPECT_TRUE(c->selection.skip_cross_duplicates);
   EXPECT_FALSE(ParseConfig(kSeedExport, "x.json")->selection.selects_folders());
   auto error = [](const std::string& selection) {
     absl::StatusOr<Config> bad = ParseConfig(WithSelection(selection), "x.json");

@@ -8,8 +8,9 @@
 //     "just_folders": false,                        // import: the folder tree, no message
 //     "since": "2020-01-01", "before": "2025-01-01",// INTERNALDATE's day (as IMAP SEARCH)
 //     "max_age_days": 365, "min_age_days": 30,      // relative to the job's start
-//     "min_size": 1, "max_size": 26214400           // bytes (RFC822.SIZE / the .eml)
-//   }
+//     "min_size": 1, "max_size": 26214400,          // bytes (RFC822.SIZE / the .eml)
+//     "skip_cross_duplicates": false                // import, validate: a message in several
+//   }                                               // folders goes to the first only
 //
 // Folder rules see a folder's name as server A listed it (decoded from modified UTF-7,
 // with its own delimiter). Non-selectable folders are never moved nor an error.
@@ -33,6 +34,10 @@ struct Selection {
   std::string since, before;               // "YYYY-MM-DD" or ""
   int max_age_days = 0, min_age_days = 0;  // 0: none; folded into since/before by Resolve
   uint64_t min_size = 0, max_size = 0;     // 0: none
+  // Import and validate: a message (by identity) exported in several folders of the account
+  // goes to server B in the first of them only, in the order of CrossDuplicateOrder
+  // (engine/selection.h); the export keeps every copy.
+  bool skip_cross_duplicates = false;
 
   bool selects_folders() const {
     return !include_folders.empty() || !exclude_folders.empty() || !skip_special_use.empty();

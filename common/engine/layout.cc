@@ -145,6 +145,8 @@ std::string FolderMetaToJson(const FolderMeta& m) {
                       {"namespace_prefix", m.namespace_prefix},
                       {"uidvalidity", m.uidvalidity},
                       {"claimed", claimed}};
+  if (m.gmail_all_mail) j["gmail_all_mail"] = true;
+  if (!m.gmail_label.empty()) j["gmail_label"] = m.gmail_label;
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -163,6 +165,8 @@ FolderMeta FolderFrom(const nlohmann::json& j) {
       m.claimed[static_cast<uint32_t>(std::stoul(k))] = v.get<std::string>();
     }
   }
+  m.gmail_all_mail = j.value("gmail_all_mail", false);
+  m.gmail_label = j.value("gmail_label", "");
   return m;
 }
 
@@ -183,6 +187,13 @@ MessageMeta MessageFrom(const nlohmann::json& j) {
   const auto& src = j.at("source");
   m.uidvalidity = src.at("uidvalidity").get<uint64_t>();
   m.uid = src.at("uid").get<uint32_t>();
+  if (j.contains("gmail_msgid")) {  // a string of digits (above 2^53: not a JSON number)
+    const auto& id = j.at("gmail_msgid");
+    m.gmail_msgid = id.is_string() ? std::stoull(id.get<std::string>()) : id.get<uint64_t>();
+  }
+  if (j.contains("gmail_labels")) {
+    m.gmail_labels = j.at("gmail_labels").get<std::vector<std::string>>();
+  }
   return m;
 }
 }  // namespace
@@ -202,6 +213,8 @@ std::string MessageMetaToJson(const MessageMeta& m) {
   if (m.size_unusable) {
     j["rfc822_size_raw"] = m.size_raw ? nlohmann::json(*m.size_raw) : nlohmann::json(nullptr);
   }
+  if (m.gmail_msgid) j["gmail_msgid"] = std::to_string(*m.gmail_msgid);
+  if (m.gmail_labels) j["gmail_labels"] = *m.gmail_labels;
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -59,8 +59,14 @@ struct FolderMeta {
   std::string namespace_prefix;  // server A's personal namespace prefix ("", "INBOX.")
   uint64_t uidvalidity = 0;
   // After a UIDVALIDITY change: UIDs of the new epoch whose content was already exported
-  // under an older name (content-deduplicated), uid → base name.
+  // under an older name (content-deduplicated, or by X-GM-MSGID), uid → base name.
   std::map<uint32_t, std::string> claimed;
+  // A Gmail export (server A offered X-GM-EXT-1, README "Gmail labels"): the folder that
+  // holds every message once, with its labels (Gmail's \All, "[Gmail]/All Mail")...
+  bool gmail_all_mail = false;
+  // ... or a folder that stands for a label ("\Inbox", "\Sent", "Work/2024"): it holds no
+  // message of its own; its messages are those of the All Mail folder with this label.
+  std::string gmail_label;
 };
 
 struct MessageMeta {
@@ -78,6 +84,11 @@ struct MessageMeta {
   std::string message_id;                // "" when absent
   uint64_t uidvalidity = 0;              // source
   uint32_t uid = 0;
+  // Exported from a Gmail All Mail folder (FolderMeta::gmail_all_mail): Gmail's id of the
+  // message (X-GM-MSGID) and its labels (X-GM-LABELS; UTF-8, system labels as "\\Inbox").
+  // Unset otherwise (the .json then has neither field).
+  absl::optional<uint64_t> gmail_msgid;
+  absl::optional<std::vector<std::string>> gmail_labels;
 };
 
 std::string FolderMetaToJson(const FolderMeta& meta);

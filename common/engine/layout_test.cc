@@ -77,6 +77,46 @@ TEST(LayoutTest, MetadataJsonRoundTrips) {
   EXPECT_TRUE(absl::IsDataLoss(FolderMetaFromJson("{not json").status()));
 }
 
+// The Gmail fields are optional: absent unless set (a .json without them is as before), and
+// the message id, above 2^53, is written as a string of digits.
+TEST(LayoutTest, GmailFieldsAreOptionalAndRoundTrip) {
+  MessageMeta m;
+  m.internaldate = "01-Jan-2024 00:00:00 +0000";
+  m.size = 5;
+  const std::string plain = MessageMetaToJson(m);
+  EXPECT_EQ(plain.find("gmail"), std::string::npos) << plain;
+  auto none = MessageMetaFromJson(plain);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->gmail_msgid.has_value());
+  EXPECT_FALSE(none->gmail_labels.has_value());
+  m.gmail_msgid = uint64_t{1278455344230334865u};
+  m.gmail_labels = std::vector<std::string>{"\\Inbox", "Société/2024"};
+  const std::string json = MessageMetaToJson(m);
+  EXPECT_NE(json.find("\"1278455344230334865\""), std::string::npos) << json;
+  auto back = MessageMetaFromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->gmail_msgid, m.gmail_msgid);
+  EXPECT_EQ(back->gmail_labels, m.gmail_labels);
+  m.gmail_labels = std::vector<std::string>{};  // no label: an empty list, not absent
+  back = MessageMetaFromJson(MessageMetaToJson(m));
+  ASSERT_TRUE(back.ok() && back->gmail_labels.has_value());
+  EXPECT_TRUE(back->gmail_labels->empty());
+
+  FolderMeta f;
+  f.name = f.raw_name = "INBOX";
+  EXPECT_EQ(FolderMetaToJson(f).find("gmail"), std::string::npos);
+  f.gmail_label = "\\Inbox";
+  auto fb = FolderMetaFromJson(FolderMetaToJson(f));
+  ASSERT_TRUE(fb.ok());
+  EXPECT_EQ(fb->gmail_label, "\\Inbox");
+  EXPECT_FALSE(fb->gmail_all_mail);
+  f.gmail_label.clear();
+  f.gmail_all_mail = true;
+  fb = FolderMetaFromJson(FolderMetaToJson(f));
+  ASSERT_TRUE(fb.ok());
+  EXPECT_TRUE(fb->gmail_all_mail);
+}
+
 TEST(LayoutTest, RefusalRecordRoundTripsWithKeywordEntries) {
   RefusalRecord r;
   r.target = "imap.example.com:993";

@@ -1,6 +1,9 @@
 #include "common/engine/selection.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <numeric>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -101,6 +104,28 @@ bool Selector::MessageSelected(absl::string_view internaldate, uint64_t size) co
   if (!selection_.since.empty() && day < selection_.since) return false;
   if (!selection_.before.empty() && day >= selection_.before) return false;
   return true;
+}
+
+namespace {
+int CrossDuplicateRank(const RankedFolder& f) {
+  if (absl::EqualsIgnoreCase(f.name, "INBOX")) return 0;
+  const std::string use = absl::AsciiStrToLower(f.special_use);
+  if (use == "\\sent" || use == "\\drafts") return 1;
+  if (use == "\\flagged" || use == "\\important") return 3;
+  if (use == "\\all") return 4;
+  if (use == "\\junk" || use == "\\trash") return 5;
+  return 2;  // no special use, \Archive, any other
+}
+}  // namespace
+
+std::vector<size_t> CrossDuplicateOrder(const std::vector<RankedFolder>& folders) {
+  std::vector<size_t> order(folders.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    return std::make_tuple(CrossDuplicateRank(folders[x]), folders[x].name) <
+           std::make_tuple(CrossDuplicateRank(folders[y]), folders[y].name);
+  });
+  return order;
 }
 
 }  // namespace engine

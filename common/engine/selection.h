@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "common/config/selection.h"
@@ -32,6 +33,7 @@ class Selector {
                       std::string* why = nullptr) const;
   bool filters_messages() const { return selection_.filters_messages(); }
   bool just_folders() const { return selection_.just_folders; }
+  bool skip_cross_duplicates() const { return selection_.skip_cross_duplicates; }
   // The UID SEARCH criteria for the selected messages ("ALL" without a filter), e.g.
   // "SINCE 1-Jan-2020 BEFORE 1-Jan-2025 LARGER 0 SMALLER 26214401".
   std::string SearchCriteria() const;
@@ -44,6 +46,17 @@ class Selector {
   const config::Selection selection_;
   std::unique_ptr<re2::RE2> include_, exclude_;
 };
+
+// --skip-cross-duplicates: the order in which an account's folders are given a message
+// found in several of them (the first keeps it): INBOX; the folders of special use \Sent
+// and \Drafts; the folders of no special use and \Archive; the views \Flagged and
+// \Important; \All; \Junk and \Trash last. Within each group by UTF-8 name (byte order),
+// then in the given order. Returns indices into `folders`.
+struct RankedFolder {
+  std::string name;  // UTF-8
+  std::string special_use;
+};
+std::vector<size_t> CrossDuplicateOrder(const std::vector<RankedFolder>& folders);
 
 }  // namespace engine
 

@@ -80,4 +80,18 @@ TEST(SelectionTest, AgesBecomeDaysAndTheNarrowerBoundWins) {
   EXPECT_EQ(r.before, "2026-11-27");
 }
 
+// --skip-cross-duplicates keeps a message in the first folder of this order.
+TEST(SelectorTest, CrossDuplicateOrderPutsRealFoldersBeforeViewsAndTrash) {
+  const std::vector<engine::RankedFolder> folders = {
+      {"[Gmail]/Trash", "\\Trash"}, {"Zeta", ""},           {"[Gmail]/All Mail", "\\All"},
+      {"Archive", "\\Archive"},     {"Sent", "\\Sent"},     {"inbox", ""},
+      {"Starred", "\\Flagged"},     {"Alpha/Beta", ""},     {"Junk", "\\Junk"},
+      {"Drafts", "\\Drafts"},       {"Alpha", ""}};
+  std::vector<std::string> names;
+  for (size_t i : engine::CrossDuplicateOrder(folders)) names.push_back(folders[i].name);
+  EXPECT_EQ(names, (std::vector<std::string>{"inbox", "Drafts", "Sent", "Alpha", "Alpha/Beta",
+                                             "Archive", "Zeta", "Starred", "[Gmail]/All Mail",
+                                             "Junk", "[Gmail]/Trash"}));
+}
+
 }  // namespace

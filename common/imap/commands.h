@@ -141,6 +141,11 @@ struct FetchedMessage {
   bool has_body = false;  // the body was delivered through BodyBegin/Data/End
   uint64_t body_size = 0;
   std::string message_id;  // from the Message-ID header field, when asked for
+  // Gmail (X-GM-EXT-1), when asked for (FetchOptions::gmail): the message's X-GM-MSGID and
+  // X-GM-LABELS as sent (system labels "\\Inbox", user labels in modified UTF-7).
+  absl::optional<uint64_t> gmail_msgid;
+  bool has_gmail_labels = false;
+  std::vector<std::string> gmail_labels;
 };
 
 // Receives fetched messages. For each message with a body: BodyBegin, BodyData*, BodyEnd,
@@ -160,6 +165,7 @@ struct FetchOptions {
   bool body = true;         // BODY.PEEK[] (never sets \Seen)
   bool attributes = true;   // FLAGS INTERNALDATE (false: UID and RFC822.SIZE only)
   bool message_id = false;  // BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]
+  bool gmail = false;       // X-GM-MSGID X-GM-LABELS (only for a server offering X-GM-EXT-1)
   size_t uids_per_command = 64;
   // Commands in flight at once (capped by the session's max_pipelined_commands). 1 = wait
   // for each command before sending the next.
@@ -222,6 +228,14 @@ absl::StatusOr<std::vector<AppendResult>> AppendMany(Session& session, absl::str
 // means the session broke (what was appended before is then unknown).
 absl::StatusOr<std::vector<absl::Status>> AppendEach(Session& session, absl::string_view mailbox,
                                                      const std::vector<AppendMessage>& messages);
+
+// --- Gmail (X-GM-EXT-1) ---------------------------------------------------------------------
+// UID STORE uid +X-GM-LABELS (labels) for each entry, pipelined: adds labels to messages of
+// the selected mailbox (system labels "\\Inbox" as atoms, the others quoted; pass them as
+// the server spells them: modified UTF-7). One status per entry; an error return means the
+// session broke.
+absl::StatusOr<std::vector<absl::Status>> AddGmailLabels(
+    Session& session, const std::vector<std::pair<uint32_t, std::vector<std::string>>>& labels);
 
 }  // namespace imap
 

@@ -98,6 +98,17 @@ class FetchHandler : public ResponseHandler {
       }
     } else if (key.is_atom() && IsHeaderFieldsKey(key.str)) {
       m->message_id = HeaderValue(v.text(), "Message-ID");
+    } else if (key.IsAtom("X-GM-MSGID")) {
+      auto n = v.AsNumber();
+      if (!n) return Bad("X-GM-MSGID");
+      m->gmail_msgid = *n;
+    } else if (key.IsAtom("X-GM-LABELS")) {
+      if (!v.is_list()) return Bad("X-GM-LABELS");
+      m->has_gmail_labels = true;
+      for (const Value& label : v.list) {
+        if (label.is_list()) return Bad("X-GM-LABELS");
+        if (!label.is_nil()) m->gmail_labels.emplace_back(label.text());
+      }
     }
     return absl::OkStatus();
   }
@@ -144,6 +155,7 @@ std::string FetchItems(const FetchOptions& options) {
   std::string items =
       options.attributes ? "(UID FLAGS INTERNALDATE RFC822.SIZE" : "(UID RFC822.SIZE";
   if (options.message_id) absl::StrAppend(&items, " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]");
+  if (options.gmail) absl::StrAppend(&items, " X-GM-MSGID X-GM-LABELS");
   if (options.body) absl::StrAppend(&items, " BODY.PEEK[]");
   items.push_back(')');
   return items;
@@ -176,6 +188,31 @@ absl::Status UidFetch(Session& session, const std::vector<uint32_t>& uids,
   }
   while (!pending.empty()) RETURN_IF_ERROR(collect());
   return first_error;
+}
+
+absl::StatusOr<std::vector<absl::Status>> AddGmailLabels(
+    Session& session, const std::vector<std::pair<uint32_t, std::vector<std::string>>>& labels) {
+  std::vector<std::string> tags;
+  for (const auto& [uid, names] : labels) {
+    std::string list = "(";
+    for (const std::string& name : names) {
+      if (list.size() > 1) list.push_back(' ');
+      // A system label is an atom ("\\Inbox"); quoted it would be a user label of that name.
+      list += absl::StartsWith(name, "\\") && IsFlagSafe(name) ? name : Quote(name);
+    }
+    list.push_back(')');
+    Command cmd("UID STORE");
+    cmd.Number(uid).Atom("+X-GM-LABELS").Atom(list);
+    ASSIGN_OR_RETURN(std::string tag, session.Send(cmd));
+    tags.push_back(std::move(tag));
+  }
+  std::vector<absl::Status> out;
+  for (size_t i = 0; i < tags.size(); ++i) {
+    ASSIGN_OR_RETURN(CommandResult r, session.Wait(tags[i]));
+    out.push_back(status::Annotate(session.ResultToStatus(r, "UID STORE +X-GM-LABELS"),
+                                   absl::StrCat("UID ", labels[i].first)));
+  }
+  return out;
 }
 
 }  // namespace imap

@@ -380,5 +380,64 @@ TEST(PipelineTest, SizesOnlyFetchAsksForUidAndSizeOnly) {
   EXPECT_EQ(sink.messages[0].size + sink.messages[1].size, 50u);
 }
 
+// Gmail's extension (X-GM-EXT-1): X-GM-MSGID and X-GM-LABELS asked for and read (a 64-bit
+// id; system labels as atoms, user labels quoted or as atoms, an empty list).
+TEST(PipelineTest, GmailFetchAsksForMsgidAndLabelsAndReadsThem) {
+  std::vector<std::string> cmds;
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send(kGreeting);
+        cmds = ReadPair(p);
+        p.Send(absl::StrCat(kExamineOk, "A1 OK [READ-ONLY] done\r\n"));
+        p.Send(
+            "* 1 FETCH (X-GM-MSGID 1278455344230334865 X-GM-LABELS (\\Inbox \\Sent Important "
+            "\"Muy Importante\" \"Soci&AOk-t&AOk-\") UID 3 RFC822.SIZE 2)\r\n"
+            "* 2 FETCH (UID 9 RFC822.SIZE 3 X-GM-MSGID 7 X-GM-LABELS ())\r\nA2 OK\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  RecordingSink sink;
+  FetchOptions o;
+  o.body = false;
+  o.attributes = false;
+  o.gmail = true;
+  auto box = SelectAndFetch(*s, "[Gmail]/All Mail", true, "1:*", o, &sink, nullptr);
+  peer.Join();
+  ASSERT_TRUE(box.ok()) << box.status();
+  EXPECT_EQ(cmds[1], "A2 UID FETCH 1:* (UID RFC822.SIZE X-GM-MSGID X-GM-LABELS)");
+  ASSERT_EQ(sink.messages.size(), 2u);
+  EXPECT_EQ(sink.messages[0].gmail_msgid, uint64_t{1278455344230334865u});
+  EXPECT_TRUE(sink.messages[0].has_gmail_labels);
+  EXPECT_EQ(sink.messages[0].gmail_labels,
+            (std::vector<std::string>{"\\Inbox", "\\Sent", "Important", "Muy Importante",
+                                      "Soci&AOk-t&AOk-"}));
+  EXPECT_EQ(sink.messages[1].gmail_msgid, uint64_t{7});
+  EXPECT_TRUE(sink.messages[1].has_gmail_labels);
+  EXPECT_TRUE(sink.messages[1].gmail_labels.empty());
+}
+
+TEST(PipelineTest, GmailLabelsAreAddedWithOneStorePerMessagePipelined) {
+  std::vector<std::string> cmds;
+  ScriptedPeer peer(
+      [&](ScriptedPeer& p) {
+        p.Send(kGreeting);
+        cmds = ReadPair(p);
+        p.Send("A1 OK Success\r\nA2 NO [NONEXISTENT] No such label\r\n");
+      },
+      ClientOptions());
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  auto st = AddGmailLabels(*s, {{4, {"\\Inbox", "Work/2024"}}, {5, {"Soci&AOk-t&AOk-"}}});
+  peer.Join();
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(cmds[0], "A1 UID STORE 4 +X-GM-LABELS (\\Inbox \"Work/2024\")");
+  EXPECT_EQ(cmds[1], "A2 UID STORE 5 +X-GM-LABELS (\"Soci&AOk-t&AOk-\")");
+  ASSERT_EQ(st->size(), 2u);
+  EXPECT_TRUE((*st)[0].ok());
+  EXPECT_FALSE((*st)[1].ok());
+  EXPECT_TRUE(absl::StrContains((*st)[1].message(), "UID 5")) << (*st)[1];
+}
+
 }  // namespace
 }  // namespace imap

@@ -53,6 +53,9 @@ ABSL_FLAG(std::string, exclude_folders, "",
 ABSL_FLAG(std::vector<std::string>, skip_special_use, {},
           "leave out folders with these special uses, e.g. \\Junk,\\Trash");
 ABSL_FLAG(bool, just_folders, false, "import: create the folder tree on server B, no message");
+ABSL_FLAG(bool, skip_cross_duplicates, false,
+          "import, validate: a message exported in several folders goes to the first only "
+          "(INBOX, Sent/Drafts, others by name, views, All Mail, Junk/Trash)");
 ABSL_FLAG(std::string, since, "", "only messages whose INTERNALDATE is on or after YYYY-MM-DD");
 ABSL_FLAG(std::string, before, "", "only messages whose INTERNALDATE is before YYYY-MM-DD");
 ABSL_FLAG(int, max_age, 0, "only messages at most this many days old (0: no limit)");
@@ -169,8 +172,9 @@ cli::HelpSpec Spec() {
         "ignore_errors", "strict", "fix_messages", "dry_run", "sizes", "import_config", "only",
         "accounts_file", "state", "fresh", "max_attempts"}},
       {"selection",
-       {"include_folders", "exclude_folders", "skip_special_use", "just_folders", "since", "before",
-        "max_age", "min_age", "min_size", "max_size"}},
+       {"include_folders", "exclude_folders", "skip_special_use", "just_folders",
+        "skip_cross_duplicates", "since", "before", "max_age", "min_age", "min_size",
+        "max_size"}},
       {"fleet", {"workers", "max_workers", "listen", "lease_timeout", "linger", "health_listen"}},
       {"security", {"tls_cert", "tls_key", "tls_ca", "insecure"}},
       {"output",
@@ -230,6 +234,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   sel.exclude_folders = absl::GetFlag(FLAGS_exclude_folders);
   sel.skip_special_use = absl::GetFlag(FLAGS_skip_special_use);
   sel.just_folders = absl::GetFlag(FLAGS_just_folders);
+  sel.skip_cross_duplicates = absl::GetFlag(FLAGS_skip_cross_duplicates);
   sel.since = absl::GetFlag(FLAGS_since);
   sel.before = absl::GetFlag(FLAGS_before);
   sel.max_age_days = absl::GetFlag(FLAGS_max_age);
@@ -281,6 +286,7 @@ config::Selection MergeSelection(config::Selection s, const config::Selection& f
   if (!f.exclude_folders.empty()) s.exclude_folders = f.exclude_folders;
   if (!f.skip_special_use.empty()) s.skip_special_use = f.skip_special_use;
   if (f.just_folders) s.just_folders = true;
+  if (f.skip_cross_duplicates) s.skip_cross_duplicates = true;
   if (!f.since.empty()) s.since = f.since;
   if (!f.before.empty()) s.before = f.before;
   if (f.max_age_days > 0) s.max_age_days = f.max_age_days;
