@@ -54,7 +54,8 @@ absl::Status PlanExportFolder(Context& ctx, const SourceFolder& folder, uint64_t
 // session), compared with the export.
 absl::Status PlanExportOn(Context& ctx, imap::Session& session, AccountResult* result) {
   ASSIGN_OR_RETURN(imap::MailboxList list, imap::ListAll(session, /*with_status=*/true));
-  const std::vector<SourceFolder> folders = SourceFolders(ctx, list);
+  std::vector<SourceFolder> folders = SourceFolders(ctx, list);
+  MarkGmailFolders(ctx, session, &folders);  // Gmail labels: recorded, nothing fetched
   result->folders.assign(folders.size(), FolderResult());
   // With message filters only the messages the selection keeps (as export's UID SEARCH).
   const bool filtered = ctx.selector.filters_messages();
@@ -66,6 +67,7 @@ absl::Status PlanExportOn(Context& ctx, imap::Session& session, AccountResult* r
     result->folders[i].name = folders[i].meta.name;
     const imap::MailboxInfo& mb = folders[i].info;
     if (mb.messages == uint64_t{0} && mb.uidvalidity) continue;  // empty (LIST-STATUS)
+    if (!folders[i].meta.gmail_label.empty()) continue;          // a Gmail label
     requests.push_back(SizesFetch(mb.raw_name, &sinks[i], filtered));
     index.push_back(i);
   }
@@ -73,6 +75,7 @@ absl::Status PlanExportOn(Context& ctx, imap::Session& session, AccountResult* r
   std::vector<absl::StatusOr<uint64_t>> uidvalidity(folders.size(), absl::UnknownError(""));
   for (size_t i = 0; i < folders.size(); ++i) {
     if (folders[i].info.uidvalidity) uidvalidity[i] = *folders[i].info.uidvalidity;
+    if (!folders[i].meta.gmail_label.empty()) uidvalidity[i] = uint64_t{0};
   }
   for (size_t k = 0; k < requests.size(); ++k) {
     const auto& box = requests[k].result;

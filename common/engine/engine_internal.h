@@ -151,6 +151,26 @@ struct SourceFolder {
 // others logged with the rule), in LIST order (sizes.cc).
 std::vector<SourceFolder> SourceFolders(const Context& ctx, const imap::MailboxList& list);
 
+// Gmail as server A (gmail_export.cc, README "Gmail labels"). When `session` offers
+// X-GM-EXT-1 and `folders` has a \All folder: marks it gmail_all_mail (its messages are
+// exported once, with their X-GM-MSGID and X-GM-LABELS) and every other folder with the
+// label it stands for (gmail_label: recorded, its messages not fetched; \Trash and \Junk
+// get none and are exported as they are). False, and nothing marked, otherwise.
+bool MarkGmailFolders(const Context& ctx, const imap::Session& session,
+                      std::vector<SourceFolder>* folders);
+// X-GM-LABELS as sent, in UTF-8 (GmailLabelFromWire).
+std::vector<std::string> GmailLabelsFromWire(const std::vector<std::string>& wire);
+// An incremental export of the All Mail folder (`meta`, selected at meta->uidvalidity; `uids`
+// the selected messages): asks A for every one's X-GM-MSGID and X-GM-LABELS (no body),
+// rewrites the .json of the stored ones whose labels changed on A since (`current`: UIDs
+// stored in this UIDVALIDITY, and meta->claimed), and claims in meta->claimed the messages
+// of a new UIDVALIDITY stored under an older one (`others`: their base names), known by
+// their X-GM-MSGID, so nothing is downloaded again.
+absl::Status RefreshGmailLabels(Context& ctx, imap::Session& session, const std::string& prefix,
+                                FolderMeta* meta, const std::vector<uint32_t>& uids,
+                                const std::set<uint32_t>& current,
+                                const std::vector<std::string>& others);
+
 // Counts the messages of a sizes-only FETCH (UID RFC822.SIZE) and adds up their sizes;
 // with `per_uid`, keeps each message's size by UID too (sizes.cc).
 class SizeSink : public imap::FetchSink {
@@ -190,6 +210,9 @@ struct ExportedFolder {
   FolderMeta meta;
   uint64_t messages = 0;  // recorded messages (.json) in the folder
   uint64_t bytes = 0;     // their bodies (.eml)
+  // Where the files of the messages it puts on server B are: `prefix`, but for a Gmail
+  // export's label folders (their messages are the All Mail folder's; folder_contents.h).
+  std::string files;
 };
 // Every folder exported for `email`, sorted by prefix.
 absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& store,

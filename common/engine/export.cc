@@ -161,6 +161,10 @@ absl::Status ExportSink::OnMessage(const imap::FetchedMessage& m) {
     meta.message_id = imap::HeaderValue(head_, "Message-ID");
     meta.uidvalidity = job_.meta.uidvalidity;
     meta.uid = m.uid;
+    if (job_.meta.gmail_all_mail) {  // Gmail: the message's id and labels (FetchOptionsOf)
+      meta.gmail_msgid = m.gmail_msgid;
+      if (m.has_gmail_labels) meta.gmail_labels = GmailLabelsFromWire(m.gmail_labels);
+    }
     pending_.emplace_back(base, std::move(meta));
     pending_bytes_ += size;
     if (pending_.size() >= kBatchMessages || pending_bytes_ >= kBatchBytes) {
@@ -251,6 +255,13 @@ absl::Status FinishFolder(Context& ctx, FolderJob& job, ExportSink& sink, size_t
   return fetched;
 }
 
+// What a folder's messages are fetched with: for Gmail's All Mail, their id and labels too.
+imap::FetchOptions FetchOptionsOf(const FolderJob& job) {
+  imap::FetchOptions options;
+  options.gmail = job.meta.gmail_all_mail;
+  return options;
+}
+
 // Nothing of the folder exported yet: EXAMINE and one UID FETCH 1:* pipelined
 // (no UID SEARCH, the data starts one round trip after the request).
 absl::Status ExportFresh(Context& ctx, imap::Session& session, FolderJob& job) {
@@ -259,7 +270,7 @@ absl::Status ExportFresh(Context& ctx, imap::Session& session, FolderJob& job) {
   ExportSink sink(ctx, job, none);
   auto box =
       imap::SelectAndFetch(session, job.meta.raw_name, /*read_only=*/true, "1:*",
-                           imap::FetchOptions(), &sink, [&](const imap::SelectedMailbox& b) {
+                           FetchOptionsOf(job), &sink, [&](const imap::SelectedMailbox& b) {
                              ctx.progress.AddMessages(b.exists);
                              return RecordFolder(ctx, job, b.uidvalidity, /*keep_claims=*/false);
                            });
@@ -289,6 +300,10 @@ absl::Status ExportIncremental(Context& ctx, imap::Session& session, FolderJob& 
   if (box.exists > 0) {  // the selected messages only (all without a message filter)
     ASSIGN_OR_RETURN(uids, imap::UidSearch(session, ctx.selector.SearchCriteria()));
   }
+  const size_t claimed_before = job.meta.claimed.size();
+  if (job.meta.gmail_all_mail) {  // labels changed on A since, messages known by X-GM-MSGID
+    RETURN_IF_ERROR(RefreshGmailLabels(ctx, session, job.prefix, &job.meta, uids, current, others));
+  }
   for (uint32_t uid : uids) {
     if (!current.count(uid) && !job.meta.claimed.count(uid)) todo.push_back(uid);
   }
@@ -298,15 +313,22 @@ absl::Status ExportIncremental(Context& ctx, imap::Session& session, FolderJob& 
   if (!todo.empty() && !others.empty()) {
     RETURN_IF_ERROR(BuildDedupe(ctx, job.prefix, others, job.meta, &dedupe));
   }
-  const size_t claimed_before = job.meta.claimed.size();
   ExportSink sink(ctx, job, dedupe);
   RETURN_IF_ERROR(FinishFolder(ctx, job, sink, claimed_before,
-                               imap::UidFetch(session, todo, imap::FetchOptions(), &sink)));
+                               imap::UidFetch(session, todo, FetchOptionsOf(job), &sink)));
   r.target_messages = current.size() + job.meta.claimed.size() + sink.written();
   return absl::OkStatus();
 }
 
 absl::Status ExportFolder(Context& ctx, imap::Session& session, FolderJob& job) {
+  if (!job.meta.gmail_label.empty()) {
+    // A Gmail label: its messages are exported in All Mail, with their labels. Recorded (so
+    // import creates it and knows its label), at the UIDVALIDITY LIST-STATUS gave, if any.
+    job.meta.uidvalidity = job.uidvalidity.value_or(0);
+    RETURN_IF_ERROR(ctx.store.Put(job.prefix + kFolderMetaName, FolderMetaToJson(job.meta)));
+    ctx.progress.FolderDone(job.meta.name);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(std::vector<Stored> stored, ListStored(ctx, job.prefix));
   // A message filter needs its UID SEARCH: the incremental path, even for a new folder.
   if (!stored.empty() || ctx.selector.filters_messages()) {
@@ -356,8 +378,13 @@ AccountResult RunExport(Context& ctx) {
     result.status = *listed;
     return result;
   }
+  std::vector<SourceFolder> selected = SourceFolders(ctx, *list);
+  if (MarkGmailFolders(ctx, *session, &selected)) {
+    result.notes.push_back("Gmail (X-GM-EXT-1): each message exported once, in the \\All folder, "
+                           "with its labels");
+  }
   std::vector<FolderJob> jobs;
-  for (SourceFolder& f : SourceFolders(ctx, *list)) {  // the selected ones
+  for (SourceFolder& f : selected) {  // the selected ones
     jobs.push_back({f.prefix, std::move(f.meta), nullptr, f.info.messages, f.info.uidvalidity});
   }
   result.folders.resize(jobs.size());
@@ -368,7 +395,9 @@ AccountResult RunExport(Context& ctx) {
   ctx.progress.AddTotals(jobs.size(), 0);
   // The largest folders first (LIST-STATUS sizes; unknown ones count as large).
   std::vector<uint64_t> sizes;
-  for (const FolderJob& j : jobs) sizes.push_back(j.messages.value_or(UINT64_MAX));
+  for (const FolderJob& j : jobs) {
+    sizes.push_back(j.meta.gmail_label.empty() ? j.messages.value_or(UINT64_MAX) : 0);
+  }
   const std::vector<size_t> order = LargestFirst(sizes);
   std::vector<absl::Status> statuses(jobs.size());
   auto ran =

@@ -25,6 +25,7 @@ struct TargetInfo {
   char delimiter = '/';
   std::string prefix;  // B's personal namespace prefix
   std::vector<imap::MailboxInfo> folders;
+  bool gmail = false;  // B offers Gmail's X-GM-EXT-1 (README "Gmail labels")
 };
 
 struct MappedFolder {

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/engine/append_batches.h"
 #include "common/engine/engine_internal.h"
+#include "common/engine/folder_contents.h"
 #include "common/engine/message_source.h"
 #include "common/imap/reply_class.h"
 #include "common/log/log.h"
@@ -91,7 +92,7 @@ class Bodies {
 
   absl::StatusOr<std::shared_ptr<imap::LiteralSource>> Body(size_t i) {
     const auto& [base, meta] = missing_[i];
-    auto original = std::make_shared<StoreLiteralSource>(ctx_.store, folder_.prefix + base + ".eml",
+    auto original = std::make_shared<StoreLiteralSource>(ctx_.store, folder_.files + base + ".eml",
                                                          meta.size, meta.uid);
     if (!ctx_.task.fix_messages) return original;
     if (!scans_[i]) {
@@ -342,14 +343,39 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
   if (!scan[0].ok()) return scan[0].status();
   *box = scan[0]->box;
   DiffFolder(local, &scan[0]->identities, missing, r);
-  return MatchRepaired(ctx.store, folder.prefix, RepairOptionsOf(ctx.task.server),
+  return MatchRepaired(ctx.store, folder.files, RepairOptionsOf(ctx.task.server),
                        &scan[0]->identities, missing, r);
 }
 
-absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFolder& where,
-                          const ExportedFolder& folder, FolderResult* r, FolderBases* bases) {
-  const std::string& mailbox = where.raw;
-  ASSIGN_OR_RETURN(auto local, ListSelectedMessages(ctx, folder.prefix));
+// Where the account's folders go on server B, and what each puts there.
+struct ImportPlan {
+  const std::vector<ExportedFolder>& folders;
+  const std::vector<MappedFolder>& mapped;
+  const TargetInfo& target;
+  const FolderContents& contents;
+};
+
+// Creates B's `mailbox` unless B lists it (or it appeared meanwhile).
+absl::Status EnsureFolder(imap::Session& session, const TargetInfo& target,
+                          const std::string& mailbox) {
+  if (TargetLists(target, mailbox)) return absl::OkStatus();
+  absl::Status c = imap::Create(session, mailbox);
+  return absl::IsAlreadyExists(c) ? absl::OkStatus() : c;
+}
+
+absl::Status TargetFolder(Context& ctx, imap::Session& session, const ImportPlan& plan, size_t i,
+                          FolderResult* r, FolderBases* bases) {
+  const ExportedFolder& folder = plan.folders[i];
+  const std::string& mailbox = plan.mapped[i].raw;
+  ASSIGN_OR_RETURN(auto local, plan.contents.Messages(ctx, i));
+  if (plan.contents.IsLabelOnGmailTarget(i)) {
+    // A label on a Gmail target: its messages get the label in All Mail (SetGmailLabels).
+    absl::StrAppend(&r->mapping, ", a Gmail label: set on ", local.size(),
+                    " message(s) in All Mail, not copied");
+    RETURN_IF_ERROR(EnsureFolder(session, plan.target, mailbox));
+    ctx.progress.FolderDone(folder.meta.name);
+    return absl::OkStatus();
+  }
   if (ctx.selector.just_folders()) local.clear();  // the folder is created, nothing appended
   r->source_messages = local.size();
   uint64_t local_bytes = 0;
@@ -367,6 +393,16 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFold
     r->target_messages += r->transferred - before;
     r->missing = missing.size() - (r->transferred - before) - r->refused;
     RETURN_IF_ERROR(st);
+  }
+  if (plan.contents.gmail_target() && i == plan.contents.all_mail() && !local.empty()) {
+    for (size_t j = 0; j < plan.folders.size(); ++j) {  // the labels must exist first
+      if (plan.contents.IsLabelOnGmailTarget(j)) {
+        RETURN_IF_ERROR(EnsureFolder(session, plan.target, plan.mapped[j].raw));
+      }
+    }
+    uint64_t labels = 0;
+    RETURN_IF_ERROR(SetGmailLabels(ctx, session, mailbox, plan.contents, local, plan.mapped,
+                                   plan.target, &labels));
   }
   ctx.progress.FolderDone(folder.meta.name);
   return absl::OkStatus();
@@ -470,12 +506,16 @@ AccountResult RunImport(Context& ctx) {
     if (!found->ok()) target = *found;
   }
   more.Release(false);  // no-op once released
-  // Where every folder lands, checked before anything moves.
+  // Where every folder lands, checked before anything moves, and what each puts there.
   auto mapped = target.ok() ? MapFolders(ctx, *folders, *target) : target.status();
-  if (!mapped.ok()) {
-    result.status = status::Annotate(mapped.status(), absl::StrCat("account ", ctx.email()));
+  auto contents = mapped.ok() ? FolderContents::Load(ctx, &*folders, target->gmail)
+                              : absl::StatusOr<std::unique_ptr<FolderContents>>(mapped.status());
+  if (!contents.ok()) {
+    result.status = status::Annotate(contents.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
+  result.notes = (*contents)->Notes();
+  const ImportPlan plan{*folders, *mapped, *target, **contents};
   result.folders.resize(folders->size());
   ctx.progress.AddTotals(folders->size(), 0);
   std::vector<uint64_t> sizes;
@@ -502,7 +542,7 @@ AccountResult RunImport(Context& ctx) {
                            result.folders[i].mapping = (*mapped)[i].how;
                            bases[i].Clear();
                            absl::Status st =
-                               TargetFolder(ctx, s, (*mapped)[i], f, &result.folders[i], &bases[i]);
+                               TargetFolder(ctx, s, plan, i, &result.folders[i], &bases[i]);
                            return status::Annotate(st, absl::StrCat("folder '", f.meta.name, "'"));
                          });
   for (size_t k = 0; k < ran.size(); ++k) statuses[order[k]] = ran[k];
@@ -517,6 +557,7 @@ AccountResult RunImport(Context& ctx) {
     result.repaired += f.repaired;
     result.skipped += f.source_messages - f.missing - f.transferred - f.refused;
   }
+  result.skipped += plan.contents.left_out();
   UpdateRefusalRecord(ctx, *folders, result.folders, statuses, bases, std::move(old));
   result.status = FirstError(ctx.email(), statuses);
   if (result.status.ok()) result.status = StrictRefusals(ctx, result);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/engine/engine_internal.h"
+#include "common/engine/gmail_labels.h"
 #include "common/engine/message_source.h"
 #include "common/imap/date.h"
 #include "common/imap/mutf7.h"
@@ -30,7 +31,7 @@ absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& 
     auto meta = FolderMetaFromJson(json);
     if (!meta.ok()) return status::Annotate(meta.status(), o.key);
     by_prefix[std::string(key)] = out.size();
-    out.push_back({std::string(key), std::move(*meta)});
+    out.push_back({std::string(key), std::move(*meta), 0, 0, std::string(key)});
   }
   for (const storage::ObjectInfo& o : objects) {  // sizes, to schedule the largest first
     absl::string_view key = o.key;
@@ -250,6 +251,7 @@ absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session) {
     t.delimiter = list.namespaces.personal[0].delimiter;
   }
   t.folders = std::move(list.mailboxes);
+  t.gmail = session.HasCapability(kGmailCapability);
   return t;
 }
 

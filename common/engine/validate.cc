@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/engine/engine_internal.h"
+#include "common/engine/folder_contents.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
@@ -74,6 +75,7 @@ struct Comparison {
   const TargetInfo& target;
   const std::vector<MappedFolder>& mapped;  // where each of `folders` lands on B
   const std::vector<ExportedFolder>& folders;
+  const FolderContents& contents;  // what each of `folders` puts on B
   const Refusals& refusals;
   const GapListener& on_gap;
 };
@@ -102,7 +104,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
   for (size_t k = 0; k < index.size(); ++k) {
     const ExportedFolder& f = folders[index[k]];
     FolderResult& r = result->folders[index[k]];
-    auto local = ListSelectedMessages(ctx, f.prefix);
+    auto local = c.contents.Messages(ctx, index[k]);
     if (!local.ok()) {
       fail(index[k], local.status());
       continue;
@@ -121,7 +123,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
     std::multiset<std::string> identities;
     if (present[k].ok()) identities = std::move(present[k]->identities);
     DiffFolder(*local, &identities, &gap.missing, &r);
-    absl::Status repaired = MatchRepaired(ctx.store, f.prefix, RepairOptionsOf(ctx.task.server),
+    absl::Status repaired = MatchRepaired(ctx.store, f.files, RepairOptionsOf(ctx.task.server),
                                           &identities, &gap.missing, &r);
     if (!repaired.ok()) {
       fail(index[k], repaired);
@@ -143,10 +145,13 @@ AccountResult ComparePass(Context& ctx, const GapListener& on_gap) {
   auto session = folders.ok() ? ctx.Connect() : folders.status();
   auto target = session.ok() ? DiscoverTarget(**session) : session.status();
   auto mapped = target.ok() ? MapFolders(ctx, *folders, *target) : target.status();
-  if (!mapped.ok()) {
-    result.status = status::Annotate(mapped.status(), absl::StrCat("account ", ctx.email()));
+  auto contents = mapped.ok() ? FolderContents::Load(ctx, &*folders, target->gmail)
+                              : absl::StatusOr<std::unique_ptr<FolderContents>>(mapped.status());
+  if (!contents.ok()) {
+    result.status = status::Annotate(contents.status(), absl::StrCat("account ", ctx.email()));
     return result;
   }
+  result.notes = (*contents)->Notes();
   result.folders.resize(folders->size());
   std::vector<absl::Status> statuses(folders->size());
   ctx.progress.AddTotals(folders->size(), 0);
@@ -176,7 +181,8 @@ AccountResult ComparePass(Context& ctx, const GapListener& on_gap) {
     }
     if (result.status.ok()) {
       result.status =
-          CompareBatch(ctx, **session, Comparison{*target, *mapped, *folders, refusals, on_gap},
+          CompareBatch(ctx, **session,
+                       Comparison{*target, *mapped, *folders, **contents, refusals, on_gap},
                        begin, end, &result, &statuses);
     }
     begin = end;
@@ -185,6 +191,7 @@ AccountResult ComparePass(Context& ctx, const GapListener& on_gap) {
     result.skipped += f.source_messages - f.missing - f.refused;
     result.refused += f.refused;
   }
+  result.skipped += (*contents)->left_out();
   if (result.status.ok()) {
     result.status = FirstError(ctx.email(), statuses);
   } else {
