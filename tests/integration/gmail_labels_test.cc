@@ -11,11 +11,13 @@
 //   - Import onto an emulated Gmail B appends each message once to B's All Mail and sets
 //     its labels (UID STORE +X-GM-LABELS); again adds nothing; validate is exact.
 //   - --skip-cross-duplicates on a plain source: a message in two folders goes to the first.
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/engine/engine.h"
@@ -102,8 +104,9 @@ class GmailLabelsTest : public ::testing::Test {
   }
 
   engine::AccountResult Run(engine::Mode mode, const config::ServerConfig& server,
-                            storage::Store& store, bool skip_cross = false) {
+                            storage::Store& store, bool skip_cross = false, bool dry_run = false) {
     engine::AccountTask t;
+    t.dry_run = dry_run;
     t.mode = mode;
     t.server = server;
     t.account.email = email_;
@@ -149,6 +152,12 @@ class GmailLabelsTest : public ::testing::Test {
 TEST_F(GmailLabelsTest, ExportOnceWithLabelsThenOneCopyPerLabelOnAPlainTarget) {
   SeedMailbox();
   const config::ServerConfig a = Plain(gmail_a_->port());
+  // The dry run plans what the export then does: All Mail's and Trash's messages only.
+  auto plan = Run(engine::Mode::kExport, a, *store_, false, /*dry_run=*/true);
+  ASSERT_TRUE(plan.status.ok()) << plan.status;
+  uint64_t to_move = 0;
+  for (const auto& f : plan.folders) to_move += f.to_move;
+  EXPECT_EQ(to_move, 6u);
   auto exported = Run(engine::Mode::kExport, a, *store_);
   ASSERT_TRUE(exported.status.ok()) << exported.status;
   // Six messages once each (five of All Mail, Trash's), not twelve folder copies.
@@ -219,6 +228,24 @@ TEST_F(GmailLabelsTest, ExportOnceWithLabelsThenOneCopyPerLabelOnAPlainTarget) {
   ASSERT_TRUE(followed.status.ok()) << followed.status;
   EXPECT_EQ(followed.messages, 1u);
   EXPECT_EQ(IdsByFolder(*b_)["Work"], (Ids{MessageId(1), MessageId(3)}));
+  EXPECT_EQ(Run(engine::Mode::kImport, b, *store_).messages, 0u);
+
+  // All Mail gets a new UIDVALIDITY (Dovecot forgets its UIDs): its messages are known by
+  // their X-GM-MSGID, nothing is downloaded or written again.
+  auto path = a_->FolderPath(email_, kAllMail);
+  ASSERT_TRUE(path.ok());
+  for (auto& e : std::filesystem::directory_iterator(*path)) {
+    const std::string n = e.path().filename().string();
+    if (absl::StartsWith(n, "dovecot-uidlist") || absl::StartsWith(n, "dovecot.index")) {
+      std::filesystem::remove(e.path());
+    }
+  }
+  auto renumbered = Run(engine::Mode::kExport, a, *store_);
+  ASSERT_TRUE(renumbered.status.ok()) << renumbered.status;
+  EXPECT_EQ(renumbered.messages, 0u);
+  EXPECT_EQ(renumbered.budget_used, 0u);  // no body fetched
+  EXPECT_EQ(FolderOf(*store_, kAllMail).claimed.size(), 5u);  // the new UIDs, by X-GM-MSGID
+  EXPECT_EQ(Exported(*store_, kAllMail).size(), 5u);
   EXPECT_EQ(Run(engine::Mode::kImport, b, *store_).messages, 0u);
 }
 
