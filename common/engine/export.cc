@@ -380,8 +380,9 @@ AccountResult RunExport(Context& ctx) {
   }
   std::vector<SourceFolder> selected = SourceFolders(ctx, *list);
   if (MarkGmailFolders(ctx, *session, &selected)) {
-    result.notes.push_back("Gmail (X-GM-EXT-1): each message exported once, in the \\All folder, "
-                           "with its labels");
+    result.notes.push_back(
+        "Gmail (X-GM-EXT-1): each message exported once, in the \\All folder, "
+        "with its labels");
   }
   std::vector<FolderJob> jobs;
   for (SourceFolder& f : selected) {  // the selected ones

@@ -45,7 +45,8 @@ absl::Status FolderContents::LoadGmail(Context& ctx, std::vector<ExportedFolder>
     }
   }
   if (all_prefix.empty()) {  // left out by the selection: it still fills the label folders
-    ASSIGN_OR_RETURN(std::vector<ExportedFolder> every, ListExportedFolders(ctx.store, ctx.email()));
+    ASSIGN_OR_RETURN(std::vector<ExportedFolder> every,
+                     ListExportedFolders(ctx.store, ctx.email()));
     for (const ExportedFolder& f : every) {
       if (f.meta.gmail_all_mail) all_prefix = f.prefix;
     }
@@ -131,13 +132,14 @@ std::vector<std::string> FolderContents::Notes() const {
     notes.push_back(
         gmail_target()
             ? absl::StrCat("Gmail labels: ", all_.size(),
-                           " message(s) of the export's All Mail appended once to server B's, "
-                           "their labels set there (",
+                           " message(s) of the export's All Mail kept once in server B's All "
+                           "Mail, their labels set there (",
                            copies, " label(s) in all)")
-            : absl::StrCat("Gmail labels: ", all_.size(), " message(s) of the export's All Mail: ",
-                           copies, " copies in their label folders, ",
-                           placement_.all_mail == SIZE_MAX ? 0 : placed_[placement_.all_mail].size(),
-                           " without one in the All Mail folder"));
+            : absl::StrCat(
+                  "Gmail labels: ", all_.size(), " message(s) of the export's All Mail: ", copies,
+                  " copies in their label folders, ",
+                  placement_.all_mail == SIZE_MAX ? 0 : placed_[placement_.all_mail].size(),
+                  " without one in the All Mail folder"));
   }
   if (left_out_ > 0) {
     notes.push_back(absl::StrCat("skip-cross-duplicates: ", left_out_,

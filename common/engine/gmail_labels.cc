@@ -12,8 +12,12 @@ namespace engine {
 std::string GmailLabelOf(const std::vector<std::string>& levels, absl::string_view special_use) {
   if (levels.size() == 1 && absl::EqualsIgnoreCase(levels[0], "INBOX")) return "\\Inbox";
   static const std::pair<const char*, const char*> kSystem[] = {
-      {"\\Sent", "\\Sent"},           {"\\Drafts", "\\Draft"}, {"\\Important", "\\Important"},
-      {"\\Flagged", "\\Starred"},     {"\\All", ""},           {"\\Trash", ""},
+      {"\\Sent", "\\Sent"},
+      {"\\Drafts", "\\Draft"},
+      {"\\Important", "\\Important"},
+      {"\\Flagged", "\\Starred"},
+      {"\\All", ""},
+      {"\\Trash", ""},
       {"\\Junk", ""},
   };
   for (const auto& [use, label] : kSystem) {

@@ -101,8 +101,8 @@ absl::Status SetGmailLabels(Context& ctx, imap::Session& session, const std::str
     *labels_added += stores[k].second.size();
   }
   LOG(INFO) << "account " << ctx.email() << ": Gmail labels set on " << stores.size()
-            << " message(s) of '" << mailbox << "' on server B (" << *labels_added
-            << " label(s)); " << absent << " message(s) not on B";
+            << " message(s) of '" << mailbox << "' on server B (" << *labels_added << " label(s)); "
+            << absent << " message(s) not on B";
   return absl::OkStatus();
 }
 

@@ -83,9 +83,9 @@ TEST(SelectionTest, AgesBecomeDaysAndTheNarrowerBoundWins) {
 // --skip-cross-duplicates keeps a message in the first folder of this order.
 TEST(SelectorTest, CrossDuplicateOrderPutsRealFoldersBeforeViewsAndTrash) {
   const std::vector<engine::RankedFolder> folders = {
-      {"[Gmail]/Trash", "\\Trash"}, {"Zeta", ""},           {"[Gmail]/All Mail", "\\All"},
-      {"Archive", "\\Archive"},     {"Sent", "\\Sent"},     {"inbox", ""},
-      {"Starred", "\\Flagged"},     {"Alpha/Beta", ""},     {"Junk", "\\Junk"},
+      {"[Gmail]/Trash", "\\Trash"}, {"Zeta", ""},       {"[Gmail]/All Mail", "\\All"},
+      {"Archive", "\\Archive"},     {"Sent", "\\Sent"}, {"inbox", ""},
+      {"Starred", "\\Flagged"},     {"Alpha/Beta", ""}, {"Junk", "\\Junk"},
       {"Drafts", "\\Drafts"},       {"Alpha", ""}};
   std::vector<std::string> names;
   for (size_t i : engine::CrossDuplicateOrder(folders)) names.push_back(folders[i].name);

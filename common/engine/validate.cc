@@ -180,10 +180,9 @@ AccountResult ComparePass(Context& ctx, const GapListener& on_gap) {
       messages += (*folders)[end++].messages;
     }
     if (result.status.ok()) {
-      result.status =
-          CompareBatch(ctx, **session,
-                       Comparison{*target, *mapped, *folders, **contents, refusals, on_gap},
-                       begin, end, &result, &statuses);
+      result.status = CompareBatch(
+          ctx, **session, Comparison{*target, *mapped, *folders, **contents, refusals, on_gap},
+          begin, end, &result, &statuses);
     }
     begin = end;
   }

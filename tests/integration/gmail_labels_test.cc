@@ -243,7 +243,7 @@ TEST_F(GmailLabelsTest, ExportOnceWithLabelsThenOneCopyPerLabelOnAPlainTarget) {
   auto renumbered = Run(engine::Mode::kExport, a, *store_);
   ASSERT_TRUE(renumbered.status.ok()) << renumbered.status;
   EXPECT_EQ(renumbered.messages, 0u);
-  EXPECT_EQ(renumbered.budget_used, 0u);  // no body fetched
+  EXPECT_EQ(renumbered.budget_used, 0u);                      // no body fetched
   EXPECT_EQ(FolderOf(*store_, kAllMail).claimed.size(), 5u);  // the new UIDs, by X-GM-MSGID
   EXPECT_EQ(Exported(*store_, kAllMail).size(), 5u);
   EXPECT_EQ(Run(engine::Mode::kImport, b, *store_).messages, 0u);
@@ -277,7 +277,7 @@ TEST_F(GmailLabelsTest, OnAGmailTargetEachMessageIsAppendedOnceAndLabelled) {
   EXPECT_EQ((*gmail_b)->counts().unknown_stores, 0);
   auto on_b = IdsByFolder(*b_);
   EXPECT_EQ(on_b[kAllMail], (Ids{MessageId(1), MessageId(2), MessageId(3), MessageId(4),
-                                 MessageId(6)}));  // each once
+                                 MessageId(6)}));               // each once
   EXPECT_EQ(on_b["INBOX"], (Ids{MessageId(1), MessageId(6)}));  // the labels, as Gmail shows
   EXPECT_EQ(on_b["Trash"], Ids{MessageId(5)});
 
