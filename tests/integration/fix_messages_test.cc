@@ -33,15 +33,6 @@ const std::string kCyrusNul = "NO Message contains NUL characters";
 const std::string kCyrusBareNewlines = "NO Message contains bare newlines";
 const std::string kExchangeLongLine = "BAD Command Argument Error. 11";
 
-config::ServerConfig Plain(int port) {
-  config::ServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = port;
-  c.ssl = false;
-  c.starttls = false;
-  return c;
-}
-
 // A message of the export that a provider refuses.
 struct Crafted {
   uint32_t uid;
@@ -108,7 +99,7 @@ class FixMessagesTest : public ::testing::Test {
         ++seed;
       }
     }
-    auto exp = Run(engine::Mode::kExport, Plain(a_->imap_port()), false);
+    auto exp = Run(engine::Mode::kExport, testing_fixtures::PlainConfigOf(a_->imap_port()), false);
     ASSERT_TRUE(exp.status.ok()) << exp.status;
   }
 
@@ -172,7 +163,7 @@ TEST_F(FixMessagesTest, RefusedWithoutTheFlagRepairedWithItAndNeverDuplicated) {
   po.append_refusals.long_line = kExchangeLongLine;
   auto proxy = FaultProxy::Start(po);
   ASSERT_TRUE(proxy.ok()) << proxy.status();
-  const config::ServerConfig via_proxy = Plain((*proxy)->port());
+  const config::ServerConfig via_proxy = testing_fixtures::PlainConfigOf((*proxy)->port());
 
   // Without --fix-messages: refused, reported with the provider's words, the rest goes in.
   auto plain = Run(engine::Mode::kImport, via_proxy, false);
@@ -217,7 +208,7 @@ TEST_F(FixMessagesTest, RefusedWithoutTheFlagRepairedWithItAndNeverDuplicated) {
   EXPECT_EQ(ExportFiles(), exported);
 
   // Validate (without the flag, straight to B): every message found, none refused or extra.
-  auto val = Run(engine::Mode::kValidate, Plain(b_->imap_port()), false);
+  auto val = Run(engine::Mode::kValidate, testing_fixtures::PlainConfigOf(b_->imap_port()), false);
   EXPECT_TRUE(val.status.ok()) << val.status;
   EXPECT_EQ(val.refused, 0u);
   for (const auto& f : val.folders) {
@@ -253,7 +244,7 @@ TEST_F(FixMessagesTest, ValidateResyncMissingRepairsToo) {
   ASSERT_TRUE(proxy.ok()) << proxy.status();
   engine::AccountTask t;
   t.mode = engine::Mode::kValidate;
-  t.server = Plain((*proxy)->port());
+  t.server = testing_fixtures::PlainConfigOf((*proxy)->port());
   t.account.email = email();
   t.account.password = a_->users()[0].password;
   t.resync_missing = true;
@@ -280,7 +271,7 @@ TEST_F(FixMessagesTest, PerMailboxAppendLimitIsAppliedBeforeSending) {
   auto proxy = FaultProxy::Start(po);
   ASSERT_TRUE(proxy.ok()) << proxy.status();
 
-  auto imp = Run(engine::Mode::kImport, Plain((*proxy)->port()), false);
+  auto imp = Run(engine::Mode::kImport, testing_fixtures::PlainConfigOf((*proxy)->port()), false);
   ASSERT_TRUE(imp.status.ok()) << imp.status;
   EXPECT_EQ(imp.messages, 5u);
   EXPECT_EQ(imp.refused, 2u);

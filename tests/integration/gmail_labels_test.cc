@@ -37,15 +37,6 @@ using Ids = std::set<std::string>;
 
 constexpr char kAllMail[] = "[Gmail]/All Mail";
 
-config::ServerConfig Plain(int port) {
-  config::ServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = port;
-  c.ssl = false;
-  c.starttls = false;
-  return c;
-}
-
 std::string MessageId(int seed) { return absl::StrCat("<gen-", seed, "-2000@fixture.example>"); }
 
 // Message-IDs of every message in each folder of users()[0] (UTF-8 names), duplicates
@@ -151,7 +142,7 @@ class GmailLabelsTest : public ::testing::Test {
 
 TEST_F(GmailLabelsTest, ExportOnceWithLabelsThenOneCopyPerLabelOnAPlainTarget) {
   SeedMailbox();
-  const config::ServerConfig a = Plain(gmail_a_->port());
+  const config::ServerConfig a = testing_fixtures::PlainConfigOf(gmail_a_->port());
   // The dry run plans what the export then does: All Mail's and Trash's messages only.
   auto plan = Run(engine::Mode::kExport, a, *store_, false, /*dry_run=*/true);
   ASSERT_TRUE(plan.status.ok()) << plan.status;
@@ -251,7 +242,8 @@ TEST_F(GmailLabelsTest, ExportOnceWithLabelsThenOneCopyPerLabelOnAPlainTarget) {
 
 TEST_F(GmailLabelsTest, OnAGmailTargetEachMessageIsAppendedOnceAndLabelled) {
   SeedMailbox();
-  auto exported = Run(engine::Mode::kExport, Plain(gmail_a_->port()), *store_);
+  auto exported =
+      Run(engine::Mode::kExport, testing_fixtures::PlainConfigOf(gmail_a_->port()), *store_);
   ASSERT_TRUE(exported.status.ok()) << exported.status;
   // B is Gmail too: its All Mail exists (as on every Gmail account).
   ASSERT_TRUE(b_->CreateFolder(b_->users()[0].email, kAllMail).ok());
@@ -259,7 +251,7 @@ TEST_F(GmailLabelsTest, OnAGmailTargetEachMessageIsAppendedOnceAndLabelled) {
   o.target = absl::StrCat(b_->host(), ":", b_->imap_port());
   auto gmail_b = GmailProxy::Start(o);
   ASSERT_TRUE(gmail_b.ok()) << gmail_b.status();
-  const config::ServerConfig b = Plain((*gmail_b)->port());
+  const config::ServerConfig b = testing_fixtures::PlainConfigOf((*gmail_b)->port());
 
   auto imported = Run(engine::Mode::kImport, b, *store_);
   ASSERT_TRUE(imported.status.ok()) << imported.status;

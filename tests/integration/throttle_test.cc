@@ -32,11 +32,7 @@ const std::string kMsThrottle = absl::StrCat(
 const std::string kGmailThrottle = "NO [OVERQUOTA] Account exceeded command or bandwidth limits.";
 
 config::ServerConfig Plain(int port) {
-  config::ServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = port;
-  c.ssl = false;
-  c.starttls = false;
+  config::ServerConfig c = testing_fixtures::PlainConfigOf(port);
   c.max_connections_per_account = 4;
   return c;
 }
