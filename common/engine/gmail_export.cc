@@ -2,6 +2,7 @@
 // is exported once, from the \All folder ("[Gmail]/All Mail"), with its X-GM-MSGID and
 // X-GM-LABELS in its .json; the folders that stand for labels are recorded (their
 // .folder.json says which label) and their messages are not fetched again.
+#include <algorithm>
 #include <map>
 #include <set>
 

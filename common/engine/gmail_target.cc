@@ -97,7 +97,12 @@ absl::Status SetGmailLabels(Context& ctx, imap::Session& session, const std::str
   if (stores.empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::vector<absl::Status> stored, imap::AddGmailLabels(session, stores));
   for (size_t k = 0; k < stored.size(); ++k) {
-    if (!stored[k].ok()) return stored[k];  // the step is retried: stored labels stay
+    if (status::IsRetriable(stored[k])) return stored[k];  // retried; stored labels stay
+    if (!stored[k].ok()) {  // B will not take the label: named; validate reports the copy
+      LOG(WARNING) << "account " << ctx.email() << ": server B refused the labels of message UID "
+                   << stores[k].first << " in '" << mailbox << "': " << stored[k];
+      continue;
+    }
     *labels_added += stores[k].second.size();
   }
   LOG(INFO) << "account " << ctx.email() << ": Gmail labels set on " << stores.size()
