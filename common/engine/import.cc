@@ -1,7 +1,7 @@
 // Import: per exported folder, compare the export with server B's folder by message
-// identity (INTERNALDATE with Message-ID, or with size) and append what B lacks, so
-// re-running it, or resuming after a crash anywhere (even between an APPEND and its OK),
-// creates no duplicate. Validate (validate.cc) compares the same way without appending.
+// identity (identity.h: a multiset, different messages never merged) and append what B
+// lacks, so re-running it, or resuming after a crash anywhere (even between an APPEND and
+// its OK), creates no duplicate. Validate (validate.cc) compares the same way without appending.
 #include <functional>
 #include <map>
 #include <set>
@@ -341,9 +341,14 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
   }
   if (!scan[0].ok()) return scan[0].status();
   *box = scan[0]->box;
-  DiffFolder(local, &scan[0]->identities, missing, r);
-  return MatchRepaired(ctx.store, folder.prefix, RepairOptionsOf(ctx.task.server),
-                       &scan[0]->identities, missing, r);
+  FolderComparison c{
+      mailbox, folder.prefix, IdentityMatch(local, std::move(scan[0]->messages)), {}};
+  RETURN_IF_ERROR(Disambiguate(ctx.store, session, /*read_only=*/false, {&c}));
+  RETURN_IF_ERROR(c.status);
+  std::multiset<std::string> extra;
+  c.match.Diff(missing, &extra, r);
+  return MatchRepaired(ctx.store, folder.prefix, RepairOptionsOf(ctx.task.server), &extra, missing,
+                       r);
 }
 
 absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFolder& where,

@@ -43,12 +43,11 @@ std::string From() { return "From: Alice <alice@example.org>"; }
 std::string Date() { return "Date: Tue, 14 Nov 2023 22:13:20 +0000"; }
 
 // (a): one message, twice.
-const std::string kCopy = Message({From(), "To: b@example.com", "Subject: twice", Date(),
-                                   "Message-ID: <twice@multiset.example>"},
-                                  "stored twice\r\n");
-const std::string kOther = Message({From(), "Subject: once", Date(),
-                                    "Message-ID: <once@multiset.example>"},
-                                   "stored once\r\n");
+const std::string kCopy = Message(
+    {From(), "To: b@example.com", "Subject: twice", Date(), "Message-ID: <twice@multiset.example>"},
+    "stored twice\r\n");
+const std::string kOther = Message(
+    {From(), "Subject: once", Date(), "Message-ID: <once@multiset.example>"}, "stored once\r\n");
 
 // (b): pairs of different messages sharing their coarse identity. X: one Message-ID and
 // date, different bodies and sizes (a draft saved twice). Y: one Message-ID and date, the
