@@ -213,16 +213,6 @@ absl::StatusOr<absl::optional<RefusalRecord>> LoadRefusalRecord(storage::Store& 
 
 // The repair --fix-messages applies for `server` (its max_line_length).
 imap::RepairOptions RepairOptionsOf(const config::ServerConfig& server);
-// Finds the messages of `missing` that B holds repaired (--fix-messages, by this run or an
-// earlier one): a message without a Message-ID is known by its size, which the repair
-// changes, so one whose repaired size and date match one of B's `extra` identities is on B.
-// Reads only such candidates (no Message-ID, a date some extra identity has), so nothing
-// when B has no extra message. Moves them out of `missing` and `extra`, and updates r's
-// missing and extra. An error: an exported message could not be read.
-absl::Status MatchRepaired(storage::Store& store, const std::string& prefix,
-                           const imap::RepairOptions& options, std::multiset<std::string>* extra,
-                           std::vector<std::pair<std::string, MessageMeta>>* missing,
-                           FolderResult* r);
 // A mailbox of server B as selected, with its messages' coarse identities (identity.h).
 struct ScannedFolder {
   imap::SelectedMailbox box;
@@ -250,6 +240,19 @@ struct FolderComparison {
 // broke (identity_scan.cc).
 absl::Status Disambiguate(storage::Store& store, imap::Session& session, bool read_only,
                           const std::vector<FolderComparison*>& folders);
+// Finds the messages of `missing` that B holds repaired (--fix-messages, by this run or an
+// earlier one): a message without a Message-ID is known by its size, which the repair
+// changes, so one whose repaired size and date match one of B's `extra` messages is on B
+// (different messages of one repaired identity told apart as Disambiguate does, on the
+// folder's `mailbox`). Reads only such candidates (no Message-ID, a date some extra
+// message has), so nothing when B has no extra message. Moves them out of `missing` and
+// `extra`, and updates r's missing and extra. An error: an exported message could not be
+// read, B refused the mailbox, or the session broke (identity_scan.cc).
+absl::Status MatchRepaired(storage::Store& store, imap::Session& session, bool read_only,
+                           const std::string& mailbox, const std::string& prefix,
+                           const imap::RepairOptions& options, std::vector<TargetMessage>* extra,
+                           std::vector<std::pair<std::string, MessageMeta>>* missing,
+                           FolderResult* r);
 
 // Server B's namespace, delimiter and folders (TargetInfo: folder_map.h).
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session);

@@ -91,31 +91,75 @@ std::string HeaderDigest(absl::string_view text, bool* ended) {
 }
 
 namespace {
-constexpr int kUnrelated = 3;
-// How B's message `t` relates to the exported content `m` (bytes `sha`) of its coarse
-// identity: 0 the same bytes, 1 the same digest and size, 2 the same digest (B rewrote
-// it), kUnrelated none of these. A message is only ever taken for its closest contents.
-int Closeness(const TargetMessage& t, const std::string& sha, const MessageMeta& m) {
-  if (t.sha256 && *t.sha256 == sha) return 0;
-  if (!t.digest || *t.digest != m.header_digest) return kUnrelated;
-  return t.size == m.size ? 1 : 2;
-}
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0'; }
 }  // namespace
 
-bool TakeIdentity(std::multiset<std::string>* present, const MessageMeta& meta, uint64_t size) {
+void TextDigester::Body(char c) {
+  if (IsBlank(c)) return;
+  body_.push_back(c);
+  if (body_.size() >= 64 * 1024) {
+    hash_.Update(body_);
+    body_.clear();
+  }
+}
+
+// The header's end as HeaderDigest's NextLine reads line ends: LF, CRs then LF (one end),
+// or a CR before anything else (each CR one end, so a second one ends an empty line).
+void TextDigester::Update(absl::string_view chunk) {
+  for (char c : chunk) {
+    if (in_body_) {
+      Body(c);
+    } else if (c == '\r') {
+      ++crs_;
+    } else if (c == '\n') {
+      in_body_ = line_ == 0;  // an empty line ends the header
+      line_ = crs_ = 0;
+    } else if (c != '\0') {
+      if (crs_ > 0 && (line_ == 0 || crs_ > 1)) {
+        in_body_ = true;
+        Body(c);
+        continue;
+      }
+      line_ = crs_ > 0 ? 1 : line_ + 1;
+      crs_ = 0;
+    }
+  }
+}
+
+std::string TextDigester::Finish() {
+  hash_.Update(body_);
+  body_.clear();
+  return hash_.HexDigest();
+}
+
+std::string TextDigest(absl::string_view message) {
+  TextDigester d;
+  d.Update(message);
+  return d.Finish();
+}
+
+namespace {
+// B's messages not matched yet: coarse identity -> index into the target.
+using Present = std::multimap<std::string, size_t>;
+
+// Takes a message of B with the coarse identity of `meta` out of `present`: its index, or
+// nullopt when there is none. Without a date, any date matches.
+absl::optional<size_t> TakeIdentity(Present* present, const MessageMeta& meta) {
+  auto it = present->end();
   if (meta.internaldate.empty()) {
     // The key without its date: every key of that message starts with it.
-    const std::string prefix = IdentityKey(meta.message_id, size, "");
-    auto it = present->lower_bound(prefix);
-    if (it == present->end() || !absl::StartsWith(*it, prefix)) return false;
-    present->erase(it);
-    return true;
+    const std::string prefix = IdentityKey(meta.message_id, meta.size, "");
+    it = present->lower_bound(prefix);
+    if (it != present->end() && !absl::StartsWith(it->first, prefix)) it = present->end();
+  } else {
+    it = present->find(IdentityKey(meta.message_id, meta.size, meta.internaldate));
   }
-  auto it = present->find(IdentityKey(meta.message_id, size, meta.internaldate));
-  if (it == present->end()) return false;
+  if (it == present->end()) return absl::nullopt;
+  const size_t j = it->second;
   present->erase(it);
-  return true;
+  return j;
 }
+}  // namespace
 
 IdentityMatch::IdentityMatch(std::map<std::string, MessageMeta> local,
                              std::vector<TargetMessage> target)
@@ -125,16 +169,14 @@ IdentityMatch::IdentityMatch(std::map<std::string, MessageMeta> local,
     auto node = local.extract(local.begin());
     local_.emplace_back(std::move(node.key()), std::move(node.mapped()));
   }
-  std::map<std::string, std::vector<size_t>> by_key;  // dated exported messages
+  std::map<std::string, Group> by_key;  // dated exported messages
   for (size_t i = 0; i < local_.size(); ++i) {
     const MessageMeta& m = local_[i].second;
-    if (!m.internaldate.empty())
-      by_key[IdentityKey(m.message_id, m.size, m.internaldate)].push_back(i);
+    if (m.internaldate.empty()) continue;
+    by_key[IdentityKey(m.message_id, m.size, m.internaldate)].contents[m.sha256].push_back(i);
   }
-  for (auto& [key, indices] : by_key) {
-    std::set<std::string> contents;
-    for (size_t i : indices) contents.insert(local_[i].second.sha256);
-    if (contents.size() > 1) ambiguous_[key].local = std::move(indices);
+  for (auto& [key, g] : by_key) {
+    if (g.contents.size() > 1) ambiguous_.emplace(key, std::move(g));
   }
   if (ambiguous_.empty()) return;
   for (size_t j = 0; j < target_.size(); ++j) {
@@ -152,18 +194,24 @@ IdentityMatch::IdentityMatch(std::map<std::string, MessageMeta> local,
 std::vector<std::string> IdentityMatch::LocalDigestsNeeded() const {
   std::vector<std::string> out;
   for (const auto& [key, g] : ambiguous_) {
-    for (size_t i : g.local) {
-      if (local_[i].second.header_digest.empty()) out.push_back(local_[i].first);
+    for (const auto& [sha, copies] : g.contents) {
+      for (size_t i : copies) {
+        if (local_[i].second.header_digest.empty()) out.push_back(local_[i].first);
+      }
     }
   }
   return out;
 }
 
-void IdentityMatch::SetLocalDigest(const std::string& base, std::string digest) {
+MessageMeta* IdentityMatch::FindLocal(const std::string& base) {
   auto it =
       std::lower_bound(local_.begin(), local_.end(), base,
                        [](const auto& entry, const std::string& b) { return entry.first < b; });
-  if (it != local_.end() && it->first == base) it->second.header_digest = std::move(digest);
+  return it != local_.end() && it->first == base ? &it->second : nullptr;
+}
+
+void IdentityMatch::SetLocalDigest(const std::string& base, std::string digest) {
+  if (MessageMeta* m = FindLocal(base)) m->header_digest = std::move(digest);
 }
 
 std::vector<uint32_t> IdentityMatch::TargetDigestsNeeded() const {
@@ -187,107 +235,127 @@ void IdentityMatch::SetTargetDigest(uint32_t uid, std::string digest, uint64_t s
   }
 }
 
-void IdentityMatch::SetTargetSha256(uint32_t uid, std::string sha256) {
-  if (TargetMessage* t = FindTarget(uid)) t->sha256 = std::move(sha256);
+void IdentityMatch::SetTargetBytes(uint32_t uid, std::string sha256, std::string text) {
+  if (TargetMessage* t = FindTarget(uid)) {
+    t->sha256 = std::move(sha256);
+    t->text = std::move(text);
+  }
+}
+
+void IdentityMatch::SetLocalText(const std::string& base, std::string text) {
+  if (MessageMeta* m = FindLocal(base)) texts_[m->sha256] = std::move(text);
+}
+
+int IdentityMatch::Closeness(const TargetMessage& t, const std::string& sha, size_t copy) const {
+  const MessageMeta& m = local_[copy].second;
+  if (t.sha256 && *t.sha256 == sha) return 0;
+  if (!t.digest || *t.digest != m.header_digest) return kUnrelated;
+  auto text = texts_.find(sha);
+  const bool same_text = t.text && text != texts_.end() && text->second == *t.text;
+  if (t.size == m.size) return same_text ? 1 : 2;
+  return same_text ? 3 : 4;
+}
+
+int IdentityMatch::Closest(const Group& g, const TargetMessage& t,
+                           std::vector<const std::string*>* shas) const {
+  int best = kUnrelated;
+  for (const auto& [sha, copies] : g.contents) {
+    const int c = Closeness(t, sha, copies[0]);
+    if (c < best) shas->clear();
+    if (c <= best && c < kUnrelated) shas->push_back(&sha);
+    best = std::min(best, c);
+  }
+  return best;
 }
 
 std::vector<uint32_t> IdentityMatch::TargetBytesNeeded() const {
   std::vector<uint32_t> out;
   for (const auto& [key, g] : ambiguous_) {
-    // (digest, size) -> the different contents exported with them.
-    std::map<std::pair<std::string, uint64_t>, std::set<std::string>> shared;
-    for (size_t i : g.local) {
-      const MessageMeta& m = local_[i].second;
-      shared[{m.header_digest, m.size}].insert(m.sha256);
-    }
     for (size_t j : g.target) {
-      const TargetMessage& t = target_[j];
-      if (!t.digest) continue;
-      auto it = shared.find({*t.digest, t.size});
-      if (it != shared.end() && it->second.size() > 1) out.push_back(t.uid);
+      std::vector<const std::string*> shas;
+      if (!target_[j].sha256 && Closest(g, target_[j], &shas) < kUnrelated && shas.size() > 1) {
+        out.push_back(target_[j].uid);
+      }
     }
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
-void IdentityMatch::MatchGroup(const Group& g, std::set<size_t>* matched,
-                               std::vector<std::pair<std::string, MessageMeta>>* missing) const {
-  // The group's exported contents (by sha256), each with its copies and how many B holds.
-  struct Content {
-    const MessageMeta* meta;
-    std::vector<size_t> copies;
-    size_t held = 0;
-  };
-  std::map<std::string, Content> contents;
-  for (size_t i : g.local) {
-    Content& c =
-        contents.emplace(local_[i].second.sha256, Content{&local_[i].second, {}, 0}).first->second;
-    c.copies.push_back(i);
-  }
-  // Each B message with the exported contents it is closest to (see Closeness), the
-  // closest pairs first, then the closest sizes.
-  std::vector<std::tuple<int, uint64_t, size_t, Content*>> pairs;
-  for (size_t j : g.target) {
-    const TargetMessage& t = target_[j];
-    int best = kUnrelated;
-    for (const auto& [sha, c] : contents) best = std::min(best, Closeness(t, sha, *c.meta));
-    for (auto& [sha, c] : contents) {
-      if (best == kUnrelated || Closeness(t, sha, *c.meta) != best) continue;
-      const uint64_t distance =
-          t.size > c.meta->size ? t.size - c.meta->size : c.meta->size - t.size;
-      pairs.emplace_back(best, distance, j, &c);
+std::vector<std::string> IdentityMatch::LocalTextsNeeded() const {
+  std::set<std::string> out;
+  for (const auto& [key, g] : ambiguous_) {
+    for (size_t j : g.target) {
+      const TargetMessage& t = target_[j];
+      std::vector<const std::string*> closest;
+      if (!t.text || Closest(g, t, &closest) == 0) continue;  // no text, or its very bytes
+      for (const auto& [sha, copies] : g.contents) {
+        if (Closeness(t, sha, copies[0]) < kUnrelated && !texts_.count(sha)) {
+          out.insert(local_[copies[0]].first);
+        }
+      }
     }
   }
-  std::sort(pairs.begin(), pairs.end(), [](const auto& x, const auto& y) {
-    return std::tie(std::get<0>(x), std::get<1>(x), std::get<2>(x)) <
-           std::tie(std::get<0>(y), std::get<1>(y), std::get<2>(y));
-  });
-  for (const auto& [level, distance, j, c] : pairs) {
-    if (matched->count(j) || c->held == c->copies.size()) continue;
-    matched->insert(j);
-    c->held += 1;
+  return std::vector<std::string>(out.begin(), out.end());
+}
+
+void IdentityMatch::MatchGroup(const Group& g, std::set<size_t>* matched,
+                               std::vector<std::pair<std::string, MessageMeta>>* missing) const {
+  // Each B message with the contents it is closest to: the closest pairs first, then the
+  // closest sizes.
+  std::vector<std::tuple<int, uint64_t, size_t, const std::string*>> pairs;
+  for (size_t j : g.target) {
+    const TargetMessage& t = target_[j];
+    std::vector<const std::string*> shas;
+    const int level = Closest(g, t, &shas);
+    for (const std::string* sha : shas) {
+      const uint64_t size = local_[g.contents.at(*sha)[0]].second.size;
+      pairs.emplace_back(level, t.size > size ? t.size - size : size - t.size, j, sha);
+    }
   }
-  for (const auto& [sha, c] : contents) {
-    for (size_t k = c.held; k < c.copies.size(); ++k) missing->push_back(local_[c.copies[k]]);
+  std::sort(pairs.begin(), pairs.end());
+  std::map<std::string, size_t> held;  // copies of each content B holds
+  for (const auto& [level, distance, j, sha] : pairs) {
+    if (matched->count(j) || held[*sha] == g.contents.at(*sha).size()) continue;
+    matched->insert(j);
+    held[*sha] += 1;
+  }
+  for (const auto& [sha, copies] : g.contents) {
+    for (size_t k = held[sha]; k < copies.size(); ++k) missing->push_back(local_[copies[k]]);
   }
 }
 
 void IdentityMatch::Diff(std::vector<std::pair<std::string, MessageMeta>>* missing,
-                         std::multiset<std::string>* extra, FolderResult* r) const {
+                         std::vector<TargetMessage>* extra, FolderResult* r) const {
   r->target_messages = target_.size();
   missing->clear();
   std::set<size_t> matched, grouped;
   for (const auto& [key, g] : ambiguous_) {
     MatchGroup(g, &matched, missing);
-    grouped.insert(g.local.begin(), g.local.end());
+    for (const auto& [sha, copies] : g.contents) grouped.insert(copies.begin(), copies.end());
   }
-  std::multiset<std::string> present;
+  Present present;
   for (size_t j = 0; j < target_.size(); ++j) {
-    if (!matched.count(j)) present.insert(target_[j].key);
+    if (!matched.count(j)) present.emplace(target_[j].key, j);
   }
-  // Undated messages are matched after every dated one, so they never take a dated one's
-  // match.
   std::vector<size_t> undated;
   for (size_t i = 0; i < local_.size(); ++i) {
-    const MessageMeta& meta = local_[i].second;
     if (grouped.count(i)) continue;
-    if (meta.internaldate.empty()) {
+    if (local_[i].second.internaldate.empty()) {
       undated.push_back(i);
-    } else if (!TakeIdentity(&present, meta, meta.size)) {
+    } else if (!TakeIdentity(&present, local_[i].second)) {
       missing->push_back(local_[i]);
     }
   }
   for (size_t i : undated) {
-    if (!TakeIdentity(&present, local_[i].second, local_[i].second.size)) {
-      missing->push_back(local_[i]);
-    }
+    if (!TakeIdentity(&present, local_[i].second)) missing->push_back(local_[i]);
   }
   std::sort(missing->begin(), missing->end(),
             [](const auto& x, const auto& y) { return x.first < y.first; });
   r->missing = missing->size();
   r->extra = present.size();
-  *extra = std::move(present);
+  extra->clear();
+  for (const auto& [key, j] : present) extra->push_back(target_[j]);
 }
 
 }  // namespace engine

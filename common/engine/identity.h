@@ -6,16 +6,19 @@
 //   - The coarse identity (IdentityKey) is what B's scan reads of every message: the
 //     INTERNALDATE instant with the Message-ID, or with the size for a message without one.
 //     It ignores how B stored the bytes (with a Message-ID, B may rewrite the message).
-//   - Byte-identical copies (the same sha256) are one identity counted as often as they are
+//   - Byte-identical copies (the same sha256) are one content counted as often as they are
 //     exported.
-//   - When the export holds different messages (different sha256) under one coarse
-//     identity that B also holds, the coarse identity cannot tell them apart. For those
-//     only, B's messages are asked more (identity_scan.cc): the digest of a few header
-//     fields (HeaderDigest, normalised so that a rewrite on APPEND keeps it) and their
-//     RFC822.SIZE; and their bytes when two exported messages of that identity agree in
-//     both. A message of B counts for one exported message of its coarse identity with the
-//     same bytes, else the same digest (the closest size first); one that matches none is
-//     extra, and an exported message left over is missing.
+//   - When the export holds different contents under one coarse identity that B also
+//     holds, the coarse identity cannot tell them apart. For those identities only, B's
+//     messages are asked more (identity_scan.cc): the digest of a few header fields
+//     (HeaderDigest, normalised so that a rewrite on APPEND keeps it) and their RFC822.SIZE;
+//     then, for those still closest to several contents, their bytes (sha256, and
+//     TextDigest: the body without white space). A message of B counts for one exported
+//     content of its coarse identity, the closest: the same bytes; else the same digest,
+//     size and body text; the same digest and size; the same digest and body text (B
+//     rewrote it: a header added or removed, line ends or long lines repaired); the same
+//     digest, closest size first. One that has none of these is extra; exported copies left
+//     over are missing.
 #ifndef MIGRATOR_COMMON_ENGINE_IDENTITY_H_
 #define MIGRATOR_COMMON_ENGINE_IDENTITY_H_
 
@@ -28,6 +31,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
+#include "common/crypto/sha256.h"
 #include "common/engine/engine.h"
 #include "common/engine/layout.h"
 
@@ -49,21 +53,34 @@ inline constexpr char kDigestFields[] = "DATE FROM SENDER TO CC SUBJECT IN-REPLY
 // `ended`, when given, says whether the header section ended (an empty line) inside `text`.
 std::string HeaderDigest(absl::string_view text, bool* ended = nullptr);
 
+// SHA-256 (hex) of the body of a message (after the header section's empty line, line ends
+// read as HeaderDigest reads them) without white space, line ends and NUL bytes: what a
+// server adding or removing header fields, or repairing line ends and long lines, keeps.
+// Fed in pieces (a streamed message).
+class TextDigester {
+ public:
+  void Update(absl::string_view chunk);
+  std::string Finish();  // the digest; the digester is spent
+
+ private:
+  void Body(char c);
+  crypto::Sha256 hash_;
+  std::string body_;      // compacted body bytes not hashed yet
+  bool in_body_ = false;  // the header section ended
+  uint64_t line_ = 0;     // bytes of the current header line (without CR and NUL)
+  uint64_t crs_ = 0;      // CRs just read in the header, not followed by anything yet
+};
+std::string TextDigest(absl::string_view message);
+
 // A message of server B's folder as the scan read it.
 struct TargetMessage {
   uint32_t uid = 0;
   uint64_t size = 0;  // RFC822.SIZE
   std::string key;    // IdentityKey
-  // When asked for (ambiguous coarse identities only): HeaderDigest of its fields, and the
-  // sha256 of its bytes.
-  absl::optional<std::string> digest, sha256;
+  // When asked for (ambiguous coarse identities only): HeaderDigest of its fields; the
+  // sha256 and TextDigest of its bytes.
+  absl::optional<std::string> digest, sha256, text;
 };
-
-// Takes the coarse identity of `meta` (as `size` bytes) out of `present`; false when it is
-// not there. A message exported without a date (server A's INTERNALDATE unusable, no
-// Date: header field) was appended without one: server B chose its date, so any date
-// matches.
-bool TakeIdentity(std::multiset<std::string>* present, const MessageMeta& meta, uint64_t size);
 
 // One folder's export (by base name) against server B's messages.
 class IdentityMatch {
@@ -83,32 +100,48 @@ class IdentityMatch {
   // B's messages of ambiguous identities (UIDs, ascending), for SetTargetDigest.
   std::vector<uint32_t> TargetDigestsNeeded() const;
   void SetTargetDigest(uint32_t uid, std::string digest, uint64_t size);
-  // After the digests: B's messages (UIDs, ascending) whose digest and size two different
-  // exported messages of their identity share, for SetTargetSha256.
+  // After the digests: B's messages (UIDs, ascending) still closest to several different
+  // exported contents (the same digest and size, or the same digest), for SetTargetBytes.
   std::vector<uint32_t> TargetBytesNeeded() const;
-  void SetTargetSha256(uint32_t uid, std::string sha256);
+  void SetTargetBytes(uint32_t uid, std::string sha256, std::string text);
+  // After the bytes: one exported message (base name) of each content whose TextDigest
+  // the comparison needs, for SetLocalText.
+  std::vector<std::string> LocalTextsNeeded() const;
+  void SetLocalText(const std::string& base, std::string text);
 
   // The comparison: `missing` gets the exported messages B lacks (sorted by base name),
-  // `extra` the coarse identities of B's messages the export does not match; r gets
-  // target_messages, missing and extra.
+  // `extra` B's messages the export does not match; r gets target_messages, missing and
+  // extra. A message exported without a date (server A's INTERNALDATE unusable, no Date:
+  // header field) was appended without one: server B chose its date, so any date matches
+  // (after every dated message, so it never takes a dated one's match).
   void Diff(std::vector<std::pair<std::string, MessageMeta>>* missing,
-            std::multiset<std::string>* extra, FolderResult* r) const;
+            std::vector<TargetMessage>* extra, FolderResult* r) const;
 
  private:
-  // Exported messages of one ambiguous coarse identity: indices into local_ and target_.
+  // One ambiguous coarse identity: its exported contents (sha256 -> the copies, indices
+  // into local_) and B's messages (indices into target_).
   struct Group {
-    std::vector<size_t> local, target;
+    std::map<std::string, std::vector<size_t>> contents;
+    std::vector<size_t> target;
   };
+  // How close B's message `t` is to the exported content `sha` (0 the closest; see the
+  // top of this file); kUnrelated when it cannot be it.
+  static constexpr int kUnrelated = 5;
+  int Closeness(const TargetMessage& t, const std::string& sha, size_t copy) const;
+  // The contents of g that B's message t is closest to, and how close (kUnrelated: none).
+  int Closest(const Group& g, const TargetMessage& t, std::vector<const std::string*>* shas) const;
   // Matches one group's messages of B to its exported ones: *matched gets the matched
   // indices into target_, *missing the exported messages left over.
   void MatchGroup(const Group& g, std::set<size_t>* matched,
                   std::vector<std::pair<std::string, MessageMeta>>* missing) const;
   TargetMessage* FindTarget(uint32_t uid);  // among ambiguous_'s; null when not there
+  MessageMeta* FindLocal(const std::string& base);
 
   std::vector<std::pair<std::string, MessageMeta>> local_;  // by base name
   std::vector<TargetMessage> target_;
-  std::map<std::string, Group> ambiguous_;  // by coarse identity
-  std::map<uint32_t, size_t> by_uid_;       // B's messages of ambiguous_: UID -> index
+  std::map<std::string, Group> ambiguous_;    // by coarse identity
+  std::map<uint32_t, size_t> by_uid_;         // B's messages of ambiguous_: UID -> index
+  std::map<std::string, std::string> texts_;  // TextDigest of exported contents, by sha256
 };
 
 }  // namespace engine

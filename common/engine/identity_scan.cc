@@ -1,14 +1,19 @@
 // Server B's side of message identity (identity.h): the scan of its folders (coarse
 // identities, every SELECT and FETCH pipelined) and, only for the coarse identities under
 // which the export holds different messages, what tells those apart: the header digests
-// and sizes of B's messages of those identities, then the bytes of those whose digest and
-// size two exported messages share; and the export's digests an older export did not
-// record (read from the .eml).
+// and sizes of B's messages of those identities, then the bytes of those still close to
+// several exported messages; and from the export, the header digests an older export did
+// not record and the body digests the comparison needs (read from the .eml).
+#include <algorithm>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "common/crypto/sha256.h"
 #include "common/engine/engine_internal.h"
+#include "common/engine/message_source.h"
 #include "common/imap/sequence_set.h"
 #include "common/status/status_macros.h"
 
@@ -39,17 +44,20 @@ class IdentitySink : public imap::FetchSink {
   std::set<uint32_t> seen_;
 };
 
-// B's answers to a disambiguation: each message's header digest and size, or the sha256 of
-// its bytes, into `match`. Unsolicited FETCH responses (no RFC822.SIZE) are left out.
+// B's answers to a disambiguation: each message's header digest and size, or the sha256
+// and TextDigest of its bytes, into `match`. Unsolicited FETCH responses (no RFC822.SIZE)
+// are left out.
 class DisambiguationSink : public imap::FetchSink {
  public:
   DisambiguationSink(IdentityMatch* match, bool bytes) : match_(match), bytes_(bytes) {}
   absl::Status BodyBegin(uint64_t, uint64_t) override {
+    text_ = std::make_unique<TextDigester>();
     sha_.clear();
     return absl::OkStatus();
   }
   absl::Status BodyData(absl::string_view chunk) override {
     hash_.Update(chunk);
+    text_->Update(chunk);
     return absl::OkStatus();
   }
   absl::Status BodyEnd() override {
@@ -60,8 +68,9 @@ class DisambiguationSink : public imap::FetchSink {
     if (m.uid == 0 || !m.has_size) return absl::OkStatus();
     if (!bytes_) {
       match_->SetTargetDigest(m.uid, HeaderDigest(m.header_fields), m.size);
-    } else if (m.has_body) {
-      match_->SetTargetSha256(m.uid, sha_);
+    } else if (m.has_body && text_) {
+      match_->SetTargetBytes(m.uid, sha_, text_->Finish());
+      text_.reset();
     }
     return absl::OkStatus();
   }
@@ -70,21 +79,62 @@ class DisambiguationSink : public imap::FetchSink {
   IdentityMatch* match_;
   bool bytes_;
   crypto::Sha256 hash_;
+  std::unique_ptr<TextDigester> text_;  // of the message being received
   std::string sha_;
 };
 
-// The header digest of the exported message `key` (.eml), read up to its header's end.
-absl::StatusOr<std::string> StoredDigest(storage::Store& store, const std::string& key) {
+// The exported message `key` (.eml) read through `consume` until it returns true (or the
+// end).
+absl::Status ReadStored(storage::Store& store, const std::string& key,
+                        const std::function<bool(absl::string_view)>& consume) {
   ASSIGN_OR_RETURN(std::unique_ptr<storage::Reader> reader, store.Open(key));
-  std::string head;
-  char buf[64 * 1024];
+  std::vector<char> buf(64 * 1024);
   for (;;) {
-    ASSIGN_OR_RETURN(size_t n, reader->Read(buf, sizeof(buf)));
-    if (n == 0) return HeaderDigest(head);
-    head.append(buf, n);
+    ASSIGN_OR_RETURN(size_t n, reader->Read(buf.data(), buf.size()));
+    if (n == 0 || consume(absl::string_view(buf.data(), n))) return absl::OkStatus();
+  }
+}
+
+// The header digest of the exported message `key`, read up to its header's end.
+absl::StatusOr<std::string> StoredDigest(storage::Store& store, const std::string& key) {
+  std::string head, digest;
+  RETURN_IF_ERROR(ReadStored(store, key, [&](absl::string_view chunk) {
+    head.append(chunk.data(), chunk.size());
     bool ended = false;
-    std::string digest = HeaderDigest(head, &ended);
-    if (ended) return digest;
+    digest = HeaderDigest(head, &ended);
+    return ended;
+  }));
+  return digest;
+}
+
+absl::StatusOr<std::string> StoredText(storage::Store& store, const std::string& key) {
+  TextDigester text;
+  RETURN_IF_ERROR(ReadStored(store, key, [&](absl::string_view chunk) {
+    text.Update(chunk);
+    return false;
+  }));
+  return text.Finish();
+}
+
+// Reads from the store what `folders`' matches ask of the export (`texts`: body digests,
+// else header digests); a failure goes to the folder's status.
+void ReadExport(storage::Store& store, const std::vector<FolderComparison*>& folders, bool texts) {
+  for (FolderComparison* f : folders) {
+    if (!f->status.ok()) continue;
+    for (const std::string& base :
+         texts ? f->match.LocalTextsNeeded() : f->match.LocalDigestsNeeded()) {
+      const std::string key = f->prefix + base + ".eml";
+      auto digest = texts ? StoredText(store, key) : StoredDigest(store, key);
+      if (!digest.ok()) {
+        f->status = digest.status();
+        break;
+      }
+      if (texts) {
+        f->match.SetLocalText(base, *std::move(digest));
+      } else {
+        f->match.SetLocalDigest(base, *std::move(digest));
+      }
+    }
   }
 }
 
@@ -153,19 +203,67 @@ absl::Status Disambiguate(storage::Store& store, imap::Session& session, bool re
                           const std::vector<FolderComparison*>& folders) {
   std::vector<FolderComparison*> ambiguous;
   for (FolderComparison* f : folders) {
-    if (!f->status.ok() || !f->match.ambiguous()) continue;
-    for (const std::string& base : f->match.LocalDigestsNeeded()) {
-      auto digest = StoredDigest(store, f->prefix + base + ".eml");
-      if (!digest.ok()) {
-        f->status = digest.status();
-        break;
-      }
-      f->match.SetLocalDigest(base, *std::move(digest));
-    }
-    ambiguous.push_back(f);
+    if (f->status.ok() && f->match.ambiguous()) ambiguous.push_back(f);
   }
+  ReadExport(store, ambiguous, /*texts=*/false);
   RETURN_IF_ERROR(AskB(session, read_only, ambiguous, /*bytes=*/false));
-  return AskB(session, read_only, ambiguous, /*bytes=*/true);
+  RETURN_IF_ERROR(AskB(session, read_only, ambiguous, /*bytes=*/true));
+  ReadExport(store, ambiguous, /*texts=*/true);
+  return absl::OkStatus();
+}
+
+namespace {
+// Whether `meta` (missing on B) can be one of B's extra messages repaired: no Message-ID,
+// and a date one of them has (`dates`, as IdentityKey writes them), or none.
+bool RepairCandidate(const MessageMeta& meta, const std::set<std::string>& dates) {
+  if (!meta.message_id.empty()) return false;
+  if (meta.internaldate.empty()) return true;
+  const std::string key = IdentityKey("", 0, meta.internaldate);
+  return dates.count(key.substr(key.rfind('\x1f') + 1)) > 0;
+}
+}  // namespace
+
+absl::Status MatchRepaired(storage::Store& store, imap::Session& session, bool read_only,
+                           const std::string& mailbox, const std::string& prefix,
+                           const imap::RepairOptions& options, std::vector<TargetMessage>* extra,
+                           std::vector<std::pair<std::string, MessageMeta>>* missing,
+                           FolderResult* r) {
+  std::set<std::string> dates;  // of B's extra messages known by size
+  for (const TargetMessage& t : *extra) {
+    if (absl::StartsWith(t.key, "size\x1f")) dates.insert(t.key.substr(t.key.rfind('\x1f') + 1));
+  }
+  if (dates.empty()) return absl::OkStatus();
+  std::vector<std::pair<std::string, MessageMeta>> still;
+  std::map<std::string, MessageMeta> repaired, originals;  // candidates, by base name
+  for (auto& [base, meta] : *missing) {
+    if (RepairCandidate(meta, dates)) {
+      StoreLiteralSource body(store, prefix + base + ".eml", meta.size, meta.uid);
+      ASSIGN_OR_RETURN(RepairScan scan, ScanRepair(body, options));
+      if (scan.counts.changed()) {
+        repaired[base] = meta;
+        repaired[base].size = scan.size;
+        originals[base] = std::move(meta);
+        continue;
+      }
+    }
+    still.emplace_back(base, std::move(meta));
+  }
+  if (!repaired.empty()) {
+    FolderComparison c{mailbox, prefix, IdentityMatch(std::move(repaired), std::move(*extra)), {}};
+    RETURN_IF_ERROR(Disambiguate(store, session, read_only, {&c}));
+    RETURN_IF_ERROR(c.status);
+    std::vector<std::pair<std::string, MessageMeta>> unmatched;
+    FolderResult sub;
+    c.match.Diff(&unmatched, extra, &sub);
+    for (auto& entry : unmatched)
+      still.emplace_back(entry.first, std::move(originals[entry.first]));
+    std::sort(still.begin(), still.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+  }
+  *missing = std::move(still);
+  r->missing = missing->size();
+  r->extra = extra->size();
+  return absl::OkStatus();
 }
 
 }  // namespace engine::internal

@@ -345,10 +345,10 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
       mailbox, folder.prefix, IdentityMatch(local, std::move(scan[0]->messages)), {}};
   RETURN_IF_ERROR(Disambiguate(ctx.store, session, /*read_only=*/false, {&c}));
   RETURN_IF_ERROR(c.status);
-  std::multiset<std::string> extra;
+  std::vector<TargetMessage> extra;
   c.match.Diff(missing, &extra, r);
-  return MatchRepaired(ctx.store, folder.prefix, RepairOptionsOf(ctx.task.server), &extra, missing,
-                       r);
+  return MatchRepaired(ctx.store, session, /*read_only=*/false, mailbox, folder.prefix,
+                       RepairOptionsOf(ctx.task.server), &extra, missing, r);
 }
 
 absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFolder& where,

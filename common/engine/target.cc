@@ -1,5 +1,5 @@
 // What import and validate share: the export's folders and messages, server B's folder
-// names, and repaired messages (message identity: identity.h).
+// names (message identity: identity.h, identity_scan.cc).
 #include <algorithm>
 #include <set>
 
@@ -110,41 +110,6 @@ absl::StatusOr<absl::optional<RefusalRecord>> LoadRefusalRecord(storage::Store& 
 
 imap::RepairOptions RepairOptionsOf(const config::ServerConfig& server) {
   return imap::RepairOptions{static_cast<size_t>(std::max(server.max_line_length, 0))};
-}
-
-absl::Status MatchRepaired(storage::Store& store, const std::string& prefix,
-                           const imap::RepairOptions& options, std::multiset<std::string>* extra,
-                           std::vector<std::pair<std::string, MessageMeta>>* missing,
-                           FolderResult* r) {
-  // The dates of B's extra messages known by size: only a message of such a date (or of
-  // none) can be one of them repaired.
-  std::set<std::string> dates;
-  for (const std::string& key : *extra) {
-    if (absl::StartsWith(key, "size\x1f")) dates.insert(key.substr(key.rfind('\x1f') + 1));
-  }
-  if (dates.empty()) return absl::OkStatus();
-  std::vector<std::pair<std::string, MessageMeta>> still;
-  for (auto& entry : *missing) {
-    const MessageMeta& meta = entry.second;
-    bool candidate = meta.message_id.empty() && !extra->empty();
-    if (candidate && !meta.internaldate.empty()) {
-      // Its date as IdentityKey writes it: the last field of its key.
-      const std::string key = IdentityKey("", 0, meta.internaldate);
-      candidate = dates.count(key.substr(key.rfind('\x1f') + 1)) > 0;
-    }
-    if (candidate) {
-      StoreLiteralSource body(store, prefix + entry.first + ".eml", meta.size, meta.uid);
-      ASSIGN_OR_RETURN(RepairScan scan, ScanRepair(body, options));
-      if (scan.counts.changed() && TakeIdentity(extra, meta, scan.size)) {
-        r->missing -= 1;
-        r->extra -= 1;
-        continue;
-      }
-    }
-    still.push_back(std::move(entry));
-  }
-  *missing = std::move(still);
-  return absl::OkStatus();
 }
 
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session) {

@@ -88,10 +88,10 @@ absl::Status Conclude(Context& ctx, imap::Session& session, const Comparison& c,
   const ExportedFolder& f = c.folders[i];
   // A folder missing on B (its EXAMINE failed) has every message missing.
   FolderGap gap{fc.mailbox, TargetLists(c.target, fc.mailbox), {}, c.refusals.limit, &session};
-  std::multiset<std::string> extra;
+  std::vector<TargetMessage> extra;
   fc.match.Diff(&gap.missing, &extra, r);
-  RETURN_IF_ERROR(MatchRepaired(ctx.store, f.prefix, RepairOptionsOf(ctx.task.server), &extra,
-                                &gap.missing, r));
+  RETURN_IF_ERROR(MatchRepaired(ctx.store, session, /*read_only=*/true, fc.mailbox, f.prefix,
+                                RepairOptionsOf(ctx.task.server), &extra, &gap.missing, r));
   SplitRefused(c.refusals, f, gap.missing, r);
   KeywordsDropped(c.refusals, f, fc.match.local(), gap.missing, r);
   if (c.on_gap) c.on_gap(i, gap, r);
@@ -147,6 +147,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
       pending.emplace_back(i, std::move(fc));
     } else if (absl::Status st = Conclude(ctx, session, c, i, *fc, &result->folders[i]); !st.ok()) {
       fail(i, st);
+      if (session.closed()) return st;
     }
   }
   std::vector<FolderComparison*> ambiguous;
@@ -155,6 +156,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
   for (auto& [i, fc] : pending) {
     if (absl::Status st = Conclude(ctx, session, c, i, *fc, &result->folders[i]); !st.ok()) {
       fail(i, st);
+      if (session.closed()) return st;
     }
   }
   return absl::OkStatus();

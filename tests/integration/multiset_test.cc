@@ -245,18 +245,16 @@ INSTANTIATE_TEST_SUITE_P(Export, TwinsTest, ::testing::Values(false, true),
                          });
 
 // (c) Twins that server B holds rewritten: R1 with a header added, R2 without a trace
-// header it had (sizes grow and shrink); T1/T2 with bare newlines, repaired by
-// --fix-messages (sizes grow); U1/U2 without Message-ID, repaired. Nothing is appended,
-// validate is exact, with or without --fix-messages.
+// header it had (sizes grow and shrink; R2's on B is closer in size to R1 than to R2);
+// T1/T2 with bare newlines, repaired by --fix-messages (sizes grow); U1/U2 without
+// Message-ID, the same size, repaired. B's INBOX holds every one rewritten: nothing is
+// appended. B's Half holds only the second of each pair rewritten: exactly the first ones
+// are appended. Validate is exact, with or without --fix-messages, and so is a re-import.
 TEST_F(MultisetTest, RewrittenTwinsStillCountAsPresent) {
   const std::string rid = "Message-ID: <rewritten@multiset.example>";
+  const std::string received = "Received: from mx.example.org by a.example.org";
   const std::string r1 = Message({From(), "Subject: r", Date(), rid}, "first\r\n");
-  const std::string r2 =
-      Message({"Received: from mx.example.org by a.example.org", From(), "Subject: r", Date(), rid},
-              "second one\r\n");
-  SeedA("INBOX", {r1, r2});
-  auto exp = Run(engine::Mode::kExport, *a_);
-  ASSERT_TRUE(exp.status.ok()) << exp.status;
+  const std::string r2 = Message({received, From(), "Subject: r", Date(), rid}, "second\r\n");
   // Bare newlines: written to the export as a server A could have served them.
   const std::string tid = "Message-ID: <bare@multiset.example>\n";
   const std::vector<std::string> bare = {
@@ -265,32 +263,50 @@ TEST_F(MultisetTest, RewrittenTwinsStillCountAsPresent) {
       "From: a@example.org\nSubject: u\n\nbody 1\n",
       "From: a@example.org\nSubject: u\n\nbody 2\n",
   };
-  for (size_t i = 0; i < bare.size(); ++i) {
-    testing_fixtures::ExportedMessage e;
-    e.uid = 1001 + i;
-    e.bytes = bare[i];
-    e.message_id = i < 2 ? "<bare@multiset.example>" : "";
-    e.internaldate = imap::FormatInternalDate(kDate);
-    e.flags = {"\\Seen"};
-    ASSERT_TRUE(testing_fixtures::AddToExport(*store_, email(), "INBOX", e).ok());
+  for (const std::string folder : {"INBOX", "Half"}) SeedA(folder, {r1, r2});
+  auto exp = Run(engine::Mode::kExport, *a_);
+  ASSERT_TRUE(exp.status.ok()) << exp.status;
+  for (const std::string folder : {"INBOX", "Half"}) {
+    for (size_t i = 0; i < bare.size(); ++i) {
+      testing_fixtures::ExportedMessage e;
+      e.uid = 1001 + i;
+      e.bytes = bare[i];
+      e.message_id = i < 2 ? "<bare@multiset.example>" : "";
+      e.internaldate = imap::FormatInternalDate(kDate);
+      e.flags = {"\\Seen"};
+      ASSERT_TRUE(testing_fixtures::AddToExport(*store_, email(), folder, e).ok());
+    }
   }
-  std::vector<std::string> on_b = {"X-Spam-Score: 0.1\r\n" + r1,
-                                   absl::StrReplaceAll(r2, {{"Received: from mx.example.org by "
-                                                             "a.example.org\r\n",
-                                                             ""}})};
-  for (const std::string& m : bare) on_b.push_back(imap::RepairMessage(m).bytes);
-  AppendToB("INBOX", on_b);
+  const std::string r1_on_b = "X-Spam-Score: 0.1\r\n" + r1;
+  const std::string r2_on_b = absl::StrReplaceAll(r2, {{received + "\r\n", ""}});
+  ASSERT_LT(r2_on_b.size() - r1.size(), r2.size() - r2_on_b.size());
+  std::vector<std::string> repaired;
+  for (const std::string& m : bare) repaired.push_back(imap::RepairMessage(m).bytes);
+  AppendToB("INBOX", {r1_on_b, r2_on_b, repaired[0], repaired[1], repaired[2], repaired[3]});
+  AppendToB("Half", {r2_on_b, repaired[1], repaired[3]});
 
   for (bool fix : {false, true}) {
     auto imp = Run(engine::Mode::kImport, *b_, fix);
     ASSERT_TRUE(imp.status.ok()) << imp.status;
-    EXPECT_EQ(imp.messages, 0u) << "fix " << fix;
+    EXPECT_EQ(Folder(imp, "INBOX").transferred, 0u) << "fix " << fix;
+    EXPECT_EQ(Folder(imp, "Half").transferred, fix ? 0u : 3u) << "fix " << fix;
     auto v = Run(engine::Mode::kValidate, *b_, fix);
     EXPECT_TRUE(v.status.ok()) << v.status;
-    EXPECT_EQ(Folder(v, "INBOX").missing, 0u);
-    EXPECT_EQ(Folder(v, "INBOX").extra, 0u);
+    for (const std::string folder : {"INBOX", "Half"}) {
+      EXPECT_EQ(Folder(v, folder).missing, 0u) << folder << " fix " << fix;
+      EXPECT_EQ(Folder(v, folder).extra, 0u) << folder << " fix " << fix;
+    }
   }
   EXPECT_EQ(OnB("INBOX").size(), 6u);
+  // The first of each pair went in (as exported: without --fix-messages, bare newlines).
+  std::map<std::string, int> half;
+  for (const auto& [body, n] : OnB("Half")) half[imap::RepairMessage(body).bytes] += n;
+  EXPECT_EQ(half, (std::map<std::string, int>{{r1, 1},
+                                              {r2_on_b, 1},
+                                              {repaired[0], 1},
+                                              {repaired[1], 1},
+                                              {repaired[2], 1},
+                                              {repaired[3], 1}}));
 }
 
 }  // namespace
