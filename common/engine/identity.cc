@@ -302,12 +302,16 @@ std::vector<std::string> IdentityMatch::LocalTextsNeeded() const {
 void IdentityMatch::MatchGroup(const Group& g, std::set<size_t>* matched,
                                std::vector<std::pair<std::string, MessageMeta>>* missing) const {
   // Each B message with the contents it is closest to: the closest pairs first, then the
-  // closest sizes.
+  // closest sizes. One related to none (B rewrote the compared fields) may be any of them,
+  // as the coarse identity alone would say: it fills a copy the others left over.
   std::vector<std::tuple<int, uint64_t, size_t, const std::string*>> pairs;
   for (size_t j : g.target) {
     const TargetMessage& t = target_[j];
     std::vector<const std::string*> shas;
     const int level = Closest(g, t, &shas);
+    if (level == kUnrelated) {
+      for (const auto& [sha, copies] : g.contents) shas.push_back(&sha);
+    }
     for (const std::string* sha : shas) {
       const uint64_t size = local_[g.contents.at(*sha)[0]].second.size;
       pairs.emplace_back(level, t.size > size ? t.size - size : size - t.size, j, sha);

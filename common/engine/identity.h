@@ -17,8 +17,9 @@
 //     content of its coarse identity, the closest: the same bytes; else the same digest,
 //     size and body text; the same digest and size; the same digest and body text (B
 //     rewrote it: a header added or removed, line ends or long lines repaired); the same
-//     digest, closest size first. One that has none of these is extra; exported copies left
-//     over are missing.
+//     digest, closest size first. One that is a surplus copy of a content it is close to is
+//     extra; one related to no content at all (B rewrote the compared fields too) fills a
+//     copy left over, as the coarse identity would; exported copies left over are missing.
 #ifndef MIGRATOR_COMMON_ENGINE_IDENTITY_H_
 #define MIGRATOR_COMMON_ENGINE_IDENTITY_H_
 
