@@ -139,8 +139,8 @@ std::string TextDigest(absl::string_view message) {
 }
 
 namespace {
-// B's messages not matched yet: coarse identity -> index into the target.
-using Present = std::multimap<std::string, size_t>;
+// B's messages not matched yet: coarse identity (a view of the target's key) -> index.
+using Present = std::multimap<absl::string_view, size_t>;
 
 // Takes a message of B with the coarse identity of `meta` out of `present`: its index, or
 // nullopt when there is none. Without a date, any date matches.
@@ -184,6 +184,7 @@ IdentityMatch::IdentityMatch(std::map<std::string, MessageMeta> local,
     if (it == ambiguous_.end()) continue;
     it->second.target.push_back(j);
     by_uid_[target_[j].uid] = j;
+    asked_[j].size = target_[j].size;
   }
   // An identity B does not hold at all is missing whole: nothing to tell apart.
   for (auto it = ambiguous_.begin(); it != ambiguous_.end();) {
@@ -223,20 +224,20 @@ std::vector<uint32_t> IdentityMatch::TargetDigestsNeeded() const {
   return out;
 }
 
-TargetMessage* IdentityMatch::FindTarget(uint32_t uid) {
+IdentityMatch::Asked* IdentityMatch::FindAsked(uint32_t uid) {
   auto it = by_uid_.find(uid);
-  return it == by_uid_.end() ? nullptr : &target_[it->second];
+  return it == by_uid_.end() ? nullptr : &asked_[it->second];
 }
 
 void IdentityMatch::SetTargetDigest(uint32_t uid, std::string digest, uint64_t size) {
-  if (TargetMessage* t = FindTarget(uid)) {
+  if (Asked* t = FindAsked(uid)) {
     t->digest = std::move(digest);
     t->size = size;
   }
 }
 
 void IdentityMatch::SetTargetBytes(uint32_t uid, std::string sha256, std::string text) {
-  if (TargetMessage* t = FindTarget(uid)) {
+  if (Asked* t = FindAsked(uid)) {
     t->sha256 = std::move(sha256);
     t->text = std::move(text);
   }
@@ -246,7 +247,7 @@ void IdentityMatch::SetLocalText(const std::string& base, std::string text) {
   if (MessageMeta* m = FindLocal(base)) texts_[m->sha256] = std::move(text);
 }
 
-int IdentityMatch::Closeness(const TargetMessage& t, const std::string& sha, size_t copy) const {
+int IdentityMatch::Closeness(const Asked& t, const std::string& sha, size_t copy) const {
   const MessageMeta& m = local_[copy].second;
   if (t.sha256 && *t.sha256 == sha) return 0;
   if (!t.digest || *t.digest != m.header_digest) return kUnrelated;
@@ -256,7 +257,7 @@ int IdentityMatch::Closeness(const TargetMessage& t, const std::string& sha, siz
   return same_text ? 3 : 4;
 }
 
-int IdentityMatch::Closest(const Group& g, const TargetMessage& t,
+int IdentityMatch::Closest(const Group& g, const Asked& t,
                            std::vector<const std::string*>* shas) const {
   int best = kUnrelated;
   for (const auto& [sha, copies] : g.contents) {
@@ -273,7 +274,8 @@ std::vector<uint32_t> IdentityMatch::TargetBytesNeeded() const {
   for (const auto& [key, g] : ambiguous_) {
     for (size_t j : g.target) {
       std::vector<const std::string*> shas;
-      if (!target_[j].sha256 && Closest(g, target_[j], &shas) < kUnrelated && shas.size() > 1) {
+      const Asked& t = asked_.at(j);
+      if (!t.sha256 && Closest(g, t, &shas) < kUnrelated && shas.size() > 1) {
         out.push_back(target_[j].uid);
       }
     }
@@ -286,7 +288,7 @@ std::vector<std::string> IdentityMatch::LocalTextsNeeded() const {
   std::set<std::string> out;
   for (const auto& [key, g] : ambiguous_) {
     for (size_t j : g.target) {
-      const TargetMessage& t = target_[j];
+      const Asked& t = asked_.at(j);
       std::vector<const std::string*> closest;
       if (!t.text || Closest(g, t, &closest) == 0) continue;  // no text, or its very bytes
       for (const auto& [sha, copies] : g.contents) {
@@ -306,7 +308,7 @@ void IdentityMatch::MatchGroup(const Group& g, std::set<size_t>* matched,
   // as the coarse identity alone would say: it fills a copy the others left over.
   std::vector<std::tuple<int, uint64_t, size_t, const std::string*>> pairs;
   for (size_t j : g.target) {
-    const TargetMessage& t = target_[j];
+    const Asked& t = asked_.at(j);
     std::vector<const std::string*> shas;
     const int level = Closest(g, t, &shas);
     if (level == kUnrelated) {

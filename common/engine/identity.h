@@ -78,9 +78,6 @@ struct TargetMessage {
   uint32_t uid = 0;
   uint64_t size = 0;  // RFC822.SIZE
   std::string key;    // IdentityKey
-  // When asked for (ambiguous coarse identities only): HeaderDigest of its fields; the
-  // sha256 and TextDigest of its bytes.
-  absl::optional<std::string> digest, sha256, text;
 };
 
 // One folder's export (by base name) against server B's messages.
@@ -128,20 +125,27 @@ class IdentityMatch {
   // How close B's message `t` is to the exported content `sha` (0 the closest; see the
   // top of this file); kUnrelated when it cannot be it.
   static constexpr int kUnrelated = 5;
-  int Closeness(const TargetMessage& t, const std::string& sha, size_t copy) const;
+  // What B told of one of its messages of an ambiguous identity: its RFC822.SIZE; when
+  // asked for, HeaderDigest of its fields, the sha256 and TextDigest of its bytes.
+  struct Asked {
+    uint64_t size = 0;
+    absl::optional<std::string> digest, sha256, text;
+  };
+  int Closeness(const Asked& t, const std::string& sha, size_t copy) const;
   // The contents of g that B's message t is closest to, and how close (kUnrelated: none).
-  int Closest(const Group& g, const TargetMessage& t, std::vector<const std::string*>* shas) const;
+  int Closest(const Group& g, const Asked& t, std::vector<const std::string*>* shas) const;
   // Matches one group's messages of B to its exported ones: *matched gets the matched
   // indices into target_, *missing the exported messages left over.
   void MatchGroup(const Group& g, std::set<size_t>* matched,
                   std::vector<std::pair<std::string, MessageMeta>>* missing) const;
-  TargetMessage* FindTarget(uint32_t uid);  // among ambiguous_'s; null when not there
+  Asked* FindAsked(uint32_t uid);  // among ambiguous_'s; null when not there
   MessageMeta* FindLocal(const std::string& base);
 
   std::vector<std::pair<std::string, MessageMeta>> local_;  // by base name
   std::vector<TargetMessage> target_;
   std::map<std::string, Group> ambiguous_;    // by coarse identity
   std::map<uint32_t, size_t> by_uid_;         // B's messages of ambiguous_: UID -> index
+  std::map<size_t, Asked> asked_;             // what B told of them, by index into target_
   std::map<std::string, std::string> texts_;  // TextDigest of exported contents, by sha256
 };
 
