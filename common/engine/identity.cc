@@ -142,22 +142,14 @@ namespace {
 // B's messages not matched yet: coarse identity (a view of the target's key) -> index.
 using Present = std::multimap<absl::string_view, size_t>;
 
-// Takes a message of B with the coarse identity of `meta` out of `present`: its index, or
-// nullopt when there is none. Without a date, any date matches.
-absl::optional<size_t> TakeIdentity(Present* present, const MessageMeta& meta) {
-  auto it = present->end();
-  if (meta.internaldate.empty()) {
-    // The key without its date: every key of that message starts with it.
-    const std::string prefix = IdentityKey(meta.message_id, meta.size, "");
-    it = present->lower_bound(prefix);
-    if (it != present->end() && !absl::StartsWith(it->first, prefix)) it = present->end();
-  } else {
-    it = present->find(IdentityKey(meta.message_id, meta.size, meta.internaldate));
-  }
-  if (it == present->end()) return absl::nullopt;
-  const size_t j = it->second;
+// Takes a message of B with the coarse identity `key` out of `present`; false when there is
+// none. With `any_date` (a message exported without a date), `key` is the identity without
+// its date, which starts every key of that message.
+bool TakeIdentity(Present* present, absl::string_view key, bool any_date) {
+  auto it = any_date ? present->lower_bound(key) : present->find(key);
+  if (it == present->end() || (any_date && !absl::StartsWith(it->first, key))) return false;
   present->erase(it);
-  return j;
+  return true;
 }
 }  // namespace
 
@@ -169,14 +161,24 @@ IdentityMatch::IdentityMatch(std::map<std::string, MessageMeta> local,
     auto node = local.extract(local.begin());
     local_.emplace_back(std::move(node.key()), std::move(node.mapped()));
   }
-  std::map<std::string, Group> by_key;  // dated exported messages
+  std::vector<size_t> dated;  // sorted by identity: the copies of one identity adjacent
+  keys_.resize(local_.size());
   for (size_t i = 0; i < local_.size(); ++i) {
     const MessageMeta& m = local_[i].second;
-    if (m.internaldate.empty()) continue;
-    by_key[IdentityKey(m.message_id, m.size, m.internaldate)].contents[m.sha256].push_back(i);
+    keys_[i] = IdentityKey(m.message_id, m.size, m.internaldate);
+    if (!m.internaldate.empty()) dated.push_back(i);
   }
-  for (auto& [key, g] : by_key) {
-    if (g.contents.size() > 1) ambiguous_.emplace(key, std::move(g));
+  std::stable_sort(dated.begin(), dated.end(),
+                   [&](size_t x, size_t y) { return keys_[x] < keys_[y]; });
+  for (size_t at = 0, end = 0; at < dated.size(); at = end) {
+    bool different = false;  // contents within the identity
+    for (end = at + 1; end < dated.size() && keys_[dated[end]] == keys_[dated[at]]; ++end) {
+      different |= local_[dated[end]].second.sha256 != local_[dated[at]].second.sha256;
+    }
+    if (!different) continue;
+    Group& g = ambiguous_[keys_[dated[at]]];
+    for (size_t k = at; k < end; ++k)
+      g.contents[local_[dated[k]].second.sha256].push_back(dated[k]);
   }
   if (ambiguous_.empty()) return;
   for (size_t j = 0; j < target_.size(); ++j) {
@@ -349,12 +351,12 @@ void IdentityMatch::Diff(std::vector<std::pair<std::string, MessageMeta>>* missi
     if (grouped.count(i)) continue;
     if (local_[i].second.internaldate.empty()) {
       undated.push_back(i);
-    } else if (!TakeIdentity(&present, local_[i].second)) {
+    } else if (!TakeIdentity(&present, keys_[i], /*any_date=*/false)) {
       missing->push_back(local_[i]);
     }
   }
   for (size_t i : undated) {
-    if (!TakeIdentity(&present, local_[i].second)) missing->push_back(local_[i]);
+    if (!TakeIdentity(&present, keys_[i], /*any_date=*/true)) missing->push_back(local_[i]);
   }
   std::sort(missing->begin(), missing->end(),
             [](const auto& x, const auto& y) { return x.first < y.first; });

@@ -142,6 +142,7 @@ class IdentityMatch {
   MessageMeta* FindLocal(const std::string& base);
 
   std::vector<std::pair<std::string, MessageMeta>> local_;  // by base name
+  std::vector<std::string> keys_;                           // IdentityKey of each
   std::vector<TargetMessage> target_;
   std::map<std::string, Group> ambiguous_;    // by coarse identity
   std::map<uint32_t, size_t> by_uid_;         // B's messages of ambiguous_: UID -> index
