@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/crypto/sha256.h"
 #include "common/imap/date.h"
 
@@ -26,10 +27,8 @@ std::string IdentityKey(absl::string_view message_id, uint64_t size,
 namespace {
 
 bool IsDigestField(absl::string_view name) {
-  static const char* const kNames[] = {"date", "from",    "sender",      "to",
-                                       "cc",   "subject", "in-reply-to", "references"};
-  for (const char* n : kNames) {
-    if (absl::EqualsIgnoreCase(name, n)) return true;
+  for (absl::string_view f : absl::StrSplit(kDigestFields, ' ')) {
+    if (absl::EqualsIgnoreCase(name, f)) return true;
   }
   return false;
 }

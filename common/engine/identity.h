@@ -1,4 +1,4 @@
-// Message identity for idempotent import and validation (README "Data format": identity).
+// Message identity for idempotent import and validation (README "Message identity").
 // Pure: no I/O (identity_scan.cc reads server B and the store for it).
 //
 // Every folder is compared as a multiset: import appends, per identity, what the export
