@@ -1,7 +1,7 @@
 // Import: per exported folder, compare the export with server B's folder by message
-// identity (INTERNALDATE with Message-ID, or with size) and append what B lacks, so
-// re-running it, or resuming after a crash anywhere (even between an APPEND and its OK),
-// creates no duplicate. Validate (validate.cc) compares the same way without appending.
+// identity (identity.h: a multiset, different messages never merged) and append what B
+// lacks, so re-running it, or resuming after a crash anywhere (even between an APPEND and
+// its OK), creates no duplicate. Validate (validate.cc) compares the same way without appending.
 #include <functional>
 #include <map>
 #include <set>
@@ -327,8 +327,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
 // Selects the target folder (creating it when missing) and lists what the export has that
 // B lacks, and what B has beyond the export.
 absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::string& mailbox,
-                           const ExportedFolder& folder,
-                           const std::map<std::string, MessageMeta>& local,
+                           const ExportedFolder& folder, std::map<std::string, MessageMeta> local,
                            imap::SelectedMailbox* box,
                            std::vector<std::pair<std::string, MessageMeta>>* missing,
                            FolderResult* r) {
@@ -341,9 +340,14 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
   }
   if (!scan[0].ok()) return scan[0].status();
   *box = scan[0]->box;
-  DiffFolder(local, &scan[0]->identities, missing, r);
-  return MatchRepaired(ctx.store, folder.prefix, RepairOptionsOf(ctx.task.server),
-                       &scan[0]->identities, missing, r);
+  FolderComparison c{
+      mailbox, folder.prefix, IdentityMatch(std::move(local), std::move(scan[0]->messages)), {}};
+  RETURN_IF_ERROR(Disambiguate(ctx.store, session, /*read_only=*/false, {&c}));
+  RETURN_IF_ERROR(c.status);
+  std::vector<TargetMessage> extra;
+  c.match.Diff(missing, &extra, r);
+  return MatchRepaired(ctx.store, session, /*read_only=*/false, mailbox, folder.prefix,
+                       RepairOptionsOf(ctx.task.server), &extra, missing, r);
 }
 
 absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFolder& where,
@@ -357,7 +361,8 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFold
   ctx.progress.AddMessages(local.size(), local_bytes);
   imap::SelectedMailbox box;
   std::vector<std::pair<std::string, MessageMeta>> missing;
-  RETURN_IF_ERROR(CompareFolder(ctx, session, mailbox, folder, local, &box, &missing, r));
+  RETURN_IF_ERROR(
+      CompareFolder(ctx, session, mailbox, folder, std::move(local), &box, &missing, r));
   if (!missing.empty()) {
     const uint64_t before = r->transferred;
     for (const auto& entry : missing) {

@@ -140,7 +140,8 @@ struct FetchedMessage {
   bool has_size = false;  // RFC822.SIZE was sent (a number or not)
   bool has_body = false;  // the body was delivered through BodyBegin/Data/End
   uint64_t body_size = 0;
-  std::string message_id;  // from the Message-ID header field, when asked for
+  std::string message_id;     // from the Message-ID header field, when asked for
+  std::string header_fields;  // the BODY[HEADER.FIELDS (...)] block as sent, when asked for
 };
 
 // Receives fetched messages. For each message with a body: BodyBegin, BodyData*, BodyEnd,
@@ -160,6 +161,9 @@ struct FetchOptions {
   bool body = true;         // BODY.PEEK[] (never sets \Seen)
   bool attributes = true;   // FLAGS INTERNALDATE (false: UID and RFC822.SIZE only)
   bool message_id = false;  // BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]
+  // More header fields (a HEADER.FIELDS list: "DATE FROM"), in the same BODY.PEEK item;
+  // the block comes in FetchedMessage::header_fields.
+  std::string header_fields;
   size_t uids_per_command = 64;
   // Commands in flight at once (capped by the session's max_pipelined_commands). 1 = wait
   // for each command before sending the next.
