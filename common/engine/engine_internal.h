@@ -20,6 +20,7 @@
 #include "common/engine/budget.h"
 #include "common/engine/engine.h"
 #include "common/engine/folder_map.h"
+#include "common/engine/identity.h"
 #include "common/engine/layout.h"
 #include "common/engine/pacing.h"
 #include "common/engine/secret_source.h"
@@ -233,38 +234,48 @@ std::string RefusedKey(const std::string& email);
 absl::StatusOr<absl::optional<RefusalRecord>> LoadRefusalRecord(storage::Store& store,
                                                                 const std::string& email);
 
-// Identity of a message for idempotent import and validation: the INTERNALDATE instant
-// with the Message-ID, or with the size for a message without one.
-std::string IdentityKey(absl::string_view message_id, uint64_t size,
-                        absl::string_view internaldate);
-// Compares a folder's export (`local`, by base name) with the identities `*present` on
-// server B: fills `missing` (what B lacks) and r's target_messages, missing and extra, and
-// leaves in `*present` what the export does not match (B's extra messages).
-void DiffFolder(const std::map<std::string, MessageMeta>& local,
-                std::multiset<std::string>* present,
-                std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r);
 // The repair --fix-messages applies for `server` (its max_line_length).
 imap::RepairOptions RepairOptionsOf(const config::ServerConfig& server);
-// Finds the messages of `missing` that B holds repaired (--fix-messages, by this run or an
-// earlier one): a message without a Message-ID is known by its size, which the repair
-// changes, so one whose repaired size and date match one of B's `extra` identities is on B.
-// Reads only such candidates (no Message-ID, a date some extra identity has), so nothing
-// when B has no extra message. Moves them out of `missing` and `extra`, and updates r's
-// missing and extra. An error: an exported message could not be read.
-absl::Status MatchRepaired(storage::Store& store, const std::string& prefix,
-                           const imap::RepairOptions& options, std::multiset<std::string>* extra,
-                           std::vector<std::pair<std::string, MessageMeta>>* missing,
-                           FolderResult* r);
-// A mailbox of server B as selected, with the identities of its messages (a multiset).
+// A mailbox of server B as selected, with its messages' coarse identities (identity.h).
 struct ScannedFolder {
   imap::SelectedMailbox box;
-  std::multiset<std::string> identities;
+  std::vector<TargetMessage> messages;
 };
 // Selects each of `mailboxes` (EXAMINE when `read_only`) and reads its identities, every
 // SELECT and FETCH pipelined on one session (one round trip for all). Per mailbox: the
-// scan, or the error of its SELECT. An error return means the session broke.
+// scan, or the error of its SELECT. An error return means the session broke
+// (identity_scan.cc).
 absl::Status ScanIdentities(imap::Session& session, const std::vector<std::string>& mailboxes,
                             bool read_only, std::vector<absl::StatusOr<ScannedFolder>>* out);
+// One exported folder compared with its mailbox on B.
+struct FolderComparison {
+  std::string mailbox;  // raw name on B
+  std::string prefix;   // the folder's key prefix in the store
+  IdentityMatch match;
+  absl::Status status;  // the folder's own failure (an .eml unreadable, B refused the mailbox)
+};
+// Gives the matches of `folders` what tells apart the different exported messages of one
+// coarse identity (identity.h): the header digests their .json lack (read from the .eml),
+// then B's digests and sizes of those identities' messages, then the bytes of those the
+// digests do not tell apart; on B each round is one pipelined SELECT (EXAMINE when
+// `read_only`) and UID FETCH per folder that needs it, nothing when none does (the usual
+// case). A folder's own failure goes to its status; an error return means the session
+// broke (identity_scan.cc).
+absl::Status Disambiguate(storage::Store& store, imap::Session& session, bool read_only,
+                          const std::vector<FolderComparison*>& folders);
+// Finds the messages of `missing` that B holds repaired (--fix-messages, by this run or an
+// earlier one): a message without a Message-ID is known by its size, which the repair
+// changes, so one whose repaired size and date match one of B's `extra` messages is on B
+// (different messages of one repaired identity told apart as Disambiguate does, on the
+// folder's `mailbox`). Reads only such candidates (no Message-ID, a date some extra
+// message has), so nothing when B has no extra message. Moves them out of `missing` and
+// `extra`, and updates r's missing and extra. An error: an exported message could not be
+// read, B refused the mailbox, or the session broke (identity_scan.cc).
+absl::Status MatchRepaired(storage::Store& store, imap::Session& session, bool read_only,
+                           const std::string& mailbox, const std::string& prefix,
+                           const imap::RepairOptions& options, std::vector<TargetMessage>* extra,
+                           std::vector<std::pair<std::string, MessageMeta>>* missing,
+                           FolderResult* r);
 
 // Server B's namespace, delimiter and folders (TargetInfo: folder_map.h).
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session);

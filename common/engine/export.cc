@@ -159,6 +159,9 @@ absl::Status ExportSink::OnMessage(const imap::FetchedMessage& m) {
     KeepDespiteBadAttributes(m, &meta);
     meta.sha256 = sha;
     meta.message_id = imap::HeaderValue(head_, "Message-ID");
+    bool ended = false;  // a header longer than head_: import reads the .eml when it needs it
+    std::string digest = HeaderDigest(head_, &ended);
+    if (ended || head_.size() < kHeaderCapture) meta.header_digest = std::move(digest);
     meta.uidvalidity = job_.meta.uidvalidity;
     meta.uid = m.uid;
     if (job_.meta.gmail_all_mail) {  // Gmail: the message's id and labels (FetchOptionsOf)

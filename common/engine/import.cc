@@ -1,7 +1,7 @@
 // Import: per exported folder, compare the export with server B's folder by message
-// identity (INTERNALDATE with Message-ID, or with size) and append what B lacks, so
-// re-running it, or resuming after a crash anywhere (even between an APPEND and its OK),
-// creates no duplicate. Validate (validate.cc) compares the same way without appending.
+// identity (identity.h: a multiset, different messages never merged) and append what B
+// lacks, so re-running it, or resuming after a crash anywhere (even between an APPEND and
+// its OK), creates no duplicate. Validate (validate.cc) compares the same way without appending.
 #include <functional>
 #include <map>
 #include <set>
@@ -328,8 +328,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
 // Selects the target folder (creating it when missing) and lists what the export has that
 // B lacks, and what B has beyond the export.
 absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::string& mailbox,
-                           const ExportedFolder& folder,
-                           const std::map<std::string, MessageMeta>& local,
+                           const ExportedFolder& folder, std::map<std::string, MessageMeta> local,
                            imap::SelectedMailbox* box,
                            std::vector<std::pair<std::string, MessageMeta>>* missing,
                            FolderResult* r) {
@@ -342,9 +341,14 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
   }
   if (!scan[0].ok()) return scan[0].status();
   *box = scan[0]->box;
-  DiffFolder(local, &scan[0]->identities, missing, r);
-  return MatchRepaired(ctx.store, folder.files, RepairOptionsOf(ctx.task.server),
-                       &scan[0]->identities, missing, r);
+  FolderComparison c{
+      mailbox, folder.files, IdentityMatch(std::move(local), std::move(scan[0]->messages)), {}};
+  RETURN_IF_ERROR(Disambiguate(ctx.store, session, /*read_only=*/false, {&c}));
+  RETURN_IF_ERROR(c.status);
+  std::vector<TargetMessage> extra;
+  c.match.Diff(missing, &extra, r);
+  return MatchRepaired(ctx.store, session, /*read_only=*/false, mailbox, folder.files,
+                       RepairOptionsOf(ctx.task.server), &extra, missing, r);
 }
 
 // Where the account's folders go on server B, and what each puts there.
@@ -383,7 +387,8 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const ImportPlan
   ctx.progress.AddMessages(local.size(), local_bytes);
   imap::SelectedMailbox box;
   std::vector<std::pair<std::string, MessageMeta>> missing;
-  RETURN_IF_ERROR(CompareFolder(ctx, session, mailbox, folder, local, &box, &missing, r));
+  RETURN_IF_ERROR(
+      CompareFolder(ctx, session, mailbox, folder, std::move(local), &box, &missing, r));
   if (!missing.empty()) {
     const uint64_t before = r->transferred;
     for (const auto& entry : missing) {
@@ -394,14 +399,17 @@ absl::Status TargetFolder(Context& ctx, imap::Session& session, const ImportPlan
     r->missing = missing.size() - (r->transferred - before) - r->refused;
     RETURN_IF_ERROR(st);
   }
-  if (plan.contents.gmail_target() && i == plan.contents.all_mail() && !local.empty()) {
+  if (plan.contents.gmail_target() && i == plan.contents.all_mail() &&
+      !ctx.selector.just_folders()) {
     for (size_t j = 0; j < plan.folders.size(); ++j) {  // the labels must exist first
       if (plan.contents.IsLabelOnGmailTarget(j)) {
         RETURN_IF_ERROR(EnsureFolder(session, plan.target, plan.mapped[j].raw));
       }
     }
+    // All Mail's messages again (`local` went to the comparison; these are in memory).
+    ASSIGN_OR_RETURN(auto labelled, plan.contents.Messages(ctx, i));
     uint64_t labels = 0;
-    RETURN_IF_ERROR(SetGmailLabels(ctx, session, mailbox, plan.contents, local, plan.mapped,
+    RETURN_IF_ERROR(SetGmailLabels(ctx, session, mailbox, plan.contents, labelled, plan.mapped,
                                    plan.target, &labels));
   }
   ctx.progress.FolderDone(folder.meta.name);

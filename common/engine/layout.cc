@@ -177,6 +177,7 @@ MessageMeta MessageFrom(const nlohmann::json& j) {
   m.size = j.at("size").get<uint64_t>();
   m.sha256 = j.at("sha256").get<std::string>();
   m.message_id = j.value("message_id", "");
+  m.header_digest = j.value("header_digest", "");
   if (j.contains("internaldate_raw"))
     m.internaldate_raw = j.at("internaldate_raw").get<std::string>();
   if (j.contains("rfc822_size_raw")) {
@@ -209,6 +210,7 @@ std::string MessageMetaToJson(const MessageMeta& m) {
                       {"sha256", m.sha256},
                       {"message_id", m.message_id},
                       {"source", {{"uidvalidity", m.uidvalidity}, {"uid", m.uid}}}};
+  if (!m.header_digest.empty()) j["header_digest"] = m.header_digest;
   if (m.internaldate_raw) j["internaldate_raw"] = *m.internaldate_raw;
   if (m.size_unusable) {
     j["rfc822_size_raw"] = m.size_raw ? nlohmann::json(*m.size_raw) : nlohmann::json(nullptr);

@@ -82,7 +82,11 @@ struct MessageMeta {
   absl::optional<std::string> size_raw;  // when size_unusable: as sent; unset when missing
   std::string sha256;                    // hex, of the .eml
   std::string message_id;                // "" when absent
-  uint64_t uidvalidity = 0;              // source
+  // HeaderDigest (identity.h) of the .eml, which tells apart different messages sharing a
+  // Message-ID and INTERNALDATE; "" when not recorded (an export older than it, or a header
+  // section longer than export reads for it): import reads the .eml when it needs it.
+  std::string header_digest;
+  uint64_t uidvalidity = 0;  // source
   uint32_t uid = 0;
   // Exported from a Gmail All Mail folder (FolderMeta::gmail_all_mail): Gmail's id of the
   // message (X-GM-MSGID) and its labels (X-GM-LABELS; UTF-8, system labels as "\\Inbox").

@@ -117,6 +117,27 @@ TEST(LayoutTest, GmailFieldsAreOptionalAndRoundTrip) {
   EXPECT_TRUE(fb->gmail_all_mail);
 }
 
+TEST(LayoutTest, HeaderDigestIsAnOptionalField) {
+  MessageMeta m;
+  m.internaldate = "01-Jan-2024 00:00:00 +0000";
+  m.size = 5;
+  m.sha256 = "ab";
+  m.uid = 1;
+  // Not written when unknown, so an export reads as before.
+  EXPECT_EQ(MessageMetaToJson(m).find("header_digest"), std::string::npos);
+  m.header_digest = "cd";
+  auto back = MessageMetaFromJson(MessageMetaToJson(m));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->header_digest, "cd");
+  // A .json written before the field existed.
+  auto old = MessageMetaFromJson(
+      R"({"flags": [], "internaldate": "01-Jan-2024 00:00:00 +0000", "size": 5, "sha256": "ab",
+          "message_id": "<x@y>", "source": {"uidvalidity": 9, "uid": 1}})");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->header_digest, "");
+  EXPECT_EQ(old->message_id, "<x@y>");
+}
+
 TEST(LayoutTest, RefusalRecordRoundTripsWithKeywordEntries) {
   RefusalRecord r;
   r.target = "imap.example.com:993";

@@ -1,5 +1,5 @@
 // What import and validate share: the export's folders and messages, server B's folder
-// names, and message identities.
+// names (message identity: identity.h, identity_scan.cc).
 #include <algorithm>
 #include <set>
 
@@ -109,138 +109,8 @@ absl::StatusOr<absl::optional<RefusalRecord>> LoadRefusalRecord(storage::Store& 
   return absl::optional<RefusalRecord>(std::move(*record));
 }
 
-std::string IdentityKey(absl::string_view message_id, uint64_t size,
-                        absl::string_view internaldate) {
-  auto t = imap::ParseInternalDate(internaldate);
-  std::string date = t.ok() ? absl::StrCat(absl::ToUnixSeconds(*t)) : std::string(internaldate);
-  // With a Message-ID the size is left out: servers may rewrite a message slightly (line
-  // endings, a trailing CR) and it must still count as present, or every --resync-missing
-  // would append it again.
-  if (!message_id.empty()) return absl::StrCat("id\x1f", message_id, "\x1f", date);
-  return absl::StrCat("size\x1f", size, "\x1f", date);
-}
-
-namespace {
-class IdentitySink : public imap::FetchSink {
- public:
-  absl::Status BodyBegin(uint64_t, uint64_t) override { return absl::OkStatus(); }
-  absl::Status BodyData(absl::string_view) override { return absl::OkStatus(); }
-  absl::Status BodyEnd() override { return absl::OkStatus(); }
-  absl::Status OnMessage(const imap::FetchedMessage& m) override {
-    if (m.uid != 0 && seen.insert(m.uid).second) {
-      keys.insert(IdentityKey(m.message_id, m.size, m.internaldate));
-    }
-    return absl::OkStatus();
-  }
-  std::set<uint32_t> seen;
-  std::multiset<std::string> keys;
-};
-}  // namespace
-
-absl::Status ScanIdentities(imap::Session& session, const std::vector<std::string>& mailboxes,
-                            bool read_only, std::vector<absl::StatusOr<ScannedFolder>>* out) {
-  std::vector<IdentitySink> sinks(mailboxes.size());
-  std::vector<imap::MailboxFetch> requests(mailboxes.size());
-  for (size_t i = 0; i < mailboxes.size(); ++i) {
-    requests[i].mailbox = mailboxes[i];
-    requests[i].read_only = read_only;
-    requests[i].options.body = false;
-    requests[i].options.message_id = true;
-    requests[i].sink = &sinks[i];
-  }
-  RETURN_IF_ERROR(imap::SelectAndFetchMany(session, requests));
-  out->clear();
-  for (size_t i = 0; i < mailboxes.size(); ++i) {
-    if (requests[i].result.ok()) {
-      out->push_back(ScannedFolder{*requests[i].result, std::move(sinks[i].keys)});
-    } else {
-      out->push_back(requests[i].result.status());
-    }
-  }
-  return absl::OkStatus();
-}
-
-namespace {
-// Takes the identity of `meta` (as `size` bytes) out of `present`; false when it is not
-// there. A message exported without a date (server A's INTERNALDATE unusable, no Date:
-// header field) was appended without one: server B chose its date, so any date matches.
-bool TakeIdentity(std::multiset<std::string>* present, const MessageMeta& meta, uint64_t size) {
-  if (meta.internaldate.empty()) {
-    // The key without its date: every key of that message starts with it.
-    const std::string prefix = IdentityKey(meta.message_id, size, "");
-    auto it = present->lower_bound(prefix);
-    if (it == present->end() || !absl::StartsWith(*it, prefix)) return false;
-    present->erase(it);
-    return true;
-  }
-  auto it = present->find(IdentityKey(meta.message_id, size, meta.internaldate));
-  if (it == present->end()) return false;
-  present->erase(it);
-  return true;
-}
-}  // namespace
-
-void DiffFolder(const std::map<std::string, MessageMeta>& local,
-                std::multiset<std::string>* present,
-                std::vector<std::pair<std::string, MessageMeta>>* missing, FolderResult* r) {
-  r->target_messages = present->size();
-  missing->clear();
-  // Undated messages are matched after every dated one, so they never take a dated one's
-  // match.
-  std::vector<std::pair<std::string, const MessageMeta*>> undated;
-  for (const auto& [base, meta] : local) {
-    if (meta.internaldate.empty()) {
-      undated.emplace_back(base, &meta);
-    } else if (!TakeIdentity(present, meta, meta.size)) {
-      missing->emplace_back(base, meta);
-    }
-  }
-  for (const auto& [base, meta] : undated) {
-    if (!TakeIdentity(present, *meta, meta->size)) missing->emplace_back(base, *meta);
-  }
-  std::sort(missing->begin(), missing->end(),
-            [](const auto& x, const auto& y) { return x.first < y.first; });
-  r->missing = missing->size();
-  r->extra = present->size();
-}
-
 imap::RepairOptions RepairOptionsOf(const config::ServerConfig& server) {
   return imap::RepairOptions{static_cast<size_t>(std::max(server.max_line_length, 0))};
-}
-
-absl::Status MatchRepaired(storage::Store& store, const std::string& prefix,
-                           const imap::RepairOptions& options, std::multiset<std::string>* extra,
-                           std::vector<std::pair<std::string, MessageMeta>>* missing,
-                           FolderResult* r) {
-  // The dates of B's extra messages known by size: only a message of such a date (or of
-  // none) can be one of them repaired.
-  std::set<std::string> dates;
-  for (const std::string& key : *extra) {
-    if (absl::StartsWith(key, "size\x1f")) dates.insert(key.substr(key.rfind('\x1f') + 1));
-  }
-  if (dates.empty()) return absl::OkStatus();
-  std::vector<std::pair<std::string, MessageMeta>> still;
-  for (auto& entry : *missing) {
-    const MessageMeta& meta = entry.second;
-    bool candidate = meta.message_id.empty() && !extra->empty();
-    if (candidate && !meta.internaldate.empty()) {
-      // Its date as IdentityKey writes it: the last field of its key.
-      const std::string key = IdentityKey("", 0, meta.internaldate);
-      candidate = dates.count(key.substr(key.rfind('\x1f') + 1)) > 0;
-    }
-    if (candidate) {
-      StoreLiteralSource body(store, prefix + entry.first + ".eml", meta.size, meta.uid);
-      ASSIGN_OR_RETURN(RepairScan scan, ScanRepair(body, options));
-      if (scan.counts.changed() && TakeIdentity(extra, meta, scan.size)) {
-        r->missing -= 1;
-        r->extra -= 1;
-        continue;
-      }
-    }
-    still.push_back(std::move(entry));
-  }
-  *missing = std::move(still);
-  return absl::OkStatus();
 }
 
 absl::StatusOr<TargetInfo> DiscoverTarget(imap::Session& session) {

@@ -6,6 +6,7 @@
 // message count, so memory stays bounded on huge accounts): the whole comparison costs a
 // handful of round trips however many folders the account has.
 #include <map>
+#include <memory>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -33,15 +34,16 @@ struct Refusals {
 // The recorded keyword drops of the folder's messages that are on B (in the export, not
 // missing) go to r->keywords_dropped.
 void KeywordsDropped(const Refusals& refusals, const ExportedFolder& f,
-                     const std::map<std::string, MessageMeta>& local,
+                     const std::vector<std::pair<std::string, MessageMeta>>& local,
                      const std::vector<std::pair<std::string, MessageMeta>>& missing,
                      FolderResult* r) {
   auto folder = refusals.keywords.find(f.prefix);
   if (folder == refusals.keywords.end()) return;
-  std::set<std::string> absent;
+  std::set<std::string> absent, exported;
   for (const auto& entry : missing) absent.insert(entry.first);
+  for (const auto& entry : local) exported.insert(entry.first);
   for (const auto& [base, m] : folder->second) {
-    if (local.count(base) && !absent.count(base)) r->keywords_dropped.push_back(m);
+    if (exported.count(base) && !absent.count(base)) r->keywords_dropped.push_back(m);
   }
 }
 
@@ -80,8 +82,29 @@ struct Comparison {
   const GapListener& on_gap;
 };
 
+// Concludes the comparison of folder i (its identities told apart, `fc`): what B lacks, the
+// refused messages told apart, the listener. An error: the folder's own failure.
+absl::Status Conclude(Context& ctx, imap::Session& session, const Comparison& c, size_t i,
+                      FolderComparison& fc, FolderResult* r) {
+  RETURN_IF_ERROR(fc.status);
+  const ExportedFolder& f = c.folders[i];
+  // A folder missing on B (its EXAMINE failed) has every message missing.
+  FolderGap gap{fc.mailbox, TargetLists(c.target, fc.mailbox), {}, c.refusals.limit, &session};
+  std::vector<TargetMessage> extra;
+  fc.match.Diff(&gap.missing, &extra, r);
+  RETURN_IF_ERROR(MatchRepaired(ctx.store, session, /*read_only=*/true, fc.mailbox, f.files,
+                                RepairOptionsOf(ctx.task.server), &extra, &gap.missing, r));
+  SplitRefused(c.refusals, f, gap.missing, r);
+  KeywordsDropped(c.refusals, f, fc.match.local(), gap.missing, r);
+  if (c.on_gap) c.on_gap(i, gap, r);
+  ctx.progress.FolderDone(f.meta.name);
+  return absl::OkStatus();
+}
+
 // Compares folders [begin, end) of c.folders on `session`; per-folder problems go into
-// the folder results, a broken session is returned.
+// the folder results, a broken session is returned. Folders whose identities need telling
+// apart (identity.h) wait for one joint disambiguation; the others conclude at once, so
+// only those keep their export's metadata in memory.
 absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison& c, size_t begin,
                           size_t end, AccountResult* result, std::vector<absl::Status>* statuses) {
   const std::vector<ExportedFolder>& folders = c.folders;
@@ -90,49 +113,53 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
     result->folders[i].error = std::string((*statuses)[i].message());
   };
   std::vector<std::string> mailboxes;
-  std::vector<size_t> index;  // of mailboxes[k] in `folders`
   for (size_t i = begin; i < end; ++i) {
     FolderResult& r = result->folders[i];
     r.name = folders[i].meta.name;
     r.target = c.mapped[i].name;
     r.mapping = c.mapped[i].how;
     mailboxes.push_back(c.mapped[i].raw);
-    index.push_back(i);
   }
   std::vector<absl::StatusOr<ScannedFolder>> present;
   RETURN_IF_ERROR(ScanIdentities(session, mailboxes, /*read_only=*/true, &present));
-  for (size_t k = 0; k < index.size(); ++k) {
-    const ExportedFolder& f = folders[index[k]];
-    FolderResult& r = result->folders[index[k]];
-    auto local = c.contents.Messages(ctx, index[k]);
+  std::vector<std::pair<size_t, std::unique_ptr<FolderComparison>>> pending;
+  for (size_t i = begin; i < end; ++i) {
+    auto local = c.contents.Messages(ctx, i);
     if (!local.ok()) {
-      fail(index[k], local.status());
+      fail(i, local.status());
       continue;
     }
-    r.source_messages = local->size();
+    result->folders[i].source_messages = local->size();
     uint64_t bytes = 0;
     for (const auto& entry : *local) bytes += entry.second.size;
     ctx.progress.AddMessages(local->size(), bytes);
-    if (!present[k].ok() && status::IsRetriable(present[k].status())) {
-      fail(index[k], present[k].status());
+    absl::StatusOr<ScannedFolder>& scan = present[i - begin];
+    if (!scan.ok() && status::IsRetriable(scan.status())) {
+      fail(i, scan.status());
       continue;
     }
-    // A folder missing on B (its EXAMINE failed) has every message missing.
-    FolderGap gap{
-        mailboxes[k], TargetLists(c.target, mailboxes[k]), {}, c.refusals.limit, &session};
-    std::multiset<std::string> identities;
-    if (present[k].ok()) identities = std::move(present[k]->identities);
-    DiffFolder(*local, &identities, &gap.missing, &r);
-    absl::Status repaired = MatchRepaired(ctx.store, f.files, RepairOptionsOf(ctx.task.server),
-                                          &identities, &gap.missing, &r);
-    if (!repaired.ok()) {
-      fail(index[k], repaired);
-      continue;
+    std::vector<TargetMessage> target;
+    if (scan.ok()) target = std::move(scan->messages);
+    auto fc = std::make_unique<FolderComparison>(
+        FolderComparison{mailboxes[i - begin],
+                         folders[i].files,
+                         IdentityMatch(*std::move(local), std::move(target)),
+                         {}});
+    if (fc->match.ambiguous()) {
+      pending.emplace_back(i, std::move(fc));
+    } else if (absl::Status st = Conclude(ctx, session, c, i, *fc, &result->folders[i]); !st.ok()) {
+      fail(i, st);
+      if (session.closed()) return st;
     }
-    SplitRefused(c.refusals, f, gap.missing, &r);
-    KeywordsDropped(c.refusals, f, *local, gap.missing, &r);
-    if (c.on_gap) c.on_gap(index[k], gap, &r);
-    ctx.progress.FolderDone(f.meta.name);
+  }
+  std::vector<FolderComparison*> ambiguous;
+  for (auto& [i, fc] : pending) ambiguous.push_back(fc.get());
+  RETURN_IF_ERROR(Disambiguate(ctx.store, session, /*read_only=*/true, ambiguous));
+  for (auto& [i, fc] : pending) {
+    if (absl::Status st = Conclude(ctx, session, c, i, *fc, &result->folders[i]); !st.ok()) {
+      fail(i, st);
+      if (session.closed()) return st;
+    }
   }
   return absl::OkStatus();
 }

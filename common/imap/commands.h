@@ -140,7 +140,8 @@ struct FetchedMessage {
   bool has_size = false;  // RFC822.SIZE was sent (a number or not)
   bool has_body = false;  // the body was delivered through BodyBegin/Data/End
   uint64_t body_size = 0;
-  std::string message_id;  // from the Message-ID header field, when asked for
+  std::string message_id;     // from the Message-ID header field, when asked for
+  std::string header_fields;  // the BODY[HEADER.FIELDS (...)] block as sent, when asked for
   // Gmail (X-GM-EXT-1), when asked for (FetchOptions::gmail): the message's X-GM-MSGID and
   // X-GM-LABELS as sent (system labels "\\Inbox", user labels in modified UTF-7).
   absl::optional<uint64_t> gmail_msgid;
@@ -165,7 +166,10 @@ struct FetchOptions {
   bool body = true;         // BODY.PEEK[] (never sets \Seen)
   bool attributes = true;   // FLAGS INTERNALDATE (false: UID and RFC822.SIZE only)
   bool message_id = false;  // BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]
-  bool gmail = false;       // X-GM-MSGID X-GM-LABELS (only for a server offering X-GM-EXT-1)
+  // More header fields (a HEADER.FIELDS list: "DATE FROM"), in the same BODY.PEEK item;
+  // the block comes in FetchedMessage::header_fields.
+  std::string header_fields;
+  bool gmail = false;  // X-GM-MSGID X-GM-LABELS (only for a server offering X-GM-EXT-1)
   size_t uids_per_command = 64;
   // Commands in flight at once (capped by the session's max_pipelined_commands). 1 = wait
   // for each command before sending the next.

@@ -98,6 +98,7 @@ class FetchHandler : public ResponseHandler {
       }
     } else if (key.is_atom() && IsHeaderFieldsKey(key.str)) {
       m->message_id = HeaderValue(v.text(), "Message-ID");
+      m->header_fields = std::string(v.text());
     } else if (key.IsAtom("X-GM-MSGID")) {
       auto n = v.AsNumber();
       if (!n) return Bad("X-GM-MSGID");
@@ -154,7 +155,13 @@ namespace {
 std::string FetchItems(const FetchOptions& options) {
   std::string items =
       options.attributes ? "(UID FLAGS INTERNALDATE RFC822.SIZE" : "(UID RFC822.SIZE";
-  if (options.message_id) absl::StrAppend(&items, " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]");
+  if (options.message_id || !options.header_fields.empty()) {
+    std::string fields = options.message_id ? "MESSAGE-ID" : "";
+    if (!options.header_fields.empty()) {
+      absl::StrAppend(&fields, fields.empty() ? "" : " ", options.header_fields);
+    }
+    absl::StrAppend(&items, " BODY.PEEK[HEADER.FIELDS (", fields, ")]");
+  }
   if (options.gmail) absl::StrAppend(&items, " X-GM-MSGID X-GM-LABELS");
   if (options.body) absl::StrAppend(&items, " BODY.PEEK[]");
   items.push_back(')');

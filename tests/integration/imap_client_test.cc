@@ -212,6 +212,17 @@ TEST_F(ImapClientTest, PipelinedFetchOfThousandMessagesIsByteExact) {
   no_body.body = false;
   ASSERT_TRUE(imap::UidFetch(**s, {(*uids)[0]}, no_body, &flags_only).ok());
   EXPECT_TRUE(flags_only.messages[(*uids)[0]].flags.empty());
+  // More header fields: the block as the server sends it, the Message-ID still parsed.
+  MapSink fields;
+  no_body.message_id = true;
+  no_body.header_fields = "SUBJECT FROM";
+  ASSERT_TRUE(imap::UidFetch(**s, {(*uids)[0]}, no_body, &fields).ok());
+  const imap::FetchedMessage& f = fields.messages[(*uids)[0]];
+  EXPECT_EQ(f.message_id, absl::StrCat("<gen-1001-", seeded[1].size(), "@fixture.example>"));
+  EXPECT_NE(f.header_fields.find("Subject: "), std::string::npos) << f.header_fields;
+  EXPECT_NE(f.header_fields.find("From: "), std::string::npos) << f.header_fields;
+  EXPECT_EQ(f.header_fields.find("To: "), std::string::npos) << f.header_fields;
+  EXPECT_TRUE(absl::EndsWith(f.header_fields, "\r\n\r\n"));
 }
 
 TEST_F(ImapClientTest, AppendKeepsFlagsKeywordsAndInternalDate) {
