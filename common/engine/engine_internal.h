@@ -182,7 +182,9 @@ struct Stored {
   uint32_t uid;
   std::string base;
 };
-absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& prefix);
+// With `listing`, also the folder's listing (every key under `prefix`).
+absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& prefix,
+                                               std::vector<storage::ObjectInfo>* listing = nullptr);
 
 // A folder of an export: its key prefix ("a@x/Parent/Child/") and metadata.
 struct ExportedFolder {
