@@ -36,6 +36,8 @@
 //     need a password and no oauth2_* field. authzid only with plain.
 //     oauth2_token_max_age (seconds, 1..86400) only with oauth2_token_file or
 //     oauth2_token_command.
+//   - "store": {"concurrency": N}: store requests each worker has in flight at once,
+//     1..256 (README "The object store (S3)"; --store-concurrency overrides it).
 //   - A field appearing twice in one object is an error; unknown fields are warnings.
 //   - Values of password, oauth2_token and oauth2_token_command are never echoed.
 //

@@ -192,6 +192,9 @@ struct ExportedFolder {
   FolderMeta meta;
   uint64_t messages = 0;  // recorded messages (.json) in the folder
   uint64_t bytes = 0;     // their bodies (.eml)
+  // The objects directly in the folder, from the account's listing (so reading its
+  // messages needs no listing of its own).
+  std::vector<storage::ObjectInfo> objects;
 };
 // Every folder exported for `email`, sorted by prefix.
 absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& store,
@@ -201,8 +204,8 @@ absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& 
 // when the account has no export at all; the folders left out are logged with the rule.
 absl::StatusOr<std::vector<ExportedFolder>> ListSelectedFolders(Context& ctx);
 // The folder's exported messages the selection keeps (its message filters).
-absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(Context& ctx,
-                                                                        const std::string& prefix);
+absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(
+    Context& ctx, const ExportedFolder& folder);
 absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage::Store& store,
                                                                         const std::string& prefix);
 

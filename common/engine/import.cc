@@ -371,7 +371,7 @@ absl::Status CompareFolder(Context& ctx, imap::Session& session, const std::stri
 absl::Status TargetFolder(Context& ctx, imap::Session& session, const MappedFolder& where,
                           const ExportedFolder& folder, FolderResult* r, FolderBases* bases) {
   const std::string& mailbox = where.raw;
-  ASSIGN_OR_RETURN(auto local, ListSelectedMessages(ctx, folder.prefix));
+  ASSIGN_OR_RETURN(auto local, ListSelectedMessages(ctx, folder));
   if (ctx.selector.just_folders()) local.clear();  // the folder is created, nothing appended
   r->source_messages = local.size();
   uint64_t local_bytes = 0;

@@ -54,10 +54,12 @@ absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& 
     absl::string_view name = key.substr(slash + 1);
     uint64_t v;
     uint32_t uid;
+    ExportedFolder& folder = out[it->second];
+    folder.objects.push_back(o);
     if (absl::ConsumeSuffix(&name, ".json") && ParseMessageBase(name, &v, &uid)) {
-      out[it->second].messages += 1;
+      folder.messages += 1;
     } else if (absl::EndsWith(key, ".eml")) {
-      out[it->second].bytes += o.size;
+      folder.bytes += o.size;
     }
   }
   return out;
@@ -88,9 +90,10 @@ absl::StatusOr<std::vector<ExportedFolder>> ListSelectedFolders(Context& ctx) {
   return out;
 }
 
-absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(Context& ctx,
-                                                                        const std::string& prefix) {
-  ASSIGN_OR_RETURN(auto all, ListExportedMessages(ctx.store, prefix));
+absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(
+    Context& ctx, const ExportedFolder& folder) {
+  ASSIGN_OR_RETURN(auto all,
+                   LoadFolderMessages(ctx.store, folder.prefix, folder.objects, /*rewrite=*/true));
   if (!ctx.selector.filters_messages()) return all;
   for (auto it = all.begin(); it != all.end();) {
     const MessageMeta& m = it->second;

@@ -102,7 +102,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
   for (size_t k = 0; k < index.size(); ++k) {
     const ExportedFolder& f = folders[index[k]];
     FolderResult& r = result->folders[index[k]];
-    auto local = ListSelectedMessages(ctx, f.prefix);
+    auto local = ListSelectedMessages(ctx, f);
     if (!local.ok()) {
       fail(index[k], local.status());
       continue;

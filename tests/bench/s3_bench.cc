@@ -4,7 +4,9 @@
 // directly, and S3 through the WAN emulator (tests/bench/wan_proxy.h) at --rtt-ms. Per step
 // it prints the wall time of the coordinator, the S3 requests the workers sent (from the
 // stores' own counts in the run log), the peak RSS of the job's largest process
-// (coordinator or worker, /usr/bin/time), and the S3 / filesystem ratio.
+// (coordinator or worker, /usr/bin/time), the CPU time the S3 server (s3rver, one Node.js
+// thread) spent on the step, and the S3 / filesystem ratio. When the server's CPU time is
+// close to the wall time, the server is what the step waits for.
 //
 // The corpus: --accounts x 3 folders x --messages, sizes in the mix of the migration
 // benchmark (90% 2-16 KB, 9% 20-200 KB, one 1-3 MB message per account), random flags.
@@ -16,6 +18,7 @@
 // to s3rver itself; --arg passes a flag on to every coordinator run (e.g. --arg
 // --store-concurrency=8).
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -111,7 +114,24 @@ struct Step {
   uint64_t retries = 0;
   long peak_rss_kb = 0;
   uint64_t messages = 0, bytes = 0;
+  double server_cpu_s = 0;  // the S3 server's, during the step
 };
+
+// CPU seconds (user + system) process `pid` has used; 0 when unknown.
+double CpuSeconds(int pid) {
+  if (pid <= 0) return 0;
+  const std::string stat = fleettest::ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
+  uint64_t utime = 0, stime = 0;  // fields 14 and 15 of the line: 12 and 13 after ')'
+  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &utime) || !absl::SimpleAtoi(f[12], &stime)) {
+    return 0;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+int g_server_pid = 0;  // s3rver's
 
 // Sums the "N request(s) (...), R retried" lines the S3 stores logged in the run log.
 void CountRequests(const std::string& log_dir, Step* s) {
@@ -162,9 +182,11 @@ Step RunStep(const Args& a, const Store& store, const std::string& mode, const s
                                    absl::StrCat(a.max_workers),
                                    "--quiet"};
   argv.insert(argv.end(), a.extra.begin(), a.extra.end());
+  const double cpu0 = CpuSeconds(g_server_pid);
   const absl::Time t0 = absl::Now();
   const int rc = fleettest::RunProcess(argv, run, env, "coordinator", absl::Minutes(10));
   s.wall_s = absl::ToDoubleSeconds(absl::Now() - t0);
+  if (!store.endpoint.empty()) s.server_cpu_s = CpuSeconds(g_server_pid) - cpu0;
   absl::SimpleAtoi(absl::StripAsciiWhitespace(fleettest::ReadFile(run + "/rss")), &s.peak_rss_kb);
   const std::string report = fleettest::NewestReport(run + "/logs", mode);
   if (rc != 0 || report.empty()) {
@@ -248,6 +270,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "s3_bench: cannot start or seed Dovecot A\n");
     return 3;
   }
+  absl::SimpleAtoi(absl::StripAsciiWhitespace(fleettest::ReadFile((*s3)->dir() + "/s3rver.pid")),
+                   &g_server_pid);
   const std::string endpoint = a.verify ? (*s3)->endpoint() : (*s3)->direct_endpoint();
   wanproxy::Options wo;
   wo.routes.push_back({"127.0.0.1:0", endpoint.substr(endpoint.find("://") + 3)});
@@ -279,17 +303,17 @@ int main(int argc, char** argv) {
     for (const Store& store : stores) {
       results.push_back(RunJob(a, store, export_config, dir, s3o));
     }
-    std::printf("round %d\n%-10s %-9s %8s %9s %8s %10s %9s %8s\n", round, "store", "step", "wall_s",
-                "requests", "retried", "messages", "MB", "rss_MB");
+    std::printf("round %d\n%-10s %-9s %8s %9s %8s %10s %9s %8s %10s\n", round, "store", "step",
+                "wall_s", "requests", "retried", "messages", "MB", "rss_MB", "s3rver_cpu");
     for (size_t v = 0; v < stores.size(); ++v) {
       for (size_t k = 0; k < results[v].size(); ++k) {
         const Step& s = results[v][k];
         if (!s.ok) ++failed;
-        std::printf("%-10s %-9s %8.3f %9llu %8llu %10llu %9.1f %8.1f%s\n", stores[v].name.c_str(),
-                    kSteps[k], s.wall_s, static_cast<unsigned long long>(s.requests),
-                    static_cast<unsigned long long>(s.retries),
-                    static_cast<unsigned long long>(s.messages), s.bytes / 1e6,
-                    s.peak_rss_kb / 1024.0, s.ok ? "" : "  FAILED");
+        std::printf(
+            "%-10s %-9s %8.3f %9llu %8llu %10llu %9.1f %8.1f %10.2f%s\n", stores[v].name.c_str(),
+            kSteps[k], s.wall_s, static_cast<unsigned long long>(s.requests),
+            static_cast<unsigned long long>(s.retries), static_cast<unsigned long long>(s.messages),
+            s.bytes / 1e6, s.peak_rss_kb / 1024.0, s.server_cpu_s, s.ok ? "" : "  FAILED");
       }
     }
     std::printf("%-10s %-9s %8s %8s\n", "ratio", "step", "s3/fs", wan_name.c_str());
