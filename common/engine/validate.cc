@@ -122,7 +122,7 @@ absl::Status CompareBatch(Context& ctx, imap::Session& session, const Comparison
   RETURN_IF_ERROR(ScanIdentities(session, mailboxes, /*read_only=*/true, &present));
   std::vector<std::pair<size_t, std::unique_ptr<FolderComparison>>> pending;
   for (size_t i = begin; i < end; ++i) {
-    auto local = ListSelectedMessages(ctx, folders[i].prefix);
+    auto local = ListSelectedMessages(ctx, folders[i]);
     if (!local.ok()) {
       fail(i, local.status());
       continue;
