@@ -366,6 +366,7 @@ void ToProto(const Assignment& in, pb::Task* out) {
   out->set_min_free_gb(in.task.min_free_gb);
   out->set_strict(in.task.strict);
   out->set_fix_messages(in.task.fix_messages);
+  out->set_store_concurrency(in.task.store_concurrency);
   out->set_max_connections(in.task.max_connections);
   out->set_budget_bytes(in.task.budget_bytes);
   out->set_budget_spent(in.task.budget_spent);
@@ -411,6 +412,7 @@ absl::Status FromProto(const pb::Task& in, Assignment* out) {
   out->task.min_free_gb = in.min_free_gb();
   out->task.strict = in.strict();
   out->task.fix_messages = in.fix_messages();
+  out->task.store_concurrency = in.store_concurrency();
   out->task.max_connections = in.max_connections();
   out->task.budget_bytes = in.budget_bytes();
   out->task.budget_spent = in.budget_spent();

@@ -295,6 +295,16 @@ void ParseSelection(Report* report, const json& root, Selection* s) {
   }
 }
 
+// "store": the export store's settings, for every worker.
+void ParseStore(Report* report, const json& root, Config* config) {
+  auto it = root.find("store");
+  if (it == root.end()) return;
+  if (!it->is_object()) return report->Error("store", "must be an object, got " + Shown(*it));
+  Obj o(report, *it, "store");
+  o.WarnUnknown({"concurrency"});
+  o.Int("concurrency", 1, kMaxStoreConcurrency, &config->store_concurrency);
+}
+
 void ParseFolderMap(Report* report, const json& root, FolderMap* m) {
   auto it = root.find("folder_map");
   if (it == root.end()) return;
@@ -589,11 +599,12 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, const std::string& pa
   config.path = path;
   Report report(path);
   try {
-    Obj(&report, root, "").WarnUnknown({"server", "accounts", "selection", "folder_map"});
+    Obj(&report, root, "").WarnUnknown({"server", "accounts", "selection", "folder_map", "store"});
     ParseServer(&report, root, &config.server);
     ParseAccounts(&report, root, &config.accounts);
     ParseSelection(&report, root, &config.selection);
     ParseFolderMap(&report, root, &config.folder_map);
+    ParseStore(&report, root, &config);
     WarnProviderAuth(&report, config);
   } catch (const std::exception& e) {  // not expected: every access is type-checked
     return absl::InternalError(absl::StrCat(path, ": unexpected error while validating"));

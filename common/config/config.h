@@ -36,6 +36,8 @@
 //     need a password and no oauth2_* field. authzid only with plain.
 //     oauth2_token_max_age (seconds, 1..86400) only with oauth2_token_file or
 //     oauth2_token_command.
+//   - "store": {"concurrency": N}: store requests each worker has in flight at once,
+//     1..256 (README "The object store (S3)"; --store-concurrency overrides it).
 //   - A field appearing twice in one object is an error; unknown fields are warnings.
 //   - Values of password, oauth2_token and oauth2_token_command are never echoed.
 //
@@ -156,12 +158,16 @@ std::string ConnectionKey(const Account& account);
 // The default oauth2_token_max_age: 50 minutes, inside the usual 1-hour token lifetime.
 inline constexpr int kDefaultOauth2TokenMaxAge = 3000;
 
+// "store": {"concurrency": N}: store requests each worker has in flight at once.
+inline constexpr int kMaxStoreConcurrency = 256;
+
 struct Config {
   std::string path;  // the file it was loaded from
   ServerConfig server;
   std::vector<Account> accounts;
-  Selection selection;   // "selection": which folders and messages (selection.h)
-  FolderMap folder_map;  // "folder_map" (import): where folders land on B (folder_map.h)
+  Selection selection;        // "selection": which folders and messages (selection.h)
+  FolderMap folder_map;       // "folder_map" (import): where folders land on B (folder_map.h)
+  int store_concurrency = 0;  // "store": {"concurrency": N} (1..256); 0: not set
   std::vector<std::string> warnings;  // e.g. "config file is readable by others"
 };
 

@@ -124,6 +124,30 @@ TEST(ConfigTest, StallLimitsParseCheckAndWrite) {
   }
 }
 
+TEST(ConfigTest, StoreConcurrencyParsesChecksAndIsWritten) {
+  auto d = ParseConfig(
+      R"({"server": {"host": "h"}, "accounts": [{"email": "a@b.c", "password": "p"}]})", "d.json");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->store_concurrency, 0);  // not set: the worker's default
+  EXPECT_FALSE(absl::StrContains(ConfigToJson(*d), "store"));
+  auto c = ParseConfig(R"({"server": {"host": "h"}, "store": {"concurrency": 32},
+                           "accounts": [{"email": "a@b.c", "password": "p"}]})",
+                       "c.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->store_concurrency, 32);
+  EXPECT_TRUE(c->warnings.empty());
+  auto again = ParseConfig(ConfigToJson(*c), "again.json");  // the import template keeps it
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->store_concurrency, 32);
+  for (const char* bad : {R"({"concurrency": 0})", R"({"concurrency": 257})", R"(8)"}) {
+    auto r = ParseConfig(absl::StrCat(R"({"server": {"host": "h"}, "store": )", bad,
+                                      R"(, "accounts": [{"email": "a@b.c", "password": "p"}]})"),
+                         "bad.json");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(absl::StrContains(r.status().message(), "store")) << r.status();
+  }
+}
+
 TEST(ConfigTest, HeaderExampleLoads) {
   const char* text = R"({
     "server": {"host": "imap.example.com", "port": 993, "ssl": true, "starttls": false,

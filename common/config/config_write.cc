@@ -78,6 +78,7 @@ std::string ConfigToJson(const Config& config) {
   ojson accounts = ojson::array();
   for (const Account& a : config.accounts) accounts.push_back(AccountJson(a));
   root["accounts"] = std::move(accounts);
+  if (config.store_concurrency != 0) root["store"] = {{"concurrency", config.store_concurrency}};
   // replace: never throw on invalid UTF-8 (the strings came from a validated file).
   return root.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
 }

@@ -10,6 +10,7 @@
 #include "common/engine/engine_internal.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/storage/request_pool.h"
 
 namespace engine {
 
@@ -39,6 +40,9 @@ bool ParseMode(absl::string_view text, Mode* mode) {
 
 AccountResult RunAccount(const AccountTask& task, storage::Store& store, ProgressListener* progress,
                          const CancelToken& cancel) {
+  if (task.store_concurrency > 0) {
+    storage::RequestPool::Shared().SetConcurrency(task.store_concurrency);
+  }
   std::unique_ptr<SecretSource> secrets = SecretSource::ForAccount(task.account);
   // Read once up front: a missing secret fails the account before any connection.
   if (auto secret = secrets->Get(); !secret.ok()) {

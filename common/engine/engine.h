@@ -37,6 +37,9 @@ struct AccountTask {
   // bytes, bare newlines, lines over server.max_line_length) is sent repaired
   // (imap/message_repair.h); the export stays as it is.
   bool fix_messages = false;
+  // Store requests the worker (this process) has in flight at once, for every account it
+  // runs (storage::RequestPool::Shared()); 0: leave it as it is (default 16).
+  int store_concurrency = 0;
   // The byte budget (README "Budgets", budget.h): bytes the window allows (0: none), what
   // was spent in it before this run, and when it reopens. The run stops at a clean point
   // before a message that does not fit, with a budget stop (AccountResult::parked_until).

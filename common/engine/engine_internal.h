@@ -203,7 +203,9 @@ struct Stored {
   uint32_t uid;
   std::string base;
 };
-absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& prefix);
+// With `listing`, also the folder's listing (every key under `prefix`).
+absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& prefix,
+                                               std::vector<storage::ObjectInfo>* listing = nullptr);
 
 // A folder of an export: its key prefix ("a@x/Parent/Child/") and metadata.
 struct ExportedFolder {
@@ -211,6 +213,9 @@ struct ExportedFolder {
   FolderMeta meta;
   uint64_t messages = 0;  // recorded messages (.json) in the folder
   uint64_t bytes = 0;     // their bodies (.eml)
+  // The objects directly in the folder, from the account's listing (so reading its
+  // messages needs no listing of its own).
+  std::vector<storage::ObjectInfo> objects;
   // Where the files of the messages it puts on server B are: `prefix`, but for a Gmail
   // export's label folders (their messages are the All Mail folder's; folder_contents.h).
   std::string files;
@@ -223,8 +228,8 @@ absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& 
 // when the account has no export at all; the folders left out are logged with the rule.
 absl::StatusOr<std::vector<ExportedFolder>> ListSelectedFolders(Context& ctx);
 // The folder's exported messages the selection keeps (its message filters).
-absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(Context& ctx,
-                                                                        const std::string& prefix);
+absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(
+    Context& ctx, const ExportedFolder& folder);
 absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage::Store& store,
                                                                         const std::string& prefix);
 

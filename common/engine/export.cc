@@ -8,6 +8,8 @@
 #include "absl/strings/strip.h"
 #include "common/crypto/sha256.h"
 #include "common/engine/engine_internal.h"
+#include "common/engine/folder_index.h"
+#include "common/engine/store_pipeline.h"
 #include "common/imap/date.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
@@ -46,7 +48,13 @@ struct FolderJob {
 class ExportSink : public imap::FetchSink {
  public:
   ExportSink(Context& ctx, FolderJob& job, Dedupe& dedupe)
-      : ctx_(ctx), job_(job), dedupe_(dedupe) {}
+      : ctx_(ctx),
+        job_(job),
+        dedupe_(dedupe),
+        // A folder's progress counts what is recorded (durable), from the pool's threads.
+        recorder_(ctx.store, job.prefix, [this](const std::string&, const MessageMeta& meta) {
+          ctx_.progress.Message(job_.meta.name, meta.size);
+        }) {}
   // A message begun and not finished (the connection broke) gives its bytes back.
   ~ExportSink() override { ctx_.budget.Return(taken_); }
 
@@ -74,10 +82,11 @@ class ExportSink : public imap::FetchSink {
   absl::Status BodyEnd() override { return absl::OkStatus(); }
   absl::Status OnMessage(const imap::FetchedMessage& m) override;
 
-  // Records (writes the .json of) every message committed so far.
-  absl::Status Flush();
-  uint64_t bytes() const { return bytes_; }
-  uint64_t written() const { return written_; }
+  // Records (writes the .json of) every message received so far, once committed.
+  absl::Status Flush() { return recorder_.Finish(); }
+  uint64_t bytes() const { return recorder_.bytes(); }
+  uint64_t written() const { return recorder_.written(); }
+  FolderMessages recorded() const { return recorder_.recorded(); }
 
  private:
   static constexpr size_t kBatchMessages = 256;
@@ -92,10 +101,10 @@ class ExportSink : public imap::FetchSink {
   uint64_t seq_ = 0;
   crypto::Sha256 hash_;
   std::string head_;
-  uint64_t bytes_ = 0, written_ = 0, since_check_ = 0;
+  uint64_t since_check_ = 0;
   uint64_t taken_ = 0;  // budget bytes of the message being received
-  std::vector<std::pair<std::string, MessageMeta>> pending_;  // committed .eml, no .json yet
-  uint64_t pending_bytes_ = 0;
+  // Commits the .eml in the background and writes the .json once it is durable.
+  ExportRecorder recorder_;
 };
 
 absl::Status ExportSink::CheckFreeSpace() {
@@ -150,8 +159,8 @@ absl::Status ExportSink::OnMessage(const imap::FetchedMessage& m) {
   std::string old = dedupe_.empty() ? "" : dedupe_.Claim(sha);
   if (!old.empty()) {
     job_.meta.claimed[m.uid] = old;  // same content already exported: keep that file
+    ctx_.progress.Message(job_.meta.name, size);
   } else {
-    RETURN_IF_ERROR(writer->CommitAs(job_.prefix + base + ".eml"));
     MessageMeta meta;
     meta.flags = m.flags;
     meta.internaldate = m.internaldate;
@@ -168,34 +177,18 @@ absl::Status ExportSink::OnMessage(const imap::FetchedMessage& m) {
       meta.gmail_msgid = m.gmail_msgid;
       if (m.has_gmail_labels) meta.gmail_labels = GmailLabelsFromWire(m.gmail_labels);
     }
-    pending_.emplace_back(base, std::move(meta));
-    pending_bytes_ += size;
-    if (pending_.size() >= kBatchMessages || pending_bytes_ >= kBatchBytes) {
-      RETURN_IF_ERROR(Flush());
+    RETURN_IF_ERROR(recorder_.Add(std::move(writer), base, std::move(meta)));
+    if (recorder_.batch_messages() >= kBatchMessages || recorder_.batch_bytes() >= kBatchBytes) {
+      recorder_.CloseBatch();  // one Sync() per batch, then its .json
     }
   }
-  ctx_.progress.Message(job_.meta.name, size);
   return CheckFreeSpace();
-}
-
-absl::Status ExportSink::Flush() {
-  if (pending_.empty()) return absl::OkStatus();
-  // One sync makes every .eml of the batch durable before any of their .json exists:
-  // a .json never points at an .eml a crash could lose, and there is no fsync per file.
-  RETURN_IF_ERROR(ctx_.store.Sync());
-  for (const auto& [base, meta] : pending_) {
-    RETURN_IF_ERROR(ctx_.store.Put(job_.prefix + base + ".json", MessageMetaToJson(meta)));
-    ++written_;
-    bytes_ += meta.size;
-  }
-  pending_.clear();
-  pending_bytes_ = 0;
-  return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& prefix) {
+absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& prefix,
+                                               std::vector<storage::ObjectInfo>* listing) {
   std::vector<Stored> out;
   ASSIGN_OR_RETURN(auto objects, ctx.store.List(prefix));
   for (const storage::ObjectInfo& o : objects) {
@@ -204,6 +197,7 @@ absl::StatusOr<std::vector<Stored>> ListStored(Context& ctx, const std::string& 
     Stored m{0, 0, std::string(name)};
     if (ParseMessageBase(name, &m.uidvalidity, &m.uid)) out.push_back(std::move(m));
   }
+  if (listing != nullptr) *listing = std::move(objects);
   return out;
 }
 
@@ -243,13 +237,30 @@ absl::Status BuildDedupe(Context& ctx, const std::string& prefix,
   return absl::OkStatus();
 }
 
+// The folder's index (folder_index.h) after this pass: what `before` held and what the
+// pass recorded. Written when the pass recorded something or `before` was not current; a
+// failure only costs the readers the .json (the index is a summary, they fall back).
+void UpdateIndex(Context& ctx, const FolderJob& job, const ExportSink& sink,
+                 const absl::StatusOr<FolderMessages>& before, bool before_current) {
+  if (!before.ok() || (sink.written() == 0 && before_current)) return;
+  FolderMessages all = *before;
+  for (auto& [base, meta] : sink.recorded()) all[base] = std::move(meta);
+  absl::Status st = WriteFolderIndex(ctx.store, job.prefix, all);
+  if (!st.ok()) {
+    LOG(WARNING) << "account " << ctx.email() << " folder '" << job.meta.name
+                 << "': the folder index was not written (readers use the .json): " << st;
+  }
+}
+
 // Records what arrived (even when the fetch failed midway: it is complete on
-// disk) and makes it durable.
+// disk), makes it durable and updates the folder's index.
 absl::Status FinishFolder(Context& ctx, FolderJob& job, ExportSink& sink, size_t claimed_before,
-                          absl::Status fetched) {
+                          absl::Status fetched, const absl::StatusOr<FolderMessages>& before,
+                          bool before_current) {
   absl::Status flushed = sink.Flush();
   if (fetched.ok()) fetched = flushed;
   if (fetched.ok() && sink.written() > 0) fetched = ctx.store.Sync();
+  UpdateIndex(ctx, job, sink, before, before_current);
   job.result->transferred += sink.written();
   job.result->bytes += sink.bytes();
   if (job.meta.claimed.size() != claimed_before) {
@@ -277,7 +288,7 @@ absl::Status ExportFresh(Context& ctx, imap::Session& session, FolderJob& job) {
                              ctx.progress.AddMessages(b.exists);
                              return RecordFolder(ctx, job, b.uidvalidity, /*keep_claims=*/false);
                            });
-  RETURN_IF_ERROR(FinishFolder(ctx, job, sink, 0, box.status()));
+  RETURN_IF_ERROR(FinishFolder(ctx, job, sink, 0, box.status(), FolderMessages(), true));
   r.source_messages = r.target_messages = sink.written();  // EXISTS may have changed meanwhile
   return absl::OkStatus();
 }
@@ -286,7 +297,8 @@ absl::Status ExportFresh(Context& ctx, imap::Session& session, FolderJob& job) {
 // UIDVALIDITY change, content exported under the old epoch is claimed instead
 // of written again).
 absl::Status ExportIncremental(Context& ctx, imap::Session& session, FolderJob& job,
-                               const std::vector<Stored>& stored) {
+                               const std::vector<Stored>& stored,
+                               const std::vector<storage::ObjectInfo>& listing) {
   FolderResult& r = *job.result;
   ASSIGN_OR_RETURN(imap::SelectedMailbox box, imap::Select(session, job.meta.raw_name, true));
   RETURN_IF_ERROR(RecordFolder(ctx, job, box.uidvalidity, /*keep_claims=*/true));
@@ -316,9 +328,25 @@ absl::Status ExportIncremental(Context& ctx, imap::Session& session, FolderJob& 
   if (!todo.empty() && !others.empty()) {
     RETURN_IF_ERROR(BuildDedupe(ctx, job.prefix, others, job.meta, &dedupe));
   }
+  // What the folder's index must hold besides this pass's messages. Gmail's All Mail: the
+  // label refresh above may have rewritten .json files, so listed again (an index older
+  // than them is stale and the .json are read).
+  std::vector<storage::ObjectInfo> relisted;
+  if (job.meta.gmail_all_mail) {
+    ASSIGN_OR_RETURN(relisted, ctx.store.List(job.prefix));
+  }
+  bool before_current = false;
+  const absl::StatusOr<FolderMessages> before =
+      LoadFolderMessages(ctx.store, job.prefix, job.meta.gmail_all_mail ? relisted : listing,
+                         /*rewrite=*/false, &before_current);
+  if (!before.ok()) {
+    LOG(WARNING) << "account " << ctx.email() << " folder '" << job.meta.name
+                 << "': the folder index is not updated: " << before.status();
+  }
   ExportSink sink(ctx, job, dedupe);
   RETURN_IF_ERROR(FinishFolder(ctx, job, sink, claimed_before,
-                               imap::UidFetch(session, todo, FetchOptionsOf(job), &sink)));
+                               imap::UidFetch(session, todo, FetchOptionsOf(job), &sink), before,
+                               before_current));
   r.target_messages = current.size() + job.meta.claimed.size() + sink.written();
   return absl::OkStatus();
 }
@@ -332,10 +360,11 @@ absl::Status ExportFolder(Context& ctx, imap::Session& session, FolderJob& job) 
     ctx.progress.FolderDone(job.meta.name);
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(std::vector<Stored> stored, ListStored(ctx, job.prefix));
+  std::vector<storage::ObjectInfo> listing;
+  ASSIGN_OR_RETURN(std::vector<Stored> stored, ListStored(ctx, job.prefix, &listing));
   // A message filter needs its UID SEARCH: the incremental path, even for a new folder.
   if (!stored.empty() || ctx.selector.filters_messages()) {
-    RETURN_IF_ERROR(ExportIncremental(ctx, session, job, stored));
+    RETURN_IF_ERROR(ExportIncremental(ctx, session, job, stored, listing));
   } else if (job.messages == uint64_t{0} && job.uidvalidity) {
     // Empty on the server (LIST-STATUS said so) and nothing stored: no EXAMINE
     // needed.

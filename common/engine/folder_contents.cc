@@ -21,8 +21,8 @@ absl::StatusOr<std::unique_ptr<FolderContents>> FolderContents::Load(
   c->placed_.resize(folders->size());
   c->left_out_of_.resize(folders->size());
   for (ExportedFolder& f : *folders) {
-    c->prefixes_.push_back(f.prefix);
     f.files = f.prefix;
+    c->own_.push_back(f);
     c->gmail_ = c->gmail_ || FromAllMail(f.meta);
   }
   if (c->gmail_) RETURN_IF_ERROR(c->LoadGmail(ctx, folders, gmail_target));
@@ -35,6 +35,7 @@ absl::StatusOr<std::unique_ptr<FolderContents>> FolderContents::Load(
 absl::Status FolderContents::LoadGmail(Context& ctx, std::vector<ExportedFolder>* folders,
                                        bool gmail_target) {
   std::string all_prefix;
+  const ExportedFolder* all_folder = nullptr;
   placement_.labels.assign(folders->size(), "");
   for (size_t i = 0; i < folders->size(); ++i) {
     const FolderMeta& m = (*folders)[i].meta;
@@ -42,18 +43,22 @@ absl::Status FolderContents::LoadGmail(Context& ctx, std::vector<ExportedFolder>
     if (m.gmail_all_mail) {
       placement_.all_mail = i;
       all_prefix = (*folders)[i].prefix;
+      all_folder = &own_[i];
     }
   }
+  std::vector<ExportedFolder> every;
   if (all_prefix.empty()) {  // left out by the selection: it still fills the label folders
-    ASSIGN_OR_RETURN(std::vector<ExportedFolder> every,
-                     ListExportedFolders(ctx.store, ctx.email()));
+    ASSIGN_OR_RETURN(every, ListExportedFolders(ctx.store, ctx.email()));
     for (const ExportedFolder& f : every) {
-      if (f.meta.gmail_all_mail) all_prefix = f.prefix;
+      if (f.meta.gmail_all_mail) {
+        all_prefix = f.prefix;
+        all_folder = &f;
+      }
     }
   }
   placement_.gmail_target = gmail_target && placement_.all_mail != SIZE_MAX;
   if (all_prefix.empty()) return absl::OkStatus();  // nothing exported in All Mail (yet)
-  ASSIGN_OR_RETURN(all_, ListSelectedMessages(ctx, all_prefix));
+  ASSIGN_OR_RETURN(all_, ListSelectedMessages(ctx, *all_folder));
   for (ExportedFolder& f : *folders) {
     if (!FromAllMail(f.meta)) continue;
     f.files = all_prefix;
@@ -72,7 +77,7 @@ absl::Status FolderContents::LoadGmail(Context& ctx, std::vector<ExportedFolder>
 absl::StatusOr<std::map<std::string, MessageMeta>> FolderContents::Own(Context& ctx,
                                                                        size_t i) const {
   const bool from_all = gmail_ && (i == placement_.all_mail || !placement_.labels[i].empty());
-  if (!from_all) return ListSelectedMessages(ctx, prefixes_[i]);
+  if (!from_all) return ListSelectedMessages(ctx, own_[i]);
   std::map<std::string, MessageMeta> out;
   for (const std::string& base : placed_[i]) out.emplace(base, all_.at(base));
   return out;

@@ -51,7 +51,7 @@ class FolderContents {
   absl::Status LoadGmail(Context& ctx, std::vector<ExportedFolder>* folders, bool gmail_target);
   absl::Status LeaveOutCrossDuplicates(Context& ctx, const std::vector<ExportedFolder>& folders);
 
-  std::vector<std::string> prefixes_;  // each folder's own key prefix
+  std::vector<ExportedFolder> own_;  // each folder as listed (its own prefix and objects)
   bool gmail_ = false;
   GmailPlacement placement_;
   std::map<std::string, MessageMeta> all_;          // the Gmail export's messages (selected)

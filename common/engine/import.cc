@@ -14,6 +14,7 @@
 #include "common/engine/engine_internal.h"
 #include "common/engine/folder_contents.h"
 #include "common/engine/message_source.h"
+#include "common/engine/store_pipeline.h"
 #include "common/imap/reply_class.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
@@ -90,10 +91,28 @@ class Bodies {
         options_(RepairOptionsOf(ctx.task.server)),
         scans_(missing.size()) {}
 
+  // The messages go in the order of `send` (indices into missing): they are read ahead in
+  // that order while earlier ones are appended (store_pipeline.h).
+  void ReadAhead(const std::vector<size_t>& send) {
+    std::vector<BodyPrefetcher::Item> order;
+    for (size_t k = 0; k < send.size(); ++k) {
+      const auto& [base, meta] = missing_[send[k]];
+      position_[send[k]] = k;
+      order.push_back({folder_.files + base + ".eml", meta.size, meta.uid});
+    }
+    ahead_ = std::make_unique<BodyPrefetcher>(ctx_.store, std::move(order));
+  }
+
   absl::StatusOr<std::shared_ptr<imap::LiteralSource>> Body(size_t i) {
     const auto& [base, meta] = missing_[i];
-    auto original = std::make_shared<StoreLiteralSource>(ctx_.store, folder_.files + base + ".eml",
-                                                         meta.size, meta.uid);
+    std::shared_ptr<imap::LiteralSource> original;
+    if (auto at = position_.find(i); ahead_ && at != position_.end()) {
+      original = ahead_->Take(at->second);
+    }
+    if (!original) {
+      original = std::make_shared<StoreLiteralSource>(ctx_.store, folder_.files + base + ".eml",
+                                                      meta.size, meta.uid);
+    }
     if (!ctx_.task.fix_messages) return original;
     if (!scans_[i]) {
       ASSIGN_OR_RETURN(RepairScan scan, ScanRepair(*original, options_));
@@ -128,6 +147,8 @@ class Bodies {
   const std::vector<std::pair<std::string, MessageMeta>>& missing_;
   const imap::RepairOptions options_;
   std::vector<absl::optional<RepairScan>> scans_;  // by index into missing_
+  std::map<size_t, size_t> position_;              // index into missing_ -> in `send`
+  std::unique_ptr<BodyPrefetcher> ahead_;
 };
 
 }  // namespace
@@ -250,6 +271,7 @@ absl::Status AppendMissing(Context& ctx, imap::Session& session, const std::stri
   KeywordBudget keywords(box);
   const size_t kept_before = r->keywords_dropped.size();
   Bodies bodies(ctx, folder, missing);
+  bodies.ReadAhead(send);
   AppendCallbacks cb;
   cb.cancelled = [&] { return ctx.cancel.cancelled(); };
   cb.send = [&](const std::vector<size_t>& items, bool one_by_one) -> absl::StatusOr<SendResult> {

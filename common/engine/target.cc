@@ -10,12 +10,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/engine/engine_internal.h"
+#include "common/engine/folder_index.h"
 #include "common/engine/gmail_labels.h"
 #include "common/engine/message_source.h"
 #include "common/imap/date.h"
 #include "common/imap/mutf7.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/storage/request_pool.h"
 
 namespace engine::internal {
 
@@ -23,25 +25,43 @@ absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& 
                                                                 const std::string& email) {
   ASSIGN_OR_RETURN(auto objects, store.List(email + "/"));
   std::vector<ExportedFolder> out;
-  std::map<std::string, size_t, std::less<>> by_prefix;
   for (const storage::ObjectInfo& o : objects) {
     absl::string_view key = o.key;
     if (!absl::ConsumeSuffix(&key, kFolderMetaName) || !absl::EndsWith(key, "/")) continue;
-    ASSIGN_OR_RETURN(std::string json, store.Get(o.key));
-    auto meta = FolderMetaFromJson(json);
-    if (!meta.ok()) return status::Annotate(meta.status(), o.key);
-    by_prefix[std::string(key)] = out.size();
-    out.push_back({std::string(key), std::move(*meta), 0, 0, std::string(key)});
+    out.push_back({std::string(key), FolderMeta()});
+  }
+  // Every folder's metadata, read in parallel.
+  std::vector<std::string> json(out.size());
+  storage::TaskGroup group(storage::RequestPool::Shared());
+  for (size_t i = 0; i < out.size(); ++i) {
+    group.Run([&store, &json, key = out[i].prefix + kFolderMetaName, i]() -> absl::Status {
+      ASSIGN_OR_RETURN(json[i], store.Get(key));
+      return absl::OkStatus();
+    });
+  }
+  RETURN_IF_ERROR(group.Wait());
+  std::map<std::string, size_t, std::less<>> by_prefix;
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto meta = FolderMetaFromJson(json[i]);
+    if (!meta.ok()) return status::Annotate(meta.status(), out[i].prefix + kFolderMetaName);
+    out[i].meta = std::move(*meta);
+    out[i].files = out[i].prefix;
+    by_prefix[out[i].prefix] = i;
   }
   for (const storage::ObjectInfo& o : objects) {  // sizes, to schedule the largest first
     absl::string_view key = o.key;
     const size_t slash = key.rfind('/');
     auto it = by_prefix.find(key.substr(0, slash + 1));
     if (slash == absl::string_view::npos || it == by_prefix.end()) continue;
-    if (absl::EndsWith(key, ".json") && !absl::EndsWith(key, kFolderMetaName)) {
-      out[it->second].messages += 1;
+    absl::string_view name = key.substr(slash + 1);
+    uint64_t v;
+    uint32_t uid;
+    ExportedFolder& folder = out[it->second];
+    folder.objects.push_back(o);
+    if (absl::ConsumeSuffix(&name, ".json") && ParseMessageBase(name, &v, &uid)) {
+      folder.messages += 1;
     } else if (absl::EndsWith(key, ".eml")) {
-      out[it->second].bytes += o.size;
+      folder.bytes += o.size;
     }
   }
   return out;
@@ -50,21 +70,7 @@ absl::StatusOr<std::vector<ExportedFolder>> ListExportedFolders(storage::Store& 
 absl::StatusOr<std::map<std::string, MessageMeta>> ListExportedMessages(storage::Store& store,
                                                                         const std::string& prefix) {
   ASSIGN_OR_RETURN(auto objects, store.List(prefix));
-  std::map<std::string, MessageMeta> out;
-  for (const storage::ObjectInfo& o : objects) {
-    absl::string_view name = absl::string_view(o.key).substr(prefix.size());
-    uint64_t v;
-    uint32_t uid;
-    if (absl::StrContains(name, '/') || !absl::ConsumeSuffix(&name, ".json") ||
-        !ParseMessageBase(name, &v, &uid)) {
-      continue;
-    }
-    ASSIGN_OR_RETURN(std::string json, store.Get(o.key));
-    auto meta = MessageMetaFromJson(json);
-    if (!meta.ok()) return status::Annotate(meta.status(), o.key);
-    out.emplace(std::string(name), std::move(*meta));
-  }
-  return out;
+  return LoadFolderMessages(store, prefix, objects, /*rewrite=*/true);
 }
 
 absl::StatusOr<std::vector<ExportedFolder>> ListSelectedFolders(Context& ctx) {
@@ -86,9 +92,10 @@ absl::StatusOr<std::vector<ExportedFolder>> ListSelectedFolders(Context& ctx) {
   return out;
 }
 
-absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(Context& ctx,
-                                                                        const std::string& prefix) {
-  ASSIGN_OR_RETURN(auto all, ListExportedMessages(ctx.store, prefix));
+absl::StatusOr<std::map<std::string, MessageMeta>> ListSelectedMessages(
+    Context& ctx, const ExportedFolder& folder) {
+  ASSIGN_OR_RETURN(auto all,
+                   LoadFolderMessages(ctx.store, folder.prefix, folder.objects, /*rewrite=*/true));
   if (!ctx.selector.filters_messages()) return all;
   for (auto it = all.begin(); it != all.end();) {
     const MessageMeta& m = it->second;

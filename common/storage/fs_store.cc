@@ -367,7 +367,10 @@ absl::Status FsStore::ListDir(const std::string& rel, std::vector<ObjectInfo>* o
       continue;
     }
     if (S_ISDIR(st.st_mode)) subdirs.push_back(std::move(key));
-    if (S_ISREG(st.st_mode)) out->push_back({std::move(key), static_cast<uint64_t>(st.st_size)});
+    if (S_ISREG(st.st_mode)) {
+      out->push_back(
+          {std::move(key), static_cast<uint64_t>(st.st_size), absl::TimeFromTimespec(st.st_mtim)});
+    }
   }
   ::closedir(dir);
   RETURN_IF_ERROR(status);

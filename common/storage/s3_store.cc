@@ -114,6 +114,28 @@ S3Store::S3Store(S3Options options) : options_(std::move(options)), http_(option
   }
 }
 
+S3Store::~S3Store() {
+  const S3RequestCounts counts = request_counts();
+  if (counts.total() == 0) return;
+  std::string methods;
+  for (const auto& [method, n] : counts.by_method) {
+    absl::StrAppend(&methods, methods.empty() ? "" : ", ", method, " ", n);
+  }
+  LOG(INFO) << Describe() << ": " << counts.total() << " request(s) (" << methods << "), "
+            << counts.retries << " retried";
+}
+
+uint64_t S3RequestCounts::total() const {
+  uint64_t n = 0;
+  for (const auto& entry : by_method) n += entry.second;
+  return n;
+}
+
+S3RequestCounts S3Store::request_counts() const {
+  absl::MutexLock lock(&counts_mu_);
+  return counts_;
+}
+
 absl::StatusOr<std::unique_ptr<S3Store>> S3Store::Create(S3Options options) {
   if (options.bucket.empty()) return absl::InvalidArgumentError("S3 store without a bucket");
   if (!absl::StartsWithIgnoreCase(options.endpoint, "http://") &&
@@ -181,6 +203,11 @@ absl::StatusOr<s3::HttpResponse> S3Store::Send(const Call& call, absl::string_vi
   int attempt = 1;
   for (;; ++attempt) {
     if (call.sink != nullptr) call.sink->Reset();
+    {
+      absl::MutexLock lock(&counts_mu_);
+      counts_.by_method[call.method] += 1;
+      if (attempt > 1) counts_.retries += 1;
+    }
     last = http_.Perform(Sign(call));
     bool retry = last.ok() ? RetriableResponse(*last) : absl::IsUnavailable(last.status());
     if (!retry || attempt >= options_.max_attempts) break;

@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -45,6 +46,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/storage/s3_http.h"
 #include "common/storage/s3_sigv4.h"
@@ -83,9 +85,19 @@ struct S3Options {
 absl::StatusOr<S3Options> S3OptionsFromLocation(
     const std::string& location, const std::function<const char*(const char*)>& getenv = nullptr);
 
+// The requests a store sent (each attempt counts), by method, and the attempts that were
+// retries.
+struct S3RequestCounts {
+  std::map<std::string, uint64_t> by_method;
+  uint64_t retries = 0;
+  uint64_t total() const;
+};
+
 class S3Store : public Store {
  public:
   static absl::StatusOr<std::unique_ptr<S3Store>> Create(S3Options options);
+  // Logs the requests it sent (INFO: "s3://b/p: 362 request(s) (GET 2, PUT 360), 0 retried").
+  ~S3Store() override;
 
   absl::StatusOr<std::unique_ptr<Writer>> NewWriter(const std::string& key) override;
   absl::StatusOr<std::string> Get(const std::string& key) override;
@@ -99,6 +111,7 @@ class S3Store : public Store {
   std::string Describe() const override;  // "s3://bucket/prefix"
 
   const S3Options& options() const { return options_; }
+  S3RequestCounts request_counts() const;
   // Get() refuses larger objects with kFailedPrecondition (use Open()).
   static constexpr uint64_t kMaxGetBytes = 256ull << 20;
   // The largest single PUT S3 accepts.
@@ -143,6 +156,8 @@ class S3Store : public Store {
   std::string host_;       // Host header value (with the bucket when virtual-hosted)
   std::string base_path_;  // path before the key: "/bucket" or "" (virtual-hosted)
   mutable s3::HttpClient http_;
+  mutable absl::Mutex counts_mu_;
+  S3RequestCounts counts_ ABSL_GUARDED_BY(counts_mu_);
 };
 
 }  // namespace storage

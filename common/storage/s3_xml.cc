@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/status/status_macros.h"
 #include "common/text/utf8.h"
 
@@ -196,6 +197,12 @@ absl::StatusOr<ListPage> ParseListObjectsV2(absl::string_view xml) {
       }
     } else if (path.size() == 3 && path[1] == "Contents") {
       if (path[2] == "Key") current.key = text;
+      std::string error;
+      if (path[2] == "LastModified" &&
+          !absl::ParseTime(absl::RFC3339_full, std::string(absl::StripAsciiWhitespace(text)),
+                           &current.modified, &error)) {
+        current.modified = absl::InfinitePast();  // unknown: an index is not trusted by date
+      }
       if (path[2] == "Size" && !absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &current.size)) {
         bad_size = true;
       }

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace storage {
 
@@ -45,6 +46,9 @@ class Reader {
 struct ObjectInfo {
   std::string key;
   uint64_t size = 0;
+  // When it was last written (the file's mtime, S3's LastModified); InfinitePast when the
+  // store did not say.
+  absl::Time modified = absl::InfinitePast();
 };
 
 class Store {

@@ -35,6 +35,9 @@ ABSL_FLAG(bool, sizes, false,
           "test: every folder's messages and bytes on server A, per account and in total");
 ABSL_FLAG(std::string, import_config, "",
           "test --sizes: also name the folder each maps to on server B (the import config)");
+ABSL_FLAG(int, store_concurrency, 0,
+          "store requests each worker has in flight at once (export uploads, import reads "
+          "ahead, metadata reads); 0: the config's store.concurrency, else 16");
 ABSL_FLAG(std::string, listen, "",
           "gRPC address to serve workers and the status API on (unix:/path or host:port; "
           "default: a private Unix socket)");
@@ -170,7 +173,7 @@ cli::HelpSpec Spec() {
       {"job",
        {"mode", "config", "output_dir", "input_dir", "resync_missing", "min_free_gb",
         "ignore_errors", "strict", "fix_messages", "dry_run", "sizes", "import_config", "only",
-        "accounts_file", "state", "fresh", "max_attempts"}},
+        "accounts_file", "state", "fresh", "max_attempts", "store_concurrency"}},
       {"selection",
        {"include_folders", "exclude_folders", "skip_special_use", "just_folders",
         "skip_cross_duplicates", "since", "before", "max_age", "min_age", "min_size", "max_size"}},
@@ -244,6 +247,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
     return absl::InvalidArgumentError("--" + problems[0]);
   }
   o.min_free_gb = absl::GetFlag(FLAGS_min_free_gb);
+  o.store_concurrency = absl::GetFlag(FLAGS_store_concurrency);
   o.linger = absl::GetFlag(FLAGS_linger);
   o.health_listen = absl::GetFlag(FLAGS_health_listen);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
@@ -272,6 +276,10 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   if (o.max_workers < 1) return absl::InvalidArgumentError("--max-workers must be >= 1");
   if (o.workers < -1) return absl::InvalidArgumentError("--workers must be >= 0");
   if (o.min_free_gb < 0) return absl::InvalidArgumentError("--min-free-gb must be >= 0");
+  if (o.store_concurrency < 0 || o.store_concurrency > config::kMaxStoreConcurrency) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--store-concurrency must be from 0 to ", config::kMaxStoreConcurrency));
+  }
   if (absl::Status st = CheckPlanFlags(&o); !st.ok()) return st;
   if (o.workers == 0 && o.listen.empty()) {
     return absl::InvalidArgumentError(

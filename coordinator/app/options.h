@@ -39,6 +39,7 @@ struct Options {
   std::string health_listen;   // "": no health-only endpoint
   std::string metrics_listen;  // "": no HTTP metrics and status page
   double min_free_gb = 0;
+  int store_concurrency = 0;  // 0: the config's store.concurrency (else the default)
   DurableJobFlags durable;
   // Output: the console on stderr (live display on a terminal, else progress lines every
   // progress_interval); verbose: the detailed log on stderr too; quiet: errors only.

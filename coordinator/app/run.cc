@@ -226,6 +226,7 @@ JobOptions MakeJobOptions(Run* run_ptr) {
     for (const config::Account& a : run.import_cfg->accounts) jo.map_accounts[a.email] = a;
   }
   jo.min_free_gb = o.min_free_gb;
+  jo.store_concurrency = o.store_concurrency > 0 ? o.store_concurrency : run.cfg.store_concurrency;
   jo.fail_fast = !o.ignore_errors;
   jo.local_workers = o.workers;
   if (o.log_per_account) jo.account_log_dir = run.stem + ".accounts";

@@ -553,6 +553,7 @@ bool Job::AssignLocked(WorkerState& w) {
     }
   }
   order.task.min_free_gb = options_.min_free_gb;
+  order.task.store_concurrency = options_.store_concurrency;
   order.task.max_connections = a->connections;
   order.task.budget_bytes = a->budget_bytes;
   order.task.budget_spent = a->budget_spent;

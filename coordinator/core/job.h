@@ -82,6 +82,7 @@ struct JobOptions {
   config::FolderMap map_folder_map;
   std::map<std::string, config::Account> map_accounts;
   double min_free_gb = 0;
+  int store_concurrency = 0;  // store requests per worker in flight; 0: the default
   bool fail_fast = true;
   uint32_t max_attempts = 3;  // assignments per account (retries included)
   absl::Duration lease_timeout = absl::Seconds(30);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/engine/engine.h"
+#include "common/engine/folder_index.h"
 #include "common/engine/layout.h"
 #include "common/imap/message_repair.h"
 #include "common/storage/store.h"
@@ -122,6 +123,9 @@ class FixMessagesTest : public ::testing::Test {
     if (!list.ok()) return out;
     for (const storage::ObjectInfo& o : *list) {
       if (o.key == email() + "/" + engine::kRefusedName) continue;  // import's, not export's
+      // A folder index is a summary import rewrites when stale (this test adds messages to
+      // the export behind export's back); the messages and their .json are the export.
+      if (absl::EndsWith(o.key, std::string("/") + engine::internal::kFolderIndexName)) continue;
       auto bytes = store_->Get(o.key);
       EXPECT_TRUE(bytes.ok()) << bytes.status();
       out[o.key] = bytes.ok() ? *bytes : "";

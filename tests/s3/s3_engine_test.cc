@@ -66,4 +66,44 @@ TEST(S3EngineTest, ExportImportValidateThroughAnObjectStore) {
   EXPECT_GT(stats->verified, 110);
 }
 
+// 503 SlowDown, resets and timeouts are retried request by request, with backoff: the
+// export and the import succeed without restarting a folder (no reconnect, which a failed
+// step would cost), exact on B.
+TEST(S3EngineTest, SlowDownAndResetsAreRetriedPerRequestNotPerFolder) {
+  auto s3 = testing_s3::S3TestServer::Start("mail-slow");
+  if (absl::IsUnavailable(s3.status())) GTEST_SKIP() << s3.status().message();
+  ASSERT_TRUE(s3.ok()) << s3.status();
+  storage::S3Options options = (*s3)->Options("slow");
+  options.http.request_timeout = absl::Seconds(1);
+  options.max_attempts = 6;  // the injections may all hit one request (a sequential one)
+  auto store = storage::S3Store::Create(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  testing_fixtures::DovecotOptions o;
+  o.users = 1;
+  auto servers = testing_fixtures::DovecotPair::Start(o);
+  ASSERT_TRUE(servers.ok()) << servers.status();
+  DovecotServer &a = *servers->a, &b = *servers->b;
+  testing_fixtures::SeedOptions so;
+  so.seed = 9;
+  ASSERT_TRUE(a.SeedGenerated(a.users()[0].email, "INBOX", 30, so).ok());
+
+  ASSERT_TRUE((*s3)->Inject(503, "SlowDown", 4, "PUT").ok());
+  ASSERT_TRUE((*s3)->Inject(0, "", 1, "PUT").ok());  // a reset
+  auto ex = RunMode(engine::Mode::kExport, a, **store);
+  ASSERT_TRUE(ex.status.ok()) << ex.status;
+  EXPECT_EQ(ex.messages, 30u);
+  EXPECT_EQ(ex.reconnects, 0u) << "a folder was restarted";
+  ASSERT_TRUE((*s3)->Inject(503, "SlowDown", 3, "GET").ok());
+  ASSERT_TRUE((*s3)->Inject(0, "", 1, "GET", 2500).ok());  // later than the request timeout
+  auto im = RunMode(engine::Mode::kImport, b, **store);
+  ASSERT_TRUE(im.status.ok()) << im.status;
+  EXPECT_EQ(im.messages, 30u);
+  EXPECT_EQ(im.reconnects, 0u) << "a folder was restarted";
+  auto stats = (*s3)->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->injected, 9);
+  EXPECT_GE((*store)->request_counts().retries, 8u);
+  EXPECT_EQ(testing_fixtures::TotalCount(testing_fixtures::FolderCounts(b, 0)), 30u);
+}
+
 }  // namespace

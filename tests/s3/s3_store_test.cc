@@ -417,6 +417,27 @@ TEST_F(S3StoreTest, RetriesTransientErrorsAndMapsCodes) {
   EXPECT_FALSE(*store_->Exists("r/2.eml"));
 }
 
+// A reset (the connection closed without a reply) and a reply later than the request
+// timeout are retried per request, like a 503 SlowDown, and counted.
+TEST_F(S3StoreTest, RetriesResetsAndTimeoutsPerRequest) {
+  S3Options o = g_server->Options(prefix_);
+  o.http.request_timeout = absl::Milliseconds(400);
+  auto store = MakeStore(o);
+  ASSERT_TRUE(g_server->ResetStats().ok());
+  ASSERT_TRUE(g_server->Inject(0, "", 2, "PUT").ok());  // two resets
+  EXPECT_TRUE(store->Put("t/1.eml", "v").ok());
+  ASSERT_TRUE(g_server->Inject(0, "", 1, "GET", 1500).ok());  // past the timeout
+  auto got = store->Get("t/1.eml");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "v");
+  ASSERT_TRUE(g_server->Inject(503, "SlowDown", 1, "GET").ok());
+  EXPECT_TRUE(store->Get("t/1.eml").ok());
+  EXPECT_EQ(Stats().injected, 4);
+  // libcurl itself may retry a reset on a reused connection once; the timeout and the 503
+  // are the store's.
+  EXPECT_GE(store->request_counts().retries, 3u);
+}
+
 TEST_F(S3StoreTest, ServerDownIsUnavailableNamingTheEndpoint) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

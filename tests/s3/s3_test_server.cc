@@ -173,10 +173,11 @@ absl::Status S3TestServer::ResetStats() const {
 }
 
 absl::Status S3TestServer::Inject(int status, const std::string& code, int count,
-                                  const std::string& method) const {
+                                  const std::string& method, int delay_ms) const {
   std::string path =
       absl::StrCat("/__verifier/inject?status=", status, "&code=", code, "&count=", count);
   if (!method.empty()) absl::StrAppend(&path, "&method=", method);
+  if (delay_ms > 0) absl::StrAppend(&path, "&delay_ms=", delay_ms);
   return Admin("POST", path).status();
 }
 

@@ -57,9 +57,10 @@ class S3TestServer {
   absl::StatusOr<ProxyStats> Stats() const;
   absl::Status ResetStats() const;
   // The next `count` verified requests (of `method` if not empty) get HTTP `status` with
-  // S3 error `code` instead of reaching s3rver.
+  // S3 error `code` instead of reaching s3rver; status 0: the connection is closed without a
+  // reply. With `delay_ms`, the reply comes that late (status 0: the real one, delayed).
   absl::Status Inject(int status, const std::string& code, int count,
-                      const std::string& method = "") const;
+                      const std::string& method = "", int delay_ms = 0) const;
 
  private:
   S3TestServer() = default;

@@ -16,9 +16,11 @@ Admin endpoints (unsigned, path prefix /__verifier/, never forwarded):
   GET  /__verifier/stats                 JSON counters: verified, rejected, injected,
                                          by_method {GET: n, ...} (verified requests)
   POST /__verifier/reset                 zero the counters, clear injections
-  POST /__verifier/inject?status=503&count=2[&code=SlowDown][&method=PUT]
+  POST /__verifier/inject?status=503&count=2[&code=SlowDown][&method=PUT][&delay_ms=N]
        the next `count` verified requests (of `method`, if given) get that error
-       instead of being forwarded.
+       instead of being forwarded; status=0: the connection is closed without a reply
+       (a reset); delay_ms: the reply (error, or the forwarded one with status=0) comes
+       after N ms (a server slower than the client's timeout).
 
 Usage: sigv4_proxy.py --upstream HOST:PORT --port-file FILE [--credentials AK:SECRET]...
                       [--region us-east-1] [--listen ADDR] [--verbose]
@@ -34,7 +36,9 @@ import json
 import os
 import re
 import sys
+import socket
 import threading
+import time
 import urllib.parse
 from xml.sax.saxutils import escape
 
@@ -61,7 +65,7 @@ class State:
 
     def reset(self):
         self.stats = {"verified": 0, "rejected": 0, "injected": 0, "by_method": {}}
-        self.injections = []  # [status, code, method, remaining]
+        self.injections = []  # [status, code, method, remaining, delay_ms]
 
 
 class VerifyError(Exception):
@@ -178,7 +182,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.reset()
             elif split.path == "/__verifier/inject":
                 st.injections.append([int(q.get("status", "503")), q.get("code", "InternalError"),
-                                      q.get("method"), int(q.get("count", "1"))])
+                                      q.get("method"), int(q.get("count", "1")),
+                                      int(q.get("delay_ms", "0"))])
             else:
                 return self.reply(404)
         self.reply(204)
@@ -189,7 +194,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if inj[3] > 0 and (inj[2] is None or inj[2] == self.command):
                     inj[3] -= 1
                     self.state.stats["injected"] += 1
-                    return inj[0], inj[1]
+                    return inj[0], inj[1], inj[4]
         return None
 
     def handle_any(self):
@@ -210,7 +215,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st["by_method"][self.command] = st["by_method"].get(self.command, 0) + 1
         injected = self.take_injection()
         if injected:
-            return self.reply(injected[0], error_xml(injected[1], "injected by sigv4_proxy"))
+            status, code, delay_ms = injected
+            if delay_ms:
+                time.sleep(delay_ms / 1000.0)
+            if status == 0 and not delay_ms:  # a reset: no reply at all
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
+            if status != 0:
+                return self.reply(status, error_xml(code, "injected by sigv4_proxy"))
         self.forward(body)
 
     def forward(self, body):

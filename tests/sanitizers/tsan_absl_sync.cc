@@ -5,9 +5,7 @@
 // reported as a race. This file defines the Mutex, CondVar and Notification entry points
 // in the executable; the dynamic linker binds every call (ours, gRPC's, Abseil's own) to
 // them; each one calls the library's function (dlsym RTLD_NEXT) and reports the lock,
-// unlock or happens-before edge through TSan's annotation interface. A condition that
-// Abseil evaluates while the mutex is held is wrapped so that its reads are seen as under
-// the lock.
+// unlock or happens-before edge through TSan's annotation interface.
 //
 // Linked into every executable of a TSan build; never into any other build.
 #include <dlfcn.h>
@@ -50,26 +48,16 @@ using MuCondBoolFn = bool (*)(absl::Mutex*, const absl::Condition&);
 using MuCondDurFn = bool (*)(absl::Mutex*, const absl::Condition&, absl::Duration);
 using MuCondTimeFn = bool (*)(absl::Mutex*, const absl::Condition&, absl::Time);
 
-// The mutex whose condition Abseil evaluates on this thread (see Annotated).
-thread_local absl::Mutex* evaluating = nullptr;
+// > 0 while this thread is inside one of the functions below: Abseil calls some of them from
+// others (AwaitWithTimeout calls AwaitWithDeadline, Notification its Mutex); only the
+// outermost call is reported.
+thread_local int depth = 0;
 
-bool EvalUnderLock(const absl::Condition* c) {
-  // Abseil evaluates conditions with the mutex held (by this thread or the unlocking one):
-  // what the condition reads was written under the mutex.
-  if (evaluating != nullptr) __tsan_acquire(evaluating);
-  return c->Eval();
-}
-
-// Runs `fn` with `cond` wrapped for `mu`.
-template <typename F>
-auto WithCondition(absl::Mutex* mu, const absl::Condition& cond, F fn) {
-  absl::Mutex* outer = evaluating;
-  evaluating = mu;
-  absl::Condition wrapped(&EvalUnderLock, &cond);
-  auto r = fn(wrapped);
-  evaluating = outer;
-  return r;
-}
+struct Outermost {
+  Outermost() : outer(depth++ == 0) {}
+  ~Outermost() { --depth; }
+  const bool outer;
+};
 
 }  // namespace
 
@@ -78,6 +66,8 @@ ABSL_NAMESPACE_BEGIN
 
 void Mutex::Lock() {
   static const MuFn real = Real<MuFn>("5Mutex4LockEv");
+  Outermost guard;
+  if (!guard.outer) return real(this);
   __tsan_mutex_pre_lock(this, 0);
   real(this);
   __tsan_mutex_post_lock(this, 0, 0);
@@ -85,6 +75,8 @@ void Mutex::Lock() {
 
 void Mutex::Unlock() {
   static const MuFn real = Real<MuFn>("5Mutex6UnlockEv");
+  Outermost guard;
+  if (!guard.outer) return real(this);
   __tsan_mutex_pre_unlock(this, 0);
   real(this);
   __tsan_mutex_post_unlock(this, 0);
@@ -92,6 +84,8 @@ void Mutex::Unlock() {
 
 bool Mutex::TryLock() {
   static const MuBoolFn real = Real<MuBoolFn>("5Mutex7TryLockEv");
+  Outermost guard;
+  if (!guard.outer) return real(this);
   __tsan_mutex_pre_lock(this, __tsan_mutex_try_lock);
   const bool ok = real(this);
   __tsan_mutex_post_lock(this, ok ? __tsan_mutex_try_lock : __tsan_mutex_try_lock_failed, 0);
@@ -100,6 +94,8 @@ bool Mutex::TryLock() {
 
 void Mutex::ReaderLock() {
   static const MuFn real = Real<MuFn>("5Mutex10ReaderLockEv");
+  Outermost guard;
+  if (!guard.outer) return real(this);
   __tsan_mutex_pre_lock(this, __tsan_mutex_read_lock);
   real(this);
   __tsan_mutex_post_lock(this, __tsan_mutex_read_lock, 0);
@@ -107,6 +103,8 @@ void Mutex::ReaderLock() {
 
 void Mutex::ReaderUnlock() {
   static const MuFn real = Real<MuFn>("5Mutex12ReaderUnlockEv");
+  Outermost guard;
+  if (!guard.outer) return real(this);
   __tsan_mutex_pre_unlock(this, __tsan_mutex_read_lock);
   real(this);
   __tsan_mutex_post_unlock(this, __tsan_mutex_read_lock);
@@ -114,6 +112,8 @@ void Mutex::ReaderUnlock() {
 
 bool Mutex::ReaderTryLock() {
   static const MuBoolFn real = Real<MuBoolFn>("5Mutex13ReaderTryLockEv");
+  Outermost guard;
+  if (!guard.outer) return real(this);
   const unsigned read = __tsan_mutex_read_lock;
   __tsan_mutex_pre_lock(this, read | __tsan_mutex_try_lock);
   const bool ok = real(this);
@@ -124,33 +124,34 @@ bool Mutex::ReaderTryLock() {
 
 void Mutex::LockWhen(const Condition& cond) {
   static const MuCondFn real = Real<MuCondFn>("5Mutex8LockWhenERKNS0_9ConditionE");
+  Outermost guard;
+  if (!guard.outer) return real(this, cond);
   __tsan_mutex_pre_lock(this, 0);
-  WithCondition(this, cond, [&](const Condition& c) {
-    real(this, c);
-    return 0;
-  });
+  real(this, cond);
   __tsan_mutex_post_lock(this, 0, 0);
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
   static const MuCondDurFn real =
       Real<MuCondDurFn>("5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  Outermost guard;
+  if (!guard.outer) return real(this, cond, timeout);
   __tsan_mutex_pre_lock(this, 0);
-  const bool r =
-      WithCondition(this, cond, [&](const Condition& c) { return real(this, c, timeout); });
+  const bool r = real(this, cond, timeout);
   __tsan_mutex_post_lock(this, 0, 0);
   return r;
 }
 
-// Await*: the mutex is released while waiting and held again on return.
+// Await*, Wait*: the mutex is released while waiting and held again on return. TSan ignores
+// what the thread does between a pre- and a post- annotation: the conditions Abseil
+// evaluates under the mutex, here and inside Unlock on the unlocking thread.
 void Mutex::Await(const Condition& cond) {
   static const MuCondFn real = Real<MuCondFn>("5Mutex5AwaitERKNS0_9ConditionE");
+  Outermost guard;
+  if (!guard.outer) return real(this, cond);
   __tsan_mutex_pre_unlock(this, 0);
+  real(this, cond);
   __tsan_mutex_post_unlock(this, 0);
-  WithCondition(this, cond, [&](const Condition& c) {
-    real(this, c);
-    return 0;
-  });
   __tsan_mutex_pre_lock(this, 0);
   __tsan_mutex_post_lock(this, 0, 0);
 }
@@ -158,10 +159,11 @@ void Mutex::Await(const Condition& cond) {
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
   static const MuCondDurFn real =
       Real<MuCondDurFn>("5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  Outermost guard;
+  if (!guard.outer) return real(this, cond, timeout);
   __tsan_mutex_pre_unlock(this, 0);
+  const bool r = real(this, cond, timeout);
   __tsan_mutex_post_unlock(this, 0);
-  const bool r =
-      WithCondition(this, cond, [&](const Condition& c) { return real(this, c, timeout); });
   __tsan_mutex_pre_lock(this, 0);
   __tsan_mutex_post_lock(this, 0, 0);
   return r;
@@ -170,10 +172,11 @@ bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
 bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
   static const MuCondTimeFn real =
       Real<MuCondTimeFn>("5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  Outermost guard;
+  if (!guard.outer) return real(this, cond, deadline);
   __tsan_mutex_pre_unlock(this, 0);
+  const bool r = real(this, cond, deadline);
   __tsan_mutex_post_unlock(this, 0);
-  const bool r =
-      WithCondition(this, cond, [&](const Condition& c) { return real(this, c, deadline); });
   __tsan_mutex_pre_lock(this, 0);
   __tsan_mutex_post_lock(this, 0, 0);
   return r;
@@ -182,9 +185,11 @@ bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
 void CondVar::Wait(Mutex* mu) {
   using Fn = void (*)(CondVar*, Mutex*);
   static const Fn real = Real<Fn>("7CondVar4WaitEPNS0_5MutexE");
+  Outermost guard;
+  if (!guard.outer) return real(this, mu);
   __tsan_mutex_pre_unlock(mu, 0);
-  __tsan_mutex_post_unlock(mu, 0);
   real(this, mu);
+  __tsan_mutex_post_unlock(mu, 0);
   __tsan_mutex_pre_lock(mu, 0);
   __tsan_mutex_post_lock(mu, 0, 0);
 }
@@ -192,17 +197,45 @@ void CondVar::Wait(Mutex* mu) {
 bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
   using Fn = bool (*)(CondVar*, Mutex*, Duration);
   static const Fn real = Real<Fn>("7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
+  Outermost guard;
+  if (!guard.outer) return real(this, mu, timeout);
   __tsan_mutex_pre_unlock(mu, 0);
-  __tsan_mutex_post_unlock(mu, 0);
   const bool r = real(this, mu, timeout);
+  __tsan_mutex_post_unlock(mu, 0);
   __tsan_mutex_pre_lock(mu, 0);
   __tsan_mutex_post_lock(mu, 0, 0);
+  return r;
+}
+
+bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
+  using Fn = bool (*)(CondVar*, Mutex*, Time);
+  static const Fn real = Real<Fn>("7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
+  Outermost guard;
+  if (!guard.outer) return real(this, mu, deadline);
+  __tsan_mutex_pre_unlock(mu, 0);
+  const bool r = real(this, mu, deadline);
+  __tsan_mutex_post_unlock(mu, 0);
+  __tsan_mutex_pre_lock(mu, 0);
+  __tsan_mutex_post_lock(mu, 0, 0);
+  return r;
+}
+
+bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
+  static const MuCondTimeFn real =
+      Real<MuCondTimeFn>("5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  Outermost guard;
+  if (!guard.outer) return real(this, cond, deadline);
+  __tsan_mutex_pre_lock(this, 0);
+  const bool r = real(this, cond, deadline);
+  __tsan_mutex_post_lock(this, 0, 0);
   return r;
 }
 
 void Notification::Notify() {
   using Fn = void (*)(Notification*);
   static const Fn real = Real<Fn>("12Notification6NotifyEv");
+  Outermost guard;
+  if (!guard.outer) return real(this);
   __tsan_release(this);
   real(this);
 }
@@ -210,6 +243,8 @@ void Notification::Notify() {
 void Notification::WaitForNotification() const {
   using Fn = void (*)(const Notification*);
   static const Fn real = Real<Fn>("12Notification19WaitForNotificationEv", true);
+  Outermost guard;
+  if (!guard.outer) return real(this);
   real(this);
   __tsan_acquire(const_cast<Notification*>(this));
 }
@@ -218,6 +253,8 @@ bool Notification::WaitForNotificationWithTimeout(Duration timeout) const {
   using Fn = bool (*)(const Notification*, Duration);
   static const Fn real =
       Real<Fn>("12Notification30WaitForNotificationWithTimeoutENS0_8DurationE", true);
+  Outermost guard;
+  if (!guard.outer) return real(this, timeout);
   const bool r = real(this, timeout);
   if (r) __tsan_acquire(const_cast<Notification*>(this));
   return r;
