@@ -19,6 +19,7 @@
 #include "absl/types/optional.h"
 #include "common/engine/budget.h"
 #include "common/engine/engine.h"
+#include "common/engine/folder_index.h"
 #include "common/engine/folder_map.h"
 #include "common/engine/identity.h"
 #include "common/engine/layout.h"
@@ -166,11 +167,15 @@ std::vector<std::string> GmailLabelsFromWire(const std::vector<std::string>& wir
 // rewrites the .json of the stored ones whose labels changed on A since (`current`: UIDs
 // stored in this UIDVALIDITY, and meta->claimed), and claims in meta->claimed the messages
 // of a new UIDVALIDITY stored under an older one (`others`: their base names), known by
-// their X-GM-MSGID, so nothing is downloaded again.
-absl::Status RefreshGmailLabels(Context& ctx, imap::Session& session, const std::string& prefix,
-                                FolderMeta* meta, const std::vector<uint32_t>& uids,
-                                const std::set<uint32_t>& current,
-                                const std::vector<std::string>& others);
+// their X-GM-MSGID, so nothing is downloaded again. The recorded metas come from `known`
+// (the folder's messages as loaded; null: each .json is read), which is kept up to date
+// with what is rewritten. Returns how many .json were rewritten.
+absl::StatusOr<uint64_t> RefreshGmailLabels(Context& ctx, imap::Session& session,
+                                            const std::string& prefix, FolderMeta* meta,
+                                            const std::vector<uint32_t>& uids,
+                                            const std::set<uint32_t>& current,
+                                            const std::vector<std::string>& others,
+                                            FolderMessages* known);
 
 // Counts the messages of a sizes-only FETCH (UID RFC822.SIZE) and adds up their sizes;
 // with `per_uid`, keeps each message's size by UID too (sizes.cc).

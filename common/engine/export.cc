@@ -316,8 +316,19 @@ absl::Status ExportIncremental(Context& ctx, imap::Session& session, FolderJob& 
     ASSIGN_OR_RETURN(uids, imap::UidSearch(session, ctx.selector.SearchCriteria()));
   }
   const size_t claimed_before = job.meta.claimed.size();
+  // What the folder's index must hold besides this pass's messages.
+  bool before_current = false;
+  absl::StatusOr<FolderMessages> before =
+      LoadFolderMessages(ctx.store, job.prefix, listing, /*rewrite=*/false, &before_current);
+  if (!before.ok()) {
+    LOG(WARNING) << "account " << ctx.email() << " folder '" << job.meta.name
+                 << "': the folder index is not updated: " << before.status();
+  }
   if (job.meta.gmail_all_mail) {  // labels changed on A since, messages known by X-GM-MSGID
-    RETURN_IF_ERROR(RefreshGmailLabels(ctx, session, job.prefix, &job.meta, uids, current, others));
+    ASSIGN_OR_RETURN(uint64_t rewritten,
+                     RefreshGmailLabels(ctx, session, job.prefix, &job.meta, uids, current, others,
+                                        before.ok() ? &*before : nullptr));
+    if (rewritten > 0) before_current = false;  // the index must take the rewritten .json
   }
   for (uint32_t uid : uids) {
     if (!current.count(uid) && !job.meta.claimed.count(uid)) todo.push_back(uid);
@@ -327,21 +338,6 @@ absl::Status ExportIncremental(Context& ctx, imap::Session& session, FolderJob& 
   Dedupe dedupe;
   if (!todo.empty() && !others.empty()) {
     RETURN_IF_ERROR(BuildDedupe(ctx, job.prefix, others, job.meta, &dedupe));
-  }
-  // What the folder's index must hold besides this pass's messages. Gmail's All Mail: the
-  // label refresh above may have rewritten .json files, so listed again (an index older
-  // than them is stale and the .json are read).
-  std::vector<storage::ObjectInfo> relisted;
-  if (job.meta.gmail_all_mail) {
-    ASSIGN_OR_RETURN(relisted, ctx.store.List(job.prefix));
-  }
-  bool before_current = false;
-  const absl::StatusOr<FolderMessages> before =
-      LoadFolderMessages(ctx.store, job.prefix, job.meta.gmail_all_mail ? relisted : listing,
-                         /*rewrite=*/false, &before_current);
-  if (!before.ok()) {
-    LOG(WARNING) << "account " << ctx.email() << " folder '" << job.meta.name
-                 << "': the folder index is not updated: " << before.status();
   }
   ExportSink sink(ctx, job, dedupe);
   RETURN_IF_ERROR(FinishFolder(ctx, job, sink, claimed_before,

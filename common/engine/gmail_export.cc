@@ -71,37 +71,51 @@ class GmailIdSink : public imap::FetchSink {
   std::map<uint32_t, imap::FetchedMessage> by_uid;
 };
 
-// Rewrites the .json of `base` when A's labels (or id) differ from what it records; true
-// when it did.
-absl::StatusOr<bool> UpdateLabels(Context& ctx, const std::string& prefix, const std::string& base,
-                                  const imap::FetchedMessage& now) {
+// The recorded meta of `base`: from `known` (the folder's messages, read once) when it has
+// it, else from its .json.
+absl::StatusOr<MessageMeta> RecordedMeta(Context& ctx, const std::string& prefix,
+                                         const std::string& base, const FolderMessages* known) {
+  if (known != nullptr) {
+    if (auto it = known->find(base); it != known->end()) return it->second;
+  }
   const std::string key = prefix + base + ".json";
   ASSIGN_OR_RETURN(std::string json, ctx.store.Get(key));
   auto meta = MessageMetaFromJson(json);
   if (!meta.ok()) return status::Annotate(meta.status(), key);
+  return meta;
+}
+
+// Rewrites the .json of `base` when A's labels (or id) differ from what it records (and
+// its entry in `known`); true when it did.
+absl::StatusOr<bool> UpdateLabels(Context& ctx, const std::string& prefix, const std::string& base,
+                                  const imap::FetchedMessage& now, FolderMessages* known) {
+  ASSIGN_OR_RETURN(MessageMeta meta, RecordedMeta(ctx, prefix, base, known));
   std::vector<std::string> labels = GmailLabelsFromWire(now.gmail_labels);
   auto sorted = [](std::vector<std::string> v) {
     std::sort(v.begin(), v.end());
     return v;
   };
-  if (meta->gmail_labels && sorted(*meta->gmail_labels) == sorted(labels) &&
-      meta->gmail_msgid == now.gmail_msgid) {
+  if (meta.gmail_labels && sorted(*meta.gmail_labels) == sorted(labels) &&
+      meta.gmail_msgid == now.gmail_msgid) {
     return false;
   }
-  meta->gmail_labels = std::move(labels);
-  meta->gmail_msgid = now.gmail_msgid;
-  RETURN_IF_ERROR(ctx.store.Put(key, MessageMetaToJson(*meta)));
+  meta.gmail_labels = std::move(labels);
+  meta.gmail_msgid = now.gmail_msgid;
+  RETURN_IF_ERROR(ctx.store.Put(prefix + base + ".json", MessageMetaToJson(meta)));
+  if (known != nullptr) (*known)[base] = std::move(meta);
   return true;
 }
 
 }  // namespace
 
-absl::Status RefreshGmailLabels(Context& ctx, imap::Session& session, const std::string& prefix,
-                                FolderMeta* meta, const std::vector<uint32_t>& uids,
-                                const std::set<uint32_t>& current,
-                                const std::vector<std::string>& others) {
+absl::StatusOr<uint64_t> RefreshGmailLabels(Context& ctx, imap::Session& session,
+                                            const std::string& prefix, FolderMeta* meta,
+                                            const std::vector<uint32_t>& uids,
+                                            const std::set<uint32_t>& current,
+                                            const std::vector<std::string>& others,
+                                            FolderMessages* known) {
   if (uids.empty() || (current.empty() && others.empty() && meta->claimed.empty())) {
-    return absl::OkStatus();
+    return uint64_t{0};
   }
   GmailIdSink sink;
   imap::FetchOptions options;
@@ -116,8 +130,7 @@ absl::Status RefreshGmailLabels(Context& ctx, imap::Session& session, const std:
   std::map<uint64_t, std::string> older;
   for (const std::string& base : others) {
     if (taken.count(base)) continue;
-    ASSIGN_OR_RETURN(std::string json, ctx.store.Get(prefix + base + ".json"));
-    auto m = MessageMetaFromJson(json);
+    auto m = RecordedMeta(ctx, prefix, base, known);
     if (m.ok() && m->gmail_msgid) older.emplace(*m->gmail_msgid, base);
   }
   uint64_t updated = 0, claimed = 0;
@@ -136,7 +149,7 @@ absl::Status RefreshGmailLabels(Context& ctx, imap::Session& session, const std:
     } else {
       continue;  // new: fetched with its body and labels
     }
-    ASSIGN_OR_RETURN(bool changed, UpdateLabels(ctx, prefix, base, now));
+    ASSIGN_OR_RETURN(bool changed, UpdateLabels(ctx, prefix, base, now, known));
     updated += changed ? 1 : 0;
   }
   if (updated > 0 || claimed > 0) {
@@ -144,7 +157,7 @@ absl::Status RefreshGmailLabels(Context& ctx, imap::Session& session, const std:
               << updated << " message(s) (their .json rewritten); " << claimed
               << " message(s) of an earlier UIDVALIDITY found by X-GM-MSGID";
   }
-  return absl::OkStatus();
+  return updated;
 }
 
 }  // namespace engine::internal

@@ -163,6 +163,31 @@ absl::Status MapToTarget(Context& ctx, const std::vector<SourceFolder>& folders,
   return absl::OkStatus();
 }
 
+// Gmail (X-GM-EXT-1 and an \All folder): the label folders' messages are also in All Mail,
+// and export downloads each once, from there (README "Gmail labels"). "" otherwise.
+std::string GmailSizesNote(const Context& ctx, const imap::Session& session,
+                           std::vector<SourceFolder> folders,
+                           const std::vector<FolderResult>& results) {
+  if (!MarkGmailFolders(ctx, session, &folders)) return "";
+  uint64_t label_folders = 0, label_messages = 0, label_bytes = 0, messages = 0, bytes = 0;
+  std::string all_mail;
+  for (size_t i = 0; i < folders.size(); ++i) {
+    if (folders[i].meta.gmail_all_mail) all_mail = folders[i].meta.name;
+    if (folders[i].meta.gmail_label.empty()) {
+      messages += results[i].source_messages;
+      bytes += results[i].source_bytes;
+    } else {
+      ++label_folders;
+      label_messages += results[i].source_messages;
+      label_bytes += results[i].source_bytes;
+    }
+  }
+  return absl::StrCat("Gmail: ", label_folders, " label folder(s) hold ", label_messages,
+                      " message(s), ", label_bytes, " byte(s) that are also in '", all_mail,
+                      "'; export downloads each message once, from there: ", messages,
+                      " message(s), ", bytes, " byte(s) to move");
+}
+
 }  // namespace
 
 absl::Status ReportSizes(Context& ctx, imap::Session& session, AccountResult* result) {
@@ -180,6 +205,9 @@ absl::Status ReportSizes(Context& ctx, imap::Session& session, AccountResult* re
   }
   result->notes.push_back(absl::StrCat("sizes: ", messages, " message(s), ", bytes,
                                        " byte(s) on the server (from ", how, ")"));
+  if (std::string gmail = GmailSizesNote(ctx, session, folders, result->folders); !gmail.empty()) {
+    result->notes.push_back(std::move(gmail));
+  }
   if (ctx.task.map_to) {
     absl::Status mapped = MapToTarget(ctx, folders, &result->folders);
     if (!mapped.ok()) return status::Annotate(mapped, "server B (the import config)");

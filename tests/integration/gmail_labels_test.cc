@@ -11,6 +11,7 @@
 //   - Import onto an emulated Gmail B appends each message once to B's All Mail and sets
 //     its labels (UID STORE +X-GM-LABELS); again adds nothing; validate is exact.
 //   - --skip-cross-duplicates on a plain source: a message in two folders goes to the first.
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -19,8 +20,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/engine/engine.h"
+#include "common/engine/folder_index.h"
 #include "common/engine/layout.h"
 #include "common/imap/commands.h"
 #include "common/storage/store.h"
@@ -95,8 +98,10 @@ class GmailLabelsTest : public ::testing::Test {
   }
 
   engine::AccountResult Run(engine::Mode mode, const config::ServerConfig& server,
-                            storage::Store& store, bool skip_cross = false, bool dry_run = false) {
+                            storage::Store& store, bool skip_cross = false, bool dry_run = false,
+                            bool sizes = false) {
     engine::AccountTask t;
+    t.sizes = sizes;
     t.dry_run = dry_run;
     t.mode = mode;
     t.server = server;
@@ -149,6 +154,14 @@ TEST_F(GmailLabelsTest, ExportOnceWithLabelsThenOneCopyPerLabelOnAPlainTarget) {
   uint64_t to_move = 0;
   for (const auto& f : plan.folders) to_move += f.to_move;
   EXPECT_EQ(to_move, 6u);
+  // The sizes (test --sizes) name what the label folders hold and what export moves.
+  auto sizes = Run(engine::Mode::kTest, a, *store_, false, false, /*sizes=*/true);
+  ASSERT_TRUE(sizes.status.ok()) << sizes.status;
+  EXPECT_TRUE(std::any_of(sizes.notes.begin(), sizes.notes.end(), [](const std::string& n) {
+    return absl::StartsWith(n, "Gmail: ") &&
+           absl::StrContains(n, "label folder(s) hold 6 message(s)") &&
+           absl::StrContains(n, "from there: 6 message(s)");
+  })) << absl::StrJoin(sizes.notes, "\n");
   auto exported = Run(engine::Mode::kExport, a, *store_);
   ASSERT_TRUE(exported.status.ok()) << exported.status;
   // Six messages once each (five of All Mail, Trash's), not twelve folder copies.
@@ -215,6 +228,24 @@ TEST_F(GmailLabelsTest, ExportOnceWithLabelsThenOneCopyPerLabelOnAPlainTarget) {
   EXPECT_EQ(relabelled.messages, 0u);
   EXPECT_EQ(Exported(*store_, kAllMail)[MessageId(3)].gmail_labels,
             std::vector<std::string>{"Work"});
+  {  // the folder index the export wrote is current and holds the new labels
+    const std::string prefix = absl::StrCat(email_, "/", kAllMail, "/");
+    auto objects = store_->List(prefix);
+    ASSERT_TRUE(objects.ok());
+    bool current = false;
+    auto indexed = engine::internal::LoadFolderMessages(*store_, prefix, *objects,
+                                                        /*rewrite=*/false, &current);
+    ASSERT_TRUE(indexed.ok()) << indexed.status();
+    EXPECT_TRUE(current);
+    size_t relabelled_in_index = 0;
+    for (const auto& [base, meta] : *indexed) {
+      if (meta.message_id == MessageId(3)) {
+        EXPECT_EQ(meta.gmail_labels, std::vector<std::string>{"Work"});
+        ++relabelled_in_index;
+      }
+    }
+    EXPECT_EQ(relabelled_in_index, 1u);
+  }
   auto followed = Run(engine::Mode::kImport, b, *store_);
   ASSERT_TRUE(followed.status.ok()) << followed.status;
   EXPECT_EQ(followed.messages, 1u);
