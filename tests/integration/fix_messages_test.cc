@@ -22,6 +22,7 @@
 #include "tests/fixtures/export_seed.h"
 #include "tests/fixtures/fault_proxy.h"
 #include "tests/fixtures/imap_check.h"
+#include "tests/fixtures/pair_store_test.h"
 
 namespace {
 
@@ -63,20 +64,8 @@ std::vector<Crafted> CraftedMessages() {
   };
 }
 
-class FixMessagesTest : public ::testing::Test {
+class FixMessagesTest : public testing_fixtures::PairStoreTest {
  protected:
-  void SetUp() override {
-    auto pair = testing_fixtures::DovecotPair::Start();
-    ASSERT_TRUE(pair.ok()) << pair.status();
-    a_ = std::move(pair->a);
-    b_ = std::move(pair->b);
-    auto store = storage::OpenStore(a_->dir() + "/export");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-  }
-
-  const std::string& email() const { return a_->users()[0].email; }
-
   engine::AccountResult Run(engine::Mode mode, const config::ServerConfig& server,
                             bool fix_messages) {
     engine::AccountTask t;
@@ -139,9 +128,6 @@ class FixMessagesTest : public ::testing::Test {
     if (!session.ok()) return {};
     return testing_fixtures::MessagesIn(**session, folder);
   }
-
-  std::unique_ptr<DovecotServer> a_, b_;
-  std::unique_ptr<storage::Store> store_;
 };
 
 const engine::FolderResult* Folder(const engine::AccountResult& r, const std::string& name) {

@@ -31,6 +31,7 @@
 #include "tests/fixtures/dovecot_fixture.h"
 #include "tests/fixtures/gmail_proxy.h"
 #include "tests/fixtures/imap_check.h"
+#include "tests/fixtures/pair_store_test.h"
 
 namespace {
 
@@ -56,17 +57,12 @@ std::map<std::string, Ids> IdsByFolder(const DovecotServer& server) {
   return out;
 }
 
-class GmailLabelsTest : public ::testing::Test {
+class GmailLabelsTest : public testing_fixtures::PairStoreTest {
  protected:
   void SetUp() override {
-    auto pair = testing_fixtures::DovecotPair::Start();
-    ASSERT_TRUE(pair.ok()) << pair.status();
-    a_ = std::move(pair->a);
-    b_ = std::move(pair->b);
-    email_ = a_->users()[0].email;
-    auto store = storage::OpenStore(a_->dir() + "/export");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
+    PairStoreTest::SetUp();
+    if (HasFatalFailure()) return;
+    email_ = email();
     testing_fixtures::GmailProxyOptions o;
     o.target = absl::StrCat(a_->host(), ":", a_->imap_port());
     auto proxy = GmailProxy::Start(o);
@@ -139,9 +135,7 @@ class GmailLabelsTest : public ::testing::Test {
     return meta.ok() ? *meta : engine::FolderMeta();
   }
 
-  std::unique_ptr<DovecotServer> a_, b_;
   std::unique_ptr<GmailProxy> gmail_a_;
-  std::unique_ptr<storage::Store> store_;
   std::string email_;
 };
 

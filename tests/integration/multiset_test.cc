@@ -25,6 +25,7 @@
 #include "tests/fixtures/dovecot_fixture.h"
 #include "tests/fixtures/export_seed.h"
 #include "tests/fixtures/imap_check.h"
+#include "tests/fixtures/pair_store_test.h"
 
 namespace {
 
@@ -69,20 +70,8 @@ std::vector<Twins> TwinMessages() {
   };
 }
 
-class MultisetTest : public ::testing::Test {
+class MultisetTest : public testing_fixtures::PairStoreTest {
  protected:
-  void SetUp() override {
-    auto pair = testing_fixtures::DovecotPair::Start();
-    ASSERT_TRUE(pair.ok()) << pair.status();
-    a_ = std::move(pair->a);
-    b_ = std::move(pair->b);
-    auto store = storage::OpenStore(a_->dir() + "/export");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-  }
-
-  const std::string& email() const { return a_->users()[0].email; }
-
   engine::AccountResult Run(engine::Mode mode, const DovecotServer& server,
                             bool fix_messages = false) {
     engine::AccountTask t;
@@ -142,9 +131,6 @@ class MultisetTest : public ::testing::Test {
     }
     EXPECT_GT(rewritten, 0);
   }
-
-  std::unique_ptr<DovecotServer> a_, b_;
-  std::unique_ptr<storage::Store> store_;
 };
 
 const engine::FolderResult& Folder(const engine::AccountResult& r, const std::string& name) {
