@@ -108,21 +108,25 @@ absl::Status Session::WriteLiteral(const LiteralSource& source) {
   uint64_t sent = 0;
   std::vector<char> buf(std::min<uint64_t>(size, 256 * 1024));
   if (watch_ != nullptr) watch_->SetOwed(size);  // the command's deadline grows at once
+  const std::string what = source.Describe();
+  const std::string literal =
+      absl::StrCat(what.empty() ? "a" : what, what.empty() ? " " : ", a ", size, "-byte literal");
   while (sent < size) {
-    ASSIGN_OR_RETURN(size_t n,
-                     source.ReadAt(sent, buf.data(), std::min<uint64_t>(buf.size(), size - sent)));
-    if (n == 0) {
-      return absl::DataLossError(
-          absl::StrCat("literal source ended after ", sent, " of ", size, " bytes"));
+    absl::StatusOr<size_t> n =
+        source.ReadAt(sent, buf.data(), std::min<uint64_t>(buf.size(), size - sent));
+    if (!n.ok() || *n == 0) {
+      // The server waits for the rest of the literal and no command can follow: the
+      // connection is closed (a MULTIAPPEND is then discarded whole by the server).
+      absl::Status why = n.ok() ? absl::DataLossError("its source ended early") : n.status();
+      return Fail(
+          status::Annotate(why, absl::StrCat("reading ", literal, " after ", sent, " bytes sent")));
     }
-    absl::Status st = stream()->Write(absl::string_view(buf.data(), n));
+    absl::Status st = stream()->Write(absl::string_view(buf.data(), *n));
     if (!st.ok()) {
-      const std::string what = source.Describe();
       return Fail(status::Detail(
-          st, absl::StrCat("while sending ", what.empty() ? "a" : what, what.empty() ? " " : ", a ",
-                           size, "-byte literal: ", sent, " bytes written")));
+          st, absl::StrCat("while sending ", literal, ": ", sent, " bytes written")));
     }
-    sent += n;
+    sent += *n;
   }
   return absl::OkStatus();
 }

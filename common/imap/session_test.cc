@@ -2,6 +2,7 @@
 // Behaviour against a real server is in tests/integration/imap_client_test.cc.
 #include "common/imap/session.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -323,6 +324,45 @@ TEST(SessionTest, MultiAppendReturnsAppendUids) {
   EXPECT_EQ(cmd,
             "A1 APPEND INBOX (\\Seen $Label1) \"01-Jan-2020 10:00:00 +0000\" {3}\r\na\r\n"
             " () {4}\r\nbb\r\n");
+}
+
+// A literal whose source fails after its first bytes: the command cannot be completed.
+class FailingSource : public LiteralSource {
+ public:
+  uint64_t size() const override { return 100; }
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t max) const override {
+    if (offset > 0) return absl::InternalError("Input/output error");
+    std::memset(buf, 'x', 10);
+    return 10;
+  }
+  std::string Describe() const override { return "source UID 7"; }
+};
+
+TEST(SessionTest, ALiteralWhoseSourceFailsClosesTheConnection) {
+  std::string received;
+  ScriptedPeer peer([&](ScriptedPeer& p) {
+    p.Send("* OK [CAPABILITY IMAP4rev1 MULTIAPPEND LITERAL+] hi\r\n");
+    for (std::string chunk = p.ReadBytes(1); !chunk.empty(); chunk = p.ReadBytes(1)) {
+      received += chunk;  // until the client closes: it must not wait for an answer
+    }
+  });
+  auto s = OpenOrDie(peer);
+  ASSERT_TRUE(s);
+  std::vector<AppendMessage> msgs(2);
+  msgs[0].body = std::make_shared<StringLiteralSource>("a\r\n");
+  msgs[1].body = std::make_shared<FailingSource>();
+  auto r = AppendMany(*s, "INBOX", msgs);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "Input/output error")) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "source UID 7, a 100-byte literal"))
+      << r.status();
+  // The session is done: the next command fails at once with the same cause.
+  auto next = s->Send(Command("NOOP"));
+  ASSERT_FALSE(next.ok());  // (else the session, destroyed first, ends the peer)
+  peer.Join();              // returns: the connection was closed
+  EXPECT_TRUE(absl::StartsWith(received, "A1 APPEND INBOX () {3+}\r\na\r\n () {100+}\r\n"))
+      << received;
 }
 
 TEST(SessionTest, ReadOnlySessionRefusesWritesWithoutSendingThem) {
