@@ -150,9 +150,11 @@ struct Conn {
   bool connected = false;
   bool dead = false;
   std::unique_ptr<StreamFilter> filter;
-  bool closing = false;  // the filter asked to close once the client's queue is written
-  Flow up;               // client -> server
-  Flow down;             // server -> client
+  bool closing = false;       // the filter asked to close once the client's queue is written
+  bool resetting = false;     // with closing: abort (RST) instead of FIN
+  bool half_closing = false;  // the filter asked to end the client's stream only
+  Flow up;                    // client -> server
+  Flow down;                  // server -> client
 };
 
 struct Listener {
@@ -349,15 +351,21 @@ struct WanProxy::Impl {
       flow->queued += bytes->size();
       flow->q.push_back(Chunk{now + delay_ns, std::move(*bytes)});
     }
-    if (out.close) c->closing = true;
+    if (out.close || out.reset) c->closing = true;
+    if (out.reset) c->resetting = true;
+    if (out.half_close) c->half_closing = true;
     if (out.pace_rate >= 0) c->down.pace = Pace{out.pace_rate, out.pace_from, 0, now};
   }
 
   void WriteDue(Conn* c, Flow& f, int64_t now) {
     if (c->dead) return;
     if (c->closing && &f == &c->down && f.q.empty()) {
-      Close(c, /*reset=*/false);
+      Close(c, /*reset=*/c->resetting);
       return;
+    }
+    if (c->half_closing && &f == &c->down && f.q.empty() && !f.eof_sent) {
+      shutdown(f.dst->fd, SHUT_WR);
+      f.eof_sent = true;
     }
     if (f.dst == &c->server && !c->connected) return;
     if (f.pace.on()) f.pace.Refill(now);
@@ -408,7 +416,11 @@ struct WanProxy::Impl {
       f.eof_sent = true;
       if (c->up.eof_sent && c->down.eof_sent) Close(c, /*reset=*/false);
     }
-    if (!c->dead && c->closing && &f == &c->down && f.q.empty()) Close(c, /*reset=*/false);
+    if (!c->dead && c->closing && &f == &c->down && f.q.empty()) Close(c, c->resetting);
+    if (!c->dead && c->half_closing && &f == &c->down && f.q.empty() && !f.eof_sent) {
+      shutdown(f.dst->fd, SHUT_WR);
+      f.eof_sent = true;
+    }
   }
 
   // Moves what can move now. Returns true when more work is possible at once.

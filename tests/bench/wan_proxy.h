@@ -53,6 +53,12 @@ class StreamFilter {
     // Close both sides (FIN) once what is queued for the client is written; nothing more
     // is read from either side.
     bool close = false;
+    // Instead: once what is queued for the client is written, abort both sides (RST).
+    bool reset = false;
+    // Instead: once what is queued for the client is written, end the stream to the client
+    // (shutdown, FIN) and keep the rest open: the client's bytes still reach the server,
+    // nothing more reaches the client (the filter drops it).
+    bool half_close = false;
     // When >= 0: from byte `pace_from` of the stream to the client on (counted from the
     // connection's start, as the filter hands bytes out), at most `pace_rate` bytes per
     // second reach the client, one byte at a time (0: none any more, a stall). Bytes before
