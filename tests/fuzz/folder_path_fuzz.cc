@@ -32,7 +32,7 @@
 namespace {
 
 constexpr size_t kMaxCutComponent = 200 + 2 + 16;  // layout.cc's cut, "%~", the digest
-constexpr size_t kMaxKeyBytes = 1024;               // storage::ValidateKey's limit
+constexpr size_t kMaxKeyBytes = 1024;              // storage::ValidateKey's limit
 
 void Check(bool ok, const char* what, absl::string_view detail = "") {
   if (ok) return;
@@ -42,7 +42,8 @@ void Check(bool ok, const char* what, absl::string_view detail = "") {
 }
 
 bool Reserved(unsigned char c) {
-  return c < 0x20 || c == 0x7f || absl::string_view("\\:*?\"<>|").find(c) != absl::string_view::npos;
+  return c < 0x20 || c == 0x7f ||
+         absl::string_view("\\:*?\"<>|").find(c) != absl::string_view::npos;
 }
 
 // A cut component: an escaped prefix of its part ending between whole %XX escapes and
@@ -68,9 +69,11 @@ void CheckComponent(absl::string_view component, absl::string_view part) {
   Check(!component.empty(), "empty component", part);
   Check(component[0] != '.', "component starts with '.'", component);
   Check(component.size() <= kMaxCutComponent, "component too long", component);
-  for (char c : component) Check(!Reserved(static_cast<unsigned char>(c)), "reserved byte", component);
-  Check(!absl::EndsWithIgnoreCase(component, ".eml") && !absl::EndsWithIgnoreCase(component, ".json"),
-        "file-like suffix", component);
+  for (char c : component)
+    Check(!Reserved(static_cast<unsigned char>(c)), "reserved byte", component);
+  Check(
+      !absl::EndsWithIgnoreCase(component, ".eml") && !absl::EndsWithIgnoreCase(component, ".json"),
+      "file-like suffix", component);
   if (absl::StrContains(component, "%~")) {
     CheckCut(component, part);
     return;

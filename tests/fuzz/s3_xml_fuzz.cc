@@ -34,8 +34,7 @@ void Check(bool ok, const char* what, absl::string_view detail = "") {
 
 void CheckError(const absl::Status& status) {
   if (status.ok()) return;
-  Check(status.code() == absl::StatusCode::kInvalidArgument, "unexpected code",
-        status.ToString());
+  Check(status.code() == absl::StatusCode::kInvalidArgument, "unexpected code", status.ToString());
   Check(absl::StartsWith(status.message(), "malformed XML: "), "unexpected message",
         status.message());
 }
@@ -67,9 +66,7 @@ std::string Escape(absl::string_view text) {
 }
 
 // Only finite times are written; any other reads back as "not said".
-absl::Time Shown(absl::Time t) {
-  return t == absl::InfiniteFuture() ? absl::InfinitePast() : t;
-}
+absl::Time Shown(absl::Time t) { return t == absl::InfiniteFuture() ? absl::InfinitePast() : t; }
 
 std::string PageXml(const ListPage& page) {
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult>";
