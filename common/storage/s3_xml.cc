@@ -24,6 +24,8 @@ absl::Status Malformed(absl::string_view what) {
 
 // Bytes handed to expat per XML_Parse call (its length argument is an int).
 constexpr size_t kFeedBytes = 1 << 20;
+// Bytes of an element name an error shows.
+constexpr size_t kMaxShownName = 64;
 
 // The state of one WalkXml pass: expat's callbacks land here. A refusal stops the parser
 // (XML_StopParser) and keeps its own message in `refused_`.
@@ -87,8 +89,9 @@ class Walker {
     Walker* w = Self(data);
     if (!w->refused_.empty() || w->path_.empty()) return;
     if (w->text_.size() + static_cast<size_t>(len) > kMaxXmlText) {
-      return w->Refuse(
-          absl::StrCat("text of <", w->path_.back(), "> longer than ", kMaxXmlText, " bytes"));
+      absl::string_view name = w->path_.back();
+      return w->Refuse(absl::StrCat("text of <", name.substr(0, kMaxShownName), "> longer than ",
+                                    kMaxXmlText, " bytes"));
     }
     w->text_.append(s, static_cast<size_t>(len));
   }

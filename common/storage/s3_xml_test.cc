@@ -180,6 +180,12 @@ TEST(WalkXmlTest, TextOfOneElementIsBounded) {
     EXPECT_THAT(std::string(big.status().message()),
                 HasSubstr("text of <Key> longer than 1048576 bytes"));
   }
+  // The error shows the start of a long element name, not all of it.
+  std::string name(100000, 'n');
+  absl::Status s =
+      WalkXml(absl::StrCat("<", name, ">", key, "x</", name, ">"), [](const auto&, const auto&) {});
+  EXPECT_THAT(std::string(s.message()), HasSubstr("text of <nnnn"));
+  EXPECT_LT(s.message().size(), 200u);
 }
 
 TEST(ParseListObjectsV2Test, KeyWithRawControlBytesIsKeptForTheStoreToSkip) {
