@@ -1,17 +1,18 @@
-// The S3 XML reader (see s3_xml.h).
+// The S3 XML reader (see s3_xml.h): expat does the XML; this file refuses what the store
+// never needs (DTDs, entity declarations), bounds depth and text, and picks the fields.
 #include "common/storage/s3_xml.h"
 
-#include <cstdint>
+#include <expat.h>
+
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status/status_macros.h"
-#include "common/text/utf8.h"
 
 namespace storage {
 namespace s3 {
@@ -21,160 +22,137 @@ absl::Status Malformed(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("malformed XML: ", what));
 }
 
-using text::AppendUtf8;
+// Bytes handed to expat per XML_Parse call (its length argument is an int).
+constexpr size_t kFeedBytes = 1 << 20;
+// Bytes of an element name an error shows.
+constexpr size_t kMaxShownName = 64;
 
-// One entity body (between '&' and ';') appended to `out`.
-absl::Status DecodeEntity(absl::string_view name, std::string* out) {
-  if (name == "amp") return out->push_back('&'), absl::OkStatus();
-  if (name == "lt") return out->push_back('<'), absl::OkStatus();
-  if (name == "gt") return out->push_back('>'), absl::OkStatus();
-  if (name == "quot") return out->push_back('"'), absl::OkStatus();
-  if (name == "apos") return out->push_back('\''), absl::OkStatus();
-  if (name.size() >= 2 && name[0] == '#') {
-    uint32_t cp = 0;
-    bool ok = (name[1] == 'x' || name[1] == 'X')
-                  ? name.size() > 2 && absl::SimpleHexAtoi(name.substr(2), &cp)
-                  : absl::SimpleAtoi(name.substr(1), &cp);
-    if (ok && cp != 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
-      AppendUtf8(cp, out);
-      return absl::OkStatus();
-    }
+// The state of one WalkXml pass: expat's callbacks land here. A refusal stops the parser
+// (XML_StopParser) and keeps its own message in `refused_`.
+class Walker {
+ public:
+  using Callback = std::function<void(const std::vector<std::string>&, const std::string&)>;
+
+  explicit Walker(const Callback& on_end) : on_end_(on_end), parser_(XML_ParserCreate(nullptr)) {}
+  ~Walker() {
+    if (parser_ != nullptr) XML_ParserFree(parser_);
   }
-  return Malformed(absl::StrCat("unknown entity &", name.substr(0, 16), ";"));
-}
+  Walker(const Walker&) = delete;
+  Walker& operator=(const Walker&) = delete;
 
-// The end of a tag starting at `lt` ('>' position), skipping quoted attribute values.
-size_t TagEnd(absl::string_view xml, size_t lt) {
-  char quote = 0;
-  for (size_t i = lt + 1; i < xml.size(); ++i) {
-    char c = xml[i];
-    if (quote != 0) {
-      if (c == quote) quote = 0;
-    } else if (c == '"' || c == '\'') {
-      quote = c;
-    } else if (c == '>') {
-      return i;
-    }
+  absl::Status Run(absl::string_view xml) {
+    if (parser_ == nullptr) return absl::ResourceExhaustedError("XML parser: out of memory");
+    XML_SetUserData(parser_, this);
+    XML_SetElementHandler(parser_, &Walker::OnStart, &Walker::OnEnd);
+    XML_SetCharacterDataHandler(parser_, &Walker::OnText);
+    // Any DTD is refused before its content is read: no entity is ever declared, so none
+    // can expand (billion laughs) or name an external resource.
+    XML_SetStartDoctypeDeclHandler(parser_, &Walker::OnDoctype);
+    XML_SetEntityDeclHandler(parser_, &Walker::OnEntityDecl);
+    XML_SetParamEntityParsing(parser_, XML_PARAM_ENTITY_PARSING_NEVER);
+    size_t pos = 0;
+    do {
+      size_t n = std::min(kFeedBytes, xml.size() - pos);
+      bool last = pos + n == xml.size();
+      if (XML_Parse(parser_, xml.data() + pos, static_cast<int>(n), last) != XML_STATUS_OK) {
+        return Error();
+      }
+      pos += n;
+    } while (pos < xml.size());
+    return absl::OkStatus();
   }
-  return absl::string_view::npos;
-}
 
-bool NameChar(char c) {
-  return !absl::ascii_isspace(static_cast<unsigned char>(c)) && c != '/' && c != '>';
+ private:
+  static Walker* Self(void* data) { return static_cast<Walker*>(data); }
+
+  // After a refusal expat may still deliver a few callbacks (XML_StopParser's contract);
+  // they are ignored.
+  static void OnStart(void* data, const XML_Char* name, const XML_Char** /*attributes*/) {
+    Walker* w = Self(data);
+    if (!w->refused_.empty()) return;
+    if (w->path_.size() >= static_cast<size_t>(kMaxXmlDepth)) {
+      return w->Refuse(absl::StrCat("nested deeper than ", kMaxXmlDepth, " elements"));
+    }
+    w->path_.emplace_back(name);
+    w->text_.clear();
+  }
+
+  static void OnEnd(void* data, const XML_Char* /*name*/) {
+    Walker* w = Self(data);  // expat has checked that the name matches its start tag
+    if (!w->refused_.empty() || w->path_.empty()) return;
+    w->on_end_(w->path_, w->text_);
+    w->text_.clear();
+    w->path_.pop_back();
+  }
+
+  static void OnText(void* data, const XML_Char* s, int len) {
+    Walker* w = Self(data);
+    if (!w->refused_.empty() || w->path_.empty()) return;
+    if (w->text_.size() + static_cast<size_t>(len) > kMaxXmlText) {
+      absl::string_view name = w->path_.back();
+      return w->Refuse(absl::StrCat("text of <", name.substr(0, kMaxShownName), "> longer than ",
+                                    kMaxXmlText, " bytes"));
+    }
+    w->text_.append(s, static_cast<size_t>(len));
+  }
+
+  static void OnDoctype(void* data, const XML_Char*, const XML_Char*, const XML_Char*, int) {
+    Self(data)->Refuse("document type declaration (DTD) not allowed");
+  }
+
+  static void OnEntityDecl(void* data, const XML_Char*, int, const XML_Char*, int, const XML_Char*,
+                           const XML_Char*, const XML_Char*, const XML_Char*) {
+    Self(data)->Refuse("entity declaration not allowed");
+  }
+
+  void Refuse(std::string why) {
+    if (refused_.empty()) refused_ = std::move(why);
+    XML_StopParser(parser_, XML_FALSE);
+  }
+
+  absl::Status Error() const {
+    std::string where = absl::StrCat(" at line ", XML_GetCurrentLineNumber(parser_), ", column ",
+                                     XML_GetCurrentColumnNumber(parser_));
+    if (!refused_.empty()) return Malformed(refused_ + where);
+    return Malformed(XML_ErrorString(XML_GetErrorCode(parser_)) + where);
+  }
+
+  const Callback& on_end_;
+  XML_Parser parser_;
+  std::vector<std::string> path_;
+  std::string text_;
+  std::string refused_;
+};
+
+// Raw control bytes are not XML 1.0, but S3 sends a key holding them as they are. Read as
+// DEL (0x7f) such a key stays one that ValidateKey refuses, so the store skips it instead
+// of failing the whole listing.
+std::string ControlBytesAsDel(absl::string_view xml) {
+  std::string out(xml);
+  for (char& c : out) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 && c != '\t' && c != '\n' && c != '\r') c = '\x7f';
+  }
+  return out;
 }
 
 }  // namespace
 
 absl::StatusOr<std::string> XmlUnescape(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t amp = text.find('&', pos);
-    if (amp == absl::string_view::npos) amp = text.size();
-    out.append(text.data() + pos, amp - pos);
-    if (amp == text.size()) break;
-    size_t semi = text.find(';', amp);
-    if (semi == absl::string_view::npos || semi - amp > 12) {
-      return Malformed("unterminated entity");
-    }
-    RETURN_IF_ERROR(DecodeEntity(text.substr(amp + 1, semi - amp - 1), &out));
-    pos = semi + 1;
-  }
-  return out;
+  // One element around the text: expat decodes its references and refuses bad ones. No '<'
+  // may appear in character data, so none can open markup here.
+  if (text.find('<') != absl::string_view::npos) return Malformed("'<' in character data");
+  std::string decoded;
+  RETURN_IF_ERROR(
+      WalkXml(absl::StrCat("<t>", text, "</t>"),
+              [&](const std::vector<std::string>&, const std::string& t) { decoded = t; }));
+  return decoded;
 }
-
-namespace {
-
-// The state of one WalkXml pass.
-class Walker {
- public:
-  using Callback = std::function<void(const std::vector<std::string>&, const std::string&)>;
-  Walker(absl::string_view xml, const Callback& on_end) : xml_(xml), on_end_(on_end) {}
-
-  absl::Status Run() {
-    while (pos_ < xml_.size()) {
-      size_t lt = xml_.find('<', pos_);
-      size_t stop = lt == absl::string_view::npos ? xml_.size() : lt;
-      RETURN_IF_ERROR(Text(xml_.substr(pos_, stop - pos_)));
-      if (lt == absl::string_view::npos) break;
-      RETURN_IF_ERROR(Markup(lt));
-    }
-    if (!path_.empty()) return Malformed(absl::StrCat("unclosed element <", path_.back(), ">"));
-    if (!root_done_) return Malformed("no root element");
-    return absl::OkStatus();
-  }
-
- private:
-  absl::Status Text(absl::string_view chars) {
-    if (path_.empty()) {
-      if (!absl::StripAsciiWhitespace(chars).empty()) return Malformed("text outside the root");
-      return absl::OkStatus();
-    }
-    ASSIGN_OR_RETURN(std::string decoded, XmlUnescape(chars));
-    text_ += decoded;
-    return absl::OkStatus();
-  }
-
-  // The markup at `lt`: a comment, PI, CDATA section, declaration or tag.
-  absl::Status Markup(size_t lt) {
-    absl::string_view rest = xml_.substr(lt);
-    bool cdata = absl::StartsWith(rest, "<![CDATA[");
-    if (absl::StartsWith(rest, "<!--") || absl::StartsWith(rest, "<?") || cdata) {
-      absl::string_view close = cdata ? "]]>" : rest[1] == '?' ? "?>" : "-->";
-      size_t end = xml_.find(close, lt + 2);
-      if (end == absl::string_view::npos) return Malformed("unterminated markup");
-      if (cdata) {
-        if (path_.empty()) return Malformed("CDATA outside the root");
-        text_.append(xml_.data() + lt + 9, end - lt - 9);
-      }
-      pos_ = end + close.size();
-      return absl::OkStatus();
-    }
-    size_t gt = TagEnd(xml_, lt);
-    if (gt == absl::string_view::npos) return Malformed("unterminated tag");
-    absl::string_view tag = xml_.substr(lt + 1, gt - lt - 1);
-    pos_ = gt + 1;
-    if (absl::StartsWith(tag, "!")) return absl::OkStatus();  // <!DOCTYPE ...>
-    if (absl::StartsWith(tag, "/")) return EndTag(absl::StripAsciiWhitespace(tag.substr(1)));
-    return StartTag(tag);
-  }
-
-  absl::Status StartTag(absl::string_view tag) {
-    size_t n = 0;
-    while (n < tag.size() && NameChar(tag[n])) ++n;
-    if (n == 0) return Malformed("empty tag name");
-    if (path_.empty() && root_done_) return Malformed("a second root element");
-    if (path_.size() >= static_cast<size_t>(kMaxXmlDepth)) return Malformed("nested too deep");
-    path_.emplace_back(tag.substr(0, n));
-    text_.clear();
-    if (absl::EndsWith(tag, "/")) return EndTag(path_.back());
-    return absl::OkStatus();
-  }
-
-  absl::Status EndTag(absl::string_view name) {
-    if (path_.empty() || path_.back() != name) return Malformed("mismatched end tag");
-    on_end_(path_, text_);
-    text_.clear();
-    path_.pop_back();
-    if (path_.empty()) root_done_ = true;
-    return absl::OkStatus();
-  }
-
-  absl::string_view xml_;
-  const Callback& on_end_;
-  size_t pos_ = 0;
-  std::vector<std::string> path_;
-  std::string text_;
-  bool root_done_ = false;
-};
-
-}  // namespace
 
 absl::Status WalkXml(absl::string_view xml,
                      const std::function<void(const std::vector<std::string>& path,
                                               const std::string& text)>& on_end) {
-  return Walker(xml, on_end).Run();
+  return Walker(on_end).Run(xml);
 }
 
 absl::StatusOr<ListPage> ParseListObjectsV2(absl::string_view xml) {
@@ -182,8 +160,8 @@ absl::StatusOr<ListPage> ParseListObjectsV2(absl::string_view xml) {
   ObjectInfo current;
   bool bad_size = false;
   bool saw_root = false;
-  absl::Status walked = WalkXml(xml, [&](const std::vector<std::string>& path,
-                                         const std::string& text) {
+  absl::Status walked = WalkXml(ControlBytesAsDel(xml), [&](const std::vector<std::string>& path,
+                                                            const std::string& text) {
     if (path[0] != "ListBucketResult") return;
     saw_root = true;
     if (path.size() == 2) {

@@ -1,14 +1,19 @@
-// A tiny, purpose-built XML reader for the two S3 documents the store needs: the
-// ListObjectsV2 result (<Key>, <Size>, <IsTruncated>, <NextContinuationToken>) and the
-// <Error> body (<Code>, <Message>). Not a general XML parser: no namespaces, no DTDs;
-// attributes are skipped; comments, processing instructions and CDATA are understood.
-// Entities: &amp; &lt; &gt; &quot; &apos; and numeric character references.
+// The XML reader for the two S3 documents the store needs: the ListObjectsV2 result
+// (<Key>, <Size>, <IsTruncated>, <NextContinuationToken>) and the <Error> body (<Code>,
+// <Message>). The XML itself is read by expat (libexpat1): comments, processing
+// instructions, CDATA, the five predefined entities and character references are
+// understood; namespaces are not expanded (names stay as written); attributes are skipped.
 //
-// Bounded: nesting deeper than kMaxXmlDepth is an error. Callers bound the input size.
+// Untrusted input: a document type declaration (DTD) or entity declaration is refused, so
+// no entity is ever defined (no expansion, no "billion laughs", no external resource); an
+// undefined entity is an error. Bounded: nesting deeper than kMaxXmlDepth and character
+// data of one element longer than kMaxXmlText are errors; callers bound the input size.
+// Errors say what and where ("malformed XML: ... at line L, column C").
 // Pure functions; thread-safe.
 #ifndef MIGRATOR_COMMON_STORAGE_S3_XML_H_
 #define MIGRATOR_COMMON_STORAGE_S3_XML_H_
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,9 +27,11 @@ namespace storage {
 namespace s3 {
 
 inline constexpr int kMaxXmlDepth = 32;
+inline constexpr size_t kMaxXmlText = 1 << 20;
 
-// Replaces the five predefined entities and &#N; / &#xH; (encoded as UTF-8).
-// kInvalidArgument on an unknown or malformed entity.
+// Replaces the five predefined entities and &#N; / &#xH; (encoded as UTF-8) in character
+// data. kInvalidArgument on an unknown or malformed entity, a reference to a character XML
+// does not allow, or a '<'.
 absl::StatusOr<std::string> XmlUnescape(absl::string_view text);
 
 // Walks `xml` and calls `on_end(path, text)` at every closing (or self-closing) element:
@@ -42,7 +49,9 @@ struct ListPage {
 };
 
 // Parses a ListObjectsV2 response (root <ListBucketResult>). kInvalidArgument when
-// malformed (the caller reports it as a bad server response).
+// malformed (the caller reports it as a bad server response). Raw control bytes (not XML,
+// but S3 sends a key holding them as they are) are read as DEL (0x7f): such a key stays
+// invalid for ValidateKey and is skipped rather than failing the whole listing.
 absl::StatusOr<ListPage> ParseListObjectsV2(absl::string_view xml);
 
 struct ErrorBody {

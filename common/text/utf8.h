@@ -1,5 +1,4 @@
-// UTF-8 encoding of one code point (header-only; shared by the modified UTF-7 codec and the
-// S3 XML entity decoder).
+// UTF-8 encoding of one code point (header-only; used by the modified UTF-7 codec).
 #ifndef MIGRATOR_COMMON_TEXT_UTF8_H_
 #define MIGRATOR_COMMON_TEXT_UTF8_H_
 

@@ -7,6 +7,8 @@ PACKAGES=(
   build-essential cmake ccache pkg-config
   libgrpc++-dev libre2-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev nlohmann-json3-dev libssl-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
+  # the S3 store reads the server's XML replies with expat
+  libexpat1-dev
   libgtest-dev libgmock-dev
   # --metrics-listen: prometheus-cpp's registry and text format, civetweb serves them;
   # its tests scrape with promtool and a real Prometheus and load the page in Chromium

@@ -105,6 +105,18 @@ const char* const kTokens[] = {
     "&2D3c5w-",
     "\xff",
     "&AGE-",
+    // XML (s3_xml_fuzz) and JSON (config_fuzz)
+    "</",
+    "/>",
+    "&amp;",
+    "&#x",
+    "<![CDATA[",
+    "<!DOCTYPE r [<!ENTITY e \"x\">]>",
+    "{\"",
+    "\": ",
+    "\\u0000",
+    "1e999",
+    "-0.5",
 };
 
 struct Options {
