@@ -1,4 +1,5 @@
 // Job's read side: snapshots, views and waits (no scheduling here).
+#include <algorithm>
 #include <map>
 
 #include "absl/time/clock.h"
@@ -6,29 +7,54 @@
 
 namespace coordinator {
 
-size_t JobSnapshot::Count(TaskState s) const {
-  size_t n = 0;
-  for (const AccountView& a : accounts) n += a.task.state == s ? 1 : 0;
-  return n;
+void JobTotals::Add(TaskState state, bool is_parked, bool from_earlier_run, uint64_t done_messages,
+                    uint64_t done_bytes, uint64_t done_skipped, uint64_t done_refused,
+                    const engine::Progress& progress) {
+  ++accounts;
+  ++by_state[static_cast<int>(state)];
+  parked += is_parked ? 1 : 0;
+  earlier_run += from_earlier_run ? 1 : 0;
+  messages += done_messages;
+  bytes += done_bytes;
+  skipped += done_skipped;
+  refused += done_refused;
+  // A finished account counts what it did as its total (import announces every exported
+  // message, also those B has).
+  switch (state) {
+    case TaskState::kPending:
+      totals_known = false;
+      break;
+    case TaskState::kRunning:
+      messages_total += std::max(progress.messages_total, done_messages);
+      bytes_total += std::max(progress.bytes_total, done_bytes);
+      if (progress.folders_total == 0) totals_known = false;
+      break;
+    default:
+      messages_total += done_messages;
+      bytes_total += done_bytes;
+      break;
+  }
 }
 
-size_t JobSnapshot::Parked() const {
-  size_t n = 0;
-  for (const AccountView& a : accounts) n += a.task.parked(now) ? 1 : 0;
-  return n;
+void JobTotals::Add(const AccountView& a, absl::Time now) {
+  Add(a.task.state, a.task.parked(now), a.task.earlier_run, a.messages, a.bytes, a.skipped,
+      a.refused, a.progress);
 }
 
-uint64_t JobSnapshot::TotalMessages() const {
-  uint64_t n = 0;
-  for (const AccountView& a : accounts) n += a.messages;
-  return n;
+JobTotals JobSnapshot::Totals() const {
+  if (totals) return *totals;
+  JobTotals t;
+  for (const AccountView& a : accounts) t.Add(a, now);
+  return t;
 }
 
-uint64_t JobSnapshot::TotalBytes() const {
-  uint64_t n = 0;
-  for (const AccountView& a : accounts) n += a.bytes;
-  return n;
-}
+size_t JobSnapshot::Count(TaskState s) const { return Totals().by_state[static_cast<int>(s)]; }
+
+size_t JobSnapshot::Parked() const { return Totals().parked; }
+
+uint64_t JobSnapshot::TotalMessages() const { return Totals().messages; }
+
+uint64_t JobSnapshot::TotalBytes() const { return Totals().bytes; }
 
 size_t JobSnapshot::ConnectedWorkers() const {
   size_t n = 0;
@@ -110,7 +136,28 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders
   return v;
 }
 
-JobSnapshot Job::Snapshot(bool with_folders) const {
+JobTotals Job::TotalsLocked(absl::Time now) const {
+  JobTotals totals;
+  for (const TaskInfo& t : scheduler_.tasks()) {
+    const AccountState& a = accounts_[t.account_index];
+    const engine::AccountResult& r = a.result;
+    uint64_t messages = r.messages, bytes = r.bytes, skipped = r.skipped;
+    if (t.state == TaskState::kRunning) {  // as ViewLocked counts them
+      messages = a.progress.messages_done;
+      bytes = a.progress.bytes_done;
+    }
+    if (t.earlier_run) {
+      messages = a.earlier.messages;
+      bytes = a.earlier.bytes;
+      skipped = a.earlier.skipped;
+    }
+    totals.Add(t.state, t.parked(now), t.earlier_run, messages, bytes, skipped, r.refused,
+               a.progress);
+  }
+  return totals;
+}
+
+JobSnapshot Job::Snapshot(SnapshotDetail detail) const {
   absl::MutexLock lock(&mu_);
   JobSnapshot s;
   s.job_id = options_.job_id;
@@ -124,11 +171,14 @@ JobSnapshot Job::Snapshot(bool with_folders) const {
   s.stop_reason = scheduler_.stop_reason();
   s.version = version_;
   s.fleet = fleet_;
-  s.accounts.reserve(scheduler_.tasks().size());
+  s.totals = TotalsLocked(s.now);
+  s.earlier_run = s.totals->earlier_run;
   std::map<std::string, uint32_t> running;  // by worker
+  if (detail != SnapshotDetail::kSummary) s.accounts.reserve(scheduler_.tasks().size());
   for (const TaskInfo& t : scheduler_.tasks()) {
-    s.accounts.push_back(ViewLocked(t, s.now, with_folders));
-    s.earlier_run += t.earlier_run ? 1 : 0;
+    if (detail != SnapshotDetail::kSummary) {
+      s.accounts.push_back(ViewLocked(t, s.now, detail == SnapshotDetail::kFull));
+    }
     if (t.state == TaskState::kRunning) ++running[t.worker_id];
   }
   for (const auto& [id, w] : workers_) {
@@ -139,6 +189,24 @@ JobSnapshot Job::Snapshot(bool with_folders) const {
     s.workers.push_back(v);
   }
   return s;
+}
+
+AccountPage Job::ListAccounts(std::optional<TaskState> state, size_t start, size_t limit) const {
+  absl::MutexLock lock(&mu_);
+  AccountPage page;
+  const std::vector<TaskInfo>& tasks = scheduler_.tasks();
+  page.matching = state ? scheduler_.count(*state) : tasks.size();
+  const absl::Time now = Now();
+  auto skip = [&](size_t i) {  // to the next matching account
+    while (i < tasks.size() && state && tasks[i].state != *state) ++i;
+    return i;
+  };
+  size_t i = skip(start);
+  for (; i < tasks.size() && page.accounts.size() < std::max<size_t>(limit, 1); i = skip(i + 1)) {
+    page.accounts.push_back(ViewLocked(tasks[i], now));
+  }
+  page.next = i < tasks.size() ? i : 0;  // i > start here: 0 is never a continuation
+  return page;
 }
 
 }  // namespace coordinator

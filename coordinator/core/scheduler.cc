@@ -58,7 +58,7 @@ Scheduler::Scheduler(const std::vector<std::string>& emails, SchedulerOptions op
     tasks_.push_back(t);
     ready_.insert(KeyOf(tasks_.back()));
   }
-  pending_ = emails.size();
+  counts_[static_cast<int>(TaskState::kPending)] = emails.size();
 }
 
 Scheduler::ReadyKey Scheduler::KeyOf(const TaskInfo& t) {
@@ -82,11 +82,9 @@ bool Scheduler::IsCurrent(uint64_t task_id, uint64_t epoch) const {
 }
 
 void Scheduler::SetState(TaskInfo& t, TaskState s) {
-  if (t.state == TaskState::kPending) --pending_;
-  if (t.state == TaskState::kRunning) --running_;
+  --counts_[static_cast<int>(t.state)];
   t.state = s;
-  if (s == TaskState::kPending) ++pending_;
-  if (s == TaskState::kRunning) ++running_;
+  ++counts_[static_cast<int>(s)];
 }
 
 void Scheduler::Enqueue(TaskInfo& t, absl::Time not_before, absl::Time now) {

@@ -177,10 +177,14 @@ class Scheduler {
   // stop).
   void FailRemaining(const std::string& reason);
 
-  bool finished() const { return pending_ == 0 && running_ == 0; }
+  bool finished() const {
+    return count(TaskState::kPending) == 0 && count(TaskState::kRunning) == 0;
+  }
+  // Tasks in `state` now.
+  size_t count(TaskState state) const { return counts_[static_cast<int>(state)]; }
   bool stopping() const { return stopping_; }
   const std::string& stop_reason() const { return stop_reason_; }
-  bool has_pending() const { return pending_ > 0; }
+  bool has_pending() const { return count(TaskState::kPending) > 0; }
   // A pending task may start now (its backoff has passed).
   bool HasReady(absl::Time now) const;
   // The earliest lease expiry, backoff end, park end or stale connection hold; InfiniteFuture
@@ -221,8 +225,7 @@ class Scheduler {
   std::vector<AccountLimitSpec> limits_;             // by task_id - 1
   ConnectionLedger ledger_;
   uint64_t next_epoch_ = 1;
-  size_t pending_ = 0;
-  size_t running_ = 0;
+  size_t counts_[5] = {};  // tasks by TaskState
   bool stopping_ = false;
   std::string stop_reason_;
 };
