@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -297,6 +298,19 @@ class Job {
   AccountView ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders = true) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   JobTotals TotalsLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // JobTotals are kept as they change (a status call must not walk 100,000 accounts under
+  // the lock): each account's share of the sums as last counted, counted again for the
+  // accounts changed since (TouchLocked, the scheduler's state changes) before a read.
+  struct Share {
+    uint64_t messages = 0, bytes = 0, skipped = 0, refused = 0;
+    uint64_t messages_total = 0, bytes_total = 0;
+    bool unlisted = false;     // running, its folders not listed yet
+    bool earlier_run = false;  // succeeded in an earlier run
+    bool may_park = false;     // pending with a park time set (parked or not, by now)
+  };
+  Share ShareLocked(const TaskInfo& t) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StaleLocked(size_t index) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecountLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Earlier attempts' throttling plus the current attempt's (its result once it ended,
   // else its last progress).
   static ThrottleTotals Throttling(const AccountState& a);
@@ -307,6 +321,14 @@ class Job {
   Scheduler scheduler_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
   std::vector<AccountState> accounts_ ABSL_GUARDED_BY(mu_);
+  // RecountLocked's state: the shares, which of them are stale (flag and list), their sums
+  // (earlier_run included), how many are unlisted, the accounts that may be parked.
+  mutable std::vector<Share> shares_ ABSL_GUARDED_BY(mu_);
+  mutable std::vector<bool> stale_ ABSL_GUARDED_BY(mu_);
+  mutable std::vector<size_t> stale_list_ ABSL_GUARDED_BY(mu_);
+  mutable JobTotals sums_ ABSL_GUARDED_BY(mu_);
+  mutable size_t unlisted_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable std::set<size_t> may_park_ ABSL_GUARDED_BY(mu_);
   int local_alive_ ABSL_GUARDED_BY(mu_) = 0;
   int local_respawning_ ABSL_GUARDED_BY(mu_) = 0;
   int local_started_ ABSL_GUARDED_BY(mu_) = 0;

@@ -136,24 +136,76 @@ AccountView Job::ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders
   return v;
 }
 
-JobTotals Job::TotalsLocked(absl::Time now) const {
-  JobTotals totals;
-  for (const TaskInfo& t : scheduler_.tasks()) {
-    const AccountState& a = accounts_[t.account_index];
-    const engine::AccountResult& r = a.result;
-    uint64_t messages = r.messages, bytes = r.bytes, skipped = r.skipped;
-    if (t.state == TaskState::kRunning) {  // as ViewLocked counts them
-      messages = a.progress.messages_done;
-      bytes = a.progress.bytes_done;
-    }
-    if (t.earlier_run) {
-      messages = a.earlier.messages;
-      bytes = a.earlier.bytes;
-      skipped = a.earlier.skipped;
-    }
-    totals.Add(t.state, t.parked(now), t.earlier_run, messages, bytes, skipped, r.refused,
-               a.progress);
+Job::Share Job::ShareLocked(const TaskInfo& t) const {
+  const AccountState& a = accounts_[t.account_index];
+  const engine::AccountResult& r = a.result;
+  Share s;
+  s.messages = r.messages;
+  s.bytes = r.bytes;
+  s.skipped = r.skipped;
+  s.refused = r.refused;
+  if (t.state == TaskState::kRunning) {  // as ViewLocked counts them
+    s.messages = a.progress.messages_done;
+    s.bytes = a.progress.bytes_done;
   }
+  s.earlier_run = t.earlier_run;
+  if (t.earlier_run) {
+    s.messages = a.earlier.messages;
+    s.bytes = a.earlier.bytes;
+    s.skipped = a.earlier.skipped;
+  }
+  JobTotals one;  // the announced totals, as JobTotals::Add counts them
+  one.Add(t.state, false, false, s.messages, s.bytes, s.skipped, s.refused, a.progress);
+  s.messages_total = one.messages_total;
+  s.bytes_total = one.bytes_total;
+  s.unlisted = t.state == TaskState::kRunning && a.progress.folders_total == 0;
+  s.may_park = t.state == TaskState::kPending && t.parked_until != absl::InfinitePast();
+  return s;
+}
+
+void Job::StaleLocked(size_t index) const {
+  if (index >= stale_.size() || stale_[index]) return;
+  stale_[index] = true;
+  stale_list_.push_back(index);
+}
+
+void Job::RecountLocked() const {
+  // Scheduler's changes come through Job's own methods, but not all of them touch every
+  // account they change (a fail-fast stop cancels every pending one).
+  for (size_t i : scheduler_.TakeChanged()) StaleLocked(i);
+  auto apply = [this](const Share& s, int sign) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto add = [sign](uint64_t& sum, uint64_t v) { sum += sign > 0 ? v : -v; };
+    add(sums_.messages, s.messages);
+    add(sums_.bytes, s.bytes);
+    add(sums_.skipped, s.skipped);
+    add(sums_.refused, s.refused);
+    add(sums_.messages_total, s.messages_total);
+    add(sums_.bytes_total, s.bytes_total);
+    sums_.earlier_run += sign * (s.earlier_run ? 1 : 0);
+    unlisted_ += sign * (s.unlisted ? 1 : 0);
+  };
+  for (size_t i : stale_list_) {
+    stale_[i] = false;
+    apply(shares_[i], -1);
+    shares_[i] = ShareLocked(scheduler_.tasks()[i]);
+    apply(shares_[i], +1);
+    if (shares_[i].may_park) {
+      may_park_.insert(i);
+    } else {
+      may_park_.erase(i);
+    }
+  }
+  stale_list_.clear();
+}
+
+JobTotals Job::TotalsLocked(absl::Time now) const {
+  RecountLocked();
+  JobTotals totals = sums_;
+  totals.accounts = scheduler_.tasks().size();
+  for (int s = 0; s < 5; ++s) totals.by_state[s] = scheduler_.count(static_cast<TaskState>(s));
+  for (size_t i : may_park_) totals.parked += scheduler_.tasks()[i].parked(now) ? 1 : 0;
+  totals.totals_known =
+      totals.by_state[static_cast<int>(TaskState::kPending)] == 0 && unlisted_ == 0;
   return totals;
 }
 
@@ -175,12 +227,12 @@ JobSnapshot Job::Snapshot(SnapshotDetail detail) const {
   s.earlier_run = s.totals->earlier_run;
   std::map<std::string, uint32_t> running;  // by worker
   if (detail != SnapshotDetail::kSummary) s.accounts.reserve(scheduler_.tasks().size());
-  for (const TaskInfo& t : scheduler_.tasks()) {
-    if (detail != SnapshotDetail::kSummary) {
+  if (detail != SnapshotDetail::kSummary) {
+    for (const TaskInfo& t : scheduler_.tasks()) {
       s.accounts.push_back(ViewLocked(t, s.now, detail == SnapshotDetail::kFull));
     }
-    if (t.state == TaskState::kRunning) ++running[t.worker_id];
   }
+  for (size_t i : scheduler_.running()) ++running[scheduler_.tasks()[i].worker_id];
   for (const auto& [id, w] : workers_) {
     WorkerView v = w.view;
     v.connected = w.link != nullptr && !w.dead;

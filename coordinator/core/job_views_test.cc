@@ -99,5 +99,29 @@ TEST(JobPagesTest, SummarySnapshotHasTheFullSnapshotsTotalsAndNoAccounts) {
   EXPECT_EQ(summary.workers[0].running, 1u);
 }
 
+// The summary's totals are kept as accounts change: a fail-fast stop that cancels the
+// pending accounts (without touching each) is counted too.
+TEST(JobPagesTest, SummaryTotalsFollowAFailFastStop) {
+  Job job(Opts(6, /*fail_fast=*/true, 0));
+  FakeLink link;
+  ASSERT_TRUE(job.Connect({"w1", "h", 1, 2, ""}, &link).ok());
+  job.RequestTask("w1");
+  job.RequestTask("w1");
+  engine::AccountResult ok;
+  ok.messages = 3;
+  job.Result("w1", link.tasks[1].task_id, link.tasks[1].epoch, ok, absl::ZeroDuration());
+  EXPECT_EQ(job.Snapshot(SnapshotDetail::kSummary).Totals().messages, 3u);
+  job.Result("w1", link.tasks[0].task_id, link.tasks[0].epoch, Failed(), absl::ZeroDuration());
+  JobSnapshot summary = job.Snapshot(SnapshotDetail::kSummary);
+  JobSnapshot by_hand = job.Snapshot();
+  by_hand.totals.reset();
+  EXPECT_EQ(summary.Count(TaskState::kCancelled), 4u);
+  EXPECT_EQ(by_hand.Count(TaskState::kCancelled), 4u);
+  EXPECT_EQ(summary.Totals().messages_total, by_hand.Totals().messages_total);
+  EXPECT_EQ(summary.Totals().messages_total, 3u);
+  EXPECT_TRUE(summary.Totals().totals_known);
+  EXPECT_TRUE(by_hand.Totals().totals_known);
+}
+
 }  // namespace
 }  // namespace coordinator
