@@ -15,6 +15,13 @@ std::unique_ptr<WalSyncer> WalSyncer::Start(const std::string& path, absl::Durat
     return nullptr;
   }
   sqlite3_busy_timeout(db, 5000);
+  // A connection checkpoints only once it has read the database (and so opened its WAL).
+  if (sqlite3_exec(db, "SELECT count(*) FROM job", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    LOG(WARNING) << "job state " << path << ": no background sync (" << sqlite3_errmsg(db)
+                 << "); syncing each change";
+    sqlite3_close(db);
+    return nullptr;
+  }
   std::unique_ptr<WalSyncer> syncer(new WalSyncer(db, interval));
   syncer->thread_ = std::thread([s = syncer.get()] { s->Loop(); });
   return syncer;
