@@ -369,6 +369,7 @@ int main(int argc, char** argv) {
     Prober probe(b.address, b.args);
     ok = FirstRun(b, client, &f) && SecondRun(b, client, &f);
     if (ok) PrintTable(b.args, f, probe);
+    std::fflush(stdout);  // before the (long) removal of 100,000 accounts' files
   }
   if (!ok) std::fprintf(stderr, "scale_bench: failed; see %s\n", b.dir.c_str());
   if (ok && !b.args.keep) std::system(("rm -rf '" + b.dir + "'").c_str());
