@@ -76,7 +76,7 @@ void ToProto(const JobSnapshot& s, const AggregateStatus& g, pb::GetStatusRespon
   out->set_finished(s.finished);
   out->set_stopping(s.stopping);
   out->set_stop_reason(s.stop_reason);
-  out->set_accounts_total(s.accounts.size());
+  out->set_accounts_total(s.Totals().accounts);
   out->set_accounts_pending(s.Count(TaskState::kPending));
   out->set_accounts_running(s.Count(TaskState::kRunning));
   out->set_accounts_succeeded(s.Count(TaskState::kSucceeded));

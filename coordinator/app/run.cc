@@ -310,14 +310,16 @@ void WriteImportTemplate(const Run& run) {
 // The summary table and the failures by cause (stdout and the run log), the JSON and CSV
 // reports, the import template.
 // Returns the job's outcome, or the report's write error.
-absl::Status Conclude(Run* run, const JobSnapshot& snapshot) {
+absl::Status Conclude(Run* run, const Job& job) {
+  const absl::Time began = absl::Now();
+  const JobSnapshot snapshot = job.Snapshot();
   absl::Status outcome = JobOutcome(snapshot);
   std::string table = FormatSummaryTable(snapshot, run->info);
   std::string details = FormatDetails(snapshot);
   if (!details.empty()) std::fputs(("\n" + details + "\n").c_str(), stdout);
   std::fputs(table.c_str(), stdout);
   logging::AppendToFile(details + table);  // the run log keeps the table, stderr does not
-  absl::Status written = WriteJsonReport(BuildJsonReport(snapshot, run->info, ExitCodeFor(outcome)),
+  absl::Status written = WriteReportFile(JsonReportText(snapshot, run->info, ExitCodeFor(outcome)),
                                          run->info.report_path);
   if (!written.ok()) LOG(ERROR) << written.message();
   const std::string csv_path = run->stem + ".report.csv";
@@ -344,6 +346,8 @@ absl::Status Conclude(Run* run, const JobSnapshot& snapshot) {
   }
   if (run->opts.mode == engine::Mode::kExport && !run->opts.dry_run) WriteImportTemplate(*run);
   std::fflush(stdout);
+  LOG(INFO) << "summary and reports of " << snapshot.accounts.size() << " account(s) written in "
+            << absl::ToInt64Milliseconds(absl::Now() - began) << " ms";
   absl::Status result = !written.ok() ? written : !csv.ok() ? csv : outcome;
   LOG(INFO) << "exit code " << ExitCodeFor(result);
   return result;
@@ -353,7 +357,7 @@ absl::Status Conclude(Run* run, const JobSnapshot& snapshot) {
 // SIGINT/SIGTERM. Returns the job's outcome.
 absl::Status Linger(Run* run, Job& job, const std::string& address, SignalWatcher& signals) {
   run->info.finished = absl::Now();
-  absl::Status outcome = Conclude(run, job.Snapshot());
+  absl::Status outcome = Conclude(run, job);
   LOG(INFO) << "job finished (exit code " << ExitCodeFor(outcome)
             << "); --linger: serving the status API on " << address << " until SIGINT/SIGTERM";
   std::fprintf(stderr,
@@ -505,7 +509,7 @@ absl::Status Execute(Run* run) {
   RemoveSocketDir(*run);
   if (!concluded) {
     run->info.finished = absl::Now();
-    outcome = Conclude(run, job.Snapshot());
+    outcome = Conclude(run, job);
   }
   return spawned.ok() ? outcome : spawned;
 }

@@ -58,6 +58,9 @@ Job::Job(JobOptions options)
       accounts_(options_.config.accounts.size()) {
   {
     absl::MutexLock lock(&mu_);
+    shares_.resize(accounts_.size());
+    stale_.resize(accounts_.size(), false);
+    for (size_t i = 0; i < accounts_.size(); ++i) StaleLocked(i);
     const config::Direction direction = DirectionOf(options_);
     for (const config::Account& a : options_.config.accounts) {
       const config::AccountLimits l = config::LimitsOf(options_.config.server, a, direction);
@@ -144,9 +147,7 @@ void Job::Disconnect(const std::string& worker_id, const WorkerLink* link) {
   w.view.connected = false;
   w.parked_requests = 0;
   size_t held = 0;
-  for (const TaskInfo& t : scheduler_.tasks()) {
-    held += t.state == TaskState::kRunning && t.worker_id == worker_id ? 1 : 0;
-  }
+  for (size_t i : scheduler_.running()) held += scheduler_.tasks()[i].worker_id == worker_id;
   LOG(INFO) << "worker " << worker_id << " disconnected"
             << (held ? absl::StrCat("; its ", held,
                                     " account(s) go back to the queue when "
@@ -654,7 +655,9 @@ void Job::LogResultLocked(const TaskInfo& t, const engine::AccountResult& r,
 
 void Job::TouchLocked(uint64_t task_id) {
   const TaskInfo* t = scheduler_.Find(task_id);
-  if (t != nullptr) accounts_[t->account_index].version = version_ + 1;
+  if (t == nullptr) return;
+  accounts_[t->account_index].version = version_ + 1;
+  StaleLocked(static_cast<size_t>(t->account_index));
 }
 
 void Job::AfterChangeLocked() { ++version_; }

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -143,6 +144,38 @@ struct WorkerView {
   absl::Time connected_at, last_seen;
 };
 
+// Counts and sums over every account, as their views count them (AccountView): what the
+// status summary needs, without a view per account.
+struct JobTotals {
+  size_t accounts = 0;
+  size_t by_state[5] = {};  // indexed by TaskState
+  size_t parked = 0;        // pending accounts whose byte budget is spent (at `now`)
+  size_t earlier_run = 0;   // succeeded in an earlier run
+  uint64_t messages = 0, bytes = 0, skipped = 0, refused = 0;  // done
+  // Announced so far: a running account's listed totals (at least what it did), a
+  // finished account's done; a lower bound until `totals_known`.
+  uint64_t messages_total = 0, bytes_total = 0;
+  bool totals_known = true;  // nothing pending, every running account has listed its folders
+  // Adds one account: its state, whether parked, done and announced figures.
+  void Add(TaskState state, bool parked, bool earlier_run, uint64_t messages, uint64_t bytes,
+           uint64_t skipped, uint64_t refused, const engine::Progress& progress);
+  void Add(const AccountView& a, absl::Time now);
+};
+
+// How much of each account a snapshot holds.
+enum class SnapshotDetail {
+  kFull,       // every account with its folders and notes
+  kNoFolders,  // every account, without folders and notes
+  kSummary,    // no account: the totals and the workers only
+};
+
+// One page of accounts (Job::ListAccounts).
+struct AccountPage {
+  std::vector<AccountView> accounts;  // in account order
+  size_t next = 0;                    // where the next page starts; 0: this was the last
+  size_t matching = 0;                // accounts matching the filter in the whole job
+};
+
 struct JobSnapshot {
   std::string job_id;
   engine::Mode mode = engine::Mode::kTest;
@@ -155,6 +188,10 @@ struct JobSnapshot {
   FleetCounters fleet;
   size_t earlier_run = 0;  // accounts that succeeded in an earlier run
   uint64_t version = 0;
+  // Filled by Job::Snapshot (at every detail); empty in a snapshot built by hand, whose
+  // totals are then those of `accounts`.
+  std::optional<JobTotals> totals;
+  JobTotals Totals() const;
   size_t Count(TaskState s) const;
   size_t Parked() const;  // pending accounts whose byte budget is spent (at `now`)
   uint64_t TotalMessages() const;
@@ -205,10 +242,15 @@ class Job {
   bool WaitNoConnectedWorkers(absl::Duration timeout) const;
   // Blocks until the version differs from `seen`, the job finishes, or timeout.
   uint64_t WaitChange(uint64_t seen, absl::Duration timeout) const;
-  // Everything; `with_folders` false leaves out each account's folders and notes (the
-  // bulk of a big job's snapshot, taken under the job's lock): for the console and the
-  // rate sampler, several times a second.
-  JobSnapshot Snapshot(bool with_folders = true) const;
+  // Everything (kFull); kNoFolders leaves out each account's folders and notes (the bulk
+  // of a big job's snapshot, taken under the job's lock); kSummary every account (its
+  // totals only: what the status summary and the rate sampler need, several times a
+  // second, also for 100,000 accounts).
+  JobSnapshot Snapshot(SnapshotDetail detail = SnapshotDetail::kFull) const;
+  // Up to `limit` accounts (with their folders) from index `start` on, in account order,
+  // those in `state` only when given; `next` is the index after the last one returned
+  // when more may follow.
+  AccountPage ListAccounts(std::optional<TaskState> state, size_t start, size_t limit) const;
   bool finished() const;
 
  private:
@@ -255,6 +297,20 @@ class Job {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   AccountView ViewLocked(const TaskInfo& t, absl::Time now, bool with_folders = true) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  JobTotals TotalsLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // JobTotals are kept as they change (a status call must not walk 100,000 accounts under
+  // the lock): each account's share of the sums as last counted, counted again for the
+  // accounts changed since (TouchLocked, the scheduler's state changes) before a read.
+  struct Share {
+    uint64_t messages = 0, bytes = 0, skipped = 0, refused = 0;
+    uint64_t messages_total = 0, bytes_total = 0;
+    bool unlisted = false;     // running, its folders not listed yet
+    bool earlier_run = false;  // succeeded in an earlier run
+    bool may_park = false;     // pending with a park time set (parked or not, by now)
+  };
+  Share ShareLocked(const TaskInfo& t) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StaleLocked(size_t index) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecountLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Earlier attempts' throttling plus the current attempt's (its result once it ended,
   // else its last progress).
   static ThrottleTotals Throttling(const AccountState& a);
@@ -265,6 +321,14 @@ class Job {
   Scheduler scheduler_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
   std::vector<AccountState> accounts_ ABSL_GUARDED_BY(mu_);
+  // RecountLocked's state: the shares, which of them are stale (flag and list), their sums
+  // (earlier_run included), how many are unlisted, the accounts that may be parked.
+  mutable std::vector<Share> shares_ ABSL_GUARDED_BY(mu_);
+  mutable std::vector<bool> stale_ ABSL_GUARDED_BY(mu_);
+  mutable std::vector<size_t> stale_list_ ABSL_GUARDED_BY(mu_);
+  mutable JobTotals sums_ ABSL_GUARDED_BY(mu_);
+  mutable size_t unlisted_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable std::set<size_t> may_park_ ABSL_GUARDED_BY(mu_);
   int local_alive_ ABSL_GUARDED_BY(mu_) = 0;
   int local_respawning_ ABSL_GUARDED_BY(mu_) = 0;
   int local_started_ ABSL_GUARDED_BY(mu_) = 0;

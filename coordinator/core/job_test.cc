@@ -2,47 +2,11 @@
 // loss.
 #include "coordinator/core/job.h"
 
+#include "coordinator/core/job_testing.h"
 #include "gtest/gtest.h"
 
 namespace coordinator {
 namespace {
-
-struct FakeLink : WorkerLink {
-  std::vector<TaskOrder> tasks;
-  std::vector<uint64_t> cancels;
-  std::vector<uint64_t> cancel_epochs;
-  std::vector<uint64_t> acks;
-  int no_more = 0;
-  void SendTask(const TaskOrder& o) override { tasks.push_back(o); }
-  void SendCancel(uint64_t id, uint64_t epoch, const std::string&) override {
-    cancels.push_back(id);
-    cancel_epochs.push_back(epoch);
-  }
-  void SendHeartbeatAck(uint64_t seq) override { acks.push_back(seq); }
-  void SendNoMoreTasks() override { ++no_more; }
-  void SendShutdown(const std::string&) override {}
-};
-
-// A fake clock shared by the tests of one Job.
-absl::Time fake_now = absl::FromUnixSeconds(1700000000);
-
-JobOptions Opts(int accounts, bool fail_fast, int local) {
-  JobOptions o;
-  o.clock = [] { return fake_now; };
-  o.run_ticker = false;
-  o.lease_timeout = absl::Seconds(10);
-  o.job_id = "test";
-  o.fail_fast = fail_fast;
-  o.local_workers = local;
-  for (int i = 0; i < accounts; ++i) {
-    config::Account a;
-    a.index = i;
-    a.email = "u" + std::to_string(i) + "@x";
-    a.password = "pw";
-    o.config.accounts.push_back(a);
-  }
-  return o;
-}
 
 engine::AccountResult Ok() { return engine::AccountResult(); }
 

@@ -58,7 +58,7 @@ Scheduler::Scheduler(const std::vector<std::string>& emails, SchedulerOptions op
     tasks_.push_back(t);
     ready_.insert(KeyOf(tasks_.back()));
   }
-  pending_ = emails.size();
+  counts_[static_cast<int>(TaskState::kPending)] = emails.size();
 }
 
 Scheduler::ReadyKey Scheduler::KeyOf(const TaskInfo& t) {
@@ -82,11 +82,12 @@ bool Scheduler::IsCurrent(uint64_t task_id, uint64_t epoch) const {
 }
 
 void Scheduler::SetState(TaskInfo& t, TaskState s) {
-  if (t.state == TaskState::kPending) --pending_;
-  if (t.state == TaskState::kRunning) --running_;
+  --counts_[static_cast<int>(t.state)];
+  if (t.state == TaskState::kRunning) running_.erase(static_cast<size_t>(t.account_index));
   t.state = s;
-  if (s == TaskState::kPending) ++pending_;
-  if (s == TaskState::kRunning) ++running_;
+  ++counts_[static_cast<int>(s)];
+  if (s == TaskState::kRunning) running_.insert(static_cast<size_t>(t.account_index));
+  changed_.push_back(static_cast<size_t>(t.account_index));
 }
 
 void Scheduler::Enqueue(TaskInfo& t, absl::Time not_before, absl::Time now) {
@@ -154,9 +155,7 @@ bool Scheduler::HasReady(absl::Time now) const {
 absl::Time Scheduler::NextDeadline() const {
   absl::Time next = absl::InfiniteFuture();
   if (!delayed_.empty()) next = delayed_.begin()->first;
-  for (const TaskInfo& t : tasks_) {
-    if (t.state == TaskState::kRunning) next = std::min(next, t.lease_expires);
-  }
+  for (size_t i : running_) next = std::min(next, tasks_[i].lease_expires);
   return std::min(next, ledger_.NextExpiry());
 }
 
@@ -354,8 +353,10 @@ void Scheduler::Lose(TaskInfo& t, const std::string& why, absl::Time now,
 
 std::vector<uint64_t> Scheduler::ExpireLeases(absl::Time now, std::vector<CancelOrder>* cancels) {
   std::vector<uint64_t> touched;
-  for (TaskInfo& t : tasks_) {
-    if (t.state != TaskState::kRunning || t.lease_expires > now) continue;
+  const std::vector<size_t> running(running_.begin(), running_.end());  // Lose changes it
+  for (size_t i : running) {
+    TaskInfo& t = tasks_[i];
+    if (t.lease_expires > now) continue;
     touched.push_back(t.task_id);
     // Its worker may still run it: its connections stay counted a while.
     ledger_.MarkStale({t.task_id, t.epoch}, now + StaleHold());
@@ -374,8 +375,10 @@ std::vector<uint64_t> Scheduler::ExpireLeases(absl::Time now, std::vector<Cancel
 std::vector<uint64_t> Scheduler::WorkerLost(const std::string& worker_id, const std::string& why,
                                             absl::Time now, std::vector<CancelOrder>* cancels) {
   std::vector<uint64_t> touched;
-  for (TaskInfo& t : tasks_) {
-    if (t.state != TaskState::kRunning || t.worker_id != worker_id) continue;
+  const std::vector<size_t> running(running_.begin(), running_.end());  // Lose changes it
+  for (size_t i : running) {
+    TaskInfo& t = tasks_[i];
+    if (t.worker_id != worker_id) continue;
     touched.push_back(t.task_id);
     Lose(t, why, now, cancels);
   }

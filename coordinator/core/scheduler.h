@@ -177,16 +177,26 @@ class Scheduler {
   // stop).
   void FailRemaining(const std::string& reason);
 
-  bool finished() const { return pending_ == 0 && running_ == 0; }
+  bool finished() const {
+    return count(TaskState::kPending) == 0 && count(TaskState::kRunning) == 0;
+  }
+  // Tasks in `state` now.
+  size_t count(TaskState state) const { return counts_[static_cast<int>(state)]; }
+  // The indices of the tasks whose state changed since the last call (repeats possible):
+  // a queue for a reader's caches (Job's totals), drained by that reader; const because
+  // it is no part of the scheduling state.
+  std::vector<size_t> TakeChanged() const { return std::exchange(changed_, {}); }
   bool stopping() const { return stopping_; }
   const std::string& stop_reason() const { return stop_reason_; }
-  bool has_pending() const { return pending_ > 0; }
+  bool has_pending() const { return count(TaskState::kPending) > 0; }
   // A pending task may start now (its backoff has passed).
   bool HasReady(absl::Time now) const;
   // The earliest lease expiry, backoff end, park end or stale connection hold; InfiniteFuture
   // when none.
   absl::Time NextDeadline() const;
   const std::vector<TaskInfo>& tasks() const { return tasks_; }
+  // Indices of the running tasks (a few per worker slot, not a walk over every task).
+  const std::set<size_t>& running() const { return running_; }
   const TaskInfo* Find(uint64_t task_id) const;
   // True when task_id@epoch is the running assignment.
   bool IsCurrent(uint64_t task_id, uint64_t epoch) const;
@@ -221,8 +231,9 @@ class Scheduler {
   std::vector<AccountLimitSpec> limits_;             // by task_id - 1
   ConnectionLedger ledger_;
   uint64_t next_epoch_ = 1;
-  size_t pending_ = 0;
-  size_t running_ = 0;
+  size_t counts_[5] = {};                // tasks by TaskState
+  mutable std::vector<size_t> changed_;  // TakeChanged
+  std::set<size_t> running_;             // indices of the running tasks
   bool stopping_ = false;
   std::string stop_reason_;
 };

@@ -20,6 +20,19 @@ namespace {
 
 constexpr char kFormat[] = "1";
 
+// How often the WalSyncer syncs what was committed.
+constexpr absl::Duration kSyncInterval = absl::Milliseconds(100);
+
+constexpr char kUpdateAccount[] =
+    "UPDATE accounts SET state=?, attempts=?, last_error=?, worker=?, "
+    "epoch=?, size=?, messages=?, bytes=?, skipped=?, updated=?, "
+    "throttled_ms=?, throttles=?, reconnects=? WHERE idx=?";
+constexpr char kUpsertBudget[] =
+    "INSERT INTO budgets(scope, email, window_start_ms, spent, parked_until_ms, updated) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(scope, email) DO UPDATE SET "
+    "window_start_ms=excluded.window_start_ms, spent=excluded.spent, "
+    "parked_until_ms=excluded.parked_until_ms, updated=excluded.updated";
+
 constexpr char kSchema[] =
     "CREATE TABLE IF NOT EXISTS job(key TEXT PRIMARY KEY, value TEXT NOT "
     "NULL);"
@@ -47,6 +60,13 @@ class Stmt {
     if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
   }
   ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  // For the next use of a kept statement.
+  void Reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
   sqlite3_stmt* get() const { return s_; }
   bool ok() const { return s_ != nullptr; }
   void Text(int i, const std::string& v) {
@@ -90,6 +110,14 @@ std::string Now() {
 }
 
 }  // namespace
+
+// Record's statements, prepared once the schema is there.
+struct StateStore::Statements {
+  explicit Statements(sqlite3* db) : update(db, kUpdateAccount), budget(db, kUpsertBudget) {}
+  Stmt update, budget;
+};
+
+StateStore::StateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 
 TaskState ParseStoredState(const std::string& name) {
   if (name == "ok") return TaskState::kSucceeded;  // written before the rename
@@ -147,7 +175,11 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
   return store;
 }
 
-StateStore::~StateStore() { sqlite3_close(db_); }
+StateStore::~StateStore() {
+  syncer_.reset();  // its last checkpoint first
+  statements_.reset();
+  sqlite3_close(db_);
+}
 
 absl::Status StateStore::Exec(const std::string& sql) {
   char* err = nullptr;
@@ -181,8 +213,13 @@ absl::Status StateStore::Init(const JobIdentity& identity, const std::vector<std
     st = Load();
   }
   if (st.ok()) st = LoadBudgets();
+  if (st.ok()) st = Exec("PRAGMA synchronous=NORMAL;");
   if (!st.ok()) return st;
-  return Exec("PRAGMA synchronous=NORMAL;");
+  statements_ = std::make_unique<Statements>(db_);
+  syncer_ = WalSyncer::Start(path_, kSyncInterval);
+  // The syncer checkpoints (and syncs); the writer never waits for a checkpoint.
+  if (syncer_ != nullptr) return Exec("PRAGMA wal_autocheckpoint=0;");
+  return absl::OkStatus();
 }
 
 absl::Status StateStore::AddMissingColumns() {
@@ -308,11 +345,8 @@ void StateStore::RecordBudget(const TaskInfo& t) {
       (t.window_start == absl::InfinitePast() && t.parked_until == absl::InfinitePast())) {
     return;
   }
-  Stmt u(db_,
-         "INSERT INTO budgets(scope, email, window_start_ms, spent, parked_until_ms, updated) "
-         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(scope, email) DO UPDATE SET "
-         "window_start_ms=excluded.window_start_ms, spent=excluded.spent, "
-         "parked_until_ms=excluded.parked_until_ms, updated=excluded.updated");
+  Stmt& u = statements_->budget;
+  u.Reset();
   bool ok = u.ok();
   if (ok) {
     u.Text(1, budget_scope_);
@@ -344,11 +378,10 @@ size_t StateStore::CountState(TaskState state) const {
 void StateStore::Record(const TaskInfo& t, const AccountTotals& totals, bool terminal) {
   if (t.account_index < 0 || static_cast<size_t>(t.account_index) >= accounts_.size()) return;
   uint32_t before = accounts_[t.account_index].attempts;
-  if (terminal) Exec("PRAGMA synchronous=FULL;").IgnoreError();
-  Stmt u(db_,
-         "UPDATE accounts SET state=?, attempts=?, last_error=?, worker=?, "
-         "epoch=?, size=?, messages=?, bytes=?, skipped=?, updated=?, "
-         "throttled_ms=?, throttles=?, reconnects=? WHERE idx=?");
+  const bool sync_now = terminal && syncer_ == nullptr;
+  if (sync_now) Exec("PRAGMA synchronous=FULL;").IgnoreError();
+  Stmt& u = statements_->update;
+  u.Reset();
   bool ok = u.ok();
   if (ok) {
     u.Text(1, TaskStateName(t.state));
@@ -368,7 +401,8 @@ void StateStore::Record(const TaskInfo& t, const AccountTotals& totals, bool ter
     ok = sqlite3_step(u.get()) == SQLITE_DONE;
   }
   if (ok) RecordBudget(t);
-  if (terminal) Exec("PRAGMA synchronous=NORMAL;").IgnoreError();
+  if (sync_now) Exec("PRAGMA synchronous=NORMAL;").IgnoreError();
+  if (syncer_ != nullptr) syncer_->Written();
   if (!ok && !write_failed_) {
     write_failed_ = true;
     LOG(ERROR) << "cannot write the job state " << path_ << ": " << sqlite3_errmsg(db_)

@@ -2,7 +2,7 @@
 // and for scripts.
 //
 //   migratectl status   --coordinator ADDR [--json]
-//   migratectl accounts --coordinator ADDR [--json] [--state STATE]
+//   migratectl accounts --coordinator ADDR [--json] [--state STATE] [--page-size N]
 //   migratectl watch    --coordinator ADDR [--json] [--interval 1s]
 //   common: [--tls-ca F --tls-cert F --tls-key F [--tls-server-name N]]
 //           | [--insecure]  [--timeout 10s]
@@ -31,6 +31,9 @@ ABSL_FLAG(bool, json, false, "print JSON (stable field names) instead of tables"
 ABSL_FLAG(std::string, state, "",
           "accounts: only this state (pending, running, succeeded, failed, "
           "cancelled)");
+ABSL_FLAG(uint32_t, page_size, 0,
+          "accounts: rows per call (the coordinator's default 1000 when 0, at most 5000); "
+          "every page is fetched");
 ABSL_FLAG(absl::Duration, interval, absl::Seconds(1), "watch: at most one update per interval");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "how long to wait for the coordinator");
 namespace {
@@ -52,7 +55,7 @@ cli::HelpSpec HelpSpec() {
   spec.groups = {
       {"fleet", {"coordinator", "timeout"}},
       {"security", {"tls_ca", "tls_cert", "tls_key", "tls_server_name", "insecure"}},
-      {"output", {"json", "state", "interval"}},
+      {"output", {"json", "state", "page_size", "interval"}},
   };
   spec.value_names = {{"state", "STATE"}};
   spec.epilogue =
@@ -91,7 +94,8 @@ int Status(migratectl::StatusClient& client, bool json) {
 
 int Accounts(migratectl::StatusClient& client, bool json, pb::AccountState state) {
   pb::ListAccountsResponse r;
-  absl::Status st = client.ListAccounts(state, absl::GetFlag(FLAGS_timeout), &r);
+  absl::Status st =
+      client.ListAccounts(state, absl::GetFlag(FLAGS_page_size), absl::GetFlag(FLAGS_timeout), &r);
   if (!st.ok()) return CallFailed(st);
   Print(json ? statusfmt::AccountsJson(r.accounts()).dump(2) + "\n"
              : statusfmt::AccountsTable(r.accounts()));

@@ -58,13 +58,22 @@ absl::Status StatusClient::GetStatus(absl::Duration timeout, pb::GetStatusRespon
   return impl_->Error(impl_->stub->GetStatus(&ctx, pb::GetStatusRequest(), out));
 }
 
-absl::Status StatusClient::ListAccounts(pb::AccountState state, absl::Duration timeout,
-                                        pb::ListAccountsResponse* out) {
-  grpc::ClientContext ctx;
-  impl_->Prepare(&ctx, timeout);
+absl::Status StatusClient::ListAccounts(pb::AccountState state, uint32_t page_size,
+                                        absl::Duration timeout, pb::ListAccountsResponse* out) {
   pb::ListAccountsRequest req;
   req.set_state(state);
-  return impl_->Error(impl_->stub->ListAccounts(&ctx, req, out));
+  req.set_page_size(page_size);
+  do {
+    grpc::ClientContext ctx;
+    impl_->Prepare(&ctx, timeout);
+    pb::ListAccountsResponse page;
+    grpc::Status st = impl_->stub->ListAccounts(&ctx, req, &page);
+    if (!st.ok()) return impl_->Error(st);
+    for (pb::AccountStatus& a : *page.mutable_accounts()) out->add_accounts()->Swap(&a);
+    out->set_total_size(page.total_size());
+    req.set_page_token(page.next_page_token());
+  } while (!req.page_token().empty());
+  return absl::OkStatus();
 }
 
 absl::Status StatusClient::Watch(uint32_t min_interval_ms, absl::Duration connect_timeout,

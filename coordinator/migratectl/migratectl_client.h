@@ -26,7 +26,9 @@ class StatusClient {
   // Waits up to `timeout` for the channel (so an unreachable coordinator
   // fails fast with a clear error) and the answer.
   absl::Status GetStatus(absl::Duration timeout, pb::GetStatusResponse* out);
-  absl::Status ListAccounts(pb::AccountState state, absl::Duration timeout,
+  // Every page (`page_size` rows a call; 0: the coordinator's default), appended to
+  // `out` in account order; `timeout` is per call.
+  absl::Status ListAccounts(pb::AccountState state, uint32_t page_size, absl::Duration timeout,
                             pb::ListAccountsResponse* out);
   // Streams events to `on_event` until the job finishes (the server ends the
   // stream) or on_event returns false. `connect_timeout` bounds the wait for

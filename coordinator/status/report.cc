@@ -251,12 +251,9 @@ nlohmann::json AccountJson(const AccountView& a) {
   return out;
 }
 
-}  // namespace
-
-nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exit_code) {
+// Everything of the report but its accounts.
+nlohmann::json ReportHead(const JobSnapshot& s, const RunInfo& run, int exit_code) {
   absl::Duration elapsed = run.finished - run.started;
-  nlohmann::json accounts = nlohmann::json::array();
-  for (const AccountView& a : s.accounts) accounts.push_back(AccountJson(a));
   uint64_t msgs = s.TotalMessages();
   uint64_t bytes = s.TotalBytes();
   uint64_t throttled_ms = 0, throttles = 0, reconnects = 0;
@@ -308,8 +305,33 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
            {{"rejected_results", s.fleet.rejected_results},
             {"rejected_progress", s.fleet.rejected_progress},
             {"leases_expired", s.fleet.leases_expired},
-            {"retries", s.fleet.retries}}},
-          {"accounts", accounts}};
+            {"retries", s.fleet.retries}}}};
+}
+
+}  // namespace
+
+nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exit_code) {
+  nlohmann::json report = ReportHead(s, run, exit_code);
+  nlohmann::json& accounts = report["accounts"] = nlohmann::json::array();
+  for (const AccountView& a : s.accounts) accounts.push_back(AccountJson(a));
+  return report;
+}
+
+std::string JsonReportText(const JobSnapshot& s, const RunInfo& run, int exit_code) {
+  // The keys of a nlohmann object are sorted: "accounts" comes first. Each account is
+  // dumped alone and indented to its place in the array (its strings hold no raw newline).
+  std::string out = "{\n  \"accounts\": [";
+  for (size_t i = 0; i < s.accounts.size(); ++i) {
+    std::string one = AccountJson(s.accounts[i]).dump(2);
+    out += i == 0 ? "\n    " : ",\n    ";
+    for (char c : one) {
+      out += c;
+      if (c == '\n') out += "    ";
+    }
+  }
+  out += s.accounts.empty() ? "],\n" : "\n  ],\n";
+  std::string head = ReportHead(s, run, exit_code).dump(2);
+  return out + head.substr(2) + "\n";  // without its "{\n"
 }
 
 namespace {

@@ -74,6 +74,15 @@ TEST(ReportTest, JsonReportIsWrittenPrivately) {
   EXPECT_EQ(back["exit_code"], 1);
 }
 
+// The text built one account at a time is the tree's, byte for byte (and with no account).
+TEST(ReportTest, JsonReportTextIsTheDumpOfTheTree) {
+  EXPECT_EQ(JsonReportText(Sample(), Info(), 1),
+            BuildJsonReport(Sample(), Info(), 1).dump(2) + "\n");
+  JobSnapshot none = Sample();
+  none.accounts.clear();
+  EXPECT_EQ(JsonReportText(none, Info(), 0), BuildJsonReport(none, Info(), 0).dump(2) + "\n");
+}
+
 // The report speaks the status API's words (README "The JSON report").
 TEST(ReportTest, JsonReportUsesTheStatusApiVocabulary) {
   nlohmann::json j = BuildJsonReport(Sample(), Info(), 1);

@@ -42,41 +42,27 @@ Rates RateMeter::At(const WorkSample& current) const {
 WorkSample SampleOf(const JobSnapshot& s) {
   WorkSample w;
   w.at = s.now;
-  for (const AccountView& a : s.accounts) {
-    w.messages += static_cast<double>(a.messages);
-    w.bytes += static_cast<double>(a.bytes);
-    w.accounts_done += IsTerminal(a.task.state) ? 1 : 0;
+  const JobTotals t = s.Totals();
+  w.messages = static_cast<double>(t.messages);
+  w.bytes = static_cast<double>(t.bytes);
+  for (TaskState done : {TaskState::kSucceeded, TaskState::kFailed, TaskState::kCancelled}) {
+    w.accounts_done += static_cast<double>(t.by_state[static_cast<int>(done)]);
   }
   return w;
 }
 
 namespace {
 
-// Done / total over the accounts. A finished account counts what it did as
-// its total (import announces every exported message, also those B has).
+// Done / total over the accounts (JobTotals).
 void SumTotals(const JobSnapshot& s, AggregateStatus* out) {
-  bool known = true;
-  for (const AccountView& a : s.accounts) {
-    out->messages_done += a.messages;
-    out->bytes_done += a.bytes;
-    out->messages_skipped += a.skipped;
-    out->messages_refused += a.refused;
-    switch (a.task.state) {
-      case TaskState::kPending:
-        known = false;
-        break;
-      case TaskState::kRunning:
-        out->messages_total += std::max(a.progress.messages_total, a.messages);
-        out->bytes_total += std::max(a.progress.bytes_total, a.bytes);
-        if (a.progress.folders_total == 0) known = false;
-        break;
-      default:
-        out->messages_total += a.messages;
-        out->bytes_total += a.bytes;
-        break;
-    }
-  }
-  out->totals_known = known;
+  const JobTotals t = s.Totals();
+  out->messages_done = t.messages;
+  out->bytes_done = t.bytes;
+  out->messages_skipped = t.skipped;
+  out->messages_refused = t.refused;
+  out->messages_total = t.messages_total;
+  out->bytes_total = t.bytes_total;
+  out->totals_known = t.totals_known;
 }
 
 void Estimate(const JobSnapshot& s, AggregateStatus* out) {
@@ -112,7 +98,7 @@ AggregateStatus Aggregate(const JobSnapshot& s, const RateMeter& meter, absl::Ti
 
 StatusTracker::StatusTracker(Job* job, absl::Duration window, absl::Duration period)
     : job_(job), period_(period), meter_(window) {
-  JobSnapshot s = job_->Snapshot();
+  JobSnapshot s = job_->Snapshot(SnapshotDetail::kSummary);
   WorkSample start;
   start.at = s.started;
   meter_.Add(start);
@@ -139,7 +125,7 @@ void StatusTracker::Loop() {
       }
       job_->WaitFinished(std::min(next - absl::Now(), absl::Milliseconds(100)));
     }
-    JobSnapshot s = job_->Snapshot(/*with_folders=*/false);
+    JobSnapshot s = job_->Snapshot(SnapshotDetail::kSummary);
     absl::MutexLock lock(&mu_);
     if (stop_) return;
     meter_.Add(SampleOf(s));

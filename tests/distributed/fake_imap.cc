@@ -82,26 +82,46 @@ std::string Upper(std::string s) {
 
 constexpr uint64_t kEndlessExists = 1000000;
 
+// Message `n` (UID n) as an untagged FETCH response with its body.
+std::string MessageFetch(uint64_t n) {
+  std::string body = "Message-ID: <" + std::to_string(n) +
+                     "@fake.test>\r\nSubject: fake\r\n\r\nbody " + std::to_string(n) + "\r\n";
+  std::string size = std::to_string(body.size());
+  std::string id = std::to_string(n);
+  return "* " + id + " FETCH (UID " + id +
+         " FLAGS () INTERNALDATE \"01-Jan-2024 00:00:00 +0000\" RFC822.SIZE " + size + " BODY[] {" +
+         size + "}\r\n" + body + ")\r\n";
+}
+
+// EXAMINE/SELECT's untagged answer for a mailbox of `exists` messages, UIDs 1..exists.
+std::string Selected(uint64_t exists) {
+  return "* " + std::to_string(exists) + " EXISTS\r\n* OK [UIDVALIDITY 1] ok\r\n* OK [UIDNEXT " +
+         std::to_string(exists + 1) + "] ok\r\n";
+}
+
 // Mode::kEndlessInbox's answer to UID FETCH: one message per `every`, until
 // the client goes away (never the tagged completion).
 void Trickle(int fd, std::chrono::milliseconds every) {
   for (uint64_t n = 1; n <= kEndlessExists; ++n) {
-    std::string body = "Message-ID: <" + std::to_string(n) +
-                       "@fake.test>\r\nSubject: endless\r\n\r\nbody " + std::to_string(n) + "\r\n";
-    std::string size = std::to_string(body.size());
-    std::string id = std::to_string(n);
-    if (!SendAll(fd, "* " + id + " FETCH (UID " + id +
-                         " FLAGS () INTERNALDATE \"01-Jan-2024 00:00:00 +0000\" "
-                         "RFC822.SIZE " +
-                         size + " BODY[] {" + size + "}\r\n" + body + ")\r\n"))
-      return;
+    if (!SendAll(fd, MessageFetch(n))) return;
     std::this_thread::sleep_for(every);  // the trickle's pace
   }
 }
 
+// LOGIN's user (the first argument, quotes removed).
+std::string LoginUser(const std::string& rest) {
+  size_t at = rest.find(' ');
+  if (at == std::string::npos) return "";
+  std::string user = rest.substr(at + 1);
+  if (!user.empty() && user[0] == '"') return user.substr(1, user.find('"', 1) - 1);
+  return user.substr(0, user.find(' '));
+}
+
 void Serve(int fd, std::atomic<uint64_t>* logins, FakeImapServer::Mode mode,
-           std::chrono::milliseconds every) {
+           std::chrono::milliseconds every, int tiny_messages) {
   const bool endless = mode == FakeImapServer::Mode::kEndlessInbox;
+  const bool tiny = mode == FakeImapServer::Mode::kTinyInbox;
+  const uint64_t tiny_exists = static_cast<uint64_t>(tiny_messages > 0 ? tiny_messages : 0);
   LineReader in(fd);
   std::string line;
   bool ok = SendAll(fd, std::string("* OK [CAPABILITY ") + kCaps + "] fake ready\r\n");
@@ -115,14 +135,22 @@ void Serve(int fd, std::atomic<uint64_t>* logins, FakeImapServer::Mode mode,
       reply = std::string("* CAPABILITY ") + kCaps + "\r\n";
     } else if (verb == "LOGIN") {
       logins->fetch_add(1);
+      if (tiny && LoginUser(rest).rfind("fail", 0) == 0) {
+        ok = SendAll(fd, tag + " NO [AUTHENTICATIONFAILED] invalid credentials\r\n");
+        continue;
+      }
     } else if (verb == "LIST") {
       reply = "* LIST (\\HasNoChildren) \"/\" INBOX\r\n";
     } else if (verb == "NAMESPACE") {
       reply = "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n";
-    } else if (endless && (verb == "EXAMINE" || verb == "SELECT")) {
-      reply = "* " + std::to_string(kEndlessExists) +
-              " EXISTS\r\n* OK [UIDVALIDITY 1] ok\r\n* OK [UIDNEXT " +
-              std::to_string(kEndlessExists + 1) + "] ok\r\n";
+    } else if ((endless || tiny) && (verb == "EXAMINE" || verb == "SELECT")) {
+      reply = Selected(endless ? kEndlessExists : tiny_exists);
+    } else if (tiny && verb == "UID" && Upper(rest).rfind("UID FETCH", 0) == 0) {
+      for (uint64_t n = 1; n <= tiny_exists; ++n) reply += MessageFetch(n);
+    } else if (tiny && verb == "UID" && Upper(rest).rfind("UID SEARCH", 0) == 0) {
+      reply = "* SEARCH";
+      for (uint64_t n = 1; n <= tiny_exists; ++n) reply += " " + std::to_string(n);
+      reply += "\r\n";
     } else if (endless && verb == "UID" && Upper(rest).rfind("UID FETCH", 0) == 0) {
       Trickle(fd, every);
       break;
@@ -168,7 +196,7 @@ void FakeImapServer::AcceptLoop() {
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    std::thread(Serve, fd, &logins_, mode_, message_interval_).detach();
+    std::thread(Serve, fd, &logins_, mode_, message_interval_, inbox_messages_).detach();
   }
 }
 

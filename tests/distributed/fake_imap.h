@@ -9,6 +9,11 @@
 // runs until it is cancelled (the engine stops between two messages) or its
 // worker is killed: process tests use it to hold accounts.
 //
+// Mode::kTinyInbox: INBOX holds `inbox_messages` (set before Start; default 1) small
+// messages that UID FETCH sends at once, and UID SEARCH lists: an `--mode export` account
+// on it succeeds after a few round trips (scale benchmarks). LOGIN as a user whose name
+// starts with "fail" is refused ([AUTHENTICATIONFAILED]): a final failure, no retry.
+//
 // Thread-safety: Start/Stop from one thread; connections are served on their
 // own detached threads. Lifetime: Stop() (or the destructor) closes the
 // listening socket; open connections end when their client leaves.
@@ -25,7 +30,7 @@ namespace fleettest {
 
 class FakeImapServer {
  public:
-  enum class Mode { kInstant, kEndlessInbox };
+  enum class Mode { kInstant, kEndlessInbox, kTinyInbox };
 
   explicit FakeImapServer(Mode mode = Mode::kInstant, std::chrono::milliseconds message_interval =
                                                           std::chrono::milliseconds(100))
@@ -37,6 +42,7 @@ class FakeImapServer {
   // Listens on host:port (port 0: any); false on failure.
   bool Start(const std::string& host, int port);
   int port() const { return port_; }
+  void set_inbox_messages(int n) { inbox_messages_ = n; }
   uint64_t logins() const { return logins_.load(); }
   void Stop();
 
@@ -44,6 +50,7 @@ class FakeImapServer {
   void AcceptLoop();
   const Mode mode_;
   const std::chrono::milliseconds message_interval_;
+  int inbox_messages_ = 1;  // kTinyInbox
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

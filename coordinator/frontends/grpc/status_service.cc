@@ -3,8 +3,12 @@
 // (authorize.h).
 #include "coordinator/frontends/grpc/status_service.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "coordinator/frontends/grpc/authorize.h"
 #include "grpcpp/grpcpp.h"
@@ -16,6 +20,11 @@ namespace {
 
 namespace pb = ::migrator::v1;
 
+// ListAccounts' page size when the request gives none, and its largest (README "Status
+// API"): no reply carries a 100,000-account job at once.
+constexpr uint32_t kDefaultPageSize = 1000;
+constexpr uint32_t kMaxPageSize = 5000;
+
 class StatusServiceImpl final : public pb::StatusService::Service {
  public:
   StatusServiceImpl(Job* job, StatusTracker* tracker) : job_(job), tracker_(tracker) {}
@@ -25,7 +34,7 @@ class StatusServiceImpl final : public pb::StatusService::Service {
     if (grpc::Status allowed = Authorize(*ctx, rpc::PeerRole::kOperator); !allowed.ok()) {
       return allowed;
     }
-    JobSnapshot s = job_->Snapshot();
+    JobSnapshot s = job_->Snapshot(SnapshotDetail::kSummary);
     fleetproto::ToProto(s, tracker_->Aggregate(s), out);
     return grpc::Status::OK;
   }
@@ -35,13 +44,25 @@ class StatusServiceImpl final : public pb::StatusService::Service {
     if (grpc::Status allowed = Authorize(*ctx, rpc::PeerRole::kOperator); !allowed.ok()) {
       return allowed;
     }
-    for (const AccountView& a : job_->Snapshot().accounts) {
-      if (req->state() != pb::ACCOUNT_STATE_UNSPECIFIED &&
-          fleetproto::ToProto(a.task.state) != req->state()) {
-        continue;
-      }
-      fleetproto::ToProto(a, out->add_accounts());
+    size_t start = 0;
+    if (!req->page_token().empty() && !absl::SimpleAtoi(req->page_token(), &start)) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "page_token: not a next_page_token of ListAccounts");
     }
+    std::optional<TaskState> state;
+    if (req->state() != pb::ACCOUNT_STATE_UNSPECIFIED) {
+      state = TaskState::kPending;
+      for (TaskState s : {TaskState::kPending, TaskState::kRunning, TaskState::kSucceeded,
+                          TaskState::kFailed, TaskState::kCancelled}) {
+        if (fleetproto::ToProto(s) == req->state()) state = s;
+      }
+    }
+    const uint32_t size =
+        req->page_size() == 0 ? kDefaultPageSize : std::min(req->page_size(), kMaxPageSize);
+    AccountPage page = job_->ListAccounts(state, start, size);
+    for (const AccountView& a : page.accounts) fleetproto::ToProto(a, out->add_accounts());
+    if (page.next > 0) out->set_next_page_token(absl::StrCat(page.next));
+    out->set_total_size(static_cast<uint32_t>(page.matching));
     return grpc::Status::OK;
   }
 

@@ -115,7 +115,7 @@ class StatusRoute : public Route {
  public:
   explicit StatusRoute(HttpFrontend::Impl* impl) : Route("/api/status"), impl_(impl) {}
   void Serve(mg_connection* conn, const std::string&) override {
-    JobSnapshot s = impl_->job->Snapshot();
+    JobSnapshot s = impl_->job->Snapshot(SnapshotDetail::kSummary);
     pb::GetStatusResponse status;
     fleetproto::ToProto(s, impl_->tracker->Aggregate(s), &status);
     Send(conn, 200, "application/json", statusfmt::StatusJson(status).dump(2) + "\n");

@@ -61,7 +61,7 @@ void Console::BlockResizeSignal() {
 
 Console::Console(const Job* job, const StatusTracker* tracker, ConsoleOptions options)
     : job_(job), tracker_(tracker), options_(options) {
-  JobSnapshot s = job_->Snapshot();
+  JobSnapshot s = job_->Snapshot(SnapshotDetail::kNoFolders);
   shown_.assign(s.accounts.size(), false);
   // Accounts that succeeded in an earlier run are no news.
   for (size_t i = 0; i < s.accounts.size(); ++i) shown_[i] = s.accounts[i].task.earlier_run;
@@ -96,7 +96,7 @@ void Console::Loop() {
 
 void Console::Update(bool final) {
   // No lock of ours held: see the header. Without the folders: 4 times a second.
-  JobSnapshot s = job_->Snapshot(/*with_folders=*/false);
+  JobSnapshot s = job_->Snapshot(SnapshotDetail::kNoFolders);
   AggregateStatus a = tracker_->Aggregate(s);
   TermSize size = options_.live ? TerminalSize(options_.fd) : TermSize{};
   std::vector<std::string> scroll;

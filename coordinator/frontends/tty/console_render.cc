@@ -58,7 +58,7 @@ std::string FitWidth(absl::string_view line, int cols) {
 }
 
 std::string SummaryLine(const JobSnapshot& s, const AggregateStatus& a) {
-  size_t total = s.accounts.size();
+  size_t total = s.Totals().accounts;
   size_t done =
       s.Count(TaskState::kSucceeded) + s.Count(TaskState::kFailed) + s.Count(TaskState::kCancelled);
   std::string accounts = absl::StrCat("accounts ", done, "/", total, " done, ",
