@@ -4,7 +4,7 @@
 // fake IMAP server that answers at once (tests/distributed/fake_imap.h, kTinyInbox; every
 // --fail-every'th account's login is refused, so the job has failed accounts to list).
 //
-// Prints, as a table against the targets of issue 15:
+// Prints, as a table against its targets:
 //   config load      config::LoadConfig of the generated file, in this process
 //   tasks/s          accounts finished per second of job time, before the kill and after
 //   peak RSS         VmHWM of each coordinator process
