@@ -477,35 +477,37 @@ void ParseAccounts(Report* report, const json& root, std::vector<Account>* accou
   }
 }
 
-// Tracks the field path while parsing to report duplicate keys (which nlohmann would
-// silently collapse to the last one).
-class DuplicateKeyFinder {
+// Tracks the field path while reading the JSON to report duplicate keys (which nlohmann
+// would silently collapse to the last one). A SAX handler, run over text that already
+// parsed: linear in the document (nlohmann's callback parser rescans an array's elements at
+// the end of each one, quadratic in the number of accounts).
+class DuplicateKeyFinder : public nlohmann::json_sax<json> {
  public:
-  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        frames_.push_back(Frame{false, 0, "", {}});
-        break;
-      case json::parse_event_t::array_start:
-        frames_.push_back(Frame{true, 0, "", {}});
-        break;
-      case json::parse_event_t::key:
-        if (frames_.empty()) break;
-        frames_.back().key = parsed.get<std::string>();
-        if (!frames_.back().keys.insert(frames_.back().key).second && first_.empty()) {
-          first_ = CurrentPath();
-        }
-        break;
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end:
-        if (!frames_.empty()) frames_.pop_back();
-        ElementDone();
-        break;
-      case json::parse_event_t::value:
-        ElementDone();
-        break;
-    }
+  bool null() override { return ElementDone(); }
+  bool boolean(bool) override { return ElementDone(); }
+  bool number_integer(number_integer_t) override { return ElementDone(); }
+  bool number_unsigned(number_unsigned_t) override { return ElementDone(); }
+  bool number_float(number_float_t, const string_t&) override { return ElementDone(); }
+  bool string(string_t&) override { return ElementDone(); }
+  bool binary(binary_t&) override { return ElementDone(); }
+  bool start_object(std::size_t) override {
+    frames_.push_back(Frame{false, 0, "", {}});
     return true;
+  }
+  bool key(string_t& key) override {
+    if (frames_.empty()) return true;
+    frames_.back().key = key;
+    if (!frames_.back().keys.insert(key).second && first_.empty()) first_ = CurrentPath();
+    return true;
+  }
+  bool end_object() override { return EndStructured(); }
+  bool start_array(std::size_t) override {
+    frames_.push_back(Frame{true, 0, "", {}});
+    return true;
+  }
+  bool end_array() override { return EndStructured(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;  // not reached: the text parsed before
   }
   const std::string& first_duplicate() const { return first_; }
 
@@ -516,8 +518,13 @@ class DuplicateKeyFinder {
     std::string key;
     std::set<std::string> keys;
   };
-  void ElementDone() {
+  bool ElementDone() {
     if (!frames_.empty() && frames_.back().array) frames_.back().index++;
+    return true;
+  }
+  bool EndStructured() {
+    if (!frames_.empty()) frames_.pop_back();
+    return ElementDone();
   }
   std::string CurrentPath() const {
     std::string path;
@@ -581,7 +588,8 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, const std::string& pa
   json root;
   DuplicateKeyFinder dups;
   try {
-    root = json::parse(text.begin(), text.end(), std::ref(dups));
+    root = json::parse(text.begin(), text.end());
+    json::sax_parse(text.begin(), text.end(), &dups);
   } catch (const json::parse_error& e) {
     return SyntaxError(text, path, e);
   } catch (const std::exception& e) {
