@@ -102,23 +102,14 @@ class Soak {
  private:
   std::unique_ptr<testing_fixtures::FaultProxy> Proxy(DovecotServer& s, uint32_t seed,
                                                       bool target) {
-    testing_fixtures::FaultSchedule schedule = testing_fixtures::RandomSchedule(seed, target);
-    testing_fixtures::FaultProxyOptions o;
-    o.target = absl::StrCat(s.host(), ":", s.imap_port());
-    o.faults = schedule.faults;
-    o.reset_connections = schedule.reset_connections;
-    auto p = testing_fixtures::FaultProxy::Start(o);
+    auto p = testing_fixtures::StartScheduled(testing_fixtures::RandomSchedule(seed, target), s);
     return p.ok() ? std::move(*p) : nullptr;
   }
 
   void Count(const testing_fixtures::FaultProxy& p, uint32_t seed, bool target) {
-    const testing_fixtures::FaultSchedule schedule = testing_fixtures::RandomSchedule(seed, target);
-    const testing_fixtures::FaultCounts c = p.counts();
-    for (size_t i = 0; i < schedule.faults.size(); ++i) {
-      totals_.injected["proxy " + testing_fixtures::FaultKind(schedule.faults[i].action)] +=
-          c.fired[i];
-    }
-    totals_.injected["proxy reset-connect"] += c.connections_reset;
+    std::map<std::string, int> fired;
+    testing_fixtures::AddFired(testing_fixtures::RandomSchedule(seed, target), p.counts(), &fired);
+    for (const auto& [kind, n] : fired) totals_.injected["proxy " + kind] += n;
   }
 
   std::string Config(const DovecotServer& s, int port, const std::string& name) {
@@ -288,17 +279,14 @@ int main(int argc, char** argv) {
     }
     for (const auto& [folder, want] : on_a) {
       messages += want.size();
-      std::map<std::string, int> count;
-      for (const auto& m : want) count[m.internaldate + m.body] += 1;
       auto it = on_b.find(folder);
-      if (it != on_b.end()) {
-        for (const auto& m : it->second) count[m.internaldate + m.body] -= 1;
-      }
       int l = 0, d = 0;
-      for (const auto& [k, n] : count) (n > 0 ? l : d) += std::abs(n);
-      if (l || d || it == on_b.end() || it->second != want) {
-        std::printf("  %s %s: lost %d, duplicated %d%s\n", pair->a->users()[u].email.c_str(),
-                    folder.c_str(), l, d, l || d ? "" : " (flags or dates differ)");
+      testing_fixtures::CountDifference(
+          want, it == on_b.end() ? std::vector<testing_fixtures::ServedMessage>() : it->second, &l,
+          &d);
+      if (l || d) {  // (messages keyed by bytes, flags and INTERNALDATE)
+        std::printf("  %s %s: lost %d, duplicated %d\n", pair->a->users()[u].email.c_str(),
+                    folder.c_str(), l, d);
       }
       lost += l;
       duplicated += d;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "coordinator/core/job_testing.h"
 #include "coordinator/frontends/tty/console.h"
 #include "gtest/gtest.h"
 
@@ -121,27 +122,11 @@ TEST(ConsoleRenderTest, LiveDisplayFitsTheTerminal) {
 
 // ---------------------------------------------------------------- the console
 
-struct FakeLink : WorkerLink {
-  std::vector<TaskOrder> tasks;
-  void SendTask(const TaskOrder& o) override { tasks.push_back(o); }
-  void SendCancel(uint64_t, uint64_t, const std::string&) override {}
-  void SendNoMoreTasks() override {}
-  void SendShutdown(const std::string&) override {}
-};
-
+// The Job's options of the core's tests, on the real clock (the console shows elapsed time).
 JobOptions Opts(int accounts) {
-  JobOptions o;
-  o.run_ticker = false;
-  o.job_id = "test";
-  o.fail_fast = false;
+  JobOptions o = coordinator::Opts(accounts, /*fail_fast=*/false, /*local=*/0);
+  o.clock = nullptr;
   o.mode = engine::Mode::kExport;
-  for (int i = 0; i < accounts; ++i) {
-    config::Account a;
-    a.index = i;
-    a.email = "u" + std::to_string(i) + "@x";
-    a.password = "pw";
-    o.config.accounts.push_back(a);
-  }
   return o;
 }
 
