@@ -7,8 +7,7 @@
 #   BUILD_DIR   build directory (default: build)
 #   CTEST_ARGS  extra ctest arguments, e.g. "-L unit" or "-R parser"
 #   FUZZ=0      skip the clang/libFuzzer build of the fuzz targets
-#   SANITIZERS=1  also the AddressSanitizer+UBSan and ThreadSanitizer builds and their runs
-#                 (off by default: not yet clean, see README "Sanitizers")
+#   SANITIZERS=0  skip the AddressSanitizer+UBSan and ThreadSanitizer builds and their runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -32,23 +31,30 @@ if [ "${FUZZ:-1}" = "1" ] && command -v clang++ >/dev/null 2>&1 && [ -z "${CTEST
   (cd "$FUZZ_DIR" && ctest --output-on-failure -L fuzz) || status=$?
 fi
 
-# Sanitizer builds: AddressSanitizer + UndefinedBehaviorSanitizer over the unit, integration
-# and distributed tests; ThreadSanitizer over the coordinator, worker and fleet tests
-# (label tsan). A report fails the test that printed it.
-if [ "${SANITIZERS:-0}" = "1" ] && [ -z "${CTEST_ARGS:-}" ]; then
+# Sanitizer builds (clang when installed, -O1, line tables only; each builds only what its
+# tests need): AddressSanitizer + UndefinedBehaviorSanitizer over the unit, integration and
+# distributed tests (target asan_targets); ThreadSanitizer over the coordinator, worker and
+# fleet tests (label tsan, target tsan_targets). A report fails the test that printed it.
+if [ "${SANITIZERS:-1}" = "1" ] && [ -z "${CTEST_ARGS:-}" ]; then
+  SAN_CC=()
+  if command -v clang++ >/dev/null 2>&1; then
+    SAN_CC=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
+  fi
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:suppressions=$ROOT/tests/sanitizers/asan.supp"
   export LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizers/lsan.supp:print_suppressions=0"
   ASAN_DIR="${BUILD_DIR}-asan"
-  cmake -S . -B "$ASAN_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIGRATOR_SANITIZE=ON >/dev/null
-  cmake --build "$ASAN_DIR" -j"$JOBS"
+  cmake -S . -B "$ASAN_DIR" "${SAN_CC[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMIGRATOR_SANITIZE=ON >/dev/null
+  cmake --build "$ASAN_DIR" -j"$JOBS" --target asan_targets
   (cd "$ASAN_DIR" && ctest --output-on-failure -j"$JOBS" -L 'unit|integration|distributed' \
     -E format_check) || status=$?
   unset ASAN_OPTIONS LSAN_OPTIONS
 
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/sanitizers/tsan.supp"
   TSAN_DIR="${BUILD_DIR}-tsan"
-  cmake -S . -B "$TSAN_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIGRATOR_TSAN=ON >/dev/null
+  cmake -S . -B "$TSAN_DIR" "${SAN_CC[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMIGRATOR_TSAN=ON >/dev/null
   cmake --build "$TSAN_DIR" -j"$JOBS" --target tsan_targets
   (cd "$TSAN_DIR" && ctest --output-on-failure -j"$JOBS" -L tsan) || status=$?
 fi

@@ -117,8 +117,8 @@ std::string LoginUser(const std::string& rest) {
   return user.substr(0, user.find(' '));
 }
 
-void Serve(int fd, std::atomic<uint64_t>* logins, FakeImapServer::Mode mode,
-           std::chrono::milliseconds every, int tiny_messages) {
+void Serve(int fd, const std::shared_ptr<FakeImapServer::Connections>& conns,
+           FakeImapServer::Mode mode, std::chrono::milliseconds every, int tiny_messages) {
   const bool endless = mode == FakeImapServer::Mode::kEndlessInbox;
   const bool tiny = mode == FakeImapServer::Mode::kTinyInbox;
   const uint64_t tiny_exists = static_cast<uint64_t>(tiny_messages > 0 ? tiny_messages : 0);
@@ -134,7 +134,7 @@ void Serve(int fd, std::atomic<uint64_t>* logins, FakeImapServer::Mode mode,
     if (verb == "CAPABILITY") {
       reply = std::string("* CAPABILITY ") + kCaps + "\r\n";
     } else if (verb == "LOGIN") {
-      logins->fetch_add(1);
+      conns->logins.fetch_add(1);
       if (tiny && LoginUser(rest).rfind("fail", 0) == 0) {
         ok = SendAll(fd, tag + " NO [AUTHENTICATIONFAILED] invalid credentials\r\n");
         continue;
@@ -160,7 +160,16 @@ void Serve(int fd, std::atomic<uint64_t>* logins, FakeImapServer::Mode mode,
     }
     ok = SendAll(fd, reply + tag + " OK done\r\n");
   }
+}
+
+// One connection's thread: serves it, then closes it and tells Stop().
+void Connection(int fd, std::shared_ptr<FakeImapServer::Connections> conns,
+                FakeImapServer::Mode mode, std::chrono::milliseconds every, int tiny_messages) {
+  Serve(fd, conns, mode, every, tiny_messages);
+  std::lock_guard<std::mutex> lock(conns->mu);
   ::close(fd);
+  conns->open.erase(fd);
+  conns->done.notify_all();
 }
 
 }  // namespace
@@ -196,7 +205,11 @@ void FakeImapServer::AcceptLoop() {
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    std::thread(Serve, fd, &logins_, mode_, message_interval_, inbox_messages_).detach();
+    {
+      std::lock_guard<std::mutex> lock(conns_->mu);
+      conns_->open.insert(fd);
+    }
+    std::thread(Connection, fd, conns_, mode_, message_interval_, inbox_messages_).detach();
   }
 }
 
@@ -207,6 +220,9 @@ void FakeImapServer::Stop() {
   acceptor_.join();
   ::close(listen_fd_);
   listen_fd_ = -1;
+  std::unique_lock<std::mutex> lock(conns_->mu);
+  for (int fd : conns_->open) ::shutdown(fd, SHUT_RDWR);  // ends reads and writes at once
+  conns_->done.wait(lock, [this] { return conns_->open.empty(); });
 }
 
 }  // namespace fleettest

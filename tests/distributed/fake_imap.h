@@ -22,7 +22,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -43,8 +47,18 @@ class FakeImapServer {
   bool Start(const std::string& host, int port);
   int port() const { return port_; }
   void set_inbox_messages(int n) { inbox_messages_ = n; }
-  uint64_t logins() const { return logins_.load(); }
+  uint64_t logins() const { return conns_->logins.load(); }
+  // Stops accepting, shuts the open connections down and waits for their threads.
   void Stop();
+
+  // What the connection threads share with the server: the open connections, counted so
+  // Stop() can wait for them (they are detached; a job may open thousands).
+  struct Connections {
+    std::atomic<uint64_t> logins{0};
+    std::mutex mu;
+    std::condition_variable done;
+    std::set<int> open;  // guarded by mu; a connection closes its fd under mu
+  };
 
  private:
   void AcceptLoop();
@@ -54,7 +68,7 @@ class FakeImapServer {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> logins_{0};
+  std::shared_ptr<Connections> conns_ = std::make_shared<Connections>();
   std::thread acceptor_;
 };
 
