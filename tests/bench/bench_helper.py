@@ -233,15 +233,19 @@ def table(a):
             rows.append(line.rstrip('\n').split('\t'))
     # step tool round wall_s msgs bytes rss_kib wire_bytes note cpu_s
     best = {}
+    best_cpu = {}  # (step, tool) -> least CPU seconds of its rounds
     for r in rows:
         step, tool, _, wall = r[0], r[1], r[2], float(r[3])
         key = (step, tool)
         best[key] = min(best.get(key, wall), wall)
+        cpu = (r + [''] * 10)[9]
+        if cpu not in ('', '-'):
+            best_cpu[key] = min(best_cpu.get(key, float(cpu)), float(cpu))
     link = None
     if a.rate_mbit and a.rate_mbit > 0:
         link = a.corpus_bytes / (a.rate_mbit * 1e6 / 8)
-    hdr = ('step', 'tool', 'rnd', 'wall s', 'msg/s', 'MB/s', 'peak RSS MB', 'CPU s', 'wire MB',
-           'ours/mbsync', 'ours/link', 'note')
+    hdr = ('step', 'tool', 'rnd', 'wall s', 'msg/s', 'MB/s', 'peak RSS MB', 'CPU s', 'CPU s/GB',
+           'wire MB', 'ours/mbsync', 'CPU ours/mbsync', 'ours/link', 'note')
     out = [hdr]
     for r in rows:
         step, tool, rnd, wall, msgs, nbytes, rss, wire, note, cpu = (r + [''] * 10)[:10]
@@ -266,8 +270,12 @@ def table(a):
         elif link and step in ('export', 'import'):
             vl = '%.2f' % (wall / link)
         cpu_s = cpu if cpu not in ('', '-') else '-'
-        out.append((step, tool, rnd, '%.2f' % wall, msgps, mbps, rss_s, cpu_s, wire_s, vs, vl,
-                    note))
+        cpu_gb = '%.1f' % (float(cpu) / (nbytes / 1e9)) if cpu_s != '-' and nbytes > 0 else '-'
+        cpu_vs = '-'
+        if tool == 'ours' and cpu_s != '-' and best_cpu.get((step, 'mbsync')):
+            cpu_vs = '%.2f' % (float(cpu) / best_cpu[(step, 'mbsync')])
+        out.append((step, tool, rnd, '%.2f' % wall, msgps, mbps, rss_s, cpu_s, cpu_gb, wire_s, vs,
+                    cpu_vs, vl, note))
     widths = [max(len(str(row[i])) for row in out) for i in range(len(hdr))]
     for j, row in enumerate(out):
         print('  '.join(str(c).ljust(widths[i]) for i, c in enumerate(row)).rstrip())

@@ -75,9 +75,11 @@
 #   CPU s         user + system CPU seconds of the tool (/usr/bin/time %U + %S; for ours the
 #                 coordinator plus its waited-for workers, for mbsync the sum of its
 #                 processes). Less sensitive to a busy machine than wall time.
+#   CPU s/GB      CPU s per GB of corpus moved (CPU s ÷ corpus bytes × 1e9).
 #   wire MB       bytes the proxy forwarded (both directions) during the step (WAN only):
 #                 protocol + TLS overhead, or savings from COMPRESS.
 #   ours/mbsync   our wall time / mbsync's (best of the rounds) for the same step.
+#   CPU ours/mbsync  our CPU s / mbsync's (least of the rounds) for the same step.
 #   ours/link     wall time / (corpus bytes ÷ link rate): 1.0 = the link's transfer time.
 #   validate      shows validate/export (our validate's wall / our export's).
 #
