@@ -116,6 +116,13 @@ std::string BaseName(const std::string& path) {
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
                                  const AtomicWriteOptions& options) {
+  return WriteFileAtomicallyFrom(
+      path, [data](PieceWriter write) { write(data); }, options);
+}
+
+absl::Status WriteFileAtomicallyFrom(const std::string& path,
+                                     absl::FunctionRef<void(PieceWriter)> produce,
+                                     const AtomicWriteOptions& options) {
   const std::string dir = DirName(path);
   std::string tmp;
   int err = 0;
@@ -127,11 +134,30 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
     }
     return WriteError(path, "create temporary file", err);
   }
-  bool ok = true;
-  if (::fchmod(fd, options.mode) != 0 || !WriteAll(fd, data, &err) || ::fsync(fd) != 0) {
+  bool ok = ::fchmod(fd, options.mode) == 0;
+  if (!ok) err = errno;
+  constexpr size_t kBuffer = 1 << 20;
+  std::string buffer;
+  auto flush = [&] {
+    if (ok && !WriteAll(fd, buffer, &err)) ok = false;
+    buffer.clear();
+  };
+  produce([&](absl::string_view piece) {
+    if (!ok) return;
+    if (buffer.size() + piece.size() <= kBuffer) {
+      buffer.append(piece.data(), piece.size());
+      return;
+    }
+    flush();
+    if (ok && piece.size() > kBuffer && !WriteAll(fd, piece, &err)) ok = false;
+    if (piece.size() <= kBuffer) buffer.append(piece.data(), piece.size());
+  });
+  flush();
+  if (ok && ::fsync(fd) != 0) {
     ok = false;
-    if (err == 0) err = errno;
+    err = errno;
   }
+  if (!ok && err == 0) err = errno;
   if (::close(fd) != 0 && ok) {
     ok = false;
     err = errno;

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -61,6 +62,15 @@ struct AtomicWriteOptions {
 // the path exists.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
                                  const AtomicWriteOptions& options = {});
+
+// The same, with the content made piece by piece: `produce` calls its argument with each
+// piece in order (written through a 1 MiB buffer), so a large file (the report of a
+// 100,000-account job) is never one string in memory. After a write error the remaining
+// pieces are dropped and the error is returned.
+using PieceWriter = absl::FunctionRef<void(absl::string_view)>;
+absl::Status WriteFileAtomicallyFrom(const std::string& path,
+                                     absl::FunctionRef<void(PieceWriter)> produce,
+                                     const AtomicWriteOptions& options = {});
 
 }  // namespace sys
 

@@ -64,6 +64,28 @@ TEST_F(SysFileTest, AtomicWriteSetsModeAndContentAndLeavesNoTemporary) {
   EXPECT_EQ(Entries(), std::vector<std::string>{"a.json"});
 }
 
+TEST_F(SysFileTest, AtomicWriteFromPiecesKeepsTheirOrderAcrossTheBuffer) {
+  // Small pieces filling the 1 MiB buffer, one larger than it (written through), then more.
+  std::string path = dir_ + "/pieces";
+  std::string expected;
+  ASSERT_TRUE(WriteFileAtomicallyFrom(path, [&](PieceWriter write) {
+                for (int i = 0; i < 100000; ++i) {
+                  std::string piece = std::to_string(i) + ",";
+                  expected += piece;
+                  write(piece);
+                }
+                std::string large((3 << 20) + 7, 'L');
+                expected += large;
+                write(large);
+                write("");
+                expected += "end";
+                write("end");
+              }).ok());
+  EXPECT_EQ(Read(path), expected);
+  EXPECT_EQ(Mode(path), 0600);
+  EXPECT_EQ(Entries(), std::vector<std::string>{"pieces"});
+}
+
 TEST_F(SysFileTest, AtomicWriteWithoutOverwriteKeepsTheExistingFile) {
   std::string path = dir_ + "/b";
   ASSERT_TRUE(WriteFileAtomically(path, "first", {0600, false}).ok());

@@ -319,11 +319,13 @@ absl::Status Conclude(Run* run, const Job& job) {
   if (!details.empty()) std::fputs(("\n" + details + "\n").c_str(), stdout);
   std::fputs(table.c_str(), stdout);
   logging::AppendToFile(details + table);  // the run log keeps the table, stderr does not
-  absl::Status written = WriteReportFile(JsonReportText(snapshot, run->info, ExitCodeFor(outcome)),
-                                         run->info.report_path);
+  absl::Status written = WriteReportFileFrom(run->info.report_path, [&](ReportWriter write) {
+    JsonReportPieces(snapshot, run->info, ExitCodeFor(outcome), write);
+  });
   if (!written.ok()) LOG(ERROR) << written.message();
   const std::string csv_path = run->stem + ".report.csv";
-  absl::Status csv = WriteReportFile(BuildCsvReport(snapshot), csv_path);
+  absl::Status csv =
+      WriteReportFileFrom(csv_path, [&](ReportWriter write) { CsvReportPieces(snapshot, write); });
   if (!csv.ok()) LOG(ERROR) << csv.message();
   // Many failed accounts: listed in a file beside the report, for --accounts-file.
   std::string retry_file;

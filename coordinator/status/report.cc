@@ -317,21 +317,31 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
   return report;
 }
 
-std::string JsonReportText(const JobSnapshot& s, const RunInfo& run, int exit_code) {
+void JsonReportPieces(const JobSnapshot& s, const RunInfo& run, int exit_code, ReportWriter write) {
   // The keys of a nlohmann object are sorted: "accounts" comes first. Each account is
   // dumped alone and indented to its place in the array (its strings hold no raw newline).
-  std::string out = "{\n  \"accounts\": [";
+  write("{\n  \"accounts\": [");
+  std::string indented;
   for (size_t i = 0; i < s.accounts.size(); ++i) {
     std::string one = AccountJson(s.accounts[i]).dump(2);
-    out += i == 0 ? "\n    " : ",\n    ";
+    indented = i == 0 ? "\n    " : ",\n    ";
     for (char c : one) {
-      out += c;
-      if (c == '\n') out += "    ";
+      indented += c;
+      if (c == '\n') indented += "    ";
     }
+    write(indented);
   }
-  out += s.accounts.empty() ? "],\n" : "\n  ],\n";
+  write(s.accounts.empty() ? "],\n" : "\n  ],\n");
   std::string head = ReportHead(s, run, exit_code).dump(2);
-  return out + head.substr(2) + "\n";  // without its "{\n"
+  write(absl::string_view(head).substr(2));  // without its "{\n"
+  write("\n");
+}
+
+std::string JsonReportText(const JobSnapshot& s, const RunInfo& run, int exit_code) {
+  std::string out;
+  JsonReportPieces(s, run, exit_code,
+                   [&out](absl::string_view piece) { out.append(piece.data(), piece.size()); });
+  return out;
 }
 
 namespace {
@@ -370,27 +380,39 @@ bool Failed(const AccountView& a) {
 
 }  // namespace
 
-std::string BuildCsvReport(const JobSnapshot& s) {
-  std::string out =
+void CsvReportPieces(const JobSnapshot& s, ReportWriter write) {
+  write(
       "email,state,folders,source_messages,target_messages,messages_done,bytes_done,"
-      "messages_refused,messages_repaired,skipped,duration_s,attempts,last_error\r\n";
+      "messages_refused,messages_repaired,skipped,duration_s,attempts,last_error\r\n");
+  std::string row;
   for (const AccountView& a : s.accounts) {
     uint64_t src = 0, dst = 0;
     for (const engine::FolderResult& f : a.folders) {
       src += f.source_messages;
       dst += f.target_messages;
     }
-    absl::StrAppend(&out, CsvField(a.task.email), ",", TaskStateName(a.task.state), ",",
-                    a.folders.size(), ",", src, ",", dst, ",", a.messages, ",", a.bytes, ",",
-                    a.refused, ",", a.repaired, ",", a.skipped, ",",
-                    absl::StrFormat("%.1f", Seconds(a.elapsed)), ",", a.task.attempts, ",",
-                    CsvField(a.task.last_error), "\r\n");
+    row = absl::StrCat(CsvField(a.task.email), ",", TaskStateName(a.task.state), ",",
+                       a.folders.size(), ",", src, ",", dst, ",", a.messages, ",", a.bytes, ",",
+                       a.refused, ",", a.repaired, ",", a.skipped, ",",
+                       absl::StrFormat("%.1f", Seconds(a.elapsed)), ",", a.task.attempts, ",",
+                       CsvField(a.task.last_error), "\r\n");
+    write(row);
   }
+}
+
+std::string BuildCsvReport(const JobSnapshot& s) {
+  std::string out;
+  CsvReportPieces(s, [&out](absl::string_view piece) { out.append(piece.data(), piece.size()); });
   return out;
 }
 
 absl::Status WriteReportFile(const std::string& data, const std::string& path) {
   return sys::WriteFileAtomically(path, data, {0600, /*overwrite=*/true});
+}
+
+absl::Status WriteReportFileFrom(const std::string& path,
+                                 absl::FunctionRef<void(ReportWriter)> produce) {
+  return sys::WriteFileAtomicallyFrom(path, produce, {0600, /*overwrite=*/true});
 }
 
 std::string FailureCause(const std::string& last_error) {

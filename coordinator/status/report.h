@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/text/bytes.h"
 #include "coordinator/core/job.h"
@@ -58,14 +60,24 @@ nlohmann::json BuildJsonReport(const JobSnapshot& snapshot, const RunInfo& run, 
 // one account at a time (a 100,000-account job's report as one JSON tree would take
 // gigabytes).
 std::string JsonReportText(const JobSnapshot& snapshot, const RunInfo& run, int exit_code);
+// The same text in pieces, in order (an account a piece), to `write`: what the coordinator
+// writes to the report file, never holding the whole text.
+using ReportWriter = absl::FunctionRef<void(absl::string_view)>;
+void JsonReportPieces(const JobSnapshot& snapshot, const RunInfo& run, int exit_code,
+                      ReportWriter write);
 
 // The CSV report (RFC 4180, header row, CRLF line ends): one row per account of the
 // snapshot (state, folders, messages and bytes on each side, refused, repaired, skipped,
 // duration, attempts, last error), for spreadsheets.
 std::string BuildCsvReport(const JobSnapshot& snapshot);
+// The same text in pieces (a row a piece), to `write`.
+void CsvReportPieces(const JobSnapshot& snapshot, ReportWriter write);
 
 // Writes `data` to `path` (mode 0600, atomically via a temporary file).
 absl::Status WriteReportFile(const std::string& data, const std::string& path);
+// The same, the content made by `produce` piece by piece (JsonReportPieces, CsvReportPieces).
+absl::Status WriteReportFileFrom(const std::string& path,
+                                 absl::FunctionRef<void(ReportWriter)> produce);
 
 // A failure's cause in words, from its status code (the prefix of last_error, e.g.
 // "UNAUTHENTICATED: ..."): "login refused (wrong password or token)", "target full /
