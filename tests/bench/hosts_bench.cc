@@ -59,6 +59,7 @@
 #include "tests/fixtures/dovecot_fixture.h"
 #include "tests/fixtures/export_check.h"
 #include "tests/fixtures/imap_check.h"
+#include "tests/s3/s3_test_server.h"
 
 namespace {
 
@@ -70,7 +71,7 @@ struct Args {
   int accounts = 16, folders = 2, messages = 100, min_kb = 4, max_kb = 28, max_workers = 2;
   std::vector<int> hosts = {1, 2, 4};
   double rtt_ms = 20, rate_mbit = 25;
-  bool keep = false;
+  bool keep = false, s3 = false;
 };
 
 bool ParseHosts(const std::string& v, std::vector<int>* out) {
@@ -86,8 +87,8 @@ bool ParseHosts(const std::string& v, std::vector<int>* out) {
 bool Parse(int argc, char** argv, Args* a) {
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
-    if (k == "--keep") {
-      a->keep = true;
+    if (k == "--keep" || k == "--s3") {
+      (k == "--keep" ? a->keep : a->s3) = true;
       continue;
     }
     if (i + 1 >= argc) return false;
@@ -266,13 +267,10 @@ class HostLinks {
     for (std::thread& t : loops_) t.join();
     loops_.clear();
   }
-  // The bytes each host's link carried so far, the larger direction.
-  std::vector<uint64_t> Bytes() const {
-    std::vector<uint64_t> out;
-    for (const auto& l : links_) {
-      const wanproxy::Stats st = l->stats();
-      out.push_back(std::max(st.bytes_up, st.bytes_down));
-    }
+  // What each host's link carried so far.
+  std::vector<wanproxy::Stats> Stats() const {
+    std::vector<wanproxy::Stats> out;
+    for (const auto& l : links_) out.push_back(l->stats());
     return out;
   }
 
@@ -285,6 +283,11 @@ class HostLinks {
 
 constexpr int kCoordinatorPort = 7443;
 
+struct Servers {
+  std::vector<int> dovecots;  // A's and B's master processes
+  int s3 = 0;                 // s3rver's (0: none)
+};
+
 struct Step {
   bool ran = false;  // the coordinator exited 0 with a report
   int succeeded = 0;
@@ -292,7 +295,8 @@ struct Step {
   uint64_t bytes = 0, messages = 0;
   std::map<std::string, int> accounts_by_host;  // worker id -> accounts
   double link_floor_s = 0;                      // the busiest link's bytes over its rate
-  double cpu_dovecot = 0, cpu_workers = 0, cpu_coordinator = 0, cpu_links = 0, cpu_machine = 0;
+  double cpu_dovecot = 0, cpu_s3 = 0, cpu_workers = 0, cpu_coordinator = 0, cpu_links = 0,
+         cpu_machine = 0;
   std::string problems;  // what the exact comparison found ("" = exact)
 };
 
@@ -317,7 +321,7 @@ class Bench {
   }
 
   Step Run(int hosts, const std::string& mode, const std::string& config, const std::string& store,
-           const std::vector<int>& dovecots, const HostLinks& links);
+           const Servers& servers, const HostLinks& links);
 
  private:
   std::vector<std::string> Tls(const std::string& who) const {
@@ -391,8 +395,7 @@ void Bench::ReadReport(const std::string& run, const std::string& mode, Step* s)
 }
 
 Step Bench::Run(int hosts, const std::string& mode, const std::string& config,
-                const std::string& store, const std::vector<int>& dovecots,
-                const HostLinks& links) {
+                const std::string& store, const Servers& servers, const HostLinks& links) {
   Step s;
   const std::string run = absl::StrCat(dir_, "/", hosts, "h-", mode);
   fleettest::Sh("rm -rf '" + run + "' && mkdir -p '" + run + "'");
@@ -404,8 +407,9 @@ Step Bench::Run(int hosts, const std::string& mode, const std::string& config,
     fleettest::Wait(c, absl::Seconds(1));
     return s;
   }
-  const double dovecot0 = TreeCpu(dovecots), self0 = SelfCpu(), machine0 = MachineBusy();
-  const std::vector<uint64_t> bytes0 = links.Bytes();
+  const double dovecot0 = TreeCpu(servers.dovecots), s30 = TreeCpu({servers.s3}), self0 = SelfCpu(),
+               machine0 = MachineBusy();
+  const std::vector<wanproxy::Stats> links0 = links.Stats();
   const absl::Time t0 = absl::Now();
   std::vector<fleettest::Process> workers;
   for (int i = 0; i < hosts; ++i) {
@@ -414,16 +418,19 @@ Step Bench::Run(int hosts, const std::string& mode, const std::string& config,
   const int rc = fleettest::Wait(c, absl::Minutes(30));
   s.wall_s = absl::ToDoubleSeconds(absl::Now() - t0);
   for (const fleettest::Process& w : workers) fleettest::Wait(w, absl::Seconds(60));
-  s.cpu_dovecot = TreeCpu(dovecots) - dovecot0;
+  s.cpu_dovecot = TreeCpu(servers.dovecots) - dovecot0;
+  s.cpu_s3 = TreeCpu({servers.s3}) - s30;
   s.cpu_links = SelfCpu() - self0;
   s.cpu_machine = MachineBusy() - machine0;
   s.cpu_coordinator = TimeFileCpu(run + "/coordinator.time");
   for (int i = 0; i < hosts; ++i) {
     s.cpu_workers += TimeFileCpu(absl::StrCat(run, "/worker", i + 1, ".time"));
   }
-  const std::vector<uint64_t> bytes1 = links.Bytes();
-  for (size_t i = 0; i < bytes1.size() && a_.rate_mbit > 0; ++i) {
-    s.link_floor_s = std::max(s.link_floor_s, (bytes1[i] - bytes0[i]) / (a_.rate_mbit * 1e6 / 8));
+  const std::vector<wanproxy::Stats> links1 = links.Stats();
+  for (size_t i = 0; i < links1.size() && a_.rate_mbit > 0; ++i) {  // the busier direction
+    const uint64_t bytes = std::max(links1[i].bytes_up - links0[i].bytes_up,
+                                    links1[i].bytes_down - links0[i].bytes_down);
+    s.link_floor_s = std::max(s.link_floor_s, bytes / (a_.rate_mbit * 1e6 / 8));
   }
   if (rc == 0) ReadReport(run, mode, &s);
   if (!s.ran) {
@@ -470,34 +477,38 @@ struct Round {
   Step export_step, import_step;
 };
 
+void PrintRow(const Args& a, int hosts, const char* mode, const Step& s, double base_mbs) {
+  const double mbs = s.wall_s > 0 ? s.bytes / 1e6 / s.wall_s : 0;
+  std::vector<std::string> per_host;
+  for (const auto& [id, n] : s.accounts_by_host) per_host.push_back(absl::StrCat(n));
+  const double ours = s.cpu_dovecot + s.cpu_s3 + s.cpu_workers + s.cpu_coordinator + s.cpu_links;
+  std::string exact = "yes";
+  if (!s.ran || s.succeeded != a.accounts) {
+    exact = absl::StrCat("NO: ", s.succeeded, " of ", a.accounts, " accounts succeeded");
+  } else if (!s.problems.empty()) {
+    exact = "NO: " + s.problems;
+  }
+  std::printf(
+      "%5d %-6s %7.2f %7.1f %6.2f %7s %7.2f %-11s | %7.2f %6.2f %7.2f %6.2f %6.2f | %5.2f %7.2f | "
+      "%s\n",
+      hosts, mode, s.wall_s, s.bytes / 1e6, mbs,
+      base_mbs > 0 ? absl::StrFormat("%.2fx", mbs / base_mbs).c_str() : "-", s.link_floor_s,
+      absl::StrJoin(per_host, "/").c_str(), s.cpu_dovecot, s.cpu_s3, s.cpu_workers,
+      s.cpu_coordinator, s.cpu_links, s.wall_s > 0 ? ours / s.wall_s : 0,
+      s.wall_s > 0 ? s.cpu_machine / s.wall_s : 0, exact.c_str());
+}
+
 void PrintTable(const Args& a, const std::vector<Round>& rounds) {
-  std::printf("\n%5s %-6s %7s %7s %6s %7s %7s %-11s | %7s %7s %6s %6s | %5s %7s | %s\n", "hosts",
-              "mode", "wall_s", "MB", "MB/s", "speedup", "floor_s", "accts/host", "dovecot",
-              "workers", "coord", "links", "ours", "machine", "exact");
-  std::printf("%64s | %30s | %13s |\n", "", "CPU seconds", "cores busy");
+  std::printf("\n%5s %-6s %7s %7s %6s %7s %7s %-11s | %7s %6s %7s %6s %6s | %5s %7s | %s\n",
+              "hosts", "mode", "wall_s", "MB", "MB/s", "speedup", "floor_s", "accts/host",
+              "dovecot", "s3rver", "workers", "coord", "links", "ours", "machine", "exact");
+  std::printf("%64s | %37s | %13s |\n", "", "CPU seconds", "cores busy");
   for (const char* mode : {"export", "import"}) {
     double base = 0;
     for (const Round& r : rounds) {
       const Step& s = std::string(mode) == "export" ? r.export_step : r.import_step;
-      const double mbs = s.wall_s > 0 ? s.bytes / 1e6 / s.wall_s : 0;
-      if (base == 0 && r.hosts == 1) base = mbs;
-      std::vector<std::string> per_host;
-      for (const auto& [id, n] : s.accounts_by_host) per_host.push_back(absl::StrCat(n));
-      const double ours = s.cpu_dovecot + s.cpu_workers + s.cpu_coordinator + s.cpu_links;
-      const bool ok = s.ran && s.succeeded == a.accounts && s.problems.empty();
-      std::printf(
-          "%5d %-6s %7.2f %7.1f %6.2f %7s %7.2f %-11s | %7.2f %7.2f %6.2f %6.2f | %5.2f %7.2f | "
-          "%s\n",
-          r.hosts, mode, s.wall_s, s.bytes / 1e6, mbs,
-          base > 0 ? absl::StrFormat("%.2fx", mbs / base).c_str() : "-", s.link_floor_s,
-          absl::StrJoin(per_host, "/").c_str(), s.cpu_dovecot, s.cpu_workers, s.cpu_coordinator,
-          s.cpu_links, s.wall_s > 0 ? ours / s.wall_s : 0,
-          s.wall_s > 0 ? s.cpu_machine / s.wall_s : 0,
-          ok ? "yes"
-             : (s.problems.empty()
-                    ? absl::StrCat("NO: ", s.succeeded, " of ", a.accounts, " accounts succeeded")
-                    : "NO: " + s.problems)
-                   .c_str());
+      if (base == 0 && r.hosts == 1 && s.wall_s > 0) base = s.bytes / 1e6 / s.wall_s;
+      PrintRow(a, r.hosts, mode, s, base);
     }
   }
 }
@@ -518,18 +529,33 @@ void PrintVerdict(const std::vector<Round>& rounds, int cores) {
     if (s1.wall_s <= 0 || s4.wall_s <= 0 || s1.bytes == 0) continue;
     const double speedup = (s4.bytes / s4.wall_s) / (s1.bytes / s1.wall_s);
     const double machine = s4.cpu_machine / s4.wall_s;
-    std::string bound = s4.link_floor_s >= 0.8 * s4.wall_s ? "the links (as intended)"
-                        : machine >= 0.8 * cores ? absl::StrCat("the CPU (machine ", machine,
-                                                                " of ", cores, " cores busy)")
-                                                 : "neither links nor CPU: latency/scheduling";
+    std::string bound = "neither links nor CPU: latency/scheduling";
+    if (s4.link_floor_s >= 0.8 * s4.wall_s) {
+      bound = "the links (as intended)";
+    } else if (s4.cpu_s3 >= 0.8 * s4.wall_s) {
+      bound = absl::StrFormat("s3rver (one Node.js thread, %.2f s CPU in %.2f s)", s4.cpu_s3,
+                              s4.wall_s);
+    } else if (machine >= 0.8 * cores) {
+      bound = absl::StrFormat("the CPU (machine %.2f of %d cores busy)", machine, cores);
+    }
     std::printf("target %s: 4 hosts %.2fx one host (>= 3.5x): %s; 4-host run bound by %s\n", mode,
                 speedup, speedup >= 3.5 ? "MET" : "NOT MET", bound.c_str());
   }
 }
 
+// What every round shares.
+struct World {
+  std::string dir;
+  std::unique_ptr<fleettest::HostNamespaces> ns;
+  std::unique_ptr<DovecotServer> server_a;
+  std::vector<Mailbox> on_a;  // every account of A, for the exact comparisons
+  std::unique_ptr<testing_s3::S3TestServer> s3;
+  int s3_port = 0, s3_pid = 0;
+  uint64_t messages = 0, bytes = 0;
+};
+
 // Export and import with `hosts` hosts, each with its own link; B is a fresh server.
-Round RunRound(const Args& a, Bench& bench, const fleettest::HostNamespaces& ns, int hosts,
-               DovecotServer& server_a, const std::string& dir, const std::vector<Mailbox>& on_a) {
+Round RunRound(const Args& a, Bench& bench, int hosts, const World& w) {
   Round r;
   r.hosts = hosts;
   testing_fixtures::DovecotOptions o;
@@ -539,23 +565,26 @@ Round RunRound(const Args& a, Bench& bench, const fleettest::HostNamespaces& ns,
     std::fprintf(stderr, "hosts_bench: Dovecot B: %s\n", b.status().ToString().c_str());
     return r;
   }
-  const std::string export_config = dir + "/export.json";
-  const std::string import_config = absl::StrCat(dir, "/import-", hosts, ".json");
+  const std::string export_config = w.dir + "/export.json";
+  const std::string import_config = absl::StrCat(w.dir, "/import-", hosts, ".json");
   nlohmann::json j = nlohmann::json::parse(fleettest::ReadFile(export_config));
   j["server"]["port"] = (*b)->imap_port();
   fleettest::WriteFile(import_config, j.dump(2));
+  std::vector<int> ports = {w.server_a->imap_port(), (*b)->imap_port()};
+  if (w.s3 != nullptr) ports.push_back(w.s3_port);  // the store over the host's link too
   HostLinks links;
   std::string error;
-  if (!links.Start(ns, hosts, a, {server_a.imap_port(), (*b)->imap_port()}, &error)) {
+  if (!links.Start(*w.ns, hosts, a, ports, &error)) {
     std::fprintf(stderr, "hosts_bench: wan_proxy: %s\n", error.c_str());
     return r;
   }
-  const std::string out = absl::StrCat(dir, "/export-", hosts);
-  const std::vector<int> dovecots = {server_a.pid(), (*b)->pid()};
-  r.export_step = bench.Run(hosts, "export", export_config, out, dovecots, links);
-  if (r.export_step.ran) r.export_step.problems = ExportProblems(out, server_a, on_a);
-  r.import_step = bench.Run(hosts, "import", import_config, out, dovecots, links);
-  if (r.import_step.ran) r.import_step.problems = TargetProblems(**b, on_a);
+  const std::string out = w.s3 != nullptr ? absl::StrCat("s3://bench/hosts-", hosts)
+                                          : absl::StrCat(w.dir, "/export-", hosts);
+  const Servers servers = {{w.server_a->pid(), (*b)->pid()}, w.s3_pid};
+  r.export_step = bench.Run(hosts, "export", export_config, out, servers, links);
+  if (r.export_step.ran) r.export_step.problems = ExportProblems(out, *w.server_a, w.on_a);
+  r.import_step = bench.Run(hosts, "import", import_config, out, servers, links);
+  if (r.import_step.ran) r.import_step.problems = TargetProblems(**b, w.on_a);
   links.Stop();
   std::printf("%d host(s): export %.2f s, import %.2f s\n", hosts, r.export_step.wall_s,
               r.import_step.wall_s);
@@ -572,18 +601,31 @@ bool WriteExportConfig(const DovecotServer& a, const std::string& path) {
   return fleettest::WriteFile(path, j.dump(2));
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Args a;
-  if (!Parse(argc, argv, &a)) {
-    std::fprintf(stderr,
-                 "usage: hosts_bench [--accounts 16] [--folders 2] [--messages 100] [--min-kb 4] "
-                 "[--max-kb 28] [--hosts 1,2,4] [--rtt-ms 20] [--rate-mbit 25] "
-                 "[--max-workers 2] [--keep]\n");
-    return 2;
+// s3rver on loopback (bucket "bench"), its credentials in this process's environment, which
+// the coordinator and the workers inherit. 77 when s3rver cannot be had here.
+int StartS3(World* w) {
+  auto s3 = testing_s3::S3TestServer::Start("bench");
+  if (!s3.ok()) {
+    std::fprintf(stderr, "%s: %s\n", absl::IsUnavailable(s3.status()) ? "SKIP" : "hosts_bench",
+                 s3.status().ToString().c_str());
+    return absl::IsUnavailable(s3.status()) ? 77 : 3;
   }
-  fleettest::DefaultBinaryDirToThisProgram();
+  w->s3 = std::move(*s3);
+  const std::string endpoint = w->s3->direct_endpoint();  // http://127.0.0.1:PORT
+  if (!absl::SimpleAtoi(endpoint.substr(endpoint.rfind(':') + 1), &w->s3_port)) return 3;
+  absl::SimpleAtoi(absl::StripAsciiWhitespace(fleettest::ReadFile(w->s3->dir() + "/s3rver.pid")),
+                   &w->s3_pid);
+  const storage::S3Options o = w->s3->Options("");
+  ::setenv("AWS_ACCESS_KEY_ID", o.credentials.access_key_id.c_str(), 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", o.credentials.secret_access_key.c_str(), 1);
+  ::setenv("AWS_ENDPOINT_URL", endpoint.c_str(), 1);
+  ::setenv("AWS_REGION", o.region.c_str(), 1);
+  ::setenv("S3_FORCE_PATH_STYLE", "true", 1);
+  return 0;
+}
+
+// The namespaces, Dovecot A seeded and read back, S3 with --s3. 0, or the exit code.
+int Setup(const Args& a, World* w) {
   std::string why;
   if (!fleettest::CanMakeNamespaces(&why)) {
     std::fprintf(stderr, "SKIP: %s\n", why.c_str());
@@ -594,31 +636,50 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hosts_bench: needs /usr/bin/time (apt-get install time)\n");
     return 3;
   }
-  const int max_hosts = *std::max_element(a.hosts.begin(), a.hosts.end());
-  fleettest::HostNamespaces ns(absl::StrCat("b", ::getpid() % 100000), max_hosts);
-  if (!ns.Create(&why)) {
+  w->ns = std::make_unique<fleettest::HostNamespaces>(
+      absl::StrCat("b", ::getpid() % 100000), *std::max_element(a.hosts.begin(), a.hosts.end()));
+  if (!w->ns->Create(&why)) {
     std::fprintf(stderr, "SKIP: cannot create network namespaces here: %s\n", why.c_str());
     return 77;
   }
-  const std::string dir = fleettest::MakeTempDir();
-  ::setenv("TMPDIR", dir.c_str(), 1);
+  w->dir = fleettest::MakeTempDir();
+  ::setenv("TMPDIR", w->dir.c_str(), 1);
+  if (a.s3) {
+    if (int rc = StartS3(w); rc != 0) return rc;
+  }
   testing_fixtures::DovecotOptions o;
   o.users = a.accounts;
   auto server_a = DovecotServer::Start(o);
   if (!server_a.ok() || !Seed(a, **server_a).ok() ||
-      !WriteExportConfig(**server_a, dir + "/export.json")) {
+      !WriteExportConfig(**server_a, w->dir + "/export.json")) {
     std::fprintf(stderr, "hosts_bench: cannot start or seed Dovecot A\n");
     return 3;
   }
-  std::vector<Mailbox> on_a;
-  uint64_t messages = 0, bytes = 0;
+  w->server_a = std::move(*server_a);
   for (int u = 0; u < a.accounts; ++u) {
-    on_a.push_back(testing_fixtures::MailboxSnapshot(**server_a, u));
-    for (const auto& [folder, list] : on_a.back()) {
-      for (const ServedMessage& m : list) ++messages, bytes += m.body.size();
+    w->on_a.push_back(testing_fixtures::MailboxSnapshot(*w->server_a, u));
+    for (const auto& [folder, list] : w->on_a.back()) {
+      for (const ServedMessage& m : list) ++w->messages, w->bytes += m.body.size();
     }
   }
-  Bench bench(a, ns, dir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  if (!Parse(argc, argv, &a)) {
+    std::fprintf(stderr,
+                 "usage: hosts_bench [--accounts 16] [--folders 2] [--messages 100] [--min-kb 4] "
+                 "[--max-kb 28] [--hosts 1,2,4] [--rtt-ms 20] [--rate-mbit 25] "
+                 "[--max-workers 2] [--s3] [--keep]\n");
+    return 2;
+  }
+  fleettest::DefaultBinaryDirToThisProgram();
+  World w;
+  if (int rc = Setup(a, &w); rc != 0) return rc;
+  Bench bench(a, *w.ns, w.dir);
   if (!bench.WritePki()) {
     std::fprintf(stderr, "hosts_bench: cannot make the certificates\n");
     return 3;
@@ -626,16 +687,17 @@ int main(int argc, char** argv) {
   const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
   std::printf(
       "hosts_bench: %d accounts x %d folder(s) x %d messages (%llu messages, %.1f MB, %d-%d "
-      "KB); per host: a link of %.0f ms RTT, %s, one worker --max-workers %d; %ld cores\n",
-      a.accounts, a.folders, a.messages, static_cast<unsigned long long>(messages), bytes / 1e6,
-      a.min_kb, a.max_kb, a.rtt_ms,
+      "KB); store: %s; per host: a link of %.0f ms RTT, %s, one worker --max-workers %d; %ld "
+      "cores\n",
+      a.accounts, a.folders, a.messages, static_cast<unsigned long long>(w.messages), w.bytes / 1e6,
+      a.min_kb, a.max_kb, a.s3 ? "S3 (s3rver, over each host's link)" : "directory", a.rtt_ms,
       a.rate_mbit > 0 ? absl::StrCat(a.rate_mbit, " Mbit/s each way").c_str() : "no rate cap",
       a.max_workers, cores);
   std::fflush(stdout);
   std::vector<Round> rounds;
   bool ok = true;
   for (int hosts : a.hosts) {
-    rounds.push_back(RunRound(a, bench, ns, hosts, **server_a, dir, on_a));
+    rounds.push_back(RunRound(a, bench, hosts, w));
     for (const Step* s : {&rounds.back().export_step, &rounds.back().import_step}) {
       ok = ok && s->ran && s->succeeded == a.accounts && s->problems.empty();
     }
@@ -643,9 +705,9 @@ int main(int argc, char** argv) {
   PrintTable(a, rounds);
   PrintVerdict(rounds, static_cast<int>(cores));
   if (ok && !a.keep) {
-    fleettest::Sh("rm -rf '" + dir + "'");
+    fleettest::Sh("rm -rf '" + w.dir + "'");
   } else {
-    std::printf("(kept %s)\n", dir.c_str());
+    std::printf("(kept %s)\n", w.dir.c_str());
   }
   return ok ? 0 : 1;
 }
