@@ -629,6 +629,7 @@ Round RunRound(const Args& a, Bench& bench, int hosts, int round, const World& w
     r.import_step.problems = Moved(r.import_step, w) + TargetProblems(**b, w.on_a);
   }
   links.Stop();
+  if (!a.keep && w.s3 == nullptr) fleettest::Sh("rm -rf '" + out + "'");  // 2 files a message
   std::printf("%d host(s): export %.2f s, import %.2f s\n", hosts, r.export_step.wall_s,
               r.import_step.wall_s);
   std::fflush(stdout);
@@ -752,6 +753,7 @@ int main(int argc, char** argv) {
   if (a.rounds > 1) std::printf("\nmedian of %d rounds by wall time, per mode:", a.rounds);
   PrintTable(a, rounds);
   PrintVerdict(rounds, static_cast<int>(cores));
+  std::fflush(stdout);
   if (ok && !a.keep) {
     fleettest::Sh("rm -rf '" + w.dir + "'");
   } else {
