@@ -409,8 +409,8 @@ Step Bench::Run(int hosts, int round, const std::string& mode, const std::string
     fleettest::Wait(c, absl::Seconds(1));
     return s;
   }
-  const double dovecot0 = TreeCpu(servers.dovecots), s30 = TreeCpu({servers.s3}), self0 = SelfCpu(),
-               machine0 = MachineBusy();
+  const double dovecot0 = TreeCpu(servers.dovecots), s3_0 = TreeCpu({servers.s3}),
+               self0 = SelfCpu(), machine0 = MachineBusy();
   const std::vector<wanproxy::Stats> links0 = links.Stats();
   const absl::Time t0 = absl::Now();
   std::vector<fleettest::Process> workers;
@@ -421,7 +421,7 @@ Step Bench::Run(int hosts, int round, const std::string& mode, const std::string
   s.wall_s = absl::ToDoubleSeconds(absl::Now() - t0);
   for (const fleettest::Process& w : workers) fleettest::Wait(w, absl::Seconds(60));
   s.cpu_dovecot = TreeCpu(servers.dovecots) - dovecot0;
-  s.cpu_s3 = TreeCpu({servers.s3}) - s30;
+  s.cpu_s3 = TreeCpu({servers.s3}) - s3_0;
   s.cpu_links = SelfCpu() - self0;
   s.cpu_machine = MachineBusy() - machine0;
   s.cpu_coordinator = TimeFileCpu(run + "/coordinator.time");
