@@ -1,7 +1,7 @@
 // Workers on other "hosts" over mutual TLS: three network namespaces created
 // by this test (C: the coordinator; A and B: workers), joined by veth pairs on
-// private subnets that exist only inside them (10.231.K.0/24 C<->A and
-// 10.231.K+100.0/24 C<->B; B reaches C's address through its default route).
+// private subnets that exist only inside them (tests/distributed/netns_hosts.h;
+// B reaches C's address on A's link through its default route).
 // The PKI (EC P-256, SANs for the addresses used) is made with the openssl CLI.
 // Accounts point at a fake IMAP server on 127.0.0.1:1143 inside each
 // namespace (tests/distributed/fake_imap.h; every namespace has its own
@@ -30,6 +30,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/distributed/netns_hosts.h"
 #include "tests/distributed/process_util.h"
 
 namespace fleettest {
@@ -41,78 +42,10 @@ namespace {
 constexpr int kAccounts = 200;
 constexpr int kPort = 7443;
 
-int Sh(const std::string& cmd) {
-  int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-// execv needs a path: where `ip` is.
-std::string IpBinary() {
-  for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"}) {
-    if (::access(p, X_OK) == 0) return p;
-  }
-  return "ip";
-}
-
 std::string FakeImapBinary() {
   const char* dir = std::getenv("MIGRATOR_BINARY_DIR");
   return absl::StrCat(dir ? dir : ".", "/tests/fake_imap");
 }
-
-// Three namespaces and two veth pairs; everything removed by the destructor.
-class Namespaces {
- public:
-  explicit Namespaces(int k) : k_(k) {
-    for (const char* n : {"c", "a", "b"}) names_.push_back(absl::StrCat("migt", k, n));
-  }
-  ~Namespaces() {
-    for (const std::string& n : names_) {
-      Sh("for p in $(ip netns pids " + n + " 2>/dev/null); do kill -9 $p; done");
-      Sh("ip netns del " + n + " 2>/dev/null");
-    }
-  }
-  // False (with `*why`) when namespaces cannot be made here.
-  bool Create(std::string* why) {
-    std::vector<std::string> cmds;
-    for (const std::string& n : names_) {
-      cmds.push_back("ip netns add " + n);
-      cmds.push_back("ip -n " + n + " link set lo up");
-    }
-    Link(&cmds, "a", coordinator_ip(), a_ip());
-    Link(&cmds, "b", absl::StrCat("10.231.", k_ + 100, ".1"), b_ip());
-    for (const std::string& c : cmds) {
-      if (Sh(c + " 2>/tmp/netns-err-" + std::to_string(getpid())) != 0) {
-        *why = c + ": " + ReadFile("/tmp/netns-err-" + std::to_string(getpid()));
-        return false;
-      }
-    }
-    return true;
-  }
-  const std::string& c() const { return names_[0]; }
-  const std::string& a() const { return names_[1]; }
-  const std::string& b() const { return names_[2]; }
-  std::string coordinator_ip() const { return absl::StrCat("10.231.", k_, ".1"); }
-  std::string a_ip() const { return absl::StrCat("10.231.", k_, ".2"); }
-  std::string b_ip() const { return absl::StrCat("10.231.", k_ + 100, ".2"); }
-
- private:
-  // veth C<->X: `c_ip` on C's end, `x_ip` on X's, X's default route via C.
-  void Link(std::vector<std::string>* cmds, const std::string& x, const std::string& c_ip,
-            const std::string& x_ip) {
-    std::string cn = absl::StrCat("mg", k_, "c", x), xn = absl::StrCat("mg", k_, x);
-    std::string ns_x = absl::StrCat("migt", k_, x);
-    cmds->push_back("ip link add " + cn + " type veth peer name " + xn);
-    cmds->push_back("ip link set " + cn + " netns " + c());
-    cmds->push_back("ip link set " + xn + " netns " + ns_x);
-    cmds->push_back("ip -n " + c() + " addr add " + c_ip + "/24 dev " + cn);
-    cmds->push_back("ip -n " + ns_x + " addr add " + x_ip + "/24 dev " + xn);
-    cmds->push_back("ip -n " + c() + " link set " + cn + " up");
-    cmds->push_back("ip -n " + ns_x + " link set " + xn + " up");
-    cmds->push_back("ip -n " + ns_x + " route add default via " + c_ip);
-  }
-  int k_;
-  std::vector<std::string> names_;
-};
 
 // openssl: a CA and certificates signed by it (EC P-256); the clients' roles are URI SANs
 // (README "Security: mutual TLS between hosts").
@@ -147,20 +80,19 @@ leaf rogue rogue-ca DNS:worker-a.test,URI:urn:imapsync-migrator:role:worker clie
 class NetnsTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0 || Sh("command -v ip >/dev/null && command -v openssl >/dev/null") != 0) {
-      std::fprintf(stderr,
-                   "SKIP: needs root, ip (iproute2) and openssl to make network namespaces\n");
+    std::string why;
+    if (!CanMakeNamespaces(&why) || Sh("command -v openssl >/dev/null") != 0) {
+      std::fprintf(stderr, "SKIP: %s\n", why.empty() ? "needs openssl" : why.c_str());
       std::exit(77);
     }
     dir_ = MakeTempDir();
-    ns_ = std::make_unique<Namespaces>(20 + getpid() % 100);
-    std::string why;
+    ns_ = std::make_unique<HostNamespaces>(absl::StrCat("t", getpid() % 100000), 2);
     if (!ns_->Create(&why)) {
       ns_.reset();
       std::fprintf(stderr, "SKIP: cannot create network namespaces here: %s\n", why.c_str());
       std::exit(77);
     }
-    ASSERT_TRUE(MakePki(dir_, ns_->coordinator_ip()));
+    ASSERT_TRUE(MakePki(dir_, ns_->hub_ip(0)));
     nlohmann::json j;
     j["server"] = {{"host", "127.0.0.1"}, {"port", 1143}, {"ssl", false}};
     for (int i = 0; i < kAccounts; ++i)
@@ -177,11 +109,7 @@ class NetnsTlsTest : public ::testing::Test {
     if (!HasFailure()) std::system(("rm -rf '" + dir_ + "'").c_str());
   }
 
-  std::vector<std::string> In(const std::string& ns, std::vector<std::string> argv) {
-    argv.insert(argv.begin(), {IpBinary(), "netns", "exec", ns});
-    return argv;
-  }
-  std::string Address() const { return ns_->coordinator_ip() + ":" + std::to_string(kPort); }
+  std::string Address() const { return ns_->hub_ip(0) + ":" + std::to_string(kPort); }
   std::vector<std::string> Tls(const std::string& who, const std::string& ca = "ca") {
     return {"--tls-ca",  dir_ + "/" + ca + ".pem", "--tls-cert", dir_ + "/" + who + ".pem",
             "--tls-key", dir_ + "/" + who + ".key"};
@@ -200,19 +128,19 @@ class NetnsTlsTest : public ::testing::Test {
     return argv;
   }
   void StartFakeImap(const std::string& ns) {
-    Process p =
-        Start(In(ns, {FakeImapBinary(), "--listen", "127.0.0.1:1143"}), dir_, {}, "imap-" + ns);
+    Process p = Start(InNamespace(ns, {FakeImapBinary(), "--listen", "127.0.0.1:1143"}), dir_, {},
+                      "imap-" + ns);
     ASSERT_TRUE(PollUntil([&] { return absl::StrContains(ReadFile(p.stdout_path), "READY"); },
                           absl::Seconds(10)))
         << ReadFile(p.stderr_path);
   }
 
   std::string dir_;
-  std::unique_ptr<Namespaces> ns_;
+  std::unique_ptr<HostNamespaces> ns_;
 };
 
 TEST_F(NetnsTlsTest, WorkersInTwoNamespacesFinishOverMutualTlsAndStrangersAreRefused) {
-  for (const std::string& ns : {ns_->c(), ns_->a(), ns_->b()}) StartFakeImap(ns);
+  for (const std::string& ns : {ns_->hub(), ns_->host(0), ns_->host(1)}) StartFakeImap(ns);
   std::vector<std::string> coord = {Binary("coordinator"),
                                     "--mode",
                                     "test",
@@ -231,13 +159,14 @@ TEST_F(NetnsTlsTest, WorkersInTwoNamespacesFinishOverMutualTlsAndStrangersAreRef
                                     "--ignore-errors"};
   // Plaintext off loopback is refused by both binaries (exit 2) ...
   Process refused;
-  EXPECT_EQ(RunProcess(In(ns_->c(), {coord.begin(), coord.begin() + 7}), dir_, {}, "plain",
-                       absl::Seconds(30), &refused),
+  EXPECT_EQ(RunProcess(InNamespace(ns_->hub(), {coord.begin(), coord.begin() + 7}), dir_, {},
+                       "plain", absl::Seconds(30), &refused),
             2);
   EXPECT_TRUE(absl::StrContains(ReadFile(refused.stderr_path), "--insecure"));
-  EXPECT_EQ(RunProcess(In(ns_->a(), Worker("plain", {})), dir_, {}, "wplain", absl::Seconds(30)),
+  EXPECT_EQ(RunProcess(InNamespace(ns_->host(0), Worker("plain", {})), dir_, {}, "wplain",
+                       absl::Seconds(30)),
             2);
-  Process c = Start(In(ns_->c(), coord), dir_, {{"TMPDIR", dir_}}, "coordinator");
+  Process c = Start(InNamespace(ns_->hub(), coord), dir_, {{"TMPDIR", dir_}}, "coordinator");
   // migratectl over mutual TLS from namespace A (with the operator's certificate).
   std::vector<std::string> ctl = {
       Binary("migratectl"), "status", "--json", "--coordinator", Address(), "--timeout", "2s"};
@@ -246,32 +175,36 @@ TEST_F(NetnsTlsTest, WorkersInTwoNamespacesFinishOverMutualTlsAndStrangersAreRef
   Process status;
   ASSERT_TRUE(PollUntil(
       [&] {
-        return RunProcess(In(ns_->a(), ctl_tls), dir_, {}, "ctl", absl::Seconds(10), &status) == 0;
+        return RunProcess(InNamespace(ns_->host(0), ctl_tls), dir_, {}, "ctl", absl::Seconds(10),
+                          &status) == 0;
       },
       absl::Seconds(30)))
       << ReadFile(c.stderr_path) << ReadFile(status.stderr_path);
   nlohmann::json st = nlohmann::json::parse(ReadFile(status.stdout_path));
   EXPECT_EQ(st["accounts"]["pending"], kAccounts);
-  EXPECT_EQ(RunProcess(In(ns_->b(), ctl), dir_, {}, "ctl-plain", absl::Seconds(20)), 2);
+  EXPECT_EQ(RunProcess(InNamespace(ns_->host(1), ctl), dir_, {}, "ctl-plain", absl::Seconds(20)),
+            2);
   // ... and strangers are refused: another CA, no certificate, plaintext, wrong name.
   std::vector<std::string> no_cert = {"--tls-ca", dir_ + "/ca.pem"};
   std::vector<std::string> wrong_name = Tls("worker-a");
   wrong_name.insert(wrong_name.end(), {"--tls-server-name", "other.test"});
   std::vector<Process> strangers = {
-      Start(In(ns_->a(), Worker("rogue", Tls("rogue"))), dir_, {}, "rogue"),
-      Start(In(ns_->b(), Worker("nocert", no_cert)), dir_, {}, "nocert"),
-      Start(In(ns_->b(), Worker("insecure", {"--insecure"})), dir_, {}, "insecure"),
-      Start(In(ns_->a(), Worker("wrongname", wrong_name)), dir_, {}, "wrongname")};
+      Start(InNamespace(ns_->host(0), Worker("rogue", Tls("rogue"))), dir_, {}, "rogue"),
+      Start(InNamespace(ns_->host(1), Worker("nocert", no_cert)), dir_, {}, "nocert"),
+      Start(InNamespace(ns_->host(1), Worker("insecure", {"--insecure"})), dir_, {}, "insecure"),
+      Start(InNamespace(ns_->host(0), Worker("wrongname", wrong_name)), dir_, {}, "wrongname")};
   for (const Process& p : strangers) {
     EXPECT_EQ(Wait(p, absl::Seconds(60)), 3) << p.stderr_path << "\n" << ReadFile(p.stderr_path);
   }
   EXPECT_TRUE(absl::StrContains(ReadFile(strangers[2].stderr_path), "INSECURE"));
-  ASSERT_EQ(RunProcess(In(ns_->a(), ctl_tls), dir_, {}, "ctl2", absl::Seconds(10), &status), 0);
+  ASSERT_EQ(
+      RunProcess(InNamespace(ns_->host(0), ctl_tls), dir_, {}, "ctl2", absl::Seconds(10), &status),
+      0);
   st = nlohmann::json::parse(ReadFile(status.stdout_path));
   EXPECT_EQ(st["workers"].size(), 0u) << st.dump();  // no stranger ever registered
   // The real workers, one per namespace, finish the job.
-  Process wa = Start(In(ns_->a(), Worker("wa", Tls("worker-a"))), dir_, {}, "wa");
-  Process wb = Start(In(ns_->b(), Worker("wb", Tls("worker-b"))), dir_, {}, "wb");
+  Process wa = Start(InNamespace(ns_->host(0), Worker("wa", Tls("worker-a"))), dir_, {}, "wa");
+  Process wb = Start(InNamespace(ns_->host(1), Worker("wb", Tls("worker-b"))), dir_, {}, "wb");
   EXPECT_EQ(Wait(c, absl::Seconds(120)), 0) << ReadFile(c.stderr_path);
   EXPECT_EQ(Wait(wa, absl::Seconds(30)), 0) << ReadFile(wa.stderr_path);
   EXPECT_EQ(Wait(wb, absl::Seconds(30)), 0) << ReadFile(wb.stderr_path);
