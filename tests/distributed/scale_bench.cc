@@ -63,7 +63,17 @@ Args Parse(int argc, char** argv) {
       a.keep = true;
       continue;
     }
-    if (i + 1 >= argc) break;
+    if (k == "--help" || k == "-h") {
+      std::printf(
+          "usage: scale_bench [--accounts 100000] [--workers 4] [--max-workers 8] [--messages 1]\n"
+          "  [--fail-every 100] [--kill-at 0.5] [--probe-ms 10] [--page-size 1000] [--keep]\n"
+          "  [-- COORDINATOR-FLAGS...]\n");
+      std::exit(0);
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "scale_bench: %s needs a value (--help)\n", k.c_str());
+      std::exit(2);
+    }
     std::string v = argv[++i];
     bool ok = k == "--kill-at"       ? absl::SimpleAtod(v, &a.kill_at)
               : k == "--accounts"    ? absl::SimpleAtoi(v, &a.accounts)
