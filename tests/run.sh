@@ -34,28 +34,50 @@ fi
 # Sanitizer builds (clang when installed, -O1, line tables only; each builds only what its
 # tests need): AddressSanitizer + UndefinedBehaviorSanitizer over the unit, integration and
 # distributed tests (target asan_targets); ThreadSanitizer over the coordinator, worker and
-# fleet tests (label tsan, target tsan_targets). A report fails the test that printed it.
+# fleet tests (label tsan, target tsan_targets). Every sanitized process (a test, and each
+# coordinator or worker a test starts) writes its reports to a file of DIR/sanitizer-reports/
+# (log_path): a report fails the run and is printed, even when the process that found it
+# was a child whose exit the test tolerated (a worker the fleet replaced).
+# san_reports DIR: prints the reports under DIR; false when there is one.
+san_reports() {
+  local f found=0
+  for f in "$1"/sanitizer-reports/*; do
+    [ -e "$f" ] || continue
+    found=1
+    echo "== sanitizer report: $f"
+    head -c 20000 "$f"
+  done
+  return $found
+}
 if [ "${SANITIZERS:-1}" = "1" ] && [ -z "${CTEST_ARGS:-}" ]; then
   SAN_CC=()
   if command -v clang++ >/dev/null 2>&1; then
     SAN_CC=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
   fi
-  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:suppressions=$ROOT/tests/sanitizers/asan.supp"
-  export LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizers/lsan.supp:print_suppressions=0"
   ASAN_DIR="${BUILD_DIR}-asan"
+  rm -rf "$ASAN_DIR/sanitizer-reports" && mkdir -p "$ASAN_DIR/sanitizer-reports"
+  ASAN_LOG="$ROOT/$ASAN_DIR/sanitizer-reports/report"
+  case "$ASAN_DIR" in /*) ASAN_LOG="$ASAN_DIR/sanitizer-reports/report" ;; esac
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$ASAN_LOG"
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$ASAN_LOG:suppressions=$ROOT/tests/sanitizers/asan.supp"
+  export LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizers/lsan.supp:print_suppressions=0"
   cmake -S . -B "$ASAN_DIR" "${SAN_CC[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMIGRATOR_SANITIZE=ON >/dev/null
   cmake --build "$ASAN_DIR" -j"$JOBS" --target asan_targets
   (cd "$ASAN_DIR" && ctest --output-on-failure -j"$JOBS" -L 'unit|integration|distributed' \
     -E format_check) || status=$?
-  unset ASAN_OPTIONS LSAN_OPTIONS
+  san_reports "$ASAN_DIR" || status=1
+  unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 
-  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/sanitizers/tsan.supp"
   TSAN_DIR="${BUILD_DIR}-tsan"
+  rm -rf "$TSAN_DIR/sanitizer-reports" && mkdir -p "$TSAN_DIR/sanitizer-reports"
+  TSAN_LOG="$ROOT/$TSAN_DIR/sanitizer-reports/report"
+  case "$TSAN_DIR" in /*) TSAN_LOG="$TSAN_DIR/sanitizer-reports/report" ;; esac
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$TSAN_LOG:suppressions=$ROOT/tests/sanitizers/tsan.supp"
   cmake -S . -B "$TSAN_DIR" "${SAN_CC[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMIGRATOR_TSAN=ON >/dev/null
   cmake --build "$TSAN_DIR" -j"$JOBS" --target tsan_targets
   (cd "$TSAN_DIR" && ctest --output-on-failure -j"$JOBS" -L tsan) || status=$?
+  san_reports "$TSAN_DIR" || status=1
 fi
 exit $status

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/rpc/reactor_order.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -30,8 +31,14 @@ class Unimplemented final : public grpc::CallbackGenericService {
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
     class Reactor final : public grpc::ServerGenericBidiReactor {
      public:
-      Reactor() { Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "health only")); }
-      void OnDone() override { delete this; }
+      Reactor() {
+        rpc::ReactorStep step(this);
+        Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "health only"));
+      }
+      void OnDone() override {
+        rpc::ReactorDone(this);
+        delete this;
+      }
     };
     return new Reactor;
   }

@@ -142,22 +142,27 @@ absl::Status WriteFileAtomicallyFrom(const std::string& path,
     if (ok && !WriteAll(fd, buffer, &err)) ok = false;
     buffer.clear();
   };
-  produce([&](absl::string_view piece) {
-    if (!ok) return;
-    if (buffer.size() + piece.size() <= kBuffer) {
-      buffer.append(piece.data(), piece.size());
-      return;
-    }
-    flush();
-    if (ok && piece.size() > kBuffer && !WriteAll(fd, piece, &err)) ok = false;
-    if (piece.size() <= kBuffer) buffer.append(piece.data(), piece.size());
-  });
+  try {
+    produce([&](absl::string_view piece) {
+      if (!ok) return;
+      if (buffer.size() + piece.size() <= kBuffer) {
+        buffer.append(piece.data(), piece.size());
+        return;
+      }
+      flush();
+      if (ok && piece.size() > kBuffer && !WriteAll(fd, piece, &err)) ok = false;
+      if (piece.size() <= kBuffer) buffer.append(piece.data(), piece.size());
+    });
+  } catch (...) {  // the producer failed: no temporary is left behind
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
   flush();
   if (ok && ::fsync(fd) != 0) {
     ok = false;
     err = errno;
   }
-  if (!ok && err == 0) err = errno;
   if (::close(fd) != 0 && ok) {
     ok = false;
     err = errno;

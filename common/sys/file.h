@@ -66,7 +66,9 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
 // The same, with the content made piece by piece: `produce` calls its argument with each
 // piece in order (written through a 1 MiB buffer), so a large file (the report of a
 // 100,000-account job) is never one string in memory. After a write error the remaining
-// pieces are dropped and the error is returned.
+// pieces are dropped and the error is returned. `produce` calls the writer from its own
+// thread only and does not keep it; if it throws, the temporary is removed and the
+// exception goes on.
 using PieceWriter = absl::FunctionRef<void(absl::string_view)>;
 absl::Status WriteFileAtomicallyFrom(const std::string& path,
                                      absl::FunctionRef<void(PieceWriter)> produce,

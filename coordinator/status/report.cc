@@ -323,7 +323,8 @@ void JsonReportPieces(const JobSnapshot& s, const RunInfo& run, int exit_code, R
   write("{\n  \"accounts\": [");
   std::string indented;
   for (size_t i = 0; i < s.accounts.size(); ++i) {
-    std::string one = AccountJson(s.accounts[i]).dump(2);
+    std::string one =
+        AccountJson(s.accounts[i]).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     indented = i == 0 ? "\n    " : ",\n    ";
     for (char c : one) {
       indented += c;
@@ -332,7 +333,8 @@ void JsonReportPieces(const JobSnapshot& s, const RunInfo& run, int exit_code, R
     write(indented);
   }
   write(s.accounts.empty() ? "],\n" : "\n  ],\n");
-  std::string head = ReportHead(s, run, exit_code).dump(2);
+  std::string head =
+      ReportHead(s, run, exit_code).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   write(absl::string_view(head).substr(2));  // without its "{\n"
   write("\n");
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/rpc/reactor_order.h"
 #include "coordinator/frontends/grpc/authorize.h"
 #include "coordinator/frontends/grpc/status_service.h"
 #include "grpc/health/v1/health.pb.h"
@@ -43,9 +44,13 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const rpc::TlsMateria
 class SessionReactor : public grpc::ServerBidiReactor<pb::WorkerMessage, pb::CoordinatorMessage>,
                        public WorkerLink {
  public:
-  explicit SessionReactor(Job* job) : job_(job) { StartRead(&in_); }
+  explicit SessionReactor(Job* job) : job_(job) {
+    rpc::ReactorStep step(this);
+    StartRead(&in_);
+  }
 
   void OnReadDone(bool ok) override {
+    rpc::ReactorStep step(this);
     if (!ok) {
       PeerGone();
       return;
@@ -54,6 +59,7 @@ class SessionReactor : public grpc::ServerBidiReactor<pb::WorkerMessage, pb::Coo
   }
 
   void OnWriteDone(bool ok) override {
+    rpc::ReactorStep step(this);
     const pb::CoordinatorMessage* next = nullptr;
     bool finish = false;
     {
@@ -68,7 +74,10 @@ class SessionReactor : public grpc::ServerBidiReactor<pb::WorkerMessage, pb::Coo
     if (finish) DoFinish(grpc::Status::OK);
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    rpc::ReactorDone(this);
+    delete this;
+  }
 
   // WorkerLink
   void SendTask(const TaskOrder& o) override {
@@ -185,6 +194,7 @@ class SessionReactor : public grpc::ServerBidiReactor<pb::WorkerMessage, pb::Coo
   }
 
   void Enqueue(pb::CoordinatorMessage m) {
+    rpc::ReactorStep step(this);  // Job calls this from its threads
     const pb::CoordinatorMessage* start = nullptr;
     {
       absl::MutexLock lock(&mu_);
@@ -211,8 +221,14 @@ class SessionReactor : public grpc::ServerBidiReactor<pb::WorkerMessage, pb::Coo
 // worker's): finishes at once with that status.
 class RefusedSession : public grpc::ServerBidiReactor<pb::WorkerMessage, pb::CoordinatorMessage> {
  public:
-  explicit RefusedSession(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
+  explicit RefusedSession(const grpc::Status& status) {
+    rpc::ReactorStep step(this);
+    Finish(status);
+  }
+  void OnDone() override {
+    rpc::ReactorDone(this);
+    delete this;
+  }
 };
 
 class CoordinatorServiceImpl final : public pb::Coordinator::CallbackService {
