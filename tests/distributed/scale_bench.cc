@@ -96,6 +96,10 @@ Args Parse(int argc, char** argv) {
       std::exit(2);
     }
   }
+  if (!(a.kill_at > 0 && a.kill_at < 1)) {  // the resume figures need the kill
+    std::fprintf(stderr, "scale_bench: --kill-at must be between 0 and 1 (a fraction)\n");
+    std::exit(2);
+  }
   if (i < argc) a.coordinator_args.assign(argv + i + 1, argv + argc);
   return a;
 }
