@@ -38,6 +38,11 @@ fi
 # coordinator or worker a test starts) writes its reports to a file of DIR/sanitizer-reports/
 # (log_path): a report fails the run and is printed, even when the process that found it
 # was a child whose exit the test tolerated (a worker the fleet replaced).
+# san_log DIR: empties DIR/sanitizer-reports and prints the log_path prefix (absolute) for it.
+san_log() {
+  rm -rf "$1/sanitizer-reports" && mkdir -p "$1/sanitizer-reports"
+  echo "$(cd "$1/sanitizer-reports" && pwd)/report"
+}
 # san_reports DIR: prints the reports under DIR; false when there is one.
 san_reports() {
   local f found=0
@@ -55,9 +60,7 @@ if [ "${SANITIZERS:-1}" = "1" ] && [ -z "${CTEST_ARGS:-}" ]; then
     SAN_CC=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
   fi
   ASAN_DIR="${BUILD_DIR}-asan"
-  rm -rf "$ASAN_DIR/sanitizer-reports" && mkdir -p "$ASAN_DIR/sanitizer-reports"
-  ASAN_LOG="$ROOT/$ASAN_DIR/sanitizer-reports/report"
-  case "$ASAN_DIR" in /*) ASAN_LOG="$ASAN_DIR/sanitizer-reports/report" ;; esac
+  ASAN_LOG=$(san_log "$ASAN_DIR")
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$ASAN_LOG"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$ASAN_LOG:suppressions=$ROOT/tests/sanitizers/asan.supp"
   export LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizers/lsan.supp:print_suppressions=0"
@@ -70,9 +73,7 @@ if [ "${SANITIZERS:-1}" = "1" ] && [ -z "${CTEST_ARGS:-}" ]; then
   unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 
   TSAN_DIR="${BUILD_DIR}-tsan"
-  rm -rf "$TSAN_DIR/sanitizer-reports" && mkdir -p "$TSAN_DIR/sanitizer-reports"
-  TSAN_LOG="$ROOT/$TSAN_DIR/sanitizer-reports/report"
-  case "$TSAN_DIR" in /*) TSAN_LOG="$TSAN_DIR/sanitizer-reports/report" ;; esac
+  TSAN_LOG=$(san_log "$TSAN_DIR")
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$TSAN_LOG:suppressions=$ROOT/tests/sanitizers/tsan.supp"
   cmake -S . -B "$TSAN_DIR" "${SAN_CC[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMIGRATOR_TSAN=ON >/dev/null

@@ -317,14 +317,29 @@ nlohmann::json BuildJsonReport(const JobSnapshot& s, const RunInfo& run, int exi
   return report;
 }
 
+namespace {
+
+// The report's JSON text: invalid UTF-8 (a server's words in an error) replaced, not thrown.
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The pieces `produce` writes, as one string.
+std::string Joined(absl::FunctionRef<void(ReportWriter)> produce) {
+  std::string out;
+  produce([&out](absl::string_view piece) { out.append(piece.data(), piece.size()); });
+  return out;
+}
+
+}  // namespace
+
 void JsonReportPieces(const JobSnapshot& s, const RunInfo& run, int exit_code, ReportWriter write) {
   // The keys of a nlohmann object are sorted: "accounts" comes first. Each account is
   // dumped alone and indented to its place in the array (its strings hold no raw newline).
   write("{\n  \"accounts\": [");
   std::string indented;
   for (size_t i = 0; i < s.accounts.size(); ++i) {
-    std::string one =
-        AccountJson(s.accounts[i]).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string one = Dump(AccountJson(s.accounts[i]));
     indented = i == 0 ? "\n    " : ",\n    ";
     for (char c : one) {
       indented += c;
@@ -333,17 +348,13 @@ void JsonReportPieces(const JobSnapshot& s, const RunInfo& run, int exit_code, R
     write(indented);
   }
   write(s.accounts.empty() ? "],\n" : "\n  ],\n");
-  std::string head =
-      ReportHead(s, run, exit_code).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string head = Dump(ReportHead(s, run, exit_code));
   write(absl::string_view(head).substr(2));  // without its "{\n"
   write("\n");
 }
 
 std::string JsonReportText(const JobSnapshot& s, const RunInfo& run, int exit_code) {
-  std::string out;
-  JsonReportPieces(s, run, exit_code,
-                   [&out](absl::string_view piece) { out.append(piece.data(), piece.size()); });
-  return out;
+  return Joined([&](ReportWriter write) { JsonReportPieces(s, run, exit_code, write); });
 }
 
 namespace {
@@ -403,9 +414,7 @@ void CsvReportPieces(const JobSnapshot& s, ReportWriter write) {
 }
 
 std::string BuildCsvReport(const JobSnapshot& s) {
-  std::string out;
-  CsvReportPieces(s, [&out](absl::string_view piece) { out.append(piece.data(), piece.size()); });
-  return out;
+  return Joined([&](ReportWriter write) { CsvReportPieces(s, write); });
 }
 
 absl::Status WriteReportFile(const std::string& data, const std::string& path) {
