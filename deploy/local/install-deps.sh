@@ -17,6 +17,8 @@ PACKAGES=(
   dovecot-imapd openssl
   # the console test runs the coordinator in a real terminal
   tmux
+  # netns_tls_test and hosts_bench put workers in network namespaces (ip netns, veth)
+  iproute2
   clang libclang-rt-14-dev clang-format
   # deploy checks: the container image is built and run with podman (runc) on a
   # debootstrap-made base; kubectl (with kustomize) and node come with the machine
